@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, envVariableNames, loadEnv } from '../src/index.js';
+
+const required = {
+  API_AUTH_SECRET: 'x'.repeat(40),
+  OPS_USER: 'ops',
+  OPS_PASSWORD: 'correct-horse-battery',
+  SECRET_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+};
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadEnv(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems.map((p) => p.variable);
+  }
+  return [];
+}
+
+describe('loadEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = loadEnv(required);
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(env.QUEUE_PREFIX).toBe('entra-sync');
+    expect(env.PORT).toBe(3000);
+    expect(env.ENTRA_AUTHORITY_HOST).toBe('https://login.microsoftonline.com');
+    expect(env.GRAPH_BASE_URL).toBe('https://graph.microsoft.com');
+    expect(env.PORTAL_BASE_URL).toBe('http://localhost:3000');
+    expect(env.SMTP_URL).toBeUndefined();
+  });
+
+  it('names every missing required variable outside demo mode', () => {
+    expect(problems({}).sort()).toEqual(Object.keys(required).sort());
+    expect(problems({ DEMO_MODE: 'true' })).toEqual([]);
+  });
+
+  it('names each malformed variable and never echoes its value', () => {
+    const bad = {
+      ...required,
+      SECRET_ENCRYPTION_KEY: 'c2hvcnQ=',
+      PORT: 'eighty',
+      REDIS_URL: 'http://x',
+    };
+    try {
+      loadEnv(bad);
+      expect.unreachable();
+    } catch (error) {
+      const e = error as ConfigError;
+      expect(e.problems.map((p) => p.variable).sort()).toEqual([
+        'PORT',
+        'REDIS_URL',
+        'SECRET_ENCRYPTION_KEY',
+      ]);
+      expect(e.message).not.toContain('c2hvcnQ=');
+    }
+  });
+
+  it('requires MAIL_FROM with SMTP_URL', () => {
+    expect(problems({ ...required, SMTP_URL: 'smtp://127.0.0.1:2525' })).toEqual(['MAIL_FROM']);
+  });
+
+  it('lists the contract variables', () => {
+    for (const name of [
+      'REDIS_URL',
+      'QUEUE_PREFIX',
+      'PORT',
+      'SMTP_URL',
+      'MAIL_FROM',
+      'PORTAL_BASE_URL',
+    ]) {
+      expect(envVariableNames).toContain(name);
+    }
+  });
+});

@@ -1,0 +1,2 @@
+export { type CreateLoggerOptions, createLogger, type Logger, redactPaths } from './logger.js';
+export { SecretScrubber, secretScrubber } from './secret-scrubber.js';
