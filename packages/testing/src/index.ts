@@ -1,0 +1,27 @@
+export { TestingError, type TestingErrorCode } from './errors.js';
+export {
+  type NodeProcess,
+  type SpawnNodeProcessOptions,
+  spawnNodeProcess,
+} from './node-process.js';
+export { getFreePort } from './ports.js';
+export { pingRedis } from './redis-ping.js';
+export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
+export {
+  type MailAddress,
+  type ReceivedMail,
+  type SmtpSink,
+  type SmtpSinkOptions,
+  startSmtpSink,
+} from './smtp-sink.js';
+export type { ExitInfo } from './spawn-tied.js';
+export {
+  type ResolvedRedis,
+  type ResolveRedisOptions,
+  resolveRedis,
+  resolveTestRedis,
+  type TestRedis,
+  type TestRedisSource,
+  useTestRedis,
+} from './test-redis.js';
+export { type WaitForOptions, waitFor } from './wait-for.js';

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { TestingError } from './errors.js';
+import { startRedisContainer } from './redis-container.js';
+import { pingRedis } from './redis-ping.js';
+import { startRedisServer } from './redis-server.js';
+
+export type TestRedisSource = 'env' | 'local' | 'container' | 'spawned';
+
+export interface ResolvedRedis {
+  url: string;
+  /** Where it came from: REDIS_URL, the local default port, a container, or a spawned redis-server. */
+  source: TestRedisSource;
+  /** Stops what was started for it (a no-op for env and local). */
+  dispose(): Promise<void>;
+}
+
+export interface ResolveRedisOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The Redis tried when REDIS_URL is unset. Default `redis://127.0.0.1:6379`. */
+  localUrl?: string;
+  /** PING timeout for the local Redis. Default 500. */
+  localTimeoutMs?: number;
+  /** Try a container engine. Default true. */
+  containers?: boolean;
+  /** redis-server binary for the last resort. Default: `REDIS_SERVER_BIN` or `redis-server`. */
+  redisServerBin?: string;
+}
+
+/**
+ * Finds or starts a Redis, in order: REDIS_URL (must answer: an explicit choice is
+ * never silently replaced), the local default port, a testcontainers Redis, a
+ * spawned redis-server. Fails with `redis_unavailable` listing every attempt;
+ * it never returns "skip".
+ */
+export async function resolveRedis(options: ResolveRedisOptions = {}): Promise<ResolvedRedis> {
+  const env = options.env ?? process.env;
+  const nothingToDispose = async (): Promise<void> => {};
+  const explicit = env.REDIS_URL;
+  if (explicit !== undefined && explicit !== '') {
+    if (await pingRedis(explicit, 2000)) {
+      return { url: explicit, source: 'env', dispose: nothingToDispose };
+    }
+    throw new TestingError(
+      'redis_unavailable',
+      `REDIS_URL is set (${redactUrl(explicit)}) but that Redis does not answer PING`,
+    );
+  }
+
+  const attempts: string[] = [];
+  const localUrl = options.localUrl ?? 'redis://127.0.0.1:6379';
+  if (await pingRedis(localUrl, options.localTimeoutMs ?? 500)) {
+    return { url: localUrl, source: 'local', dispose: nothingToDispose };
+  }
+  attempts.push(`${localUrl}: no answer to PING`);
+
+  if (options.containers ?? true) {
+    try {
+      const container = await startRedisContainer();
+      if (container !== undefined) {
+        return { url: container.url, source: 'container', dispose: container.stop };
+      }
+      attempts.push('testcontainers: no container engine answers');
+    } catch (error) {
+      attempts.push(`testcontainers: ${errorMessage(error)}`);
+    }
+  }
+
+  try {
+    const server = await startRedisServer({
+      appendonly: false,
+      ...(options.redisServerBin === undefined ? {} : { bin: options.redisServerBin }),
+    });
+    return { url: server.url, source: 'spawned', dispose: server.stop };
+  } catch (error) {
+    attempts.push(`redis-server: ${errorMessage(error)}`);
+  }
+
+  const onCi = env.CI === 'true' || env.CI === '1';
+  throw new TestingError(
+    'redis_unavailable',
+    [
+      onCi
+        ? 'CI=true and no Redis for the tests: they must run, not be skipped.'
+        : 'No Redis for the tests.',
+      'Set REDIS_URL, run Redis on 127.0.0.1:6379, run a Docker engine, or install redis-server.',
+      ...attempts.map((attempt) => `  - ${attempt}`),
+    ].join('\n'),
+  );
+}
+
+const resolvedKey = Symbol.for('@pinnacle/testing/test-redis');
+
+/**
+ * The Redis URL for this test process, decided once (see `resolveRedis`) and shared
+ * by every test file the process runs. Whatever was started for it lives until
+ * the process exits.
+ */
+export function resolveTestRedis(): Promise<string> {
+  const holder = globalThis as { [resolvedKey]?: Promise<ResolvedRedis> };
+  holder[resolvedKey] ??= resolveRedis();
+  return holder[resolvedKey].then((resolved) => resolved.url);
+}
+
+export interface TestRedis {
+  url: string;
+  /** Unique to this call: `test:<name>:<random>`. Put every key (and queue prefix) under it. */
+  prefix: string;
+  /** A client for the test's own reads and writes; closed by `cleanup()`. */
+  redis: Redis;
+  /** Another client (e.g. a BullMQ connection: `{ maxRetriesPerRequest: null }`); closed by `cleanup()`. */
+  connect(options?: RedisOptions): Redis;
+  /** Every key under the prefix (SCAN). */
+  keys(): Promise<string[]>;
+  /** Closes the extra clients, deletes every key under the prefix (SCAN, never FLUSH*), closes `redis`. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Redis for one test file. Call in `beforeAll`, and `cleanup()` in `afterAll`:
+ *
+ *   let r: TestRedis;
+ *   beforeAll(async () => { r = await useTestRedis('sync-runs'); });
+ *   afterAll(() => r.cleanup());
+ */
+export async function useTestRedis(name: string): Promise<TestRedis> {
+  const url = await resolveTestRedis();
+  const prefix = `test:${name.replace(/[^A-Za-z0-9._-]/g, '-')}:${randomBytes(6).toString('hex')}`;
+  const redis = new Redis(url);
+  const extra = new Set<Redis>();
+  let cleanedUp = false;
+
+  const keys = async (): Promise<string[]> => {
+    // The name is sanitised above, so the prefix holds no glob characters to escape.
+    const match = `${prefix}*`;
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      found.push(...batch);
+    } while (cursor !== '0');
+    return found;
+  };
+
+  return {
+    url,
+    prefix,
+    redis,
+    connect(options) {
+      const client = new Redis(url, options ?? {});
+      extra.add(client);
+      return client;
+    },
+    keys,
+    async cleanup() {
+      if (cleanedUp) return;
+      cleanedUp = true;
+      // Extra clients first, so nothing writes under the prefix while it is emptied.
+      await Promise.all([...extra].map(closeClient));
+      // SCAN may return a key twice; UNLINK counts each once anyway.
+      const all = [...new Set(await keys())];
+      for (let i = 0; i < all.length; i += 500) {
+        await redis.unlink(...all.slice(i, i + 500));
+      }
+      await closeClient(redis);
+    },
+  };
+}
+
+async function closeClient(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
