@@ -35,21 +35,19 @@ const envShape = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).optional(),
   PORTAL_BASE_URL: httpsOrHttpUrl.default('http://localhost:3000'),
+  // Tuning knobs beyond DESIGN's contract (additive, all optional).
+  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  SYNC_GROUP_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(4),
+  SYNC_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  SYNC_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(15_000),
+  /** The job lock; sized above the longest Graph call (GRAPH_TIMEOUT_MS). */
+  SYNC_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
+  SYNC_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  GRAPH_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export const envSchema = envShape.superRefine((env, ctx) => {
-  if (env.DEMO_MODE) return;
-  for (const key of [
-    'API_AUTH_SECRET',
-    'OPS_USER',
-    'OPS_PASSWORD',
-    'SECRET_ENCRYPTION_KEY',
-  ] as const) {
-    if (env[key] === undefined) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'is required outside demo mode' });
-    }
-  }
   if (env.SMTP_URL !== undefined && env.MAIL_FROM === undefined) {
     ctx.addIssue({
       code: 'custom',
@@ -74,22 +72,61 @@ export class ConfigError extends Error {
   }
 }
 
+export type ProcessRole = 'api' | 'worker' | 'notifier' | 'all';
+
+/** What each process role cannot run without (outside demo mode). */
+export const requiredByRole = {
+  api: ['API_AUTH_SECRET', 'OPS_USER', 'OPS_PASSWORD', 'SECRET_ENCRYPTION_KEY'],
+  worker: ['SECRET_ENCRYPTION_KEY'],
+  notifier: [],
+  all: ['API_AUTH_SECRET', 'OPS_USER', 'OPS_PASSWORD', 'SECRET_ENCRYPTION_KEY'],
+} as const satisfies Record<ProcessRole, readonly (keyof Env)[]>;
+
+export type RoleEnv<R extends ProcessRole> = Env & {
+  [K in (typeof requiredByRole)[R][number]]-?: NonNullable<Env[K]>;
+};
+
 /**
- * Validates the environment. Values are never echoed back in the error:
- * a malformed secret must not end up in a crash log.
+ * Demo mode runs on embedded defaults. They are public, so demo mode is for
+ * a laptop, never a deployment.
  */
-export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export const demoDefaults = {
+  API_AUTH_SECRET: 'demo-only-api-auth-secret-never-use-in-production',
+  OPS_USER: 'ops',
+  OPS_PASSWORD: 'demo-ops-password',
+  SECRET_ENCRYPTION_KEY: Buffer.alloc(32, 0x5a).toString('base64'),
+} as const;
+
+/**
+ * Validates the environment for a process role. Every bad or missing
+ * variable is named at once; values are never echoed back (a malformed
+ * secret must not end up in a crash log).
+ */
+export function loadEnv<R extends ProcessRole>(source: NodeJS.ProcessEnv, role: R): RoleEnv<R> {
   const picked: Record<string, string> = {};
   for (const name of envVariableNames) {
     const value = source[name];
     if (value !== undefined && value !== '') picked[name] = value;
   }
+  const demo = picked.DEMO_MODE === 'true' || picked.DEMO_MODE === '1';
+  if (demo) {
+    for (const [k, v] of Object.entries(demoDefaults)) picked[k] ??= v;
+  }
+  const problems: { variable: string; message: string }[] = [];
   const result = envSchema.safeParse(picked);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => ({
-      variable: issue.path.map(String).join('.') || '(environment)',
-      message: issue.message,
-    })),
-  );
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push({
+        variable: issue.path.map(String).join('.') || '(environment)',
+        message: issue.message,
+      });
+    }
+  }
+  for (const name of requiredByRole[role]) {
+    if (picked[name] === undefined) {
+      problems.push({ variable: name, message: `is required (by the ${role} role)` });
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data as RoleEnv<R>;
 }

@@ -1,1 +1,11 @@
-export { ConfigError, type Env, envSchema, envVariableNames, loadEnv } from './env.js';
+export {
+  ConfigError,
+  demoDefaults,
+  type Env,
+  envSchema,
+  envVariableNames,
+  loadEnv,
+  type ProcessRole,
+  type RoleEnv,
+  requiredByRole,
+} from './env.js';

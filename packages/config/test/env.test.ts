@@ -8,9 +8,12 @@ const required = {
   SECRET_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
-function problems(env: NodeJS.ProcessEnv): string[] {
+function problems(
+  env: NodeJS.ProcessEnv,
+  role: 'api' | 'worker' | 'notifier' | 'all' = 'all',
+): string[] {
   try {
-    loadEnv(env);
+    loadEnv(env, role);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as ConfigError).problems.map((p) => p.variable);
@@ -20,7 +23,7 @@ function problems(env: NodeJS.ProcessEnv): string[] {
 
 describe('loadEnv', () => {
   it('applies the documented defaults', () => {
-    const env = loadEnv(required);
+    const env = loadEnv(required, 'all');
     expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(env.QUEUE_PREFIX).toBe('entra-sync');
     expect(env.PORT).toBe(3000);
@@ -30,9 +33,17 @@ describe('loadEnv', () => {
     expect(env.SMTP_URL).toBeUndefined();
   });
 
-  it('names every missing required variable outside demo mode', () => {
-    expect(problems({}).sort()).toEqual(Object.keys(required).sort());
-    expect(problems({ DEMO_MODE: 'true' })).toEqual([]);
+  it('names every variable a role requires, and only those', () => {
+    expect(problems({}, 'all').sort()).toEqual(Object.keys(required).sort());
+    expect(problems({}, 'api').sort()).toEqual(Object.keys(required).sort());
+    expect(problems({}, 'worker')).toEqual(['SECRET_ENCRYPTION_KEY']);
+    expect(problems({}, 'notifier')).toEqual([]);
+  });
+
+  it('runs on embedded defaults in demo mode', () => {
+    const env = loadEnv({ DEMO_MODE: 'true' }, 'all');
+    expect(Buffer.from(env.SECRET_ENCRYPTION_KEY, 'base64')).toHaveLength(32);
+    expect(env.API_AUTH_SECRET.length).toBeGreaterThanOrEqual(32);
   });
 
   it('names each malformed variable and never echoes its value', () => {
@@ -43,7 +54,7 @@ describe('loadEnv', () => {
       REDIS_URL: 'http://x',
     };
     try {
-      loadEnv(bad);
+      loadEnv(bad, 'all');
       expect.unreachable();
     } catch (error) {
       const e = error as ConfigError;

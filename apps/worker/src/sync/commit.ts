@@ -1,0 +1,60 @@
+import {
+  buildFailure,
+  evaluateMassRemoval,
+  type FailureContext,
+  type MassRemovalGuard,
+} from '@pinnacle/domain';
+import type { SnapshotDiff, SnapshotStore } from '@pinnacle/redis-store';
+import { SyncStoppedError } from './sync-errors.js';
+
+export interface CommitInput {
+  orgId: string;
+  runId: string;
+  snapshots: SnapshotStore;
+  includeDisabledUsers: boolean;
+  guard: MassRemovalGuard;
+  /** Sync Now's explicit one-run override of the guard. */
+  allowMassRemoval: boolean;
+  failureContext: FailureContext;
+  meta: Record<string, unknown>;
+}
+
+/**
+ * Commit: diff the staged snapshot against the committed one, apply the
+ * mass-removal guard, then swap atomically.
+ */
+export async function commitSnapshot(input: CommitInput): Promise<SnapshotDiff> {
+  const { orgId, runId, snapshots } = input;
+  const diff = await snapshots.buildVersion(
+    orgId,
+    runId,
+    (user) => input.includeDisabledUsers || user.accountEnabled !== false,
+  );
+  const verdict = evaluateMassRemoval({
+    currentUsers: diff.previousUsers,
+    removedUsers: diff.removed,
+    guard: input.guard,
+    override: input.allowMassRemoval,
+  });
+  if (verdict.blocked) {
+    await snapshots.discard(orgId, runId);
+    throw new SyncStoppedError(
+      buildFailure(
+        'mass_removal_blocked',
+        {
+          currentUsers: diff.previousUsers,
+          removedUsers: diff.removed,
+          newUsers: diff.users,
+          removedPercent: verdict.removedPercent,
+          maxRemovedPercent: input.guard.maxRemovedPercent,
+          minRemovedUsers: input.guard.minRemovedUsers,
+        },
+        input.failureContext,
+      ),
+      'commit',
+    );
+  }
+  const { baseVersion, ...stats } = diff;
+  await snapshots.promote(orgId, runId, baseVersion, { ...input.meta, ...stats });
+  return diff;
+}

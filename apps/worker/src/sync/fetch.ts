@@ -1,0 +1,58 @@
+import { buildFailure, classifyGraphError, type FailureContext } from '@pinnacle/domain';
+import { type GraphReader, GraphRequestError } from '@pinnacle/entra-graph';
+import type { SnapshotStore } from '@pinnacle/redis-store';
+import { mapBounded } from './preflight.js';
+import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
+
+export interface FetchInput {
+  orgId: string;
+  runId: string;
+  groupIds: string[];
+  graph: GraphReader;
+  snapshots: SnapshotStore;
+  failureContext: FailureContext;
+  /** Groups paged at once. */
+  concurrency?: number;
+  /** Called after each staged page (progress, lock liveness). */
+  onPage?: (groupId: string, users: number) => Promise<void> | void;
+}
+
+/**
+ * Fetch: pages every selected group's transitive user members into the
+ * run's staging area in Redis. One page per group is in memory at a time,
+ * whatever the tenant's size.
+ */
+export async function fetchMembers(input: FetchInput): Promise<{ staged: number }> {
+  const { orgId, runId, graph, snapshots } = input;
+  await snapshots.resetStaging(orgId, runId);
+  let staged = 0;
+  await mapBounded(input.groupIds, input.concurrency ?? 4, async (groupId) => {
+    try {
+      for await (const page of graph.groupUserPages(groupId)) {
+        await snapshots.stagePage(orgId, runId, groupId, page);
+        staged += page.length;
+        await input.onPage?.(groupId, page.length);
+      }
+    } catch (error) {
+      if (!(error instanceof GraphRequestError)) throw error;
+      const verdict = classifyGraphError({
+        status: error.status,
+        code: error.graphCode ?? undefined,
+        context: 'members',
+      });
+      if (verdict.kind === 'transient') {
+        throw new TransientSyncError('fetch', `members of ${groupId}: ${error.message}`, {
+          cause: error,
+        });
+      }
+      // A group deleted mid-sync: nothing of this run is committed.
+      const details =
+        verdict.code === 'group_not_found' ? { groupIds: [groupId] } : verdict.details;
+      throw new SyncStoppedError(
+        buildFailure(verdict.code, details, input.failureContext),
+        'fetch',
+      );
+    }
+  });
+  return { staged };
+}

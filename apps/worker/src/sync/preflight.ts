@@ -1,0 +1,202 @@
+import {
+  buildFailure,
+  classifyGraphError,
+  classifyTokenError,
+  evaluateGrantedRoles,
+  excessPermissionsWarning,
+  type FailureCode,
+  type FailureContext,
+  guidSchema,
+  looksLikeGuid,
+  type RunWarning,
+  tenantIdSchema,
+} from '@pinnacle/domain';
+import {
+  acquireGraphToken,
+  EntraTokenError,
+  GraphReader,
+  GraphRequestError,
+} from '@pinnacle/entra-graph';
+import type { StoredIntegration } from '@pinnacle/redis-store';
+import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
+
+export interface EntraEndpoints {
+  authorityHost: string;
+  graphBaseUrl: string;
+}
+
+/** Settings that passed preflight's checks, in the shape fetch and commit use. */
+export interface ValidatedSettings {
+  tenantId: string;
+  clientId: string;
+  groupIds: string[];
+  includeDisabledUsers: boolean;
+  massRemovalGuard: { maxRemovedPercent: number; minRemovedUsers: number };
+}
+
+export interface PreflightResult {
+  settings: ValidatedSettings;
+  graph: GraphReader;
+  groups: { id: string; displayName: string | null }[];
+  warnings: RunWarning[];
+}
+
+export interface PreflightInput {
+  integration: StoredIntegration;
+  /** The decrypted secret, or null when none is stored. */
+  clientSecret: string | null;
+  endpoints: EntraEndpoints;
+  now: Date;
+  graphTimeoutMs?: number;
+  /** How many group lookups run at once. */
+  concurrency?: number;
+}
+
+function stop(code: FailureCode, details: Record<string, unknown>, context: FailureContext): never {
+  throw new SyncStoppedError(buildFailure(code, details, context), 'preflight');
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+/**
+ * Preflight: is the configuration complete and valid, can we authenticate,
+ * do we hold the permissions, do the selected groups exist? The first
+ * blocking issue stops the sync before anything is fetched.
+ */
+export async function runPreflight(input: PreflightInput): Promise<PreflightResult> {
+  const { integration, clientSecret, endpoints, now } = input;
+  const baseContext: FailureContext = { authorityHost: endpoints.authorityHost };
+
+  const missing: string[] = [];
+  if (!integration.tenantId) missing.push('tenantId');
+  if (!integration.clientId) missing.push('clientId');
+  if (!clientSecret) missing.push('clientSecret');
+  if (missing.length > 0) stop('settings_incomplete', { missing }, baseContext);
+
+  const fields: string[] = [];
+  const tenant = tenantIdSchema.safeParse(integration.tenantId);
+  if (!tenant.success) fields.push('tenantId');
+  const client = guidSchema.safeParse(integration.clientId);
+  if (!client.success) fields.push('clientId');
+  integration.groupIds.forEach((id, i) => {
+    if (!guidSchema.safeParse(id).success) fields.push(`groupIds[${i}]`);
+  });
+  const expiresAt = integration.secret?.expiresAt ?? null;
+  if (expiresAt !== null && !Number.isFinite(Date.parse(expiresAt)))
+    fields.push('clientSecretExpiresAt');
+  if (fields.length > 0 || !tenant.success || !client.success)
+    stop('settings_invalid', { fields }, baseContext);
+
+  const tenantId = tenant.data;
+  const clientId = client.data;
+  const context: FailureContext = {
+    ...baseContext,
+    tenantId,
+    clientId,
+    secretLooksLikeGuid: looksLikeGuid(clientSecret as string),
+  };
+
+  if (integration.groupIds.length === 0) stop('groups_not_configured', {}, context);
+
+  if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
+    // The recorded expiry has passed: no need to ask Entra.
+    stop('client_secret_expired', { expiresAt, source: 'recorded_expiry' }, context);
+  }
+
+  let token: Awaited<ReturnType<typeof acquireGraphToken>>;
+  try {
+    token = await acquireGraphToken({
+      authorityHost: endpoints.authorityHost,
+      tenantId,
+      clientId,
+      clientSecret: clientSecret as string,
+    });
+  } catch (error) {
+    if (!(error instanceof EntraTokenError)) throw error;
+    const verdict = classifyTokenError(
+      error.response
+        ? {
+            status: error.response.status,
+            error: error.response.error ?? undefined,
+            errorCodes: error.response.errorCodes,
+          }
+        : { network: error.network ?? 'connection' },
+    );
+    if (verdict.kind === 'transient')
+      throw new TransientSyncError('preflight', verdict.reason, { cause: error });
+    stop(verdict.code, verdict.details, context);
+  }
+
+  const roles = evaluateGrantedRoles(token.claims.roles);
+  if (roles.missing.length > 0) {
+    stop(
+      'consent_missing',
+      { missingPermissions: roles.missing, grantedPermissions: token.claims.roles },
+      context,
+    );
+  }
+  const warnings: RunWarning[] = [];
+  const excess = excessPermissionsWarning(roles.extra);
+  if (excess) warnings.push(excess);
+
+  const graph = new GraphReader({
+    baseUrl: endpoints.graphBaseUrl,
+    accessToken: token.token,
+    ...(input.graphTimeoutMs ? { timeoutMs: input.graphTimeoutMs } : {}),
+  });
+  const groupIds = integration.groupIds.map((id) => id.toLowerCase());
+  const lookups = await mapBounded(groupIds, input.concurrency ?? 4, async (groupId) => {
+    try {
+      return { groupId, group: await graph.getGroup(groupId) };
+    } catch (error) {
+      if (!(error instanceof GraphRequestError)) throw error;
+      return { groupId, error };
+    }
+  });
+  const notFound: string[] = [];
+  for (const lookup of lookups) {
+    if (!('error' in lookup) || lookup.error === undefined) continue;
+    const verdict = classifyGraphError({
+      status: lookup.error.status,
+      code: lookup.error.graphCode ?? undefined,
+      context: 'group',
+    });
+    if (verdict.kind === 'transient') {
+      throw new TransientSyncError('preflight', `group lookup: ${lookup.error.message}`, {
+        cause: lookup.error,
+      });
+    }
+    if (verdict.code === 'group_not_found') notFound.push(lookup.groupId);
+    else stop(verdict.code, verdict.details, context);
+  }
+  if (notFound.length > 0) stop('group_not_found', { groupIds: notFound }, context);
+
+  return {
+    settings: {
+      tenantId,
+      clientId,
+      groupIds,
+      includeDisabledUsers: integration.includeDisabledUsers,
+      massRemovalGuard: integration.massRemovalGuard,
+    },
+    graph,
+    groups: lookups.flatMap((l) => ('group' in l && l.group ? [l.group] : [])),
+    warnings,
+  };
+}

@@ -1,0 +1,28 @@
+import type { SyncFailure } from '@pinnacle/domain';
+
+export type SyncStage = 'preflight' | 'fetch' | 'commit';
+
+/** A blocking issue: the sync stops, commits nothing and is not retried. */
+export class SyncStoppedError extends Error {
+  readonly code = 'sync_stopped';
+  constructor(
+    readonly failure: SyncFailure,
+    readonly stage: SyncStage,
+  ) {
+    super(`Sync stopped in ${stage}: ${failure.code}`);
+    this.name = 'SyncStoppedError';
+  }
+}
+
+/** Trouble that may pass (network, throttling, 5xx): the job is retried with backoff. */
+export class TransientSyncError extends Error {
+  readonly code = 'sync_transient';
+  constructor(
+    readonly stage: SyncStage,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Transient failure in ${stage}: ${reason}`, options);
+    this.name = 'TransientSyncError';
+  }
+}

@@ -1,0 +1,310 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  buildFailure,
+  emptyRunStats,
+  type FailureContext,
+  type Run,
+  type RunStats,
+  type SyncFailure,
+} from '@pinnacle/domain';
+import { type Logger, secretScrubber } from '@pinnacle/logging';
+import { type NotificationJob, notificationJobId, type SyncJob } from '@pinnacle/queue-contracts';
+import type { TypedQueue } from '@pinnacle/queue-runtime';
+import type {
+  HealthRepository,
+  IntegrationRepository,
+  RunRepository,
+  SnapshotStore,
+} from '@pinnacle/redis-store';
+import { type Job, UnrecoverableError } from 'bullmq';
+import { commitSnapshot } from './commit.js';
+import { fetchMembers } from './fetch.js';
+import { type EntraEndpoints, runPreflight } from './preflight.js';
+import { type SyncStage, SyncStoppedError, TransientSyncError } from './sync-errors.js';
+
+export interface SyncDependencies {
+  integrations: IntegrationRepository;
+  runs: RunRepository;
+  health: HealthRepository;
+  snapshots: SnapshotStore;
+  notifications: TypedQueue<'notifications'>;
+  endpoints: EntraEndpoints;
+  logger: Logger;
+  now?: () => Date;
+  /** Groups paged at once within one sync. */
+  groupConcurrency?: number;
+  graphTimeoutMs?: number;
+  onRunFinished?: (run: Run) => void;
+}
+
+/** A scheduled job's run ID, stable across re-deliveries of the same job. */
+export function scheduledRunId(jobId: string): string {
+  return `s-${createHash('sha256').update(jobId).digest('hex').slice(0, 32)}`;
+}
+
+export type SyncJobResult =
+  | { outcome: 'succeeded'; runId: string }
+  | { outcome: 'skipped'; reason: string; runId?: string };
+
+/**
+ * One attempt of one sync job: preflight, fetch, commit, with the run record
+ * kept current at every stage. Blocking failures end the job for good
+ * (UnrecoverableError); transient ones are rethrown for BullMQ's backoff
+ * until the last attempt, which fails as `entra_unreachable`.
+ */
+export async function processSyncJob(
+  payload: SyncJob,
+  job: Job,
+  deps: SyncDependencies,
+): Promise<SyncJobResult> {
+  const now = deps.now ?? (() => new Date());
+  const { orgId } = payload;
+  let log = deps.logger.child({ orgId, jobId: job.id });
+
+  // Resolve the run this job executes.
+  let run: Run | null;
+  if (payload.runId) {
+    run = await deps.runs.get(orgId, payload.runId);
+    if (!run) {
+      log.warn({ runId: payload.runId }, 'run record not found; dropping job');
+      return { outcome: 'skipped', reason: 'run_not_found', runId: payload.runId };
+    }
+  } else {
+    const runId = scheduledRunId(String(job.id ?? randomUUID()));
+    const candidate: Run = {
+      id: runId,
+      orgId,
+      trigger: payload.trigger,
+      status: 'queued',
+      stage: 'preflight',
+      createdAt: now().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      attempts: 0,
+      failure: null,
+      warnings: [],
+      stats: emptyRunStats(),
+    };
+    const created = await deps.runs.createIfIdle(candidate);
+    if (!created.created && created.run.id !== runId) {
+      // A Sync Now (or an earlier schedule) is already on it: never two at once.
+      log.info(
+        { activeRunId: created.run.id },
+        'org already has a run in progress; scheduled run skipped',
+      );
+      return { outcome: 'skipped', reason: 'run_in_progress', runId: created.run.id };
+    }
+    run = created.run;
+  }
+  log = log.child({ runId: run.id });
+  if (run.status === 'succeeded' || run.status === 'failed') {
+    return { outcome: 'skipped', reason: 'already_finished', runId: run.id };
+  }
+
+  const attempt = job.attemptsMade + 1;
+  const maxAttempts = job.opts.attempts ?? 1;
+  let stage: SyncStage = 'preflight';
+  let warnings = run.warnings;
+  const stats = { ...run.stats };
+  const save = async (patch: Partial<Run>) => {
+    run = { ...(run as Run), ...patch };
+    await deps.runs.save(run);
+  };
+
+  // The commit of this very run landed before the worker died: finish it.
+  if ((await deps.snapshots.currentVersion(orgId)) === run.id) {
+    log.info('commit already landed in an earlier attempt; completing the run');
+    await finishSucceeded();
+    return { outcome: 'succeeded', runId: run.id };
+  }
+
+  await save({
+    status: 'running',
+    stage,
+    attempts: attempt,
+    startedAt: run.startedAt ?? now().toISOString(),
+  });
+  log.info({ attempt, maxAttempts, trigger: run.trigger }, 'sync started');
+
+  const integration = await deps.integrations.get(orgId);
+  let failureContext: FailureContext = { authorityHost: deps.endpoints.authorityHost };
+  let release: () => void = () => {};
+  try {
+    if (!integration) {
+      throw new SyncStoppedError(
+        buildFailure(
+          'settings_incomplete',
+          { missing: ['tenantId', 'clientId', 'clientSecret'] },
+          failureContext,
+        ),
+        'preflight',
+      );
+    }
+    const secret = deps.integrations.revealSecret(integration);
+    if (secret) release = secretScrubber.track(secret);
+    const preflight = await runPreflight({
+      integration,
+      clientSecret: secret,
+      endpoints: deps.endpoints,
+      now: now(),
+      concurrency: deps.groupConcurrency ?? 4,
+      ...(deps.graphTimeoutMs ? { graphTimeoutMs: deps.graphTimeoutMs } : {}),
+    });
+    failureContext = {
+      ...failureContext,
+      tenantId: preflight.settings.tenantId,
+      clientId: preflight.settings.clientId,
+    };
+    warnings = preflight.warnings;
+    stats.groups = preflight.groups.length;
+
+    stage = 'fetch';
+    await save({ stage, warnings });
+    let pages = 0;
+    await fetchMembers({
+      orgId,
+      runId: run.id,
+      groupIds: preflight.settings.groupIds,
+      graph: preflight.graph,
+      snapshots: deps.snapshots,
+      failureContext,
+      concurrency: deps.groupConcurrency ?? 4,
+      onPage: async () => {
+        pages++;
+        if (pages % 20 === 0) await job.updateProgress({ stage: 'fetch', pages });
+      },
+    });
+    Object.assign(stats, {
+      graphRequests: preflight.graph.stats.requests,
+      throttledRequests: preflight.graph.stats.throttled,
+    });
+
+    stage = 'commit';
+    await save({ stage, stats });
+    const diff = await commitSnapshot({
+      orgId,
+      runId: run.id,
+      snapshots: deps.snapshots,
+      includeDisabledUsers: preflight.settings.includeDisabledUsers,
+      guard: preflight.settings.massRemovalGuard,
+      allowMassRemoval: payload.allowMassRemoval === true,
+      failureContext,
+      meta: {
+        runId: run.id,
+        committedAt: now().toISOString(),
+        groups: stats.groups,
+        graphRequests: stats.graphRequests,
+        throttledRequests: stats.throttledRequests,
+      },
+    });
+    Object.assign(stats, {
+      users: diff.users,
+      added: diff.added,
+      removed: diff.removed,
+      changed: diff.changed,
+    });
+    await finishSucceeded();
+    log.info({ stats }, 'sync succeeded');
+    return { outcome: 'succeeded', runId: run.id };
+  } catch (error) {
+    if (error instanceof SyncStoppedError) {
+      await finishFailed(error.failure, error.stage);
+      throw new UnrecoverableError(error.failure.code);
+    }
+    const transient = error instanceof TransientSyncError;
+    const lastAttempt = attempt >= maxAttempts;
+    if (!lastAttempt) {
+      log.warn(
+        { err: error, attempt, maxAttempts, stage },
+        transient ? 'transient failure; will retry' : 'unexpected error; will retry',
+      );
+      await save({ status: 'queued', stage });
+      throw error;
+    }
+    const failure = transient
+      ? buildFailure(
+          'entra_unreachable',
+          { attempts: attempt, lastReason: (error as TransientSyncError).reason },
+          failureContext,
+        )
+      : buildFailure(
+          'internal_error',
+          { attempts: attempt, reason: 'unexpected_error' },
+          failureContext,
+        );
+    log.error({ err: error, attempt, stage }, 'retries exhausted');
+    await deps.snapshots.discard(orgId, (run as Run).id);
+    await finishFailed(failure, transient ? (error as TransientSyncError).stage : stage);
+    throw new UnrecoverableError(failure.code);
+  } finally {
+    release();
+  }
+
+  async function finishSucceeded(): Promise<void> {
+    const current = run as Run;
+    const at = now().toISOString();
+    const committed = await deps.snapshots.versionMeta(orgId, current.id);
+    const finalStats: RunStats = committed ? { ...stats, ...pickStats(committed) } : stats;
+    const transition = await deps.health.record(orgId, {
+      kind: 'succeeded',
+      runId: current.id,
+      at,
+    });
+    if (transition.before.status === 'failing' && transition.before.openFailureCode) {
+      await handOff({
+        type: 'sync_recovered',
+        orgId,
+        runId: current.id,
+        occurredAt: at,
+        previousFailureCode: transition.before.openFailureCode,
+      });
+    }
+    await save({
+      status: 'succeeded',
+      stage: 'commit',
+      finishedAt: at,
+      failure: null,
+      warnings,
+      stats: finalStats,
+    });
+    deps.onRunFinished?.(run as Run);
+  }
+
+  async function finishFailed(failure: SyncFailure, failedStage: SyncStage): Promise<void> {
+    const current = run as Run;
+    const at = now().toISOString();
+    log.warn({ code: failure.code, stage: failedStage }, 'sync failed');
+    await deps.health.record(orgId, {
+      kind: 'failed',
+      runId: current.id,
+      at,
+      code: failure.code,
+      category: failure.category,
+    });
+    await handOff({ type: 'sync_failed', orgId, runId: current.id, occurredAt: at, failure });
+    await save({ status: 'failed', stage: failedStage, finishedAt: at, failure, warnings, stats });
+    deps.onRunFinished?.(run as Run);
+  }
+
+  async function handOff(message: NotificationJob): Promise<void> {
+    // The job ID is derived from the run: a retried or crashed hand-off adds it once.
+    await deps.notifications.add(message, { jobId: notificationJobId(message) });
+  }
+}
+
+function pickStats(meta: Record<string, unknown>): Partial<RunStats> {
+  const out: Partial<RunStats> = {};
+  for (const key of [
+    'users',
+    'added',
+    'removed',
+    'changed',
+    'groups',
+    'graphRequests',
+    'throttledRequests',
+  ] as const) {
+    const value = meta[key];
+    if (typeof value === 'number') out[key] = value;
+  }
+  return out;
+}

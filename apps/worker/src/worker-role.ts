@@ -1,0 +1,80 @@
+import type { Env } from '@pinnacle/config';
+import type { Logger } from '@pinnacle/logging';
+import { notificationJobOptions } from '@pinnacle/queue-contracts';
+import { createRedisConnection, createTypedWorker, TypedQueue } from '@pinnacle/queue-runtime';
+import { createStores } from '@pinnacle/redis-store';
+import type { Worker } from 'bullmq';
+import { processSyncJob } from './sync/sync-processor.js';
+
+export interface WorkerRole {
+  syncWorker: Worker;
+  /** Stops taking jobs, lets the current ones finish (or be released), closes connections. */
+  close(): Promise<void>;
+}
+
+export type WorkerEnv = Pick<
+  Env,
+  | 'REDIS_URL'
+  | 'QUEUE_PREFIX'
+  | 'ENTRA_AUTHORITY_HOST'
+  | 'GRAPH_BASE_URL'
+  | 'SYNC_CONCURRENCY'
+  | 'SYNC_GROUP_CONCURRENCY'
+  | 'SYNC_LOCK_DURATION_MS'
+  | 'SYNC_STALLED_INTERVAL_MS'
+  | 'GRAPH_TIMEOUT_MS'
+> & { SECRET_ENCRYPTION_KEY: string };
+
+export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
+  const log = logger.child({ component: 'worker' });
+  const storeConnection = createRedisConnection(env.REDIS_URL, 'worker');
+  const queueConnection = createRedisConnection(env.REDIS_URL, 'worker');
+  const workerConnection = createRedisConnection(env.REDIS_URL, 'worker');
+  for (const c of [storeConnection, queueConnection, workerConnection]) {
+    c.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
+  }
+  const stores = createStores(storeConnection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY);
+  const notifications = new TypedQueue('notifications', {
+    connection: queueConnection,
+    prefix: env.QUEUE_PREFIX,
+    defaultJobOptions: notificationJobOptions(),
+  });
+
+  const syncWorker = createTypedWorker(
+    'sync',
+    (payload, job) =>
+      processSyncJob(payload, job, {
+        ...stores,
+        notifications,
+        endpoints: { authorityHost: env.ENTRA_AUTHORITY_HOST, graphBaseUrl: env.GRAPH_BASE_URL },
+        logger: log,
+        groupConcurrency: env.SYNC_GROUP_CONCURRENCY,
+        graphTimeoutMs: env.GRAPH_TIMEOUT_MS,
+      }),
+    {
+      connection: workerConnection,
+      prefix: env.QUEUE_PREFIX,
+      logger: log,
+      concurrency: env.SYNC_CONCURRENCY,
+      // The lock must outlive the longest Graph call, retries included;
+      // BullMQ renews it every half period while the job runs.
+      lockDuration: env.SYNC_LOCK_DURATION_MS,
+      stalledInterval: env.SYNC_STALLED_INTERVAL_MS,
+      // A job whose worker died is picked up again, twice at most.
+      maxStalledCount: 2,
+    },
+  );
+
+  return {
+    syncWorker,
+    async close() {
+      await syncWorker.close();
+      await notifications.close();
+      await Promise.allSettled([
+        storeConnection.quit(),
+        queueConnection.quit(),
+        workerConnection.quit(),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { guidSchema } from './identifiers.js';
+
+/**
+ * A user of the committed snapshot (`GET /orgs/{orgId}/directory/users`).
+ * `groupIds`: the selected groups the user belongs to, directly or through
+ * nesting (lower-case GUIDs). `displayName` and `mail` are null when Entra
+ * has none (mail is null for accounts without a mailbox).
+ */
+export const directoryUserSchema = z.object({
+  id: guidSchema,
+  displayName: z.string().nullable(),
+  mail: z.string().nullable(),
+  userPrincipalName: z.string().min(1),
+  accountEnabled: z.boolean(),
+  groupIds: z.array(guidSchema),
+});
+export type DirectoryUser = z.infer<typeof directoryUserSchema>;
+
+/**
+ * A user as a Graph members page returns it with
+ * `$select=id,displayName,mail,userPrincipalName,accountEnabled`. Extra
+ * properties (`@odata.type`, anything Graph adds) are ignored and dropped.
+ * A property Graph leaves out reads as null; a missing `accountEnabled`
+ * reads as enabled (Graph omits it only for a caller without User.Read.All,
+ * which preflight already stops), so an omission never removes a user.
+ */
+export const graphUserSchema = z.object({
+  id: guidSchema,
+  displayName: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
+  mail: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
+  userPrincipalName: z.string().min(1),
+  accountEnabled: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? true),
+});
+export type GraphUser = z.infer<typeof graphUserSchema>;
+
+/** One page of `transitiveMembers/microsoft.graph.user`. */
+export const graphUsersPageSchema = z.object({
+  value: z.array(graphUserSchema),
+  '@odata.nextLink': z.string().optional(),
+  '@odata.count': z.number().int().min(0).optional(),
+});
+export type GraphUsersPage = z.infer<typeof graphUsersPageSchema>;
+
+/** A Graph user with the selected groups it was found in. */
+export function toDirectoryUser(user: GraphUser, groupIds: Iterable<string>): DirectoryUser {
+  return {
+    id: user.id,
+    displayName: user.displayName,
+    mail: user.mail,
+    userPrincipalName: user.userPrincipalName,
+    accountEnabled: user.accountEnabled,
+    groupIds: normaliseGroupIds(groupIds),
+  };
+}
+
+/** Lower-cased, de-duplicated, sorted: the canonical order of a user's groups. */
+export function normaliseGroupIds(groupIds: Iterable<string>): string[] {
+  return [...new Set([...groupIds].map((g) => g.toLowerCase()))].sort();
+}
+
+function canonical(user: DirectoryUser): string {
+  return JSON.stringify([
+    user.displayName,
+    user.mail,
+    user.userPrincipalName,
+    user.accountEnabled,
+    normaliseGroupIds(user.groupIds),
+  ]);
+}
+
+/**
+ * Whether two versions of the same user differ in anything the platform
+ * keeps (the ID is the key, not compared). `groupIds` compare as sets.
+ */
+export function userChanged(a: DirectoryUser, b: DirectoryUser): boolean {
+  return canonical(a) !== canonical(b);
+}
+
+/**
+ * A stable fingerprint of a user's synced fields (not the ID): equal when
+ * userChanged says "unchanged" (up to a 132-bit hash collision). Stores keep
+ * it per user so the snapshot diff compares short strings, not whole records.
+ */
+export function userFingerprint(user: DirectoryUser): string {
+  return createHash('sha256').update(canonical(user), 'utf8').digest('base64url').slice(0, 22);
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { notificationIdSchema, runIdSchema } from './identifiers.js';
+
+export const notificationTypeSchema = z.enum([
+  'sync_failed',
+  'sync_recovered',
+  'client_secret_expiring',
+  'client_secret_expired',
+]);
+export type NotificationType = z.infer<typeof notificationTypeSchema>;
+
+export const notificationSeveritySchema = z.enum(['error', 'warning', 'info']);
+export type NotificationSeverity = z.infer<typeof notificationSeveritySchema>;
+
+/** The severity each type is shown with. */
+export const NOTIFICATION_SEVERITY: Readonly<Record<NotificationType, NotificationSeverity>> = {
+  sync_failed: 'error',
+  sync_recovered: 'info',
+  client_secret_expiring: 'warning',
+  client_secret_expired: 'error',
+};
+
+/**
+ * Where one channel's delivery of a notification stands:
+ * - `pending`: queued, not delivered yet (includes retries in progress);
+ * - `delivered`: done (stored in the inbox / accepted by the SMTP server);
+ * - `failed`: retries ran out; the other channel is unaffected;
+ * - `disabled`: the channel is off for this org (email disabled, no
+ *   recipients, or no SMTP configured), so nothing was attempted.
+ */
+export const deliveryStateSchema = z.enum(['pending', 'delivered', 'failed', 'disabled']);
+export type DeliveryState = z.infer<typeof deliveryStateSchema>;
+
+const timestamp = z.iso.datetime({ offset: true });
+
+/**
+ * An in-app notification. One failure episode is one notification: a repeat
+ * of the same code bumps `count` and `lastSeenAt` instead of adding another.
+ */
+export const notificationSchema = z.object({
+  id: notificationIdSchema,
+  type: notificationTypeSchema,
+  severity: notificationSeveritySchema,
+  title: z.string().min(1),
+  message: z.string().min(1),
+  /** The failure code for `sync_failed` (and the recovered one for `sync_recovered`). */
+  failureCode: z.string().nullable(),
+  runId: runIdSchema.nullable(),
+  /** Occurrences folded into this notification (1 when first raised). */
+  count: z.number().int().min(1),
+  firstSeenAt: timestamp,
+  lastSeenAt: timestamp,
+  createdAt: timestamp,
+  readAt: timestamp.nullable(),
+  delivery: z.object({ inApp: deliveryStateSchema, email: deliveryStateSchema }),
+});
+export type Notification = z.infer<typeof notificationSchema>;

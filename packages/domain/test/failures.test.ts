@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildFailure,
+  FAILURE_CATEGORY,
+  FAILURE_CODES,
+  type FailureCode,
+  type FailureContext,
+  type FailureDetailsByCode,
+  failureTitle,
+  syncFailureSchema,
+} from '../src/index.js';
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const CLIENT = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+const ctx: FailureContext = {
+  authorityHost: 'https://login.microsoftonline.com',
+  tenantId: TENANT,
+  clientId: CLIENT,
+};
+
+// A secret the caller might have in scope: it must never reach failure text.
+const SECRET = 'Abc8Q~superSecretValue_0123456789abcdefg';
+
+const sampleDetails: { [C in FailureCode]: FailureDetailsByCode[C] } = {
+  settings_incomplete: { missing: ['tenantId', 'clientSecret'] },
+  settings_invalid: { fields: ['clientId', 'groupIds[2]'] },
+  client_secret_expired: { source: 'recorded_expiry', expiresAt: '2026-01-31T00:00:00.000Z' },
+  client_secret_invalid: { status: 401, error: 'invalid_client', errorCodes: [7000215] },
+  app_not_found: { status: 400, error: 'unauthorized_client', errorCodes: [700016] },
+  tenant_not_found: { status: 400, error: 'invalid_request', errorCodes: [90002] },
+  consent_missing: { missingPermissions: ['GroupMember.Read.All'], source: 'token' },
+  groups_not_configured: {},
+  group_not_found: {
+    groupIds: ['0a0a0a0a-0000-0000-0000-00000000000a', '0b0b0b0b-0000-0000-0000-00000000000b'],
+  },
+  mass_removal_blocked: {
+    currentUsers: 1000,
+    removedUsers: 400,
+    removedPercent: 40,
+    maxRemovedPercent: 20,
+    minRemovedUsers: 10,
+  },
+  entra_unreachable: { attempts: 5, lastReason: 'server_error', status: 503 },
+  authentication_failed: {
+    status: 400,
+    error: 'invalid_request',
+    errorCodes: [53003],
+    traceId: 'f1e2d3c4-0000-0000-0000-000000000001',
+    correlationId: 'c0ffee00-0000-0000-0000-000000000002',
+  },
+  internal_error: { reason: 'invalid_job_payload' },
+};
+
+function build<C extends FailureCode>(code: C, context: FailureContext = ctx) {
+  return buildFailure(code, sampleDetails[code], context);
+}
+
+describe('buildFailure: every code', () => {
+  it.each(FAILURE_CODES)('%s builds a complete, valid failure without any secret', (code) => {
+    const failure = build(code);
+    expect(syncFailureSchema.parse(failure)).toEqual(failure);
+    expect(failure.code).toBe(code);
+    expect(failure.category).toBe(FAILURE_CATEGORY[code]);
+    expect(failure.retryable).toBe(false);
+    expect(failure.title.length).toBeGreaterThan(3);
+    expect(failure.message.length).toBeGreaterThan(40);
+    expect(failure.remediation.length).toBeGreaterThan(0);
+    for (const step of failure.remediation) expect(step.trim().length).toBeGreaterThan(10);
+    expect(failure.details).toEqual(sampleDetails[code]);
+    const text = JSON.stringify(failure);
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toMatch(/undefined|null|\[object/);
+  });
+
+  it.each(FAILURE_CODES)('%s also builds without any context', (code) => {
+    const failure = buildFailure(code, sampleDetails[code] as never, {});
+    expect(syncFailureSchema.safeParse(failure).success).toBe(true);
+    expect(JSON.stringify(failure)).not.toMatch(/undefined|null/);
+  });
+
+  it('uses the categories of DESIGN.md', () => {
+    expect(FAILURE_CATEGORY).toEqual({
+      settings_incomplete: 'configuration',
+      settings_invalid: 'configuration',
+      client_secret_expired: 'credentials',
+      client_secret_invalid: 'credentials',
+      app_not_found: 'configuration',
+      tenant_not_found: 'configuration',
+      consent_missing: 'permissions',
+      groups_not_configured: 'groups',
+      group_not_found: 'groups',
+      mass_removal_blocked: 'safety',
+      entra_unreachable: 'connectivity',
+      authentication_failed: 'credentials',
+      internal_error: 'internal',
+    });
+  });
+
+  it('has a short title for every code, usable in an email subject', () => {
+    for (const code of FAILURE_CODES) {
+      const title = failureTitle(code);
+      expect(title.length).toBeGreaterThan(3);
+      expect(title.length).toBeLessThan(40);
+      expect(title).not.toMatch(/[\r\n]/);
+    }
+    expect(failureTitle('client_secret_expired')).toBe('client secret expired');
+  });
+});
+
+describe('secret-related failures', () => {
+  it.each(['client_secret_expired', 'client_secret_invalid'] as const)(
+    '%s says authentication could not be completed and how to replace the secret',
+    (code) => {
+      const failure = build(code);
+      expect(failure.message).toContain(
+        'Authentication with Microsoft Entra ID could not be completed',
+      );
+      const steps = failure.remediation.join('\n');
+      expect(steps).toMatch(/Generate a new client secret in Entra ID/);
+      expect(steps).toMatch(/Certificates & secrets/);
+      expect(steps).toMatch(/Update it in the integration settings/);
+      expect(steps).toContain(CLIENT);
+    },
+  );
+
+  it('client_secret_expired states the recorded expiry date', () => {
+    expect(build('client_secret_expired').message).toContain('2026-01-31');
+    const fromEntra = buildFailure(
+      'client_secret_expired',
+      { source: 'entra', errorCodes: [7000222] },
+      ctx,
+    );
+    expect(fromEntra.message).toContain('AADSTS7000222');
+  });
+
+  it('client_secret_invalid explains a GUID-looking secret as the Secret ID', () => {
+    const plain = build('client_secret_invalid');
+    expect(plain.message).not.toMatch(/Secret ID/);
+    const guid = build('client_secret_invalid', { ...ctx, secretLooksLikeGuid: true });
+    expect(guid.message).toMatch(/looks like a GUID/);
+    expect(guid.message).toMatch(/secret's ID .* instead of its value/);
+    expect(guid.remediation[0]).toMatch(/Secret ID/);
+    expect(guid.message).toContain('AADSTS7000215');
+  });
+});
+
+describe('consent_missing', () => {
+  it('lists the missing permissions and carries the admin-consent URL', () => {
+    const failure = buildFailure(
+      'consent_missing',
+      { missingPermissions: ['User.Read.All', 'GroupMember.Read.All'] },
+      { ...ctx, authorityHost: 'https://login.microsoftonline.com/' },
+    );
+    expect(failure.message).toContain('User.Read.All and GroupMember.Read.All');
+    const url = `https://login.microsoftonline.com/${TENANT}/adminconsent?client_id=${CLIENT}`;
+    expect(failure.remediation.some((s) => s.includes(url))).toBe(true);
+    expect(failure.remediation.join('\n')).toMatch(/API permissions/);
+    expect(failure.details).toEqual({
+      missingPermissions: ['User.Read.All', 'GroupMember.Read.All'],
+    });
+  });
+
+  it('uses the configured authority host (e.g. the simulator) and the default otherwise', () => {
+    const sim = buildFailure(
+      'consent_missing',
+      { missingPermissions: ['User.Read.All'] },
+      { ...ctx, authorityHost: 'https://127.0.0.1:8443' },
+    );
+    expect(sim.remediation.join('\n')).toContain(
+      `https://127.0.0.1:8443/${TENANT}/adminconsent?client_id=${CLIENT}`,
+    );
+    const dflt = buildFailure(
+      'consent_missing',
+      { missingPermissions: ['User.Read.All'] },
+      { tenantId: TENANT, clientId: CLIENT },
+    );
+    expect(dflt.remediation.join('\n')).toContain(
+      `https://login.microsoftonline.com/${TENANT}/adminconsent`,
+    );
+  });
+
+  it('falls back to both required permissions when Graph did not say which', () => {
+    const failure = buildFailure('consent_missing', { missingPermissions: [] }, ctx);
+    expect(failure.message).toContain('User.Read.All and GroupMember.Read.All');
+  });
+});
+
+describe('groups and safety failures', () => {
+  it('group_not_found lists every missing group', () => {
+    const failure = build('group_not_found');
+    for (const id of sampleDetails.group_not_found.groupIds) expect(failure.message).toContain(id);
+    expect(failure.title).toBe('Selected groups not found');
+    const one = buildFailure('group_not_found', {
+      groupIds: ['0c0c0c0c-0000-0000-0000-00000000000c'],
+    });
+    expect(one.title).toBe('Selected group not found');
+  });
+
+  it('mass_removal_blocked states the numbers and how to override once', () => {
+    const failure = build('mass_removal_blocked');
+    expect(failure.message).toContain('400 of 1000');
+    expect(failure.message).toContain('40%');
+    expect(failure.message).toContain('20%');
+    expect(failure.message).toContain('10 users');
+    expect(failure.remediation.join('\n')).toMatch(/Allow mass removal.*once/);
+  });
+
+  it('settings_incomplete and settings_invalid name the fields', () => {
+    const incomplete = build('settings_incomplete');
+    expect(incomplete.message).toContain('tenant ID and client secret are missing');
+    expect(incomplete.remediation.join('\n')).toMatch(/Tenant ID/);
+    expect(incomplete.remediation.join('\n')).toMatch(/not its Secret ID/);
+    const invalid = build('settings_invalid');
+    expect(invalid.message).toContain('client (application) ID and selected groups (groupIds[2])');
+  });
+
+  it('authentication_failed names the AADSTS code and support IDs', () => {
+    const failure = build('authentication_failed');
+    expect(failure.message).toContain('AADSTS53003');
+    expect(failure.remediation[0]).toContain('https://login.microsoftonline.com/error?code=53003');
+    expect(failure.remediation.join('\n')).toContain('f1e2d3c4-0000-0000-0000-000000000001');
+  });
+
+  it('entra_unreachable reads as temporary, not as a settings problem', () => {
+    const failure = build('entra_unreachable');
+    expect(failure.message).toContain('after 5 attempts');
+    expect(failure.message).toContain('server error');
+    expect(failure.message).toMatch(/not a problem with your settings/);
+  });
+});

@@ -1,0 +1,203 @@
+import {
+  AuthenticationHandler,
+  type AuthenticationProvider,
+  Client,
+  GraphError,
+  HTTPMessageHandler,
+} from '@microsoft/microsoft-graph-client';
+import { z } from 'zod';
+
+/** A Graph call failed for good (after retries when it was transient). */
+export class GraphRequestError extends Error {
+  readonly code = 'graph_request_failed';
+  constructor(
+    /** HTTP status; 0 when no response arrived (network, timeout). */
+    readonly status: number,
+    /** Graph's `error.code`, e.g. `Authorization_RequestDenied`. */
+    readonly graphCode: string | null,
+    /** Seconds from `Retry-After`, when Graph sent one. */
+    readonly retryAfterSeconds: number | null,
+    readonly transient: boolean,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GraphRequestError';
+  }
+}
+
+export const graphUserSchema = z
+  .object({
+    id: z.string(),
+    displayName: z.string().nullable().optional(),
+    mail: z.string().nullable().optional(),
+    userPrincipalName: z.string().nullable().optional(),
+    accountEnabled: z.boolean().nullable().optional(),
+  })
+  .transform((u) => ({
+    id: u.id,
+    displayName: u.displayName ?? null,
+    mail: u.mail ?? null,
+    userPrincipalName: u.userPrincipalName ?? null,
+    accountEnabled: u.accountEnabled ?? null,
+  }));
+export type GraphUser = z.output<typeof graphUserSchema>;
+
+const membersPageSchema = z.object({
+  value: z.array(graphUserSchema),
+  '@odata.nextLink': z.string().optional(),
+  '@odata.count': z.number().optional(),
+});
+
+const groupSchema = z.object({ id: z.string(), displayName: z.string().nullable().optional() });
+
+export interface GraphReaderStats {
+  requests: number;
+  throttled: number;
+}
+
+export interface GraphReaderOptions {
+  /** e.g. https://graph.microsoft.com */
+  baseUrl: string;
+  accessToken: string;
+  /** Per request. The longest Graph call sizes the job lock, so keep it bounded. */
+  timeoutMs?: number;
+  /** Retries of one request on 429/503/5xx/network before giving up. */
+  maxRetries?: number;
+  /** Longest single wait, whatever Retry-After says. */
+  maxRetryDelayMs?: number;
+  /** For tests: a clock-free sleep. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const USER_SELECT = 'id,displayName,mail,userPrincipalName,accountEnabled';
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function retryAfterSeconds(error: GraphError): number | null {
+  const raw = error.headers?.get('retry-after');
+  if (!raw) return null;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, (date - Date.now()) / 1000) : null;
+}
+
+/**
+ * Read-only Microsoft Graph access for one sync: every call is a GET. Built
+ * on the Graph SDK with only the auth and HTTP handlers in its middleware,
+ * so retries happen here, where they are counted and bounded.
+ */
+export class GraphReader {
+  readonly stats: GraphReaderStats = { requests: 0, throttled: 0 };
+  private readonly client: Client;
+  private readonly origin: string;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(options: GraphReaderOptions) {
+    const provider: AuthenticationProvider = { getAccessToken: async () => options.accessToken };
+    const auth = new AuthenticationHandler(provider);
+    auth.setNext(new HTTPMessageHandler());
+    const base = new URL(options.baseUrl);
+    this.origin = base.origin;
+    this.client = Client.initWithMiddleware({
+      middleware: auth,
+      baseUrl: base.origin,
+      defaultVersion: 'v1.0',
+      // The SDK attaches the token only to Graph's own hosts and these.
+      customHosts: new Set([base.hostname]),
+    });
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.maxRetries = options.maxRetries ?? 6;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 120_000;
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /** The group, or a GraphRequestError (404 `Request_ResourceNotFound` when it does not exist). */
+  async getGroup(groupId: string): Promise<{ id: string; displayName: string | null }> {
+    const body = await this.get(
+      `/groups/${encodeURIComponent(groupId)}?$select=id,displayName`,
+      {},
+    );
+    const group = groupSchema.parse(body);
+    return { id: group.id, displayName: group.displayName ?? null };
+  }
+
+  /**
+   * Pages of the group's transitive user members, following
+   * `@odata.nextLink` to the end. One page in memory at a time.
+   */
+  async *groupUserPages(groupId: string): AsyncGenerator<GraphUser[]> {
+    let path: string | undefined =
+      `/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user` +
+      `?$select=${USER_SELECT}&$top=999&$count=true`;
+    while (path) {
+      // The OData cast with $count is an advanced query: Graph wants both.
+      const body = await this.get(path, { ConsistencyLevel: 'eventual' });
+      const page = membersPageSchema.parse(body);
+      yield page.value;
+      const next = page['@odata.nextLink'];
+      // Follow only links back to the Graph host we were configured with.
+      if (next !== undefined && !next.startsWith(`${this.origin}/`)) {
+        throw new GraphRequestError(
+          0,
+          null,
+          null,
+          false,
+          'Microsoft Graph returned a nextLink to another host',
+        );
+      }
+      path = next;
+    }
+  }
+
+  private async get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      this.stats.requests++;
+      try {
+        return await this.client
+          .api(pathOrUrl)
+          .headers(headers)
+          .option('signal', AbortSignal.timeout(this.timeoutMs))
+          .get();
+      } catch (error) {
+        const failure = this.toRequestError(error);
+        if (failure.status === 429) this.stats.throttled++;
+        if (!failure.transient || attempt >= this.maxRetries) throw failure;
+        const backoff = Math.min(this.maxRetryDelayMs, 500 * 2 ** attempt);
+        const wait =
+          failure.retryAfterSeconds !== null
+            ? Math.min(this.maxRetryDelayMs, failure.retryAfterSeconds * 1000)
+            : backoff / 2 + Math.random() * (backoff / 2);
+        await this.sleep(wait);
+      }
+    }
+  }
+
+  private toRequestError(error: unknown): GraphRequestError {
+    if (error instanceof GraphError && error.statusCode > 0) {
+      const status = error.statusCode;
+      return new GraphRequestError(
+        status,
+        error.code ?? null,
+        retryAfterSeconds(error),
+        RETRYABLE_STATUS.has(status),
+        `Microsoft Graph answered HTTP ${status}${error.code ? ` (${error.code})` : ''}`,
+      );
+    }
+    const name = error instanceof Error ? error.name : '';
+    const timedOut = name === 'TimeoutError' || name === 'AbortError';
+    return new GraphRequestError(
+      0,
+      null,
+      null,
+      true,
+      timedOut
+        ? `A Microsoft Graph request timed out after ${this.timeoutMs} ms`
+        : 'Microsoft Graph could not be reached',
+    );
+  }
+}

@@ -1,0 +1,2 @@
+export * from './graph-reader.js';
+export * from './token.js';

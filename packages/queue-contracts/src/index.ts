@@ -1,0 +1,3 @@
+export * from './notification-jobs.js';
+export * from './queues.js';
+export * from './sync-jobs.js';

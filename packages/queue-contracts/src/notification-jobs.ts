@@ -1,0 +1,63 @@
+import { orgIdSchema, runIdSchema, syncFailureSchema } from '@pinnacle/domain';
+import { z } from 'zod';
+
+const base = {
+  orgId: orgIdSchema,
+  occurredAt: z.iso.datetime(),
+};
+
+/** The hand-off from the worker: one message per finished failure or recovery. */
+export const syncFailedJobSchema = z.object({
+  type: z.literal('sync_failed'),
+  ...base,
+  runId: runIdSchema,
+  failure: syncFailureSchema,
+});
+
+export const syncRecoveredJobSchema = z.object({
+  type: z.literal('sync_recovered'),
+  ...base,
+  runId: runIdSchema,
+  /** The failure code of the episode this success closes. */
+  previousFailureCode: z.string().min(1).max(64),
+});
+
+export const clientSecretExpiringJobSchema = z.object({
+  type: z.literal('client_secret_expiring'),
+  ...base,
+  expiresAt: z.iso.datetime(),
+  /** The warning threshold crossed (30, 14, 7 or 1 days). */
+  thresholdDays: z.number().int().positive(),
+  daysLeft: z.number().int().nonnegative(),
+});
+
+export const clientSecretExpiredJobSchema = z.object({
+  type: z.literal('client_secret_expired'),
+  ...base,
+  expiresAt: z.iso.datetime(),
+});
+
+export const notificationJobSchema = z.discriminatedUnion('type', [
+  syncFailedJobSchema,
+  syncRecoveredJobSchema,
+  clientSecretExpiringJobSchema,
+  clientSecretExpiredJobSchema,
+]);
+export type NotificationJob = z.infer<typeof notificationJobSchema>;
+
+/**
+ * Job IDs derived from what the message is about, so a retried or crashed
+ * producer can add the same message again and BullMQ keeps one.
+ */
+export function notificationJobId(job: NotificationJob): string {
+  switch (job.type) {
+    case 'sync_failed':
+      return `failed-${job.runId}`;
+    case 'sync_recovered':
+      return `recovered-${job.runId}`;
+    case 'client_secret_expiring':
+      return `expiring-${job.orgId}-${job.expiresAt.slice(0, 10)}-${job.thresholdDays}d`;
+    case 'client_secret_expired':
+      return `expired-${job.orgId}-${job.expiresAt.slice(0, 10)}`;
+  }
+}

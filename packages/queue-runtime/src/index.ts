@@ -1,0 +1,3 @@
+export * from './connections.js';
+export * from './typed-queue.js';
+export * from './typed-worker.js';

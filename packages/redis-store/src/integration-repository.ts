@@ -1,0 +1,202 @@
+import type { clientSecretRotationSchema, integrationSettingsInputSchema } from '@pinnacle/domain';
+import { secretHint } from '@pinnacle/domain';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { globalKeys, orgKeys } from './keys.js';
+import type { SecretBox } from './secret-box.js';
+
+export type IntegrationSettingsInput = z.output<typeof integrationSettingsInputSchema>;
+export type ClientSecretRotation = z.output<typeof clientSecretRotationSchema>;
+
+/**
+ * The integration as stored. Deliberately loose (plain strings): the API
+ * validates what it writes, and preflight re-validates what it reads, so a
+ * record written by an older version surfaces as `settings_invalid` with the
+ * field named instead of a parse crash.
+ */
+export const storedIntegrationSchema = z.object({
+  orgId: z.string(),
+  tenantId: z.string().nullable(),
+  clientId: z.string().nullable(),
+  secret: z
+    .object({
+      sealed: z.string(),
+      hint: z.string(),
+      expiresAt: z.string().nullable(),
+      updatedAt: z.string(),
+    })
+    .nullable(),
+  groupIds: z.array(z.string()),
+  schedule: z.object({ enabled: z.boolean(), every: z.string() }),
+  notifications: z.object({
+    email: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
+  }),
+  includeDisabledUsers: z.boolean(),
+  massRemovalGuard: z.object({ maxRemovedPercent: z.number(), minRemovedUsers: z.number() }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** Bumped on every write; schedulers and caches compare it. */
+  revision: z.number().int(),
+});
+export type StoredIntegration = z.infer<typeof storedIntegrationSchema>;
+
+export class IntegrationNotFoundError extends Error {
+  readonly code = 'integration_not_found';
+  constructor(orgId: string) {
+    super(`No Entra ID integration is configured for org ${orgId}`);
+    this.name = 'IntegrationNotFoundError';
+  }
+}
+
+const MAX_OPTIMISTIC_RETRIES = 10;
+
+// KEYS: integration. ARGV: expected revision (0 = absent), new json.
+const COMPARE_AND_SET = `
+local cur = redis.call('GET', KEYS[1])
+local rev = 0
+if cur then rev = cjson.decode(cur).revision end
+if tostring(rev) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
+export class IntegrationRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly secretBox: SecretBox,
+  ) {}
+
+  async get(orgId: string): Promise<StoredIntegration | null> {
+    const json = await this.redis.get(orgKeys(this.prefix, orgId).integration);
+    return json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
+  }
+
+  /** The clear-text secret, for the worker's token request only. */
+  revealSecret(integration: StoredIntegration): string | null {
+    return integration.secret
+      ? this.secretBox.decrypt(integration.secret.sealed, integration.orgId)
+      : null;
+  }
+
+  /**
+   * Creates or replaces the settings. Without a new `clientSecret` the stored
+   * secret (and its expiry, unless one is given) is kept.
+   */
+  async put(
+    orgId: string,
+    input: IntegrationSettingsInput,
+    now: Date = new Date(),
+  ): Promise<{ integration: StoredIntegration; created: boolean; secretChanged: boolean }> {
+    const sealed = input.clientSecret ? this.secretBox.encrypt(input.clientSecret, orgId) : null;
+    return this.update(orgId, (previous) => {
+      const at = now.toISOString();
+      let secret = previous?.secret ?? null;
+      if (sealed && input.clientSecret) {
+        secret = {
+          sealed,
+          hint: secretHint(input.clientSecret),
+          expiresAt: input.clientSecretExpiresAt ?? null,
+          updatedAt: at,
+        };
+      } else if (secret && input.clientSecretExpiresAt) {
+        secret = { ...secret, expiresAt: input.clientSecretExpiresAt };
+      }
+      return {
+        orgId,
+        tenantId: input.tenantId ?? null,
+        clientId: input.clientId ?? null,
+        secret,
+        groupIds: input.groupIds,
+        schedule: input.schedule,
+        notifications: input.notifications,
+        includeDisabledUsers: input.includeDisabledUsers,
+        massRemovalGuard: input.massRemovalGuard,
+        createdAt: previous?.createdAt ?? at,
+        updatedAt: at,
+        revision: (previous?.revision ?? 0) + 1,
+      };
+    }).then(({ next, previous }) => ({
+      integration: next,
+      created: previous === null,
+      secretChanged: sealed !== null,
+    }));
+  }
+
+  /** Replaces the secret and its expiry; nothing else changes. */
+  async rotateSecret(
+    orgId: string,
+    rotation: ClientSecretRotation,
+    now: Date = new Date(),
+  ): Promise<StoredIntegration> {
+    const sealed = this.secretBox.encrypt(rotation.clientSecret, orgId);
+    const { next } = await this.update(orgId, (previous) => {
+      if (!previous) throw new IntegrationNotFoundError(orgId);
+      return {
+        ...previous,
+        secret: {
+          sealed,
+          hint: secretHint(rotation.clientSecret),
+          expiresAt: rotation.expiresAt,
+          updatedAt: now.toISOString(),
+        },
+        updatedAt: now.toISOString(),
+        revision: previous.revision + 1,
+      };
+    });
+    return next;
+  }
+
+  /** Org IDs whose recorded secret expiry is at or before `until`, soonest first. */
+  async orgsWithSecretExpiringBefore(until: Date): Promise<{ orgId: string; expiresAt: Date }[]> {
+    const flat = await this.redis.zrangebyscore(
+      globalKeys(this.prefix).secretExpiry,
+      '-inf',
+      until.getTime(),
+      'WITHSCORES',
+    );
+    const out: { orgId: string; expiresAt: Date }[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      out.push({ orgId: flat[i] as string, expiresAt: new Date(Number(flat[i + 1])) });
+    }
+    return out;
+  }
+
+  async listOrgIds(): Promise<string[]> {
+    return this.redis.smembers(globalKeys(this.prefix).orgs);
+  }
+
+  /**
+   * Optimistic read-modify-write: the script writes only if the revision is
+   * still the one read, so two concurrent saves cannot lose each other's
+   * secret. (Not WATCH: the connection is shared by concurrent requests.)
+   * The global indexes live in other slots, so they are written after.
+   */
+  private async update(
+    orgId: string,
+    change: (previous: StoredIntegration | null) => StoredIntegration,
+  ): Promise<{ next: StoredIntegration; previous: StoredIntegration | null }> {
+    const key = orgKeys(this.prefix, orgId).integration;
+    const g = globalKeys(this.prefix);
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
+      const json = await this.redis.get(key);
+      const previous = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
+      const next = storedIntegrationSchema.parse(change(previous));
+      const written = await this.redis.eval(
+        COMPARE_AND_SET,
+        1,
+        key,
+        String(previous?.revision ?? 0),
+        JSON.stringify(next),
+      );
+      if (written !== 1) continue; // someone else wrote in between: retry
+      const expiry = next.secret?.expiresAt ? Date.parse(next.secret.expiresAt) : Number.NaN;
+      const pipeline = this.redis.pipeline().sadd(g.orgs, orgId);
+      if (Number.isFinite(expiry)) pipeline.zadd(g.secretExpiry, expiry, orgId);
+      else pipeline.zrem(g.secretExpiry, orgId);
+      await pipeline.exec();
+      return { next, previous };
+    }
+    throw new Error(`Could not save the integration of org ${orgId}: too many concurrent writes`);
+  }
+}

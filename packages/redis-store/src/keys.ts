@@ -1,0 +1,37 @@
+/**
+ * Redis key layout. Every key of one org carries the same hash tag
+ * (`{o:<orgId>}`), so the multi-key scripts that swap a snapshot or record a
+ * run stay atomic on a Redis Cluster too. Org IDs are validated upstream
+ * (letters, digits, `_` and `-`), so they cannot break out of the tag.
+ */
+export function orgKeys(prefix: string, orgId: string) {
+  const base = `${prefix}:{o:${orgId}}`;
+  return {
+    integration: `${base}:integration`,
+    health: `${base}:health`,
+    activeRun: `${base}:run:active`,
+    runIndex: `${base}:runs`,
+    run: (runId: string) => `${base}:run:${runId}`,
+    snapshotCurrent: `${base}:snap:current`,
+    snapshotUsers: (version: string) => `${base}:snap:${version}:users`,
+    snapshotIds: (version: string) => `${base}:snap:${version}:ids`,
+    snapshotMeta: (version: string) => `${base}:snap:${version}:meta`,
+    stagingUsers: (runId: string) => `${base}:stage:${runId}:users`,
+    stagingGroups: (runId: string) => `${base}:stage:${runId}:groups`,
+    notifications: `${base}:notifications`,
+    notification: (id: string) => `${base}:notification:${id}`,
+    episodes: `${base}:episodes`,
+    expiryWarnings: `${base}:expiry-warnings`,
+  };
+}
+export type OrgKeys = ReturnType<typeof orgKeys>;
+
+/** Keys that span orgs (one slot each). */
+export function globalKeys(prefix: string) {
+  return {
+    /** org ID → recorded client-secret expiry (ms), for the daily expiry scan. */
+    secretExpiry: `${prefix}:secret-expiry`,
+    /** every org with an integration. */
+    orgs: `${prefix}:orgs`,
+  };
+}

@@ -1,0 +1,36 @@
+import type { Redis } from 'ioredis';
+import { HealthRepository } from './health-repository.js';
+import { IntegrationRepository } from './integration-repository.js';
+import { RunRepository } from './run-repository.js';
+import { SecretBox } from './secret-box.js';
+import { SnapshotStore } from './snapshot-store.js';
+
+/**
+ * Data keys live beside the queues but outside BullMQ's prefix: a
+ * `{hash-tag}` QUEUE_PREFIX pins the queues to one Cluster slot, while each
+ * org's data carries its own tag and spreads across the cluster.
+ */
+export function dataPrefix(queuePrefix: string): string {
+  return `${queuePrefix.replace(/[{}]/g, '')}:data`;
+}
+
+export interface Stores {
+  integrations: IntegrationRepository;
+  runs: RunRepository;
+  health: HealthRepository;
+  snapshots: SnapshotStore;
+}
+
+export function createStores(
+  redis: Redis,
+  queuePrefix: string,
+  secretEncryptionKey: string,
+): Stores {
+  const prefix = dataPrefix(queuePrefix);
+  return {
+    integrations: new IntegrationRepository(redis, prefix, new SecretBox(secretEncryptionKey)),
+    runs: new RunRepository(redis, prefix),
+    health: new HealthRepository(redis, prefix),
+    snapshots: new SnapshotStore(redis, prefix),
+  };
+}

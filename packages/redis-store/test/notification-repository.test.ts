@@ -1,0 +1,185 @@
+import type { Notification } from '@pinnacle/domain';
+import { encodeCursor } from '@pinnacle/domain';
+import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NOTIFICATIONS_PER_ORG,
+  NotificationCursorError,
+  NotificationRepository,
+} from '../src/notification-repository.js';
+import { dataPrefix } from '../src/stores.js';
+
+let r: TestRedis;
+let repo: NotificationRepository;
+
+beforeAll(async () => {
+  r = await useTestRedis('notification-repository');
+  repo = new NotificationRepository(r.redis, dataPrefix(r.prefix));
+});
+afterAll(() => r.cleanup());
+
+const base = Date.UTC(2026, 0, 1);
+const at = (minutes: number) => new Date(base + minutes * 60_000).toISOString();
+
+function notification(id: string, minute: number, patch: Partial<Notification> = {}): Notification {
+  return {
+    id,
+    type: 'sync_failed',
+    severity: 'error',
+    title: 'Entra ID sync failed',
+    message: 'The client secret has expired.',
+    failureCode: 'client_secret_expired',
+    runId: `run-${id}`,
+    count: 1,
+    firstSeenAt: at(minute),
+    lastSeenAt: at(minute),
+    createdAt: at(minute),
+    readAt: null,
+    delivery: { inApp: 'delivered', email: 'pending' },
+    ...patch,
+  };
+}
+
+async function allIds(orgId: string, unread?: boolean, limit = 3): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const result = await repo.list(orgId, { limit, cursor, unread });
+    expect(result.items.length).toBeLessThanOrEqual(limit);
+    ids.push(...result.items.map((n) => n.id));
+    if (result.nextCursor === null) return ids;
+    cursor = result.nextCursor;
+  }
+  throw new Error('paging did not end');
+}
+
+describe('NotificationRepository', () => {
+  it('stores a notification and reads it back', async () => {
+    const n = notification('n1', 0);
+    expect(await repo.upsert('org-store', n)).toEqual(n);
+    expect(await repo.get('org-store', 'n1')).toEqual(n);
+    expect(await repo.get('org-store', 'missing')).toBeNull();
+    expect(await repo.get('other-org', 'n1')).toBeNull();
+  });
+
+  it('upserts by ID idempotently, keeping createdAt and readAt', async () => {
+    const orgId = 'org-upsert';
+    const first = notification('ep', 0);
+    await repo.upsert(orgId, first);
+    await repo.markRead(orgId, 'ep', new Date(at(1)));
+
+    const bumped = notification('ep', 5, {
+      count: 2,
+      firstSeenAt: at(0),
+      createdAt: at(5), // a notifier that lost the original must not move it in the inbox
+      delivery: { inApp: 'delivered', email: 'delivered' },
+    });
+    const once = await repo.upsert(orgId, bumped);
+    const twice = await repo.upsert(orgId, bumped);
+    expect(twice).toEqual(once);
+    expect(once).toMatchObject({
+      count: 2,
+      lastSeenAt: at(5),
+      createdAt: at(0),
+      readAt: at(1),
+      delivery: { inApp: 'delivered', email: 'delivered' },
+    });
+    expect(await repo.get(orgId, 'ep')).toEqual(once);
+    expect((await repo.list(orgId, { limit: 10 })).items.map((n) => n.id)).toEqual(['ep']);
+  });
+
+  it('rejects a notification that does not match the schema', async () => {
+    const bad = { ...notification('bad', 0), severity: 'fatal' } as unknown as Notification;
+    await expect(repo.upsert('org-bad', bad)).rejects.toThrow();
+    expect(await repo.get('org-bad', 'bad')).toBeNull();
+  });
+
+  it('lists newest first with cursor paging and an unread filter', async () => {
+    const orgId = 'org-list';
+    for (let i = 0; i < 10; i++) await repo.upsert(orgId, notification(`n${i}`, i));
+    for (const i of [1, 4, 5, 8]) await repo.markRead(orgId, `n${i}`);
+
+    expect(await allIds(orgId)).toEqual([
+      'n9',
+      'n8',
+      'n7',
+      'n6',
+      'n5',
+      'n4',
+      'n3',
+      'n2',
+      'n1',
+      'n0',
+    ]);
+    expect(await allIds(orgId, true)).toEqual(['n9', 'n7', 'n6', 'n3', 'n2', 'n0']);
+    expect(await allIds(orgId, true, 1)).toEqual(['n9', 'n7', 'n6', 'n3', 'n2', 'n0']);
+    expect(await allIds(orgId, false, 10)).toHaveLength(10);
+
+    const exact = await repo.list(orgId, { limit: 10 });
+    expect(exact.nextCursor).toBeNull();
+    const unreadPage = await repo.list(orgId, { limit: 6, unread: true });
+    expect(unreadPage.nextCursor).toBeNull();
+    expect(unreadPage.items.every((n) => n.readAt === null)).toBe(true);
+  });
+
+  it('keeps paging stable when newer notifications arrive', async () => {
+    const orgId = 'org-stable';
+    for (let i = 0; i < 4; i++) await repo.upsert(orgId, notification(`s${i}`, i));
+    const first = await repo.list(orgId, { limit: 2 });
+    expect(first.items.map((n) => n.id)).toEqual(['s3', 's2']);
+    await repo.upsert(orgId, notification('s4', 4));
+    const second = await repo.list(orgId, { limit: 2, cursor: first.nextCursor ?? undefined });
+    expect(second.items.map((n) => n.id)).toEqual(['s1', 's0']);
+    expect(second.nextCursor).toBeNull();
+  });
+
+  it('refuses a cursor it did not make, and ends on one whose notification is gone', async () => {
+    await expect(repo.list('org-list', { limit: 5, cursor: '%%%' })).rejects.toBeInstanceOf(
+      NotificationCursorError,
+    );
+    expect(await repo.list('org-list', { limit: 5, cursor: encodeCursor('nope') })).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+  });
+
+  it('marks read idempotently and returns null for an unknown ID', async () => {
+    const orgId = 'org-read';
+    await repo.upsert(orgId, notification('r1', 0));
+    const read = await repo.markRead(orgId, 'r1', new Date(at(10)));
+    expect(read?.readAt).toBe(at(10));
+    const again = await repo.markRead(orgId, 'r1', new Date(at(20)));
+    expect(again?.readAt).toBe(at(10));
+    expect(await repo.markRead(orgId, 'unknown')).toBeNull();
+    expect(await repo.get(orgId, 'unknown')).toBeNull();
+  });
+
+  it(`keeps only the newest ${NOTIFICATIONS_PER_ORG} per org`, async () => {
+    const orgId = 'org-bounded';
+    const total = NOTIFICATIONS_PER_ORG + 7;
+    for (let i = 0; i < total; i++) await repo.upsert(orgId, notification(`b${i}`, i));
+    const index = await r.redis.zcard(`${dataPrefix(r.prefix)}:{o:${orgId}}:notifications`);
+    expect(index).toBe(NOTIFICATIONS_PER_ORG);
+    // The trimmed records are deleted, not just unindexed.
+    const records = (await r.keys()).filter((k) => k.includes(`{o:${orgId}}:notification:`));
+    expect(records).toHaveLength(NOTIFICATIONS_PER_ORG);
+    for (let i = 0; i < 7; i++) expect(await repo.get(orgId, `b${i}`)).toBeNull();
+    expect(await repo.get(orgId, 'b7')).not.toBeNull();
+    const page = await repo.list(orgId, { limit: 2 });
+    expect(page.items.map((n) => n.id)).toEqual([`b${total - 1}`, `b${total - 2}`]);
+    expect(await repo.markRead(orgId, 'b0')).toBeNull();
+  });
+
+  it('never loses a mark-read to a concurrent notifier update', async () => {
+    const orgId = 'org-race';
+    await repo.upsert(orgId, notification('race', 0));
+    await Promise.all([
+      repo.markRead(orgId, 'race', new Date(at(1))),
+      ...Array.from({ length: 10 }, (_, i) =>
+        repo.upsert(orgId, notification('race', i + 1, { count: i + 2, firstSeenAt: at(0) })),
+      ),
+    ]);
+    const stored = await repo.get(orgId, 'race');
+    expect(stored?.readAt).toBe(at(1));
+  });
+});
