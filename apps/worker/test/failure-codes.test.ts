@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import { orgKeys } from '@pinnacle/redis-store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
+
+let h: Harness;
+let t: FixtureTenant;
+
+beforeAll(async () => {
+  h = await startHarness('worker-failures');
+  t = fixtureTenant();
+  h.sim.addTenant(t.input);
+  h.startWorker();
+});
+afterAll(() => h.close());
+
+async function expectStopped(
+  orgId: string,
+  expected: { code: string; category: string; stage?: string },
+) {
+  const run = await h.syncAndWait(orgId);
+  expect(run.status).toBe('failed');
+  expect(run.attempts).toBe(1);
+  expect(run.stage).toBe(expected.stage ?? 'preflight');
+  expect(run.failure).toMatchObject({
+    code: expected.code,
+    category: expected.category,
+    retryable: false,
+  });
+  expect(run.failure!.remediation.length).toBeGreaterThan(0);
+  // Failed as non-retryable in BullMQ too: one attempt, nothing left waiting.
+  const job = await findSyncJob(run.id);
+  expect(job?.attemptsMade).toBe(1);
+  // The hand-off to the notifier, keyed by the run.
+  const handOff = await h.notifications.getJob(`failed-${run.id}`);
+  expect(handOff?.data).toMatchObject({
+    type: 'sync_failed',
+    orgId,
+    runId: run.id,
+    failure: { code: expected.code },
+  });
+  return run;
+}
+
+async function findSyncJob(runId: string) {
+  const { Queue } = await import('bullmq');
+  const q = new Queue('sync', { connection: h.redis.connect(), prefix: h.env.QUEUE_PREFIX });
+  try {
+    return (await q.getJob(`run-${runId}`)) ?? null;
+  } finally {
+    await q.close();
+  }
+}
+
+describe('preflight stops with a reason the admin can act on', () => {
+  it('settings_incomplete: names what is missing', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, { tenantId: t.tenantId, groupIds: [t.groups.sales] });
+    const run = await expectStopped(orgId, {
+      code: 'settings_incomplete',
+      category: 'configuration',
+    });
+    expect(run.failure!.details.missing).toEqual(['clientId', 'clientSecret']);
+  });
+
+  it('settings_invalid: a malformed stored value, field named', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(t, [t.groups.sales]));
+    // A record written by an older version, say: the API never writes this.
+    const key = orgKeys(`${h.env.QUEUE_PREFIX}:data`, orgId).integration;
+    const stored = JSON.parse((await h.redis.redis.get(key))!);
+    stored.clientId = 'not-a-guid';
+    await h.redis.redis.set(key, JSON.stringify(stored));
+    const run = await expectStopped(orgId, { code: 'settings_invalid', category: 'configuration' });
+    expect(run.failure!.details.fields).toEqual(['clientId']);
+  });
+
+  it('groups_not_configured', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(t, []));
+    await expectStopped(orgId, { code: 'groups_not_configured', category: 'groups' });
+  });
+
+  it('client_secret_expired from the recorded expiry, without calling Entra', async () => {
+    const orgId = newOrgId();
+    const tokenCallsBefore = h.sim.requests().filter((r) => r.path.includes('/oauth2/')).length;
+    await h.configure(orgId, {
+      ...settingsFor(t, [t.groups.sales]),
+      clientSecretExpiresAt: new Date(Date.now() - 86_400_000).toISOString(),
+    });
+    const run = await expectStopped(orgId, {
+      code: 'client_secret_expired',
+      category: 'credentials',
+    });
+    expect(run.failure!.message).toMatch(
+      /authentication with Microsoft Entra ID could not be completed/i,
+    );
+    expect(run.failure!.remediation.join(' ')).toMatch(/new client secret/i);
+    expect(h.sim.requests().filter((r) => r.path.includes('/oauth2/')).length).toBe(
+      tokenCallsBefore,
+    );
+  });
+
+  it('client_secret_expired when Entra answers AADSTS7000222', async () => {
+    const expired = fixtureTenant({ secretExpiresAt: new Date(Date.now() - 3600_000) });
+    h.sim.addTenant(expired.input);
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(expired, [expired.groups.sales]));
+    const run = await expectStopped(orgId, {
+      code: 'client_secret_expired',
+      category: 'credentials',
+    });
+    expect(run.failure!.details).toMatchObject({ errorCodes: [7000222] });
+  });
+
+  it('client_secret_invalid on AADSTS7000215; a GUID-shaped secret gets the "secret ID" hint', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, {
+      ...settingsFor(t, [t.groups.sales]),
+      clientSecret: 'wrong~secret-value-1234',
+    });
+    const plain = await expectStopped(orgId, {
+      code: 'client_secret_invalid',
+      category: 'credentials',
+    });
+    expect(plain.failure!.details).toMatchObject({ errorCodes: [7000215] });
+    expect(plain.failure!.message).not.toMatch(/secret ID/i);
+
+    const pasted = newOrgId();
+    await h.configure(pasted, { ...settingsFor(t, [t.groups.sales]), clientSecret: t.secretKeyId });
+    const run = await expectStopped(pasted, {
+      code: 'client_secret_invalid',
+      category: 'credentials',
+    });
+    expect(run.failure!.message).toMatch(/secret ID/i);
+    // The secret never appears in what the admin (or a log) sees.
+    expect(JSON.stringify(run)).not.toContain(t.secretKeyId);
+  });
+
+  it('app_not_found on AADSTS700016', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, { ...settingsFor(t, [t.groups.sales]), clientId: randomUUID() });
+    const run = await expectStopped(orgId, { code: 'app_not_found', category: 'configuration' });
+    expect(run.failure!.details).toMatchObject({ errorCodes: [700016] });
+  });
+
+  it('tenant_not_found on AADSTS90002, by GUID and by domain', async () => {
+    const byId = newOrgId();
+    await h.configure(byId, { ...settingsFor(t, [t.groups.sales]), tenantId: randomUUID() });
+    const a = await expectStopped(byId, { code: 'tenant_not_found', category: 'configuration' });
+    expect(a.failure!.details).toMatchObject({ errorCodes: [90002] });
+
+    const byDomain = newOrgId();
+    await h.configure(byDomain, {
+      ...settingsFor(t, [t.groups.sales]),
+      tenantId: 'nobody-here.onmicrosoft.com',
+    });
+    await expectStopped(byDomain, { code: 'tenant_not_found', category: 'configuration' });
+  });
+
+  it('consent_missing lists the missing permissions and links to admin consent', async () => {
+    const noConsent = fixtureTenant({ roles: ['User.Read.All'] });
+    h.sim.addTenant(noConsent.input);
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(noConsent, [noConsent.groups.sales]));
+    const run = await expectStopped(orgId, { code: 'consent_missing', category: 'permissions' });
+    expect(run.failure!.details.missingPermissions).toEqual(['GroupMember.Read.All']);
+    expect(run.failure!.remediation.join(' ')).toContain(
+      `${h.sim.authorityHost.replace(/\/$/, '')}/${noConsent.tenantId}/adminconsent?client_id=${noConsent.clientId}`,
+    );
+  });
+
+  it('permissions beyond the two needed are a warning, not a failure', async () => {
+    const broad = fixtureTenant({ roles: ['User.Read.All', 'GroupMember.Read.All', 'Mail.Read'] });
+    h.sim.addTenant(broad.input);
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(broad, [broad.groups.sales]));
+    const run = await h.syncAndWait(orgId);
+    expect(run.status).toBe('succeeded');
+    expect(run.warnings).toEqual([expect.objectContaining({ code: 'excess_permissions' })]);
+    expect(run.warnings[0]!.message).toContain('Mail.Read');
+  });
+
+  it('group_not_found lists every missing group, not just the first', async () => {
+    const orgId = newOrgId();
+    const missing = [randomUUID(), randomUUID()].sort();
+    await h.configure(orgId, settingsFor(t, [t.groups.sales, ...missing]));
+    const run = await expectStopped(orgId, { code: 'group_not_found', category: 'groups' });
+    expect([...(run.failure!.details.groupIds as string[])].sort()).toEqual(missing);
+  });
+});
+
+describe('transient trouble', () => {
+  it('is retried, and reported as entra_unreachable only when every retry failed', async () => {
+    const flaky = fixtureTenant();
+    h.sim.addTenant(flaky.input);
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(flaky, [flaky.groups.sales]));
+    h.sim.setFaults(flaky.tenantId, { unavailable: { every: 1, retryAfterSeconds: 0 } });
+    try {
+      const run = await h.waitForRun(orgId, await h.syncNow(orgId, { attempts: 2 }), 60_000);
+      expect(run.status).toBe('failed');
+      expect(run.attempts).toBe(2);
+      expect(run.failure).toMatchObject({
+        code: 'entra_unreachable',
+        category: 'connectivity',
+        retryable: false,
+      });
+    } finally {
+      h.sim.clearFaults(flaky.tenantId);
+    }
+  });
+
+  it('a transient failure that clears up before retries run out is a success', async () => {
+    const flaky = fixtureTenant();
+    h.sim.addTenant(flaky.input);
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(flaky, [flaky.groups.sales]));
+    // More 503s than one attempt's in-request retries (7 tries), fewer than two attempts'.
+    h.sim.setFaults(flaky.tenantId, { unavailable: { count: 8, retryAfterSeconds: 0 } });
+    const run = await h.waitForRun(orgId, await h.syncNow(orgId, { attempts: 3 }), 60_000);
+    expect(run.status).toBe('succeeded');
+    expect(run.attempts).toBe(2);
+    expect(await h.notifications.getJob(`failed-${run.id}`)).toBeUndefined();
+  });
+});
+
+describe('recovery', () => {
+  it('rotating an expired secret and syncing again succeeds and hands off sync_recovered', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, {
+      ...settingsFor(t, [t.groups.sales]),
+      clientSecretExpiresAt: new Date(Date.now() - 60_000).toISOString(),
+    });
+    const failed = await h.syncAndWait(orgId);
+    expect(failed.failure?.code).toBe('client_secret_expired');
+
+    await h.stores.integrations.rotateSecret(orgId, {
+      clientSecret: t.clientSecret,
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    const ok = await h.syncAndWait(orgId);
+    expect(ok.status).toBe('succeeded');
+    const recovered = await h.notifications.getJob(`recovered-${ok.id}`);
+    expect(recovered?.data).toMatchObject({
+      type: 'sync_recovered',
+      orgId,
+      runId: ok.id,
+      previousFailureCode: 'client_secret_expired',
+    });
+    // A further success is not another recovery.
+    const again = await h.syncAndWait(orgId);
+    expect(await h.notifications.getJob(`recovered-${again.id}`)).toBeUndefined();
+  });
+});
+
+describe('secrets', () => {
+  it('never appear in a log line', () => {
+    expect(h.logLines.length).toBeGreaterThan(10);
+    const all = h.logLines.join('\n');
+    expect(all).not.toContain(t.clientSecret);
+    expect(all).not.toContain('wrong~secret-value-1234');
+  });
+});

@@ -1,0 +1,149 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { integrationSettingsInputSchema, type Run } from '@pinnacle/domain';
+import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import { createLogger } from '@pinnacle/logging';
+import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
+import { createRedisConnection, TypedQueue } from '@pinnacle/queue-runtime';
+import { createStores, type Stores } from '@pinnacle/redis-store';
+import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { Queue } from 'bullmq';
+import type { z } from 'zod';
+import { startWorkerRole, type WorkerEnv, type WorkerRole } from '../../src/index.js';
+
+export type SettingsInput = z.input<typeof integrationSettingsInputSchema>;
+
+export interface Harness {
+  sim: Simulator;
+  redis: TestRedis;
+  stores: Stores;
+  env: WorkerEnv;
+  worker: WorkerRole | null;
+  logLines: string[];
+  notifications: Queue;
+  startWorker(overrides?: Partial<WorkerEnv>): WorkerRole;
+  configure(orgId: string, settings: SettingsInput): Promise<void>;
+  /** Records a manual run and enqueues it, as the API's Sync Now does. */
+  syncNow(
+    orgId: string,
+    options?: { allowMassRemoval?: boolean; attempts?: number },
+  ): Promise<string>;
+  waitForRun(orgId: string, runId: string, timeoutMs?: number): Promise<Run>;
+  syncAndWait(
+    orgId: string,
+    options?: { allowMassRemoval?: boolean; attempts?: number },
+  ): Promise<Run>;
+  close(): Promise<void>;
+}
+
+export const newOrgId = () => `org-${randomUUID().slice(0, 8)}`;
+
+export async function startHarness(
+  name: string,
+  overrides: Partial<WorkerEnv> = {},
+): Promise<Harness> {
+  const redis = await useTestRedis(name);
+  const sim = await startSimulator();
+  trustSimulatorCa(sim.caCertPem);
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ name: 'worker', level: 'debug', destination });
+  const env: WorkerEnv = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: redis.prefix,
+    ENTRA_AUTHORITY_HOST: sim.authorityHost,
+    GRAPH_BASE_URL: sim.graphBaseUrl,
+    SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SYNC_CONCURRENCY: 4,
+    SYNC_GROUP_CONCURRENCY: 4,
+    SYNC_LOCK_DURATION_MS: 30_000,
+    SYNC_STALLED_INTERVAL_MS: 5_000,
+    GRAPH_TIMEOUT_MS: 15_000,
+    ...overrides,
+  };
+  const connection = redis.connect({ maxRetriesPerRequest: null });
+  const stores = createStores(connection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY);
+  const syncQueue = new TypedQueue('sync', { connection, prefix: env.QUEUE_PREFIX });
+  const notifications = new Queue('notifications', { connection, prefix: env.QUEUE_PREFIX });
+
+  const harness: Harness = {
+    sim,
+    redis,
+    stores,
+    env,
+    worker: null,
+    logLines,
+    notifications,
+    startWorker(extra = {}) {
+      harness.worker = startWorkerRole({ ...env, ...extra }, logger);
+      return harness.worker;
+    },
+    async configure(orgId, settings) {
+      await stores.integrations.put(orgId, integrationSettingsInputSchema.parse(settings));
+    },
+    async syncNow(orgId, options = {}) {
+      const runId = randomUUID();
+      const { created, run } = await stores.runs.createIfIdle({
+        id: runId,
+        orgId,
+        trigger: 'manual',
+        status: 'queued',
+        stage: 'preflight',
+        createdAt: new Date().toISOString(),
+        startedAt: null,
+        finishedAt: null,
+        attempts: 0,
+        failure: null,
+        warnings: [],
+        stats: {
+          users: null,
+          groups: null,
+          added: null,
+          removed: null,
+          changed: null,
+          graphRequests: 0,
+          throttledRequests: 0,
+        },
+      });
+      if (!created) return run.id;
+      await syncQueue.add(
+        {
+          orgId,
+          runId,
+          trigger: 'manual',
+          ...(options.allowMassRemoval ? { allowMassRemoval: true } : {}),
+        },
+        {
+          jobId: syncJobId(runId),
+          ...syncJobOptions({ attempts: options.attempts ?? 3, backoffDelayMs: 50 }),
+        },
+      );
+      return runId;
+    },
+    async waitForRun(orgId, runId, timeoutMs = 30_000) {
+      return waitFor(
+        async () => {
+          const run = await stores.runs.get(orgId, runId);
+          return run && (run.status === 'succeeded' || run.status === 'failed') ? run : null;
+        },
+        { timeoutMs, intervalMs: 50, description: `run ${runId} to finish` },
+      );
+    },
+    async syncAndWait(orgId, options) {
+      return harness.waitForRun(orgId, await harness.syncNow(orgId, options));
+    },
+    async close() {
+      await harness.worker?.close();
+      await syncQueue.close();
+      await notifications.close();
+      await sim.close();
+      await redis.cleanup();
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
+
+let h: Harness;
+let t: FixtureTenant;
+
+beforeAll(async () => {
+  h = await startHarness('worker-pipeline');
+  t = fixtureTenant();
+  h.sim.addTenant(t.input);
+  h.startWorker();
+});
+afterAll(() => h.close());
+
+async function snapshot(orgId: string) {
+  const users: { id: string; groupIds: string[]; accountEnabled: boolean | null }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await h.stores.snapshots.readUsers(orgId, { cursor, limit: 7 });
+    users.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return users;
+}
+
+describe('a sync of nested, overlapping and cyclic groups', () => {
+  it('commits every selected user once, with the selected groups they belong to', async () => {
+    const orgId = newOrgId();
+    const { engineering, platform, sales, cycleA, empty } = t.groups;
+    await h.configure(orgId, settingsFor(t, [engineering, sales, cycleA, empty]));
+    const run = await h.syncAndWait(orgId);
+
+    expect(run.status).toBe('succeeded');
+    expect(run.failure).toBeNull();
+    expect(run.attempts).toBe(1);
+    const users = await snapshot(orgId);
+    const byIndex = (i: number) => users.find((u) => u.id === t.users[i]!.id);
+    // engineering: u0..u7 (platform nested) minus disabled u3; sales: u8..u11 + u0 minus u9;
+    // cycleA: u12, u13 through the cycle.
+    const expected = [0, 1, 2, 4, 5, 6, 7, 8, 10, 11, 12, 13];
+    expect(users.map((u) => u.id).sort()).toEqual(expected.map((i) => t.users[i]!.id).sort());
+    expect(new Set(users.map((u) => u.id)).size).toBe(users.length);
+    expect(byIndex(0)!.groupIds).toEqual([engineering, sales].sort());
+    expect(byIndex(6)!.groupIds).toEqual([engineering]);
+    expect(byIndex(13)!.groupIds).toEqual([cycleA]);
+    expect(byIndex(3)).toBeUndefined();
+    expect(users.some((u) => u.groupIds.includes(platform))).toBe(false);
+    expect(run.stats).toMatchObject({ users: 12, added: 12, removed: 0, changed: 0, groups: 4 });
+    expect(run.stats.graphRequests).toBeGreaterThan(4);
+  });
+
+  it('includes disabled accounts when the settings say so, and counts the change', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(t, [t.groups.engineering]));
+    const first = await h.syncAndWait(orgId);
+    expect(first.stats.users).toBe(7);
+    await h.configure(orgId, {
+      ...settingsFor(t, [t.groups.engineering]),
+      includeDisabledUsers: true,
+    });
+    const second = await h.syncAndWait(orgId);
+    expect(second.status).toBe('succeeded');
+    expect(second.stats).toMatchObject({ users: 8, added: 1, removed: 0, changed: 0 });
+    const u3 = (await snapshot(orgId)).find((u) => u.id === t.users[3]!.id);
+    expect(u3?.accountEnabled).toBe(false);
+  });
+
+  it('never attempts a Graph write', () => {
+    expect(h.sim.writeAttempts()).toBe(0);
+    const methods = new Set(h.sim.requests().map((r) => r.method));
+    expect([...methods].filter((m) => m !== 'GET' && m !== 'POST')).toEqual([]);
+    // The only POST is the token request.
+    expect(
+      h.sim
+        .requests()
+        .filter((r) => r.method === 'POST')
+        .every((r) => r.path.includes('/oauth2/v2.0/token')),
+    ).toBe(true);
+  });
+});
+
+describe('throttling', () => {
+  it('rides out a burst of 429s: the sync completes, counts them, and alerts nobody', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(t, [t.groups.big, t.groups.sales]));
+    h.sim.setFaults(t.tenantId, { throttle: { count: 4, retryAfterSeconds: 1 } });
+    try {
+      const run = await h.syncAndWait(orgId);
+      expect(run.status).toBe('succeeded');
+      expect(run.stats.throttledRequests).toBe(4);
+      expect(run.stats.users).toBe(28);
+      expect(await h.notifications.getJob(`failed-${run.id}`)).toBeUndefined();
+      expect(h.sim.requests({ status: 429 }).length).toBeGreaterThanOrEqual(4);
+    } finally {
+      h.sim.clearFaults(t.tenantId);
+    }
+  });
+});
+
+describe('the mass-removal guard', () => {
+  it('blocks a commit that would remove most users, and lets an explicit override through', async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(t, [t.groups.big]));
+    const full = await h.syncAndWait(orgId);
+    expect(full.stats.users).toBe(28);
+
+    await h.configure(orgId, settingsFor(t, [t.groups.sales]));
+    const blocked = await h.syncAndWait(orgId);
+    expect(blocked.status).toBe('failed');
+    expect(blocked.stage).toBe('commit');
+    expect(blocked.attempts).toBe(1);
+    expect(blocked.failure).toMatchObject({
+      code: 'mass_removal_blocked',
+      category: 'safety',
+      retryable: false,
+      details: { currentUsers: 28, removedUsers: 24 },
+    });
+    // The committed snapshot is untouched.
+    expect(await snapshot(orgId)).toHaveLength(28);
+
+    const allowed = await h.syncAndWait(orgId, { allowMassRemoval: true });
+    expect(allowed.status).toBe('succeeded');
+    expect(allowed.stats).toMatchObject({ users: 4, removed: 24 });
+    expect(await snapshot(orgId)).toHaveLength(4);
+  });
+});
+
+describe('a group deleted mid-sync', () => {
+  it('stops with group_not_found and commits nothing', async () => {
+    const orgId = newOrgId();
+    const tenant = fixtureTenant({ users: 2500 });
+    h.sim.addTenant(tenant.input);
+    await h.configure(orgId, settingsFor(tenant, [tenant.groups.engineering]));
+    const before = await h.syncAndWait(orgId);
+    expect(before.status).toBe('succeeded');
+    const versionBefore = await h.stores.snapshots.currentVersion(orgId);
+
+    await h.configure(orgId, settingsFor(tenant, [tenant.groups.engineering, tenant.groups.big]));
+    // Token + two group lookups + first members pages pass; the big group then vanishes.
+    h.sim.setFaults(tenant.tenantId, {
+      deleteGroups: [{ groupId: tenant.groups.big, afterRequests: 3 }],
+    });
+    const run = await h.syncAndWait(orgId);
+    expect(run.status).toBe('failed');
+    expect(run.stage).toBe('fetch');
+    expect(run.failure).toMatchObject({
+      code: 'group_not_found',
+      details: { groupIds: [tenant.groups.big] },
+    });
+    expect(await h.stores.snapshots.currentVersion(orgId)).toBe(versionBefore);
+    expect(await snapshot(orgId)).toHaveLength(before.stats.users ?? -1);
+  });
+});

@@ -1,0 +1,109 @@
+import type { Application, ClientSecret, FaultSpec } from './schemas.js';
+
+export type InjectedFault =
+  | { kind: 'throttle'; retryAfterSeconds: number }
+  | { kind: 'unavailable'; retryAfterSeconds: number }
+  | { kind: 'serverError' }
+  | { kind: 'reset'; afterBytes: number | undefined };
+
+interface Cadence {
+  count?: number | undefined;
+  every?: number | undefined;
+}
+
+function fires(c: Cadence | undefined, n: number): boolean {
+  if (!c) return false;
+  if (c.count !== undefined) return n <= c.count;
+  if (c.every !== undefined) return n % c.every === 0;
+  return false;
+}
+
+function appliesTo(target: { appId?: string | undefined } | undefined, appId: string): boolean {
+  return (
+    target !== undefined &&
+    (target.appId === undefined || target.appId.toLowerCase() === appId.toLowerCase())
+  );
+}
+
+/**
+ * One tenant's switchable faults and the request counter they key off. All
+ * decisions are pure functions of (spec, requests seen since set), so the same
+ * spec always produces the same sequence.
+ */
+export class TenantFaults {
+  private spec: FaultSpec = {};
+  /** Graph requests authenticated for the tenant, ever. */
+  private seen = 0;
+  /** `seen` when the current spec was set. */
+  private base = 0;
+  private secretsExpiredAt: Date | null = null;
+  /** Group (lower-case ID) → last request number at which it still exists. */
+  private deleteAfter = new Map<string, number>();
+
+  set(spec: FaultSpec, now: Date): void {
+    this.spec = spec;
+    this.base = this.seen;
+    this.secretsExpiredAt = spec.expireSecrets ? now : null;
+    this.deleteAfter = new Map(
+      (spec.deleteGroups ?? []).map((d) => [d.groupId.toLowerCase(), this.base + d.afterRequests]),
+    );
+  }
+
+  clear(): void {
+    this.set({}, new Date());
+  }
+
+  current(): FaultSpec {
+    return this.spec;
+  }
+
+  /** Requests counted since the faults were last set. */
+  requestsSinceSet(): number {
+    return this.seen - this.base;
+  }
+
+  /**
+   * Counts one authenticated Graph request and says what to inject into it.
+   * The first matching fault wins, in the order reset, 500, 503, 429.
+   */
+  onGraphRequest(): { fault: InjectedFault | null; latencyMs: number } {
+    this.seen++;
+    const n = this.seen - this.base;
+    const s = this.spec;
+    const latencyMs = s.latencyMs ?? 0;
+    if (s.resetConnection && fires(s.resetConnection, n)) {
+      return { fault: { kind: 'reset', afterBytes: s.resetConnection.afterBytes }, latencyMs };
+    }
+    if (fires(s.serverError, n)) return { fault: { kind: 'serverError' }, latencyMs };
+    if (s.unavailable && fires(s.unavailable, n)) {
+      return {
+        fault: { kind: 'unavailable', retryAfterSeconds: s.unavailable.retryAfterSeconds },
+        latencyMs,
+      };
+    }
+    if (s.throttle && fires(s.throttle, n)) {
+      return {
+        fault: { kind: 'throttle', retryAfterSeconds: s.throttle.retryAfterSeconds },
+        latencyMs,
+      };
+    }
+    return { fault: null, latencyMs };
+  }
+
+  isGroupDeleted(groupId: string): boolean {
+    const last = this.deleteAfter.get(groupId.toLowerCase());
+    return last !== undefined && this.seen > last;
+  }
+
+  /** The roles a token issued now would carry for the app. */
+  effectiveRoles(app: Application): string[] {
+    if (appliesTo(this.spec.replaceRoles, app.appId)) return [...this.spec.replaceRoles!.roles];
+    if (appliesTo(this.spec.revokeConsent, app.appId)) return [];
+    return [...app.roles];
+  }
+
+  isSecretExpired(app: Application, secret: ClientSecret, now: Date): boolean {
+    if (secret.expiresAt.getTime() <= now.getTime()) return true;
+    return this.secretsExpiredAt !== null && appliesTo(this.spec.expireSecrets, app.appId);
+  }
+}

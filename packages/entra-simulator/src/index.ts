@@ -1,0 +1,45 @@
+export { createTlsMaterial, type TlsMaterial } from './certs.js';
+export { type DemoCredentials, type DemoTenant, demoTenants } from './demo.js';
+export {
+  type Directory,
+  type DirectoryGroup,
+  type DirectoryUser,
+  seededGroupId,
+  seededTenantId,
+  seededUser,
+} from './directory.js';
+export {
+  type AadstsError,
+  aadsts,
+  classifyTenant,
+  GRAPH_APP_ID,
+  GRAPH_RESOURCE,
+  servicePrincipalId,
+} from './entra.js';
+export { SimulatorError, type SimulatorErrorCode } from './errors.js';
+export { deterministicGuid, deterministicSecretValue, isGuid } from './ids.js';
+export type { LogQuery, RequestKind, RequestLogEntry, SimulatorCounters } from './requestLog.js';
+export {
+  type Application,
+  applicationSchema,
+  type ClientSecret,
+  type FaultSpec,
+  type FaultSpecInput,
+  faultSpecSchema,
+  MAX_SEEDED_USERS,
+  type SeededTenantSpec,
+  seededTenantSchema,
+  type TenantFixture,
+  type TenantInput,
+  tenantFixtureSchema,
+  tenantInputSchema,
+} from './schemas.js';
+export {
+  type FaultState,
+  type MintTokenOptions,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from './server.js';
+export type { TenantSummary } from './tenants.js';
+export { trustSimulatorCa } from './trust.js';

@@ -1,0 +1,488 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTlsMaterial } from './certs.js';
+import { handleControl } from './control.js';
+import {
+  entraErrorBody,
+  handleTokenRequest,
+  instanceDiscovery,
+  issueAccessToken,
+  jwks,
+  openIdConfiguration,
+} from './entra.js';
+import { SimulatorError } from './errors.js';
+import { authenticateGraph, type GraphDeps, isWriteMethod, serveGraph } from './graph.js';
+import { type GraphResponse, graphErrors, type RequestIds } from './graphErrors.js';
+import { newGuid } from './ids.js';
+import { createSigningKey, type SigningKey } from './jwt.js';
+import {
+  type LogQuery,
+  type NewLogEntry,
+  RequestLog,
+  type RequestLogEntry,
+  type SimulatorCounters,
+} from './requestLog.js';
+import {
+  type FaultSpec,
+  type FaultSpecInput,
+  faultSpecSchema,
+  type TenantInput,
+} from './schemas.js';
+import { issuesOf, summarize, TenantRegistry, type TenantSummary } from './tenants.js';
+
+export interface SimulatorOptions {
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Port; default 0 (any free port). */
+  port?: number;
+  /** Also write the CA certificate (PEM) here, for NODE_EXTRA_CA_CERTS. */
+  caPath?: string;
+  /** Tenants to serve from the start. */
+  tenants?: readonly TenantInput[];
+  /** Entries the request log keeps; default 10,000. */
+  requestLogSize?: number;
+  /** Lifetime of issued access tokens; default 3599 s as Entra reports it. */
+  tokenLifetimeSeconds?: number;
+}
+
+export interface MintTokenOptions {
+  tenant: string;
+  appId: string;
+  /** Default: the roles the app would get now. */
+  roles?: string[];
+  /** Negative for an already expired token. */
+  expiresInSeconds?: number;
+}
+
+export interface FaultState {
+  faults: FaultSpec;
+  requestsSinceSet: number;
+}
+
+export interface Simulator {
+  /** Base URL, e.g. https://127.0.0.1:8443 */
+  url: string;
+  /** For ClientSecretCredential's `authorityHost` (and ENTRA_AUTHORITY_HOST). */
+  authorityHost: string;
+  /** For GRAPH_BASE_URL: Graph paths (/v1.0/...) are served under it. */
+  graphBaseUrl: string;
+  port: number;
+  caCertPem: string;
+  caPath: string | undefined;
+  addTenant(input: TenantInput): TenantSummary;
+  /** False when no such tenant. */
+  removeTenant(idOrDomain: string): boolean;
+  tenants(): TenantSummary[];
+  /** Replaces the tenant's faults (see FaultSpecInput); throws SimulatorError. */
+  setFaults(idOrDomain: string, faults: FaultSpecInput): FaultState;
+  /** Clears one tenant's faults, or every tenant's. */
+  clearFaults(idOrDomain?: string): void;
+  faults(idOrDomain: string): FaultState;
+  /** Recent requests, oldest first (bounded ring). */
+  requests(query?: LogQuery): RequestLogEntry[];
+  clearRequests(): void;
+  counters(): SimulatorCounters;
+  /** Graph write attempts (POST/PUT/PATCH/DELETE) since start; never drops. */
+  writeAttempts(): number;
+  /** Clears every tenant's faults and the request log (counters keep counting). */
+  reset(): void;
+  /**
+   * Signs an access token for a tenant's app without the token endpoint, so
+   * tests can present Graph with tokens Entra would have issued earlier
+   * (for example, already expired ones).
+   */
+  mintAccessToken(options: MintTokenOptions): string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1_000_000;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Path segment decoded, or as sent when its %-escapes are malformed. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    ...headers,
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function graphHeaders(ids: RequestIds): Record<string, string> {
+  return {
+    'request-id': ids.requestId,
+    'client-request-id': ids.clientRequestId,
+    'x-ms-ags-diagnostic': JSON.stringify({
+      ServerInfo: {
+        DataCenter: 'Simulator',
+        Slice: 'E',
+        Ring: '1',
+        ScaleUnit: '000',
+        RoleInstance: 'SIM',
+      },
+    }),
+    'cache-control': 'no-cache',
+    'strict-transport-security': 'max-age=31536000',
+  };
+}
+
+function graphErrorCode(r: GraphResponse): string | null {
+  const b = r.body as { error?: { code?: unknown } } | undefined;
+  return r.status >= 400 && typeof b?.error?.code === 'string' ? b.error.code : null;
+}
+
+/**
+ * Starts the Entra ID + Microsoft Graph simulator on HTTPS with a CA and
+ * signing key made for this run.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const host = options.host ?? '127.0.0.1';
+  const tls = createTlsMaterial(
+    host === '127.0.0.1' || host === '::1' || host === 'localhost'
+      ? {}
+      : { extraHostnames: [host] },
+  );
+  const signingKey: SigningKey = createSigningKey();
+  const registry = new TenantRegistry();
+  const log = new RequestLog(options.requestLogSize ?? 10_000);
+  const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3599;
+  for (const t of options.tenants ?? []) registry.add(t);
+
+  let origin = '';
+  const graphDeps = (): GraphDeps => ({ registry, signingKey, origin });
+  const record = (e: Omit<NewLogEntry, 'fault' | 'aadsts' | 'graphError'> & Partial<NewLogEntry>) =>
+    log.record({ fault: null, aadsts: null, graphError: null, ...e });
+
+  async function handleGraph(req: IncomingMessage, res: ServerResponse, url: URL, now: Date) {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = req.url ?? '/';
+    const ids: RequestIds = {
+      requestId: newGuid(),
+      clientRequestId: header(req, 'client-request-id') ?? '',
+    };
+    if (!ids.clientRequestId) ids.clientRequestId = ids.requestId;
+    const auth = authenticateGraph(header(req, 'authorization'), graphDeps(), ids, now);
+    const send = (
+      r: GraphResponse,
+      extra: Partial<NewLogEntry>,
+      kind: 'graph' | 'graph-write' = 'graph',
+    ) => {
+      sendJson(res, r.status, r.body, { ...graphHeaders(ids), ...r.headers });
+      record({
+        time: now,
+        method,
+        path,
+        status: r.status,
+        kind,
+        tenantId: auth.ok ? auth.caller.tenant.directory.tenantId : auth.tenantId,
+        appId: auth.ok ? auth.caller.appId : auth.appId,
+        graphError: graphErrorCode(r),
+        ...extra,
+      });
+    };
+    // The service must never write: every write is refused and counted,
+    // whoever sends it.
+    if (isWriteMethod(method))
+      return send(graphErrors.methodNotAllowed(ids, now), {}, 'graph-write');
+    if (method !== 'GET' && method !== 'HEAD')
+      return send(graphErrors.methodNotAllowed(ids, now), {});
+    if (!auth.ok) return send(auth.response, {});
+
+    const tenant = auth.caller.tenant;
+    const { fault, latencyMs } = tenant.faults.onGraphRequest();
+    if (latencyMs > 0) await sleep(latencyMs);
+    if (fault?.kind === 'throttle') {
+      return send(graphErrors.throttled(auth.caller.appId, fault.retryAfterSeconds, ids, now), {
+        fault: 'throttle',
+      });
+    }
+    if (fault?.kind === 'unavailable') {
+      return send(graphErrors.unavailable(fault.retryAfterSeconds, ids, now), {
+        fault: 'unavailable',
+      });
+    }
+    if (fault?.kind === 'serverError') {
+      return send(graphErrors.serverError(ids, now), { fault: 'serverError' });
+    }
+    const response = serveGraph(
+      { method, pathname: url.pathname, search: url.searchParams, headers: req.headers },
+      auth.caller,
+      graphDeps(),
+      ids,
+      now,
+    );
+    if (fault?.kind === 'reset') {
+      // Headers promise the whole body; the socket dies part-way through it.
+      const text = JSON.stringify(response.body);
+      const bytes = Buffer.from(text);
+      const cut = Math.min(fault.afterBytes ?? Math.floor(bytes.length / 2), bytes.length - 1);
+      res.writeHead(response.status, {
+        'content-type': 'application/json; charset=utf-8',
+        ...graphHeaders(ids),
+        ...response.headers,
+        'content-length': bytes.length,
+      });
+      res.write(bytes.subarray(0, Math.max(cut, 0)), () => res.socket?.destroy());
+      record({
+        time: now,
+        method,
+        path,
+        status: response.status,
+        kind: 'graph',
+        tenantId: tenant.directory.tenantId,
+        appId: auth.caller.appId,
+        fault: 'reset',
+      });
+      return;
+    }
+    return send(response, {});
+  }
+
+  async function handleEntra(req: IncomingMessage, res: ServerResponse, url: URL, now: Date) {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = req.url ?? '/';
+    const traceId = newGuid();
+    const correlationId = header(req, 'client-request-id') ?? newGuid();
+    const entraHeaders = {
+      'cache-control': 'no-store, no-cache',
+      'x-ms-request-id': traceId,
+      'client-request-id': correlationId,
+    };
+    const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
+    if (token) {
+      const tenantSegment = decodeSegment(token[1]!);
+      if (method !== 'POST') {
+        const e = {
+          status: 400,
+          error: 'invalid_request',
+          code: 900561,
+          message: `The endpoint only accepts POST requests. Received a ${method} request.`,
+        };
+        sendJson(
+          res,
+          400,
+          entraErrorBody(e, { now, origin, correlationId, traceId }),
+          entraHeaders,
+        );
+        record({
+          time: now,
+          method,
+          path,
+          status: 400,
+          kind: 'token',
+          tenantId: null,
+          appId: null,
+          aadsts: e.code,
+        });
+        return;
+      }
+      const body = await readBody(req);
+      const outcome = handleTokenRequest(
+        { tenantSegment, form: new URLSearchParams(body), correlationId, now },
+        { registry, signingKey, origin, tokenLifetimeSeconds },
+      );
+      sendJson(res, outcome.status, outcome.body, entraHeaders);
+      record({
+        time: now,
+        method,
+        path,
+        status: outcome.status,
+        kind: 'token',
+        tenantId: outcome.tenantId,
+        appId: outcome.appId,
+        aadsts: outcome.aadstsCode,
+      });
+      return;
+    }
+    const discovery = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
+    const keys = /^\/([^/]+)\/discovery\/v2\.0\/keys$/.exec(url.pathname);
+    let body: unknown;
+    if (method === 'GET' && discovery)
+      body = openIdConfiguration(origin, decodeSegment(discovery[1]!));
+    else if (method === 'GET' && keys) body = jwks(signingKey);
+    else if (method === 'GET' && url.pathname.toLowerCase() === '/common/discovery/instance') {
+      body = instanceDiscovery(origin, url.searchParams.get('authorization_endpoint'));
+    }
+    if (body !== undefined) {
+      sendJson(res, 200, body, entraHeaders);
+      record({
+        time: now,
+        method,
+        path,
+        status: 200,
+        kind: 'discovery',
+        tenantId: null,
+        appId: null,
+      });
+      return;
+    }
+    sendJson(res, 404, {
+      error: 'not_found',
+      message: `The simulator serves nothing at ${method} ${url.pathname}.`,
+    });
+    record({ time: now, method, path, status: 404, kind: 'other', tenantId: null, appId: null });
+  }
+
+  const sim: Simulator = {
+    url: '',
+    authorityHost: '',
+    graphBaseUrl: '',
+    port: 0,
+    caCertPem: tls.caCertPem,
+    caPath: undefined,
+    addTenant: (input) => summarize(registry.add(input)),
+    removeTenant: (t) => registry.remove(t),
+    tenants: () => registry.list().map(summarize),
+    setFaults(t, faults) {
+      const tenant = registry.require(t);
+      const parsed = faultSpecSchema.safeParse(faults);
+      if (!parsed.success) {
+        throw new SimulatorError(
+          'invalid_fault_spec',
+          'the fault specification is invalid',
+          issuesOf(parsed.error),
+        );
+      }
+      tenant.faults.set(parsed.data, new Date());
+      return {
+        faults: tenant.faults.current(),
+        requestsSinceSet: tenant.faults.requestsSinceSet(),
+      };
+    },
+    clearFaults(t) {
+      const targets = t === undefined ? registry.list() : [registry.require(t)];
+      for (const x of targets) x.faults.clear();
+    },
+    faults(t) {
+      const tenant = registry.require(t);
+      return {
+        faults: tenant.faults.current(),
+        requestsSinceSet: tenant.faults.requestsSinceSet(),
+      };
+    },
+    requests: (query) => log.entries(query),
+    clearRequests: () => log.clear(),
+    counters: () => log.counters(),
+    writeAttempts: () => log.counters().graphWriteAttempts,
+    reset() {
+      for (const x of registry.list()) x.faults.clear();
+      log.clear();
+    },
+    mintAccessToken(o) {
+      const tenant = registry.require(o.tenant);
+      const app = tenant.directory.applications.find(
+        (a) => a.appId.toLowerCase() === o.appId.toLowerCase(),
+      );
+      if (!app)
+        throw new SimulatorError('app_not_found', `no application ${o.appId} in ${o.tenant}`);
+      return issueAccessToken(
+        tenant,
+        app,
+        o.roles ?? tenant.faults.effectiveRoles(app),
+        signingKey,
+        {
+          lifetimeSeconds: o.expiresInSeconds ?? tokenLifetimeSeconds,
+          now: new Date(),
+        },
+      ).token;
+    },
+    close: async () => {},
+  };
+
+  const server: Server = createServer(
+    { key: tls.serverKeyPem, cert: tls.serverCertPem },
+    (req, res) => {
+      const now = new Date();
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', origin);
+      } catch {
+        sendJson(res, 400, { error: 'bad_request' });
+        return;
+      }
+      const p = url.pathname;
+      let work: Promise<void>;
+      if (p === '/_sim' || p.startsWith('/_sim/')) {
+        work = handleControl(req, res, url, sim, readBody, sendJson);
+      } else if (p === '/v1.0' || p.startsWith('/v1.0/') || p.startsWith('/beta/')) {
+        work = handleGraph(req, res, url, now);
+      } else {
+        work = handleEntra(req, res, url, now);
+      }
+      work.catch((err: unknown) => {
+        if (!res.headersSent) {
+          sendJson(res, 500, { error: 'simulator_failure', message: String(err) });
+        } else {
+          res.destroy();
+        }
+      });
+    },
+  );
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  origin = `https://${hostPart}:${port}`;
+  sim.url = origin;
+  sim.authorityHost = origin;
+  sim.graphBaseUrl = origin;
+  sim.port = port;
+  if (options.caPath) {
+    const caPath = resolve(options.caPath);
+    mkdirSync(dirname(caPath), { recursive: true });
+    writeFileSync(caPath, tls.caCertPem);
+    sim.caPath = caPath;
+  }
+  sim.close = () =>
+    new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    });
+  return sim;
+}
