@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { integrationSettingsInputSchema, type Run } from '@pinnacle/domain';
 import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
@@ -43,7 +46,9 @@ export async function startHarness(
   overrides: Partial<WorkerEnv> = {},
 ): Promise<Harness> {
   const redis = await useTestRedis(name);
-  const sim = await startSimulator();
+  const caDir = mkdtempSync(join(tmpdir(), 'pinnacle-sim-ca-'));
+  // The CA on disk too, for worker child processes (NODE_EXTRA_CA_CERTS).
+  const sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
   trustSimulatorCa(sim.caCertPem);
   const logLines: string[] = [];
   const destination = new Writable({
@@ -143,6 +148,7 @@ export async function startHarness(
       await notifications.close();
       await sim.close();
       await redis.cleanup();
+      rmSync(caDir, { recursive: true, force: true });
     },
   };
   return harness;

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { seededGroupId, seededUser } from '@pinnacle/entra-simulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { SYNC_ROLES } from './support/tenants.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness('worker-large');
+  h.startWorker();
+});
+afterAll(() => h.close());
+
+describe('a 10,000-user tenant with nested, overlapping and cyclic groups', () => {
+  it('commits every user exactly once with the right group IDs', { timeout: 120_000 }, async () => {
+    const seed = `large-${randomUUID()}`;
+    const domain = `${seed}.onmicrosoft.com`;
+    const tenantId = randomUUID();
+    const clientId = randomUUID();
+    const secret = `Lg8~${randomUUID()}`;
+    const disabledShare = 0.05;
+    h.sim.addTenant({
+      kind: 'seeded',
+      seed,
+      tenantId,
+      displayName: 'Large',
+      domains: [domain],
+      userCount: 10_000,
+      disabledShare,
+      applications: [
+        {
+          appId: clientId,
+          displayName: 'Pinnacle Entra Sync',
+          roles: SYNC_ROLES,
+          secrets: [
+            { keyId: randomUUID(), value: secret, expiresAt: new Date(Date.now() + 86_400_000) },
+          ],
+        },
+      ],
+      groups: [
+        // a: users 0..5999; b: 4000..6999 + c (nested); c: 6500..9999 and 0..99 + b (a cycle).
+        { key: 'a', displayName: 'A', userRanges: [{ start: 0, count: 6000 }], memberGroups: [] },
+        {
+          key: 'b',
+          displayName: 'B',
+          userRanges: [{ start: 4000, count: 3000 }],
+          memberGroups: ['c'],
+        },
+        {
+          key: 'c',
+          displayName: 'C',
+          userRanges: [
+            { start: 6500, count: 3500 },
+            { start: 0, count: 100 },
+          ],
+          memberGroups: ['b'],
+        },
+      ],
+    });
+    const a = seededGroupId(seed, 'a');
+    const b = seededGroupId(seed, 'b');
+    const orgId = newOrgId();
+    await h.configure(orgId, {
+      tenantId,
+      clientId,
+      clientSecret: secret,
+      clientSecretExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      groupIds: [a, b],
+    });
+
+    const run = await h.waitForRun(orgId, await h.syncNow(orgId), 100_000);
+    expect(run.status).toBe('succeeded');
+
+    const expected = new Map<string, string[]>();
+    for (let i = 0; i < 10_000; i++) {
+      const user = seededUser(seed, i, domain, disabledShare);
+      if (!user.accountEnabled) continue;
+      const groups: string[] = [];
+      if (i < 6000) groups.push(a);
+      if ((i >= 4000 && i < 7000) || i >= 6500 || i < 100) groups.push(b);
+      expected.set(user.id, groups.sort());
+    }
+    expect(expected.size).toBeGreaterThan(9000);
+    expect(expected.size).toBeLessThan(10_000);
+
+    const seen = new Map<string, string[]>();
+    let cursor: string | undefined;
+    do {
+      const page = await h.stores.snapshots.readUsers(orgId, { cursor, limit: 200 });
+      for (const u of page.items) {
+        expect(seen.has(u.id)).toBe(false);
+        seen.set(u.id, u.groupIds);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen.size).toBe(expected.size);
+    for (const [id, groups] of expected) expect(seen.get(id)).toEqual(groups);
+    expect(run.stats).toMatchObject({ users: expected.size, added: expected.size, groups: 2 });
+  });
+});
