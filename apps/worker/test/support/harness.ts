@@ -7,7 +7,7 @@ import { integrationSettingsInputSchema, type Run } from '@pinnacle/domain';
 import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
-import { createRedisConnection, TypedQueue } from '@pinnacle/queue-runtime';
+import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores, type Stores } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
 import { Queue } from 'bullmq';

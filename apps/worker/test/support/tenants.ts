@@ -11,7 +11,10 @@ export interface FixtureTenant {
   clientSecret: string;
   secretKeyId: string;
   users: { id: string; accountEnabled: boolean; displayName: string; userPrincipalName: string }[];
-  groups: Record<string, string>;
+  groups: Record<
+    'engineering' | 'platform' | 'sales' | 'cycleA' | 'cycleB' | 'empty' | 'big',
+    string
+  >;
 }
 
 /**
