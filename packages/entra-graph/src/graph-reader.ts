@@ -178,7 +178,10 @@ export class GraphReader {
   }
 
   private toRequestError(error: unknown): GraphRequestError {
-    if (error instanceof GraphError && error.statusCode > 0) {
+    // A body cut off mid-page surfaces as a GraphError carrying the 2xx status
+    // of the response that was being read (code "TypeError", "terminated"):
+    // that is a network failure, not an answer.
+    if (error instanceof GraphError && error.statusCode >= 400) {
       const status = error.statusCode;
       return new GraphRequestError(
         status,
@@ -188,7 +191,8 @@ export class GraphReader {
         `Microsoft Graph answered HTTP ${status}${error.code ? ` (${error.code})` : ''}`,
       );
     }
-    const name = error instanceof Error ? error.name : '';
+    const name =
+      error instanceof GraphError ? (error.code ?? '') : error instanceof Error ? error.name : '';
     const timedOut = name === 'TimeoutError' || name === 'AbortError';
     return new GraphRequestError(
       0,
