@@ -4,7 +4,10 @@ import { defineConfig } from 'vitest/config';
 // "@pinnacle/source" condition, so tests run against src without a build.
 export default defineConfig({
   resolve: { conditions: ['@pinnacle/source', 'import', 'module', 'node', 'default'] },
-  ssr: { resolve: { conditions: ['@pinnacle/source', 'import', 'node', 'default'] } },
+  // Not 'import': these reach Node as --conditions, and with it require() of a
+  // dual CJS/ESM package loads its ESM build (Express's router then breaks).
+  // Node still applies 'import' to real imports on its own.
+  ssr: { resolve: { conditions: ['@pinnacle/source', 'node', 'default'] } },
   test: {
     environment: 'node',
     testTimeout: 30_000,

@@ -45,7 +45,7 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
     (payload, job) =>
       processSyncJob(payload, job, {
         ...stores,
-        notifications,
+        notificationQueue: notifications,
         endpoints: { authorityHost: env.ENTRA_AUTHORITY_HOST, graphBaseUrl: env.GRAPH_BASE_URL },
         logger: log,
         groupConcurrency: env.SYNC_GROUP_CONCURRENCY,

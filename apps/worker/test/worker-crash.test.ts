@@ -116,13 +116,10 @@ describe('a worker killed during fetch', () => {
       timeoutMs: 30_000,
       description: 'the run to reach fetch',
     });
-    await waitFor(
-      async () => (await h.redis.keys()).some((k) => k.includes(`stage:${runId}:users`)),
-      {
-        timeoutMs: 30_000,
-        description: 'pages to be staged',
-      },
-    );
+    await waitFor(async () => (await h.redis.keys()).some((k) => k.includes(`snap:${runId}:ids`)), {
+      timeoutMs: 30_000,
+      description: 'pages to be staged',
+    });
     await first.kill('SIGKILL');
 
     // With no worker alive, the committed snapshot is still the whole old one.
@@ -150,8 +147,15 @@ describe('a worker killed during fetch', () => {
     expect(run.stats).toMatchObject({ users: 12_000, added: 6000, removed: 0 });
     expect(await readWholeSnapshot(orgId)).toBe(12_000);
     expect([...counts].every((c) => c === 6000 || c === 12_000)).toBe(true);
-    // The interrupted attempt's staging area is gone with the commit.
-    expect((await h.redis.keys()).filter((k) => k.includes(':stage:'))).toEqual([]);
+    // Only the committed version and the retired one (expiring) remain.
+    const versions = new Set(
+      (await h.redis.keys()).flatMap((k) => /:snap:([^:]+):/.exec(k)?.[1] ?? []),
+    );
+    expect(versions).toEqual(new Set([runId, initial.id]));
+    const retiredTtl = await h.redis.redis.pttl(
+      (await h.redis.keys()).find((k) => k.includes(`snap:${initial.id}:ids`))!,
+    );
+    expect(retiredTtl).toBeGreaterThan(0);
     // Graceful shutdown on SIGTERM: a clean exit.
     expect((await second.kill('SIGTERM')).code).toBe(0);
   });

@@ -157,11 +157,19 @@ export class GraphReader {
   private async get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       this.stats.requests++;
+      // Not AbortSignal.timeout(): its timer keeps the signal, and through
+      // fetch's abort listener the whole response, alive for the full timeout,
+      // so a fast sync of many pages would hold every page in memory.
+      const abort = new AbortController();
+      const timer = setTimeout(
+        () => abort.abort(new DOMException('Graph request timed out', 'TimeoutError')),
+        this.timeoutMs,
+      );
       try {
         return await this.client
           .api(pathOrUrl)
           .headers(headers)
-          .option('signal', AbortSignal.timeout(this.timeoutMs))
+          .option('signal', abort.signal)
           .get();
       } catch (error) {
         const failure = this.toRequestError(error);
@@ -173,6 +181,8 @@ export class GraphReader {
             ? Math.min(this.maxRetryDelayMs, failure.retryAfterSeconds * 1000)
             : backoff / 2 + Math.random() * (backoff / 2);
         await this.sleep(wait);
+      } finally {
+        clearTimeout(timer);
       }
     }
   }

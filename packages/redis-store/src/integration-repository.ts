@@ -170,14 +170,14 @@ export class IntegrationRepository {
    * Optimistic read-modify-write: the script writes only if the revision is
    * still the one read, so two concurrent saves cannot lose each other's
    * secret. (Not WATCH: the connection is shared by concurrent requests.)
-   * The global indexes live in other slots, so they are written after.
+   * The global indexes live in other slots, so they are written after (see
+   * `updateIndexes`).
    */
   private async update(
     orgId: string,
     change: (previous: StoredIntegration | null) => StoredIntegration,
   ): Promise<{ next: StoredIntegration; previous: StoredIntegration | null }> {
     const key = orgKeys(this.prefix, orgId).integration;
-    const g = globalKeys(this.prefix);
     for (let attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
       const json = await this.redis.get(key);
       const previous = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
@@ -190,13 +190,34 @@ export class IntegrationRepository {
         JSON.stringify(next),
       );
       if (written !== 1) continue; // someone else wrote in between: retry
-      const expiry = next.secret?.expiresAt ? Date.parse(next.secret.expiresAt) : Number.NaN;
+      await this.updateIndexes(orgId, next);
+      return { next, previous };
+    }
+    throw new Error(`Could not save the integration of org ${orgId}: too many concurrent writes`);
+  }
+
+  /**
+   * Writes the global indexes from `written`, then re-reads the record: if a
+   * newer revision landed meanwhile, its writer's index update may already
+   * have been overtaken by ours, so index the newer record too. Without this
+   * check a slower writer of an older revision could leave its stale expiry
+   * in the index for good. The last index write therefore always comes from
+   * the latest record.
+   */
+  private async updateIndexes(orgId: string, written: StoredIntegration): Promise<void> {
+    const key = orgKeys(this.prefix, orgId).integration;
+    const g = globalKeys(this.prefix);
+    let record = written;
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
+      const expiry = record.secret?.expiresAt ? Date.parse(record.secret.expiresAt) : Number.NaN;
       const pipeline = this.redis.pipeline().sadd(g.orgs, orgId);
       if (Number.isFinite(expiry)) pipeline.zadd(g.secretExpiry, expiry, orgId);
       else pipeline.zrem(g.secretExpiry, orgId);
       await pipeline.exec();
-      return { next, previous };
+      const json = await this.redis.get(key);
+      const latest = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
+      if (latest === null || latest.revision === record.revision) return;
+      record = latest;
     }
-    throw new Error(`Could not save the integration of org ${orgId}: too many concurrent writes`);
   }
 }

@@ -9,15 +9,18 @@ export function orgKeys(prefix: string, orgId: string) {
   return {
     integration: `${base}:integration`,
     health: `${base}:health`,
-    activeRun: `${base}:run:active`,
+    // Not under `run:`: a run ID may be any [A-Za-z0-9_-]{1,64}, so a run
+    // called "active" would otherwise share this key (and GET .../syncs/active
+    // would parse the slot's run ID as a run record).
+    activeRun: `${base}:active-run`,
     runIndex: `${base}:runs`,
     run: (runId: string) => `${base}:run:${runId}`,
     snapshotCurrent: `${base}:snap:current`,
     snapshotUsers: (version: string) => `${base}:snap:${version}:users`,
     snapshotIds: (version: string) => `${base}:snap:${version}:ids`,
+    snapshotGroups: (version: string) => `${base}:snap:${version}:groups`,
+    snapshotDisabled: (version: string) => `${base}:snap:${version}:disabled`,
     snapshotMeta: (version: string) => `${base}:snap:${version}:meta`,
-    stagingUsers: (runId: string) => `${base}:stage:${runId}:users`,
-    stagingGroups: (runId: string) => `${base}:stage:${runId}:groups`,
     notifications: `${base}:notifications`,
     notification: (id: string) => `${base}:notification:${id}`,
     episodes: `${base}:episodes`,

@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
+/** GCM authentication tag length (the default, and the only one accepted). */
+const TAG_BYTES = 16;
 
 export class SecretDecryptionError extends Error {
   readonly code = 'secret_decryption_failed';
@@ -40,7 +42,11 @@ export class SecretBox {
     if (version !== VERSION || !iv || !tag || ciphertext === undefined)
       throw new SecretDecryptionError();
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+      // Pin the tag length: without it GCM accepts a tag truncated to as few
+      // as 4 bytes, which makes forging a sealed value far easier.
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(Buffer.from(orgId, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
 
-/** A user as staged from Graph (before group IDs are attached). */
+/** A user as read from Graph (before group IDs are attached). */
 export interface StagedUser {
   id: string;
   displayName: string | null;
@@ -40,85 +41,109 @@ export class SnapshotConflictError extends Error {
   }
 }
 
-/** Staging and half-built versions expire on their own if a worker dies. */
-const STAGING_TTL_SECONDS = 6 * 3600;
+/** A version being built expires on its own if its worker dies. */
+const BUILDING_TTL_SECONDS = 6 * 3600;
 /** A replaced version stays readable this long, so paging readers finish on it. */
 const RETIRED_VERSION_TTL_SECONDS = 15 * 60;
-const BUILD_CHUNK = 1000;
+const DIFF_CHUNK = 2000;
 
-// Adds one page of a group's members to staging. Idempotent: replaying a
-// page (a retried request) changes nothing. KEYS: users, groups. ARGV: ttl,
-// groupId, then id/json pairs.
-const STAGE_PAGE = `
-local ttl = tonumber(ARGV[1])
+/*
+ * A version is four keys: `ids` (zset, all scores 0: lexical paging),
+ * `users` (hash id → user JSON, canonical), `groups` (hash id → sorted,
+ * comma-joined selected group IDs) and `disabled` (set). A sync writes its
+ * pages straight into its own version, invisible until `promote` points
+ * `current` at it. Building, diffing and promoting all run inside Redis, so
+ * the worker never holds more than one page, whatever the tenant's size.
+ */
+
+// Adds one page of a group's members. Idempotent: replaying a page (a retried
+// request) changes nothing. KEYS: ids, users, groups, disabled, current.
+// ARGV: ttl, groupId, runId, then triples id / json / disabled(0|1).
+// Returns -1 and writes nothing when the run's version is already the
+// committed one: a stalled worker still fetching after another worker
+// finished the same run must not write into, or set a TTL on, the live
+// snapshot.
+const STAGE_PAGE = new LuaScript(`
+if redis.call('GET', KEYS[5]) == ARGV[3] then return -1 end
 local gid = ARGV[2]
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 3 do
   local id = ARGV[i]
-  redis.call('HSET', KEYS[1], id, ARGV[i + 1])
-  local g = redis.call('HGET', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], 0, id)
+  redis.call('HSET', KEYS[2], id, ARGV[i + 1])
+  -- The last page that saw the user decides, as it does for the fields.
+  if ARGV[i + 2] == '1' then redis.call('SADD', KEYS[4], id) else redis.call('SREM', KEYS[4], id) end
+  local g = redis.call('HGET', KEYS[3], id)
   if not g then
-    redis.call('HSET', KEYS[2], id, gid)
+    redis.call('HSET', KEYS[3], id, gid)
   elseif not string.find(',' .. g .. ',', ',' .. gid .. ',', 1, true) then
-    redis.call('HSET', KEYS[2], id, g .. ',' .. gid)
+    local list = {}
+    for part in string.gmatch(g, '[^,]+') do list[#list + 1] = part end
+    list[#list + 1] = gid
+    table.sort(list)
+    redis.call('HSET', KEYS[3], id, table.concat(list, ','))
   end
 end
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
-return #ARGV / 2 - 1
-`;
+for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
+return 0
+`);
 
-// Writes one chunk of the new version and diffs it against the current one.
-// ZADD's answer makes a user seen twice (HSCAN may repeat) count once.
-// KEYS: newUsers, newIds, currentUsers (may not exist). ARGV: ttl, id/json pairs.
-const BUILD_CHUNK_SCRIPT = `
+// Leaves disabled accounts out of the version. KEYS: ids, users, groups, disabled.
+const DROP_DISABLED = new LuaScript(`
+local ids = redis.call('SMEMBERS', KEYS[4])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
+end
+return #ids
+`);
+
+// Diffs ranks [start, start+count) of the new version against the current
+// one. KEYS: newIds, newUsers, newGroups, oldUsers, oldGroups. ARGV: start, count.
+// Returns {seen, added, changed, matched}.
+const DIFF_CHUNK_SCRIPT = new LuaScript(`
+local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
 local added, changed, matched = 0, 0, 0
-for i = 2, #ARGV, 2 do
-  local id, json = ARGV[i], ARGV[i + 1]
-  if redis.call('ZADD', KEYS[2], 0, id) == 1 then
-    redis.call('HSET', KEYS[1], id, json)
-    local old = redis.call('HGET', KEYS[3], id)
-    if not old then added = added + 1
-    else
-      matched = matched + 1
-      if old ~= json then changed = changed + 1 end
+for _, id in ipairs(ids) do
+  local old = redis.call('HGET', KEYS[4], id)
+  if not old then
+    added = added + 1
+  else
+    matched = matched + 1
+    if old ~= redis.call('HGET', KEYS[2], id) or redis.call('HGET', KEYS[5], id) ~= redis.call('HGET', KEYS[3], id) then
+      changed = changed + 1
     end
   end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return {added, changed, matched}
-`;
+return {#ids, added, changed, matched}
+`);
 
-// Swaps the current pointer to the new version if nobody else committed in
-// between. One SET is the swap: readers see the old version or the new one.
-// KEYS: current, newUsers, newIds, newMeta, oldUsers, oldIds, oldMeta,
-// stagingUsers, stagingGroups. ARGV: expected old version ('' for none),
-// new version, retired ttl, meta json.
-const PROMOTE = `
+// Points `current` at the new version if nobody else committed in between.
+// One SET is the swap: readers see the old version or the new one.
+// KEYS: current, newIds, newUsers, newGroups, newDisabled, newMeta,
+//       oldIds, oldUsers, oldGroups, oldMeta.
+// ARGV: expected old version ('' for none), new version, retired ttl, meta json.
+const PROMOTE = new LuaScript(`
 local cur = redis.call('GET', KEYS[1]) or ''
 if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[4], ARGV[4])
-redis.call('PERSIST', KEYS[2])
-redis.call('PERSIST', KEYS[3])
+redis.call('SET', KEYS[6], ARGV[4])
+for k = 2, 4 do redis.call('PERSIST', KEYS[k]) end
+redis.call('DEL', KEYS[5])
 redis.call('SET', KEYS[1], ARGV[2])
 if cur ~= '' and cur ~= ARGV[2] then
-  redis.call('EXPIRE', KEYS[5], ARGV[3])
-  redis.call('EXPIRE', KEYS[6], ARGV[3])
-  redis.call('EXPIRE', KEYS[7], ARGV[3])
+  for k = 7, 10 do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
 end
-redis.call('DEL', KEYS[8], KEYS[9])
 return 1
-`;
+`);
 
-/** Canonical JSON: a fixed key order and sorted group IDs, so equal users compare equal as strings. */
-export function serializeSnapshotUser(user: SnapshotUser): string {
+/** Canonical JSON of a user's fields: equal users compare equal as strings. */
+export function serializeStagedUser(user: StagedUser): string {
   return JSON.stringify({
     id: user.id,
     displayName: user.displayName,
     mail: user.mail,
     userPrincipalName: user.userPrincipalName,
     accountEnabled: user.accountEnabled,
-    groupIds: [...user.groupIds].sort(),
   });
 }
 
@@ -149,9 +174,8 @@ function decodeCursor(cursor: string): CursorState {
 }
 
 /**
- * The committed directory snapshot of each org, and the staging area a sync
- * streams Graph pages into. Nothing here holds a whole tenant in memory: the
- * build walks staging in chunks.
+ * The committed directory snapshot of each org, and the versions syncs
+ * build next to it.
  */
 export class SnapshotStore {
   constructor(
@@ -163,21 +187,24 @@ export class SnapshotStore {
     return orgKeys(this.prefix, orgId);
   }
 
-  /** Starts (or restarts, after a crash) a run's staging from empty. */
-  async resetStaging(orgId: string, runId: string): Promise<void> {
+  private versionKeys(orgId: string, version: string) {
     const k = this.keys(orgId);
+    return {
+      ids: k.snapshotIds(version),
+      users: k.snapshotUsers(version),
+      groups: k.snapshotGroups(version),
+      disabled: k.snapshotDisabled(version),
+      meta: k.snapshotMeta(version),
+    };
+  }
+
+  /** Starts (or restarts, after a crash) a run's version from empty. */
+  async resetStaging(orgId: string, runId: string): Promise<void> {
     // A run whose commit already landed (the worker died right after) must
     // never wipe the version that is now live.
-    if ((await this.currentVersion(orgId)) === runId) {
-      throw new SnapshotConflictError();
-    }
-    await this.redis.del(
-      k.stagingUsers(runId),
-      k.stagingGroups(runId),
-      k.snapshotUsers(runId),
-      k.snapshotIds(runId),
-      k.snapshotMeta(runId),
-    );
+    if ((await this.currentVersion(orgId)) === runId) throw new SnapshotConflictError();
+    const v = this.versionKeys(orgId, runId);
+    await this.redis.del(v.ids, v.users, v.groups, v.disabled, v.meta);
   }
 
   async stagePage(
@@ -187,21 +214,18 @@ export class SnapshotStore {
     users: StagedUser[],
   ): Promise<void> {
     if (users.length === 0) return;
-    const k = this.keys(orgId);
-    const args: string[] = [String(STAGING_TTL_SECONDS), groupId];
+    const v = this.versionKeys(orgId, runId);
+    const args: string[] = [String(BUILDING_TTL_SECONDS), groupId, runId];
     for (const u of users) {
-      args.push(
-        u.id,
-        JSON.stringify({
-          id: u.id,
-          displayName: u.displayName,
-          mail: u.mail,
-          userPrincipalName: u.userPrincipalName,
-          accountEnabled: u.accountEnabled,
-        }),
-      );
+      args.push(u.id, serializeStagedUser(u), u.accountEnabled === false ? '1' : '0');
     }
-    await this.redis.eval(STAGE_PAGE, 2, k.stagingUsers(runId), k.stagingGroups(runId), ...args);
+    const current = this.keys(orgId).snapshotCurrent;
+    const staged = await STAGE_PAGE.run(
+      this.redis,
+      [v.ids, v.users, v.groups, v.disabled, current],
+      args,
+    );
+    if (staged === -1) throw new SnapshotConflictError();
   }
 
   async currentVersion(orgId: string): Promise<string | null> {
@@ -221,60 +245,37 @@ export class SnapshotStore {
   }
 
   /**
-   * Builds the new version from staging (filtering with `include`) and diffs
-   * it against the committed one. The new version is not visible until
-   * `promote`.
+   * Finishes the run's version (leaving out disabled accounts unless asked)
+   * and diffs it against the committed one, chunk by chunk inside Redis. The
+   * version is not visible until `promote`.
    */
   async buildVersion(
     orgId: string,
     runId: string,
-    include: (user: SnapshotUser) => boolean,
+    options: { includeDisabledUsers: boolean },
   ): Promise<SnapshotDiff & { baseVersion: string | null }> {
-    const k = this.keys(orgId);
+    const v = this.versionKeys(orgId, runId);
+    if (!options.includeDisabledUsers) {
+      await DROP_DISABLED.run(this.redis, [v.ids, v.users, v.groups, v.disabled], []);
+    }
     const baseVersion = await this.currentVersion(orgId);
+    const old = this.versionKeys(orgId, baseVersion ?? '__none__');
     const previousUsers = await this.countUsers(orgId, baseVersion);
-    const currentUsersKey = k.snapshotUsers(baseVersion ?? '__none__');
-    await this.redis.del(k.snapshotUsers(runId), k.snapshotIds(runId));
     let added = 0;
     let changed = 0;
     let matched = 0;
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.hscan(
-        k.stagingUsers(runId),
-        cursor,
-        'COUNT',
-        BUILD_CHUNK,
-      );
-      cursor = next;
-      if (flat.length === 0) continue;
-      const ids: string[] = [];
-      for (let i = 0; i < flat.length; i += 2) ids.push(flat[i] as string);
-      const groups = await this.redis.hmget(k.stagingGroups(runId), ...ids);
-      const args: string[] = [String(STAGING_TTL_SECONDS)];
-      for (let i = 0; i < ids.length; i++) {
-        const staged = JSON.parse(flat[i * 2 + 1] as string) as StagedUser;
-        const user: SnapshotUser = {
-          ...staged,
-          groupIds: (groups[i] ?? '').split(',').filter(Boolean),
-        };
-        if (!include(user)) continue;
-        args.push(user.id, serializeSnapshotUser(user));
-      }
-      if (args.length === 1) continue;
-      const [a, c, m] = (await this.redis.eval(
-        BUILD_CHUNK_SCRIPT,
-        3,
-        k.snapshotUsers(runId),
-        k.snapshotIds(runId),
-        currentUsersKey,
-        ...args,
-      )) as [number, number, number];
+    for (let start = 0; ; start += DIFF_CHUNK) {
+      const [seen, a, c, m] = (await DIFF_CHUNK_SCRIPT.run(
+        this.redis,
+        [v.ids, v.users, v.groups, old.users, old.groups],
+        [start, DIFF_CHUNK],
+      )) as [number, number, number, number];
       added += a;
       changed += c;
       matched += m;
-    } while (cursor !== '0');
-    const users = await this.redis.zcard(k.snapshotIds(runId));
+      if (seen < DIFF_CHUNK) break;
+    }
+    const users = await this.redis.zcard(v.ids);
     return { baseVersion, users, added, changed, removed: previousUsers - matched, previousUsers };
   }
 
@@ -286,35 +287,32 @@ export class SnapshotStore {
     meta: Record<string, unknown>,
   ): Promise<void> {
     const k = this.keys(orgId);
-    const old = baseVersion ?? '__none__';
-    const ok = await this.redis.eval(
-      PROMOTE,
-      9,
-      k.snapshotCurrent,
-      k.snapshotUsers(runId),
-      k.snapshotIds(runId),
-      k.snapshotMeta(runId),
-      k.snapshotUsers(old),
-      k.snapshotIds(old),
-      k.snapshotMeta(old),
-      k.stagingUsers(runId),
-      k.stagingGroups(runId),
-      baseVersion ?? '',
-      runId,
-      String(RETIRED_VERSION_TTL_SECONDS),
-      JSON.stringify(meta),
+    const v = this.versionKeys(orgId, runId);
+    const old = this.versionKeys(orgId, baseVersion ?? '__none__');
+    const ok = await PROMOTE.run(
+      this.redis,
+      [
+        k.snapshotCurrent,
+        v.ids,
+        v.users,
+        v.groups,
+        v.disabled,
+        v.meta,
+        old.ids,
+        old.users,
+        old.groups,
+        old.meta,
+      ],
+      [baseVersion ?? '', runId, RETIRED_VERSION_TTL_SECONDS, JSON.stringify(meta)],
     );
     if (ok !== 1) throw new SnapshotConflictError();
   }
 
-  /** Drops what a run staged or built (a run that stops without committing). */
+  /** Drops what a run built (a run that stops without committing); never the current version. */
   async discard(orgId: string, runId: string): Promise<void> {
-    const k = this.keys(orgId);
-    const current = await this.currentVersion(orgId);
-    const doomed = [k.stagingUsers(runId), k.stagingGroups(runId)];
-    if (current !== runId)
-      doomed.push(k.snapshotUsers(runId), k.snapshotIds(runId), k.snapshotMeta(runId));
-    await this.redis.del(...doomed);
+    if ((await this.currentVersion(orgId)) === runId) return;
+    const v = this.versionKeys(orgId, runId);
+    await this.redis.del(v.ids, v.users, v.groups, v.disabled, v.meta);
   }
 
   /**
@@ -326,14 +324,13 @@ export class SnapshotStore {
     orgId: string,
     options: { cursor?: string | undefined; limit: number },
   ): Promise<{ items: SnapshotUser[]; nextCursor: string | null; version: string | null }> {
-    const k = this.keys(orgId);
     let version: string | null;
     let after = '';
     if (options.cursor) {
       const state = decodeCursor(options.cursor);
       version = state.v;
       after = state.a;
-      if ((await this.redis.exists(k.snapshotIds(version))) === 0) {
+      if ((await this.redis.exists(this.keys(orgId).snapshotIds(version))) === 0) {
         throw new SnapshotCursorError(
           'The snapshot this cursor belongs to has been replaced; start again',
         );
@@ -342,8 +339,9 @@ export class SnapshotStore {
       version = await this.currentVersion(orgId);
       if (!version) return { items: [], nextCursor: null, version: null };
     }
+    const v = this.versionKeys(orgId, version);
     const ids = await this.redis.zrangebylex(
-      k.snapshotIds(version),
+      v.ids,
       after ? `(${after}` : '-',
       '+',
       'LIMIT',
@@ -351,10 +349,18 @@ export class SnapshotStore {
       options.limit + 1,
     );
     const pageIds = ids.slice(0, options.limit);
-    const rows = pageIds.length ? await this.redis.hmget(k.snapshotUsers(version), ...pageIds) : [];
-    const items = rows
-      .filter((r): r is string => r !== null)
-      .map((r) => JSON.parse(r) as SnapshotUser);
+    const [rows, groups] = pageIds.length
+      ? await Promise.all([
+          this.redis.hmget(v.users, ...pageIds),
+          this.redis.hmget(v.groups, ...pageIds),
+        ])
+      : [[], []];
+    const items: SnapshotUser[] = [];
+    rows.forEach((row, i) => {
+      if (row === null) return;
+      const user = JSON.parse(row) as StagedUser;
+      items.push({ ...user, groupIds: (groups[i] ?? '').split(',').filter(Boolean) });
+    });
     const last = pageIds[pageIds.length - 1];
     const nextCursor =
       ids.length > options.limit && last ? encodeCursor({ v: version, a: last }) : null;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { HealthRepository } from './health-repository.js';
 import { IntegrationRepository } from './integration-repository.js';
+import { NotificationRepository } from './notification-repository.js';
 import { RunRepository } from './run-repository.js';
 import { SecretBox } from './secret-box.js';
 import { SnapshotStore } from './snapshot-store.js';
@@ -19,6 +20,7 @@ export interface Stores {
   runs: RunRepository;
   health: HealthRepository;
   snapshots: SnapshotStore;
+  notifications: NotificationRepository;
 }
 
 export function createStores(
@@ -32,5 +34,6 @@ export function createStores(
     runs: new RunRepository(redis, prefix),
     health: new HealthRepository(redis, prefix),
     snapshots: new SnapshotStore(redis, prefix),
+    notifications: new NotificationRepository(redis, prefix),
   };
 }

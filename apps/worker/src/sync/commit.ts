@@ -25,11 +25,9 @@ export interface CommitInput {
  */
 export async function commitSnapshot(input: CommitInput): Promise<SnapshotDiff> {
   const { orgId, runId, snapshots } = input;
-  const diff = await snapshots.buildVersion(
-    orgId,
-    runId,
-    (user) => input.includeDisabledUsers || user.accountEnabled !== false,
-  );
+  const diff = await snapshots.buildVersion(orgId, runId, {
+    includeDisabledUsers: input.includeDisabledUsers,
+  });
   const verdict = evaluateMassRemoval({
     currentUsers: diff.previousUsers,
     removedUsers: diff.removed,

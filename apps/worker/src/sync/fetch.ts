@@ -28,11 +28,22 @@ export async function fetchMembers(input: FetchInput): Promise<{ staged: number 
   let staged = 0;
   await mapBounded(input.groupIds, input.concurrency ?? 4, async (groupId) => {
     try {
-      for await (const page of graph.groupUserPages(groupId)) {
-        await snapshots.stagePage(orgId, runId, groupId, page);
-        staged += page.length;
-        await input.onPage?.(groupId, page.length);
+      // Stage page N while Graph serves page N+1: at most one write in
+      // flight per group, so memory stays at two pages per group.
+      let staging: Promise<void> | null = null;
+      try {
+        for await (const page of graph.groupUserPages(groupId)) {
+          if (staging) await staging;
+          staging = snapshots.stagePage(orgId, runId, groupId, page).then(() => {
+            staged += page.length;
+            return input.onPage?.(groupId, page.length);
+          });
+        }
+      } finally {
+        // Never leave a write behind, nor its rejection unhandled.
+        if (staging) await staging.catch(() => undefined);
       }
+      if (staging) await staging;
     } catch (error) {
       if (!(error instanceof GraphRequestError)) throw error;
       const verdict = classifyGraphError({

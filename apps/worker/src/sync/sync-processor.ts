@@ -27,7 +27,7 @@ export interface SyncDependencies {
   runs: RunRepository;
   health: HealthRepository;
   snapshots: SnapshotStore;
-  notifications: TypedQueue<'notifications'>;
+  notificationQueue: TypedQueue<'notifications'>;
   endpoints: EntraEndpoints;
   logger: Logger;
   now?: () => Date;
@@ -204,7 +204,16 @@ export async function processSyncJob(
       changed: diff.changed,
     });
     await finishSucceeded();
-    log.info({ stats }, 'sync succeeded');
+    const mem = process.memoryUsage();
+    log.info(
+      {
+        stats,
+        rssMb: Math.round(mem.rss / 1048576),
+        heapUsedMb: Math.round(mem.heapUsed / 1048576),
+        externalMb: Math.round(mem.external / 1048576),
+      },
+      'sync succeeded',
+    );
     return { outcome: 'succeeded', runId: run.id };
   } catch (error) {
     if (error instanceof SyncStoppedError) {
@@ -288,7 +297,7 @@ export async function processSyncJob(
 
   async function handOff(message: NotificationJob): Promise<void> {
     // The job ID is derived from the run: a retried or crashed hand-off adds it once.
-    await deps.notifications.add(message, { jobId: notificationJobId(message) });
+    await deps.notificationQueue.add(message, { jobId: notificationJobId(message) });
   }
 }
 

@@ -1,0 +1,190 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RoleEnv } from '@pinnacle/config';
+import type { Logger } from '@pinnacle/logging';
+import { createRedisConnection, TypedQueue, waitForReady } from '@pinnacle/queue-runtime';
+import { createStores, dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
+import type { Redis } from 'ioredis';
+import { createApiApp } from './app.js';
+import type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
+import { withTimeout } from './errors.js';
+
+/** What the api role reads; loadEnv(source, 'api') makes the two keys required. */
+export type ApiEnv = Pick<
+  RoleEnv<'api'>,
+  | 'REDIS_URL'
+  | 'QUEUE_PREFIX'
+  | 'PORT'
+  | 'SYNC_ATTEMPTS'
+  | 'SYNC_BACKOFF_MS'
+  | 'API_AUTH_SECRET'
+  | 'SECRET_ENCRYPTION_KEY'
+>;
+
+export interface StartApiOptions {
+  clock?: () => Date;
+  /** Interface to listen on. Default: all. */
+  host?: string;
+  /** How long in-flight requests may take to finish on close() before their sockets are cut. */
+  shutdownGraceMs?: number;
+}
+
+export interface ApiRole {
+  server: Server;
+  /** The port listened on (PORT, or the one picked for PORT=0). */
+  port: number;
+  deps: ApiDeps;
+  /** Stops accepting, lets in-flight requests finish (bounded), closes the queue and Redis. */
+  close(): Promise<void>;
+}
+
+const READINESS_TIMEOUT_MS = 2_000;
+const BOOT_READY_TIMEOUT_MS = 5_000;
+const CLOSE_STEP_TIMEOUT_MS = 2_000;
+
+export function apiConfigFromEnv(env: ApiEnv): ApiConfig {
+  return {
+    authSecret: env.API_AUTH_SECRET,
+    syncAttempts: env.SYNC_ATTEMPTS,
+    syncBackoffMs: env.SYNC_BACKOFF_MS,
+  };
+}
+
+/**
+ * Logs a connection's outage once and its recovery: ioredis reports every
+ * failed retry, and a log line per retry would bury everything else.
+ */
+function watchConnection(redis: Redis, name: string, log: Logger): void {
+  let down = false;
+  const lost = (error?: Error) => {
+    if (down) return;
+    down = true;
+    log.warn(
+      { connection: name, reason: error?.message ?? 'connection closed' },
+      'redis connection lost; answering 503 until it is back',
+    );
+  };
+  redis.on('error', (error: Error) => lost(error));
+  redis.on('reconnecting', () => lost());
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info({ connection: name }, 'redis connection restored');
+  });
+}
+
+/** `/readyz`: every connection answers PING, and shutdown has not begun. */
+export function redisReadiness(
+  connections: readonly Redis[],
+  isShuttingDown: () => boolean = () => false,
+): () => Promise<ReadinessStatus> {
+  return async () => {
+    if (isShuttingDown()) return 'shutting_down';
+    try {
+      await withTimeout(
+        'readiness ping',
+        READINESS_TIMEOUT_MS,
+        Promise.all(connections.map((c) => c.ping())),
+      );
+      return 'ready';
+    } catch {
+      return 'unavailable';
+    }
+  };
+}
+
+async function quit(redis: Redis): Promise<void> {
+  try {
+    await withTimeout('closing a redis connection', CLOSE_STEP_TIMEOUT_MS, redis.quit());
+  } catch {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Starts the api role: its Redis connections (fail-fast, so a request
+ * during an outage gets 503 at once), the sync queue, and the HTTP server
+ * on PORT. Boot does not wait for Redis beyond a short grace: `/readyz`
+ * reports the outage and the connections keep reconnecting.
+ */
+export async function startApiRole(
+  env: ApiEnv,
+  logger: Logger,
+  options: StartApiOptions = {},
+): Promise<ApiRole> {
+  const log = logger.child({ component: 'api' });
+  const storeConnection = createRedisConnection(env.REDIS_URL, 'producer', {
+    connectionName: 'entra-sync-api',
+  });
+  const queueConnection = createRedisConnection(env.REDIS_URL, 'producer', {
+    connectionName: 'entra-sync-api-queue',
+  });
+  watchConnection(storeConnection, 'store', log);
+  watchConnection(queueConnection, 'queue', log);
+  await Promise.all(
+    [storeConnection, queueConnection].map((c) => waitForReady(c, BOOT_READY_TIMEOUT_MS)),
+  ).catch(() => log.warn('redis is not answering at boot; starting anyway, /readyz says 503'));
+
+  const stores: ApiStores = {
+    ...createStores(storeConnection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY),
+    notifications: new NotificationRepository(storeConnection, dataPrefix(env.QUEUE_PREFIX)),
+  };
+  const syncQueue = new TypedQueue('sync', {
+    connection: queueConnection,
+    prefix: env.QUEUE_PREFIX,
+  });
+  // Without a listener an 'error' event would crash the process; the connection watch logs it.
+  syncQueue.queue.on('error', () => {});
+
+  let shuttingDown = false;
+  const deps: ApiDeps = {
+    stores,
+    syncQueue,
+    logger: log,
+    config: apiConfigFromEnv(env),
+    clock: options.clock ?? (() => new Date()),
+    readiness: redisReadiness([storeConnection, queueConnection], () => shuttingDown),
+  };
+  const server = createServer(createApiApp(deps));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(env.PORT, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await withTimeout('closing the sync queue', CLOSE_STEP_TIMEOUT_MS, syncQueue.close()).catch(
+      () => {},
+    );
+    await Promise.all([quit(storeConnection), quit(queueConnection)]);
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      log.info('api shutting down');
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection turns idle when its last response is sent;
+      // close those as they appear rather than waiting out keepAliveTimeout.
+      server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const cut = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      await stopped;
+      clearInterval(sweep);
+      clearTimeout(cut);
+      await withTimeout('closing the sync queue', CLOSE_STEP_TIMEOUT_MS, syncQueue.close()).catch(
+        (error: unknown) => log.warn({ err: error }, 'sync queue did not close cleanly'),
+      );
+      await Promise.all([quit(storeConnection), quit(queueConnection)]);
+      log.info('api stopped');
+    })();
+    return closing;
+  };
+
+  return { server, port, deps, close };
+}

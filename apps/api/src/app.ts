@@ -1,0 +1,58 @@
+import express, { type Express } from 'express';
+import { createTokenVerifier, requireAuth } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import {
+  errorHandler,
+  JSON_BODY_LIMIT,
+  notFoundHandler,
+  requestLogger,
+  requireJsonContentType,
+} from './http.js';
+import { API_BASE_PATH, buildOpenApiDocument } from './openapi.js';
+import { mountRoutes } from './route.js';
+import { apiRoutes } from './routes/index.js';
+
+/**
+ * The Express 5 app of the api role: `/api/v1` behind bearer auth, the
+ * probes and the OpenAPI document outside it. No connections are made
+ * here; everything it talks to comes in `deps`.
+ */
+export function createApiApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestLogger(deps.logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const status = await deps.readiness().catch(() => 'unavailable' as const);
+    res.status(status === 'ready' ? 200 : 503).json({ status });
+  });
+
+  const routes = apiRoutes(deps);
+  const document = buildOpenApiDocument(routes);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+
+  const api = express.Router();
+  api.use((_req, res, next) => {
+    // Settings and directory data must not sit in shared caches.
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  const verifier = createTokenVerifier(deps.config.authSecret, deps.clock);
+  api.use(requireAuth(verifier, (reason) => deps.logger.info({ reason }, 'bearer token refused')));
+  api.use(requireJsonContentType);
+  api.use(
+    express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+  );
+  mountRoutes(api, API_BASE_PATH, routes);
+  app.use(API_BASE_PATH, api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,34 @@
+import type { Logger } from '@pinnacle/logging';
+import type { TypedQueue } from '@pinnacle/queue-runtime';
+import type { NotificationRepository, Stores } from '@pinnacle/redis-store';
+
+export interface ApiStores extends Stores {
+  notifications: NotificationRepository;
+}
+
+export interface ApiConfig {
+  /** HS256 key of the portal's bearer tokens (API_AUTH_SECRET). */
+  authSecret: string;
+  /** BullMQ attempts and first backoff of a Sync Now job (SYNC_ATTEMPTS, SYNC_BACKOFF_MS). */
+  syncAttempts: number;
+  syncBackoffMs: number;
+  /**
+   * A queued manual run older than this whose job is gone is taken as lost
+   * (the API died between recording it and enqueueing it). Default 60 s.
+   */
+  staleRunAfterMs?: number;
+  /** Upper bound of one queue call, so a request never hangs on Redis. Default 5 s. */
+  queueTimeoutMs?: number;
+}
+
+export type ReadinessStatus = 'ready' | 'unavailable' | 'shutting_down';
+
+export interface ApiDeps {
+  stores: ApiStores;
+  syncQueue: TypedQueue<'sync'>;
+  logger: Logger;
+  config: ApiConfig;
+  clock: () => Date;
+  /** Backs `/readyz`: Redis answers and the process is not shutting down. */
+  readiness: () => Promise<ReadinessStatus>;
+}

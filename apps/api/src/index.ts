@@ -1,0 +1,17 @@
+export {
+  type ApiEnv,
+  type ApiRole,
+  apiConfigFromEnv,
+  redisReadiness,
+  type StartApiOptions,
+  startApiRole,
+} from './api-role.js';
+export { createApiApp } from './app.js';
+export { ANY_ORG, type AuthClaims, authClaimsSchema } from './auth.js';
+export type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
+export { ApiError, type ApiErrorCode } from './errors.js';
+export { API_BASE_PATH, buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
+export type { ApiRoute } from './route.js';
+export { apiRoutes } from './routes/index.js';
+export { type SyncOverview, syncOverviewSchema } from './schemas.js';
+export { DEFAULT_STALE_RUN_AFTER_MS, requestSync } from './sync-now.js';

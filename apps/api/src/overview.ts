@@ -1,0 +1,106 @@
+import { isActiveRunStatus, nextRunAt, parseSchedule, type Run } from '@pinnacle/domain';
+import type { StoredIntegration } from '@pinnacle/redis-store';
+import { z } from 'zod';
+import type { ApiStores } from './deps.js';
+import type { SyncOverview } from './schemas.js';
+import { clientSecretView } from './views.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Group names as a committed snapshot's meta may carry them: a map of ID to
+ * name, or a list of `{ id, displayName }`. Anything else is ignored.
+ */
+const groupNamesSchema = z.union([
+  z.record(z.string(), z.string().nullable()),
+  z.array(z.object({ id: z.string(), displayName: z.string().nullable() })),
+]);
+
+function groupNameLookup(meta: Record<string, unknown> | null): Map<string, string | null> {
+  const parsed = groupNamesSchema.safeParse(meta?.groupNames);
+  if (!parsed.success) return new Map();
+  const entries = Array.isArray(parsed.data)
+    ? parsed.data.map((g) => [g.id.toLowerCase(), g.displayName] as const)
+    : Object.entries(parsed.data).map(([id, name]) => [id.toLowerCase(), name] as const);
+  return new Map(entries);
+}
+
+/** Whole days until `expiresAt`, rounded down: negative once it has passed. */
+export function daysLeft(expiresAt: string, now: Date): number | null {
+  const ms = Date.parse(expiresAt);
+  if (!Number.isFinite(ms)) return null;
+  return Math.floor((ms - now.getTime()) / DAY_MS);
+}
+
+function nextScheduledRun(integration: StoredIntegration | null, now: Date): string | null {
+  if (!integration?.schedule.enabled) return null;
+  const parsed = parseSchedule(integration.schedule.every);
+  // A stored schedule that no longer parses runs nowhere; preflight reports it.
+  if (!parsed.ok) return null;
+  return nextRunAt(parsed.schedule, integration.orgId, now).toISOString();
+}
+
+async function runOrNull(
+  stores: ApiStores,
+  orgId: string,
+  runId: string | null,
+): Promise<Run | null> {
+  return runId ? stores.runs.get(orgId, runId) : null;
+}
+
+/** `GET /orgs/{orgId}/sync-overview`, read from the stores. */
+export async function buildSyncOverview(
+  stores: ApiStores,
+  orgId: string,
+  now: Date,
+): Promise<SyncOverview> {
+  const [integration, health, activeRunId, version] = await Promise.all([
+    stores.integrations.get(orgId),
+    stores.health.get(orgId),
+    stores.runs.activeRunId(orgId),
+    stores.snapshots.currentVersion(orgId),
+  ]);
+  const [activeRun, lastRun, lastSuccessfulRun, meta] = await Promise.all([
+    runOrNull(stores, orgId, activeRunId),
+    stores.runs.findLatest(orgId, (run) => !isActiveRunStatus(run.status)),
+    runOrNull(stores, orgId, health.lastSuccessfulRunId),
+    version ? stores.snapshots.versionMeta(orgId, version) : Promise.resolve(null),
+  ]);
+  const secret = clientSecretView(integration);
+  const left = secret.expiresAt ? daysLeft(secret.expiresAt, now) : null;
+  const names = groupNameLookup(meta);
+  return {
+    orgId,
+    configured: integration !== null,
+    status: health.status,
+    currentRun: activeRun && isActiveRunStatus(activeRun.status) ? activeRun : null,
+    lastRun,
+    lastSuccessfulRun,
+    lastSuccessAt: health.lastSuccessAt,
+    openFailure: health.openFailure
+      ? {
+          code: health.openFailure.code,
+          category: health.openFailure.category,
+          since: health.openFailure.since,
+          lastSeenAt: health.openFailure.lastSeenAt,
+          count: health.openFailure.count,
+          firstRunId: health.openFailure.firstRunId,
+          lastRunId: health.openFailure.lastRunId,
+        }
+      : null,
+    schedule: integration
+      ? { enabled: integration.schedule.enabled, every: integration.schedule.every }
+      : null,
+    nextScheduledRunAt: nextScheduledRun(integration, now),
+    clientSecret: {
+      ...secret,
+      daysLeft: left,
+      expired:
+        left !== null && secret.expiresAt !== null && Date.parse(secret.expiresAt) <= now.getTime(),
+    },
+    groups: (integration?.groupIds ?? []).map((id) => ({
+      id,
+      displayName: names.get(id.toLowerCase()) ?? null,
+    })),
+  };
+}

@@ -1,0 +1,18 @@
+import type { ApiDeps } from '../deps.js';
+import type { ApiRoute } from '../route.js';
+import { directoryRoutes } from './directory.js';
+import { integrationRoutes } from './integration.js';
+import { notificationRoutes } from './notifications.js';
+import { overviewRoutes } from './overview.js';
+import { syncRoutes } from './syncs.js';
+
+/** Every /api/v1 route: mounted by the app and described by the OpenAPI document. */
+export function apiRoutes(deps: ApiDeps): ApiRoute[] {
+  return [
+    ...integrationRoutes(deps),
+    ...syncRoutes(deps),
+    ...overviewRoutes(deps),
+    ...notificationRoutes(deps),
+    ...directoryRoutes(deps),
+  ];
+}

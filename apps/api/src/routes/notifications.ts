@@ -1,0 +1,62 @@
+import { notificationSchema } from '@pinnacle/domain';
+import { NotificationCursorError } from '@pinnacle/redis-store';
+import type { ApiDeps } from '../deps.js';
+import { notFound, validationFailed } from '../errors.js';
+import { type ApiRoute, defineRoute } from '../route.js';
+import {
+  emptyBodySchema,
+  noQuerySchema,
+  notificationListSchema,
+  notificationParamsSchema,
+  notificationsQuerySchema,
+  orgParamsSchema,
+} from '../schemas.js';
+
+const tag = 'notifications';
+
+export function notificationRoutes(deps: ApiDeps): ApiRoute[] {
+  const { notifications } = deps.stores;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/orgs/{orgId}/notifications',
+      operationId: 'listNotifications',
+      summary: 'The in-app inbox, newest first',
+      tag,
+      params: orgParamsSchema,
+      query: notificationsQuerySchema,
+      responses: {
+        200: { description: 'A page of notifications', schema: notificationListSchema },
+      },
+      async handle({ params, query }) {
+        try {
+          const page = await notifications.list(params.orgId, query);
+          return { status: 200, body: page };
+        } catch (error) {
+          if (error instanceof NotificationCursorError) {
+            throw validationFailed([
+              { path: 'cursor', message: 'must be a cursor returned as nextCursor' },
+            ]);
+          }
+          throw error;
+        }
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/orgs/{orgId}/notifications/{id}/read',
+      operationId: 'markNotificationRead',
+      summary: 'Marks a notification read (idempotent)',
+      tag,
+      params: notificationParamsSchema,
+      query: noQuerySchema,
+      body: { schema: emptyBodySchema, required: false },
+      responses: { 200: { description: 'The notification, read', schema: notificationSchema } },
+      async handle({ params }) {
+        const read = await notifications.markRead(params.orgId, params.id, deps.clock());
+        if (!read) throw notFound();
+        return { status: 200, body: read };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,100 @@
+import {
+  booleanQuerySchema,
+  clientSecretViewSchema,
+  cursorSchema,
+  directoryUserSchema,
+  limitQuerySchema,
+  listEnvelopeSchema,
+  notificationIdSchema,
+  notificationSchema,
+  orgIdSchema,
+  runIdSchema,
+  runSchema,
+} from '@pinnacle/domain';
+import { z } from 'zod';
+
+/*
+ * The request and response shapes of the API that @pinnacle/domain does not
+ * already define. Handlers validate with them and the OpenAPI document is
+ * generated from them, so the two cannot drift apart.
+ */
+
+const timestamp = z.iso.datetime({ offset: true });
+
+// Path parameters.
+export const orgParamsSchema = z.strictObject({ orgId: orgIdSchema });
+export const runParamsSchema = z.strictObject({ orgId: orgIdSchema, runId: runIdSchema });
+export const notificationParamsSchema = z.strictObject({
+  orgId: orgIdSchema,
+  id: notificationIdSchema,
+});
+
+// Query strings: strict, so a misspelt parameter is a 400 rather than ignored.
+export const noQuerySchema = z.strictObject({});
+export const pageQuerySchema = z.strictObject({
+  limit: limitQuerySchema,
+  cursor: cursorSchema.optional(),
+});
+export const notificationsQuerySchema = z.strictObject({
+  limit: limitQuerySchema,
+  cursor: cursorSchema.optional(),
+  unread: booleanQuerySchema.optional(),
+});
+
+/** `POST .../notifications/{id}/read` takes no fields; an empty object is allowed. */
+export const emptyBodySchema = z.strictObject({});
+
+// Responses.
+export const errorResponseSchema = z.object({ error: z.string() });
+export const validationErrorResponseSchema = z.object({
+  error: z.literal('validation_failed'),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+
+export const runListSchema = listEnvelopeSchema(runSchema);
+export const notificationListSchema = listEnvelopeSchema(notificationSchema);
+export const directoryUserListSchema = listEnvelopeSchema(directoryUserSchema);
+
+export const integrationHealthStatusSchema = z.enum(['unknown', 'healthy', 'failing']);
+
+/** `GET /orgs/{orgId}/sync-overview`: the integration's state at a glance. */
+export const syncOverviewSchema = z.object({
+  orgId: orgIdSchema,
+  /** Whether integration settings have been saved. */
+  configured: z.boolean(),
+  status: integrationHealthStatusSchema,
+  /** The run queued or running now. */
+  currentRun: runSchema.nullable(),
+  /** The newest finished run. */
+  lastRun: runSchema.nullable(),
+  lastSuccessfulRun: runSchema.nullable(),
+  lastSuccessAt: timestamp.nullable(),
+  /** The failure episode still open: the same code run after run. */
+  openFailure: z
+    .object({
+      code: z.string(),
+      category: z.string(),
+      since: timestamp,
+      lastSeenAt: timestamp,
+      count: z.number().int().min(1),
+      firstRunId: z.string(),
+      lastRunId: z.string(),
+    })
+    .nullable(),
+  schedule: z.object({ enabled: z.boolean(), every: z.string() }).nullable(),
+  /** Null when the schedule is disabled (or there is no integration). */
+  nextScheduledRunAt: timestamp.nullable(),
+  clientSecret: clientSecretViewSchema.extend({
+    /** Whole days until expiry; negative once expired; null when no expiry is recorded. */
+    daysLeft: z.number().int().nullable(),
+    expired: z.boolean(),
+  }),
+  /** The selected groups; names as of the last committed snapshot, when known. */
+  groups: z.array(z.object({ id: z.string(), displayName: z.string().nullable() })),
+});
+export type SyncOverview = z.infer<typeof syncOverviewSchema>;
+
+export const healthzResponseSchema = z.object({ status: z.literal('ok') });
+export const readyzResponseSchema = z.object({
+  status: z.enum(['ready', 'unavailable', 'shutting_down']),
+});

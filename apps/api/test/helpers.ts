@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger, type Logger } from '@pinnacle/logging';
+import type { TestRedis } from '@pinnacle/testing';
+import { SignJWT } from 'jose';
+import { type ApiEnv, type ApiRole, type StartApiOptions, startApiRole } from '../src/index.js';
+
+export const AUTH_SECRET = 'test-only-api-auth-secret-0123456789abcdef';
+export const ENCRYPTION_KEY = randomBytes(32).toString('base64');
+
+export interface TokenOptions {
+  sub?: string;
+  org?: string;
+  role?: string;
+  /** Seconds from now; negative for an expired token. */
+  expiresIn?: number;
+  secret?: string;
+  alg?: 'HS256' | 'HS384' | 'HS512';
+  extra?: Record<string, unknown>;
+  omit?: ('sub' | 'org' | 'role' | 'exp')[];
+}
+
+export async function signToken(options: TokenOptions = {}): Promise<string> {
+  const claims: Record<string, unknown> = {
+    sub: options.sub ?? 'admin@portal',
+    org: options.org ?? '*',
+    role: options.role ?? 'admin',
+    ...options.extra,
+  };
+  for (const key of options.omit ?? []) delete claims[key];
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'HS256' }).setIssuedAt();
+  if (!options.omit?.includes('exp')) {
+    jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresIn ?? 3600));
+  }
+  return jwt.sign(new TextEncoder().encode(options.secret ?? AUTH_SECRET));
+}
+
+/** An unsecured JWT (`alg: none`): header and claims, empty signature. */
+export function unsignedToken(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body; tests read it through the API's own schemas. */
+  json: unknown;
+}
+
+export interface RequestOptions {
+  token?: string | null;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as is (with `contentType`, default application/json). */
+  rawBody?: string | Buffer;
+  contentType?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface TestApi {
+  role: ApiRole;
+  url: string;
+  /** Every log line the app wrote. */
+  logs: string[];
+  /** Every response body this harness received. */
+  bodies: string[];
+  request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export function testEnv(
+  r: Pick<TestRedis, 'url' | 'prefix'>,
+  overrides: Partial<ApiEnv> = {},
+): ApiEnv {
+  return {
+    REDIS_URL: r.url,
+    QUEUE_PREFIX: r.prefix,
+    PORT: 0,
+    SYNC_ATTEMPTS: 3,
+    SYNC_BACKOFF_MS: 1000,
+    API_AUTH_SECRET: AUTH_SECRET,
+    SECRET_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    ...overrides,
+  };
+}
+
+/** A logger whose JSON lines land in `lines`. */
+export function captureLogger(name = 'api'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = createLogger({
+    name,
+    level: 'debug',
+    destination: {
+      write(chunk: string) {
+        lines.push(chunk);
+      },
+    },
+  });
+  return { logger, lines };
+}
+
+/** The real api role on a free port, against the test's Redis and prefix. */
+export async function startTestApi(
+  r: Pick<TestRedis, 'url' | 'prefix'>,
+  options: StartApiOptions & { env?: Partial<ApiEnv> } = {},
+): Promise<TestApi> {
+  const { logger, lines } = captureLogger();
+  const { env, ...startOptions } = options;
+  const role = await startApiRole(testEnv(r, env), logger, { host: '127.0.0.1', ...startOptions });
+  const url = `http://127.0.0.1:${role.port}`;
+  const bodies: string[] = [];
+  return {
+    role,
+    url,
+    logs: lines,
+    bodies,
+    request: (method, path, requestOptions) =>
+      send(url, method, path, requestOptions, (text) => bodies.push(text)),
+    close: () => role.close(),
+  };
+}
+
+export async function send(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+  onBody: (text: string) => void = () => {},
+): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== null && options.token !== undefined) {
+    headers.authorization = `Bearer ${options.token}`;
+  }
+  let body: string | Buffer | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && options.contentType !== null) {
+    headers['content-type'] = options.contentType ?? 'application/json';
+  }
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    // A bound so a hang fails the test instead of stalling it; no timing is asserted.
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await response.text();
+  onBody(text);
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+export const GROUP_A = '11111111-1111-4111-8111-111111111111';
+export const GROUP_B = '22222222-2222-4222-8222-222222222222';
+export const TENANT = '33333333-3333-4333-8333-333333333333';
+export const CLIENT = '44444444-4444-4444-8444-444444444444';
+
+export function settingsBody(patch: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    tenantId: TENANT,
+    clientId: CLIENT,
+    clientSecret: 'Abc8Q~first-secret-value-0001xyz',
+    clientSecretExpiresAt: '2030-06-30T00:00:00Z',
+    groupIds: [GROUP_A, GROUP_B],
+    schedule: { enabled: true, every: '6h' },
+    notifications: { email: { enabled: true, recipients: ['admin@contoso.com'] } },
+    ...patch,
+  };
+}

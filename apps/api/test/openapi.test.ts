@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { startTestApi, type TestApi } from './helpers.js';
+
+let r: TestRedis;
+let api: TestApi;
+
+beforeAll(async () => {
+  r = await useTestRedis('api-openapi');
+  api = await startTestApi(r);
+});
+afterAll(async () => {
+  await api?.close();
+  await r?.cleanup();
+});
+
+const jsonSchema = z.record(z.string(), z.unknown());
+const operationSchema = z.object({
+  operationId: z.string().min(1),
+  summary: z.string().min(1),
+  security: z.array(z.record(z.string(), z.array(z.string()))),
+  parameters: z
+    .array(
+      z.object({
+        name: z.string(),
+        in: z.enum(['path', 'query']),
+        required: z.boolean(),
+        schema: jsonSchema,
+      }),
+    )
+    .optional(),
+  requestBody: z
+    .object({
+      required: z.boolean(),
+      content: z.object({ 'application/json': z.object({ schema: jsonSchema }) }),
+    })
+    .optional(),
+  responses: z.record(
+    z.string().regex(/^\d{3}$/),
+    z.object({
+      description: z.string(),
+      content: z.record(z.string(), z.object({ schema: jsonSchema })).optional(),
+    }),
+  ),
+});
+const documentSchema = z.object({
+  openapi: z.literal('3.1.0'),
+  info: z.object({ title: z.string(), version: z.string() }),
+  components: z.object({
+    securitySchemes: z.object({
+      bearerAuth: z.object({
+        type: z.literal('http'),
+        scheme: z.literal('bearer'),
+        bearerFormat: z.literal('JWT'),
+      }),
+    }),
+  }),
+  paths: z.record(z.string(), z.partialRecord(z.enum(['get', 'put', 'post']), operationSchema)),
+});
+
+/** DESIGN.md's routes: what the document must describe. */
+const expected: {
+  method: 'get' | 'put' | 'post';
+  path: string;
+  success: string;
+  query?: string[];
+}[] = [
+  { method: 'get', path: '/api/v1/orgs/{orgId}/integration', success: '200' },
+  { method: 'put', path: '/api/v1/orgs/{orgId}/integration', success: '201' },
+  { method: 'put', path: '/api/v1/orgs/{orgId}/integration/client-secret', success: '200' },
+  { method: 'post', path: '/api/v1/orgs/{orgId}/syncs', success: '202' },
+  { method: 'get', path: '/api/v1/orgs/{orgId}/syncs', success: '200', query: ['limit', 'cursor'] },
+  { method: 'get', path: '/api/v1/orgs/{orgId}/syncs/{runId}', success: '200' },
+  { method: 'get', path: '/api/v1/orgs/{orgId}/sync-overview', success: '200' },
+  {
+    method: 'get',
+    path: '/api/v1/orgs/{orgId}/notifications',
+    success: '200',
+    query: ['limit', 'cursor', 'unread'],
+  },
+  { method: 'post', path: '/api/v1/orgs/{orgId}/notifications/{id}/read', success: '200' },
+  {
+    method: 'get',
+    path: '/api/v1/orgs/{orgId}/directory/users',
+    success: '200',
+    query: ['limit', 'cursor'],
+  },
+];
+
+describe('GET /openapi.json', () => {
+  it('describes every route, with bearer security, from the same schemas', async () => {
+    const res = await api.request('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = documentSchema.parse(res.json);
+
+    const documented = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/api/v1/'))
+      .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`))
+      .sort();
+    expect(documented).toEqual(expected.map((e) => `${e.method} ${e.path}`).sort());
+
+    for (const route of expected) {
+      const op = doc.paths[route.path]?.[route.method];
+      if (!op) throw new Error(`${route.method} ${route.path} is missing`);
+      expect(op.security).toEqual([{ bearerAuth: [] }]);
+      expect(Object.keys(op.responses)).toEqual(
+        expect.arrayContaining([route.success, '400', '401', '403', '503']),
+      );
+      expect(op.responses[route.success]?.content?.['application/json']?.schema).toBeDefined();
+      const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const params = op.parameters ?? [];
+      expect(params.filter((p) => p.in === 'path').map((p) => p.name)).toEqual(pathParams);
+      expect(params.filter((p) => p.in === 'path').every((p) => p.required)).toBe(true);
+      expect(
+        params
+          .filter((p) => p.in === 'query')
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual([...(route.query ?? [])].sort());
+      expect(op.requestBody !== undefined).toBe(route.method !== 'get');
+    }
+    const ids = Object.values(doc.paths).flatMap((ops) =>
+      Object.values(ops).map((op) => op.operationId),
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('describes request bodies by what they accept and responses by what they return', async () => {
+    const doc = documentSchema.parse((await api.request('GET', '/openapi.json')).json);
+    const put = doc.paths['/api/v1/orgs/{orgId}/integration']?.put;
+    const body = put?.requestBody?.content['application/json'].schema;
+    expect(body).toMatchObject({ type: 'object', additionalProperties: false });
+    const properties = (body?.properties ?? {}) as Record<string, unknown>;
+    expect(Object.keys(properties)).toEqual(
+      expect.arrayContaining([
+        'tenantId',
+        'clientId',
+        'clientSecret',
+        'clientSecretExpiresAt',
+        'groupIds',
+        'schedule',
+        'notifications',
+      ]),
+    );
+    // Input view: defaulted fields are optional.
+    expect(body?.required ?? []).not.toContain('groupIds');
+
+    const view = put?.responses['200']?.content?.['application/json']?.schema;
+    const viewProps = (view?.properties ?? {}) as Record<
+      string,
+      { properties?: Record<string, unknown> }
+    >;
+    expect(Object.keys(viewProps.clientSecret?.properties ?? {}).sort()).toEqual([
+      'configured',
+      'expiresAt',
+      'hint',
+    ]);
+    expect(JSON.stringify(view)).not.toContain('sealed');
+
+    const run =
+      doc.paths['/api/v1/orgs/{orgId}/syncs/{runId}']?.get?.responses['200']?.content?.[
+        'application/json'
+      ]?.schema;
+    expect(Object.keys((run?.properties ?? {}) as object)).toEqual(
+      expect.arrayContaining([
+        'id',
+        'orgId',
+        'trigger',
+        'status',
+        'stage',
+        'failure',
+        'warnings',
+        'stats',
+      ]),
+    );
+  });
+
+  it('includes the probes and needs no token', async () => {
+    const doc = documentSchema.parse(
+      (await api.request('GET', '/openapi.json', { token: null })).json,
+    );
+    for (const path of ['/healthz', '/readyz', '/openapi.json']) {
+      expect(doc.paths[path]?.get?.security, path).toEqual([]);
+    }
+    // Unrelated noise in the request changes nothing.
+    const res = await api.request('GET', `/openapi.json?x=${randomBytes(2).toString('hex')}`);
+    expect(res.status).toBe(200);
+  });
+});

@@ -1,0 +1,240 @@
+import { emptyRunStats, nextRunAt, parseSchedule, type Run } from '@pinnacle/domain';
+import { createStores, type Stores } from '@pinnacle/redis-store';
+import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncOverviewSchema } from '../src/index.js';
+import {
+  ENCRYPTION_KEY,
+  GROUP_A,
+  GROUP_B,
+  settingsBody,
+  signToken,
+  startTestApi,
+  type TestApi,
+} from './helpers.js';
+
+const DAY = 24 * 3600 * 1000;
+// The app's clock is frozen, so days-left and the next run are exact.
+const now = new Date();
+
+let r: TestRedis;
+let api: TestApi;
+let token: string;
+let stores: Stores;
+
+beforeAll(async () => {
+  r = await useTestRedis('api-overview');
+  api = await startTestApi(r, { clock: () => new Date(now) });
+  token = await signToken({ org: 'org-ov' });
+  stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
+});
+afterAll(async () => {
+  await api?.close();
+  await r?.cleanup();
+});
+
+const overview = async (orgId = 'org-ov') => {
+  const res = await api.request('GET', `/api/v1/orgs/${orgId}/sync-overview`, {
+    token: orgId === 'org-ov' ? token : await signToken({ org: '*' }),
+  });
+  expect(res.status).toBe(200);
+  return syncOverviewSchema.parse(res.json);
+};
+
+function run(id: string, minutesAgo: number, patch: Partial<Run>): Run {
+  const at = new Date(now.getTime() - minutesAgo * 60_000).toISOString();
+  return {
+    id,
+    orgId: 'org-ov',
+    trigger: 'schedule',
+    status: 'queued',
+    stage: 'preflight',
+    createdAt: at,
+    startedAt: null,
+    finishedAt: null,
+    attempts: 0,
+    failure: null,
+    warnings: [],
+    stats: emptyRunStats(),
+    ...patch,
+  };
+}
+
+async function finished(
+  id: string,
+  minutesAgo: number,
+  status: 'succeeded' | 'failed',
+): Promise<Run> {
+  const queued = run(id, minutesAgo, {});
+  await stores.runs.createIfIdle(queued);
+  const done: Run = {
+    ...queued,
+    status,
+    stage: status === 'succeeded' ? 'commit' : 'preflight',
+    finishedAt: new Date(now.getTime() - minutesAgo * 60_000 + 1000).toISOString(),
+    attempts: 1,
+    ...(status === 'failed'
+      ? {
+          failure: {
+            code: 'client_secret_expired',
+            category: 'credentials',
+            title: 'Client secret expired',
+            message: 'Authentication with Microsoft Entra ID could not be completed.',
+            remediation: ['Generate a new client secret in Entra ID.'],
+            retryable: false,
+            details: {},
+          },
+        }
+      : {}),
+  };
+  await stores.runs.save(done);
+  await stores.health.record(
+    'org-ov',
+    status === 'succeeded'
+      ? { kind: 'succeeded', runId: id, at: done.finishedAt! }
+      : {
+          kind: 'failed',
+          runId: id,
+          at: done.finishedAt!,
+          code: 'client_secret_expired',
+          category: 'credentials',
+        },
+  );
+  return done;
+}
+
+describe('sync overview', () => {
+  it('answers for an org with nothing yet', async () => {
+    const o = await overview('org-nothing');
+    expect(o).toEqual({
+      orgId: 'org-nothing',
+      configured: false,
+      status: 'unknown',
+      currentRun: null,
+      lastRun: null,
+      lastSuccessfulRun: null,
+      lastSuccessAt: null,
+      openFailure: null,
+      schedule: null,
+      nextScheduledRunAt: null,
+      clientSecret: {
+        configured: false,
+        hint: null,
+        expiresAt: null,
+        daysLeft: null,
+        expired: false,
+      },
+      groups: [],
+    });
+  });
+
+  it('shows settings, secret expiry in whole days, and the next scheduled run', async () => {
+    const expiresAt = new Date(now.getTime() + 10.5 * DAY).toISOString();
+    const put = await api.request('PUT', '/api/v1/orgs/org-ov/integration', {
+      token,
+      body: settingsBody({
+        clientSecretExpiresAt: expiresAt,
+        schedule: { enabled: true, every: '6h' },
+      }),
+    });
+    expect(put.status).toBe(201);
+    const o = await overview();
+    expect(o.configured).toBe(true);
+    expect(o.clientSecret).toEqual({
+      configured: true,
+      hint: 'xyz',
+      expiresAt,
+      daysLeft: 10,
+      expired: false,
+    });
+    const schedule = parseSchedule('6h');
+    if (!schedule.ok) throw new Error('6h must parse');
+    expect(o.nextScheduledRunAt).toBe(nextRunAt(schedule.schedule, 'org-ov', now).toISOString());
+    expect(Date.parse(o.nextScheduledRunAt!)).toBeGreaterThan(now.getTime());
+    expect(o.schedule).toEqual({ enabled: true, every: '6h' });
+    expect(o.groups).toEqual([
+      { id: GROUP_A, displayName: null },
+      { id: GROUP_B, displayName: null },
+    ]);
+  });
+
+  it('has no next run while the schedule is disabled', async () => {
+    await api.request('PUT', '/api/v1/orgs/org-ov/integration', {
+      token,
+      body: settingsBody({
+        clientSecret: undefined,
+        clientSecretExpiresAt: undefined,
+        schedule: { enabled: false, every: '6h' },
+      }),
+    });
+    const o = await overview();
+    expect(o.nextScheduledRunAt).toBeNull();
+    expect(o.schedule).toEqual({ enabled: false, every: '6h' });
+    // The secret was kept, so its expiry still shows.
+    expect(o.clientSecret.daysLeft).toBe(10);
+  });
+
+  it('counts days left negative once the secret has expired', async () => {
+    const expiresAt = new Date(now.getTime() - 1.5 * DAY).toISOString();
+    const res = await api.request('PUT', '/api/v1/orgs/org-ov/integration/client-secret', {
+      token,
+      body: { clientSecret: 'another-secret-value-777', expiresAt },
+    });
+    expect(res.status).toBe(200);
+    const o = await overview();
+    expect(o.clientSecret).toEqual({
+      configured: true,
+      hint: '777',
+      expiresAt,
+      daysLeft: -2,
+      expired: true,
+    });
+  });
+
+  it('shows the current, last and last successful runs and the open failure', async () => {
+    const success = await finished('run-ok', 300, 'succeeded');
+    await finished('run-fail-1', 200, 'failed');
+    const lastFail = await finished('run-fail-2', 100, 'failed');
+    await stores.runs.createIfIdle(run('run-now', 1, { trigger: 'manual' }));
+
+    const o = await overview();
+    expect(o.status).toBe('failing');
+    expect(o.currentRun?.id).toBe('run-now');
+    expect(o.lastRun).toEqual(lastFail);
+    expect(o.lastSuccessfulRun).toEqual(success);
+    expect(o.lastSuccessAt).toBe(success.finishedAt);
+    expect(o.openFailure).toMatchObject({
+      code: 'client_secret_expired',
+      category: 'credentials',
+      count: 2,
+      firstRunId: 'run-fail-1',
+      lastRunId: 'run-fail-2',
+    });
+    expect(o.openFailure?.since).toBe(new Date(now.getTime() - 200 * 60_000 + 1000).toISOString());
+  });
+
+  it("names the selected groups from the committed snapshot's meta", async () => {
+    const runId = 'snap-run';
+    await stores.snapshots.stagePage('org-ov', runId, GROUP_A, [
+      {
+        id: '55555555-5555-4555-8555-555555555555',
+        displayName: 'Ada',
+        mail: null,
+        userPrincipalName: 'ada@contoso.com',
+        accountEnabled: true,
+      },
+    ]);
+    const built = await stores.snapshots.buildVersion('org-ov', runId, {
+      includeDisabledUsers: true,
+    });
+    await stores.snapshots.promote('org-ov', runId, built.baseVersion, {
+      runId,
+      groupNames: { [GROUP_A]: 'Sales' },
+    });
+    const o = await overview();
+    expect(o.groups).toEqual([
+      { id: GROUP_A, displayName: 'Sales' },
+      { id: GROUP_B, displayName: null },
+    ]);
+  });
+});

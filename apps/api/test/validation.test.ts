@@ -1,0 +1,254 @@
+import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
+
+let r: TestRedis;
+let api: TestApi;
+let token: string;
+let keysBefore: string[];
+
+const validationError = z.object({
+  error: z.literal('validation_failed'),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).min(1),
+});
+
+beforeAll(async () => {
+  r = await useTestRedis('api-validation');
+  api = await startTestApi(r);
+  token = await signToken({ org: '*' });
+  // A stored integration, so the rotation route's 400s are not masked by a 404.
+  const seeded = await api.request('PUT', '/api/v1/orgs/org-v/integration', {
+    token,
+    body: settingsBody(),
+  });
+  expect(seeded.status).toBe(201);
+});
+beforeEach(async () => {
+  keysBefore = (await r.keys()).sort();
+});
+afterAll(async () => {
+  await api?.close();
+  await r?.cleanup();
+});
+
+async function expectNothingStored(): Promise<void> {
+  expect((await r.keys()).sort()).toEqual(keysBefore);
+  const stored = await api.request('GET', '/api/v1/orgs/org-v/integration', { token });
+  expect(stored.status).toBe(200);
+}
+
+async function expectStillServing(): Promise<void> {
+  expect((await api.request('GET', '/healthz')).status).toBe(200);
+  expect((await api.request('GET', '/api/v1/orgs/org-v/syncs', { token })).status).toBe(200);
+}
+
+function pathsOf(json: unknown): string[] {
+  return validationError.parse(json).issues.map((i) => i.path);
+}
+
+const writeRoutes = [
+  { method: 'PUT', path: '/api/v1/orgs/org-v/integration' },
+  { method: 'PUT', path: '/api/v1/orgs/org-v/integration/client-secret' },
+  { method: 'POST', path: '/api/v1/orgs/org-v/syncs' },
+  { method: 'POST', path: '/api/v1/orgs/org-v/notifications/n-1/read' },
+] as const;
+
+describe('bad input to every write route', () => {
+  for (const route of writeRoutes) {
+    describe(`${route.method} ${route.path}`, () => {
+      it('answers 400 invalid_json to malformed JSON', async () => {
+        for (const rawBody of ['{"tenantId":', '{bad json}', '"just a string"', 'nul']) {
+          const res = await api.request(route.method, route.path, { token, rawBody });
+          expect(res.status, rawBody).toBe(400);
+          expect(res.json).toEqual({ error: 'invalid_json' });
+        }
+        await expectNothingStored();
+      });
+
+      it('answers 400 naming an unknown field', async () => {
+        const res = await api.request(route.method, route.path, {
+          token,
+          body: { surprise: 'x', 'we.ird key': 1 },
+        });
+        expect(res.status).toBe(400);
+        expect(pathsOf(res.json)).toEqual(expect.arrayContaining(['surprise', '["we.ird key"]']));
+        await expectNothingStored();
+      });
+
+      it('answers 400 to a body that is not an object', async () => {
+        const res = await api.request(route.method, route.path, { token, body: [1, 2] });
+        expect(res.status).toBe(400);
+        validationError.parse(res.json);
+        await expectNothingStored();
+      });
+
+      it('answers 413 to a body over 64 kB', async () => {
+        const rawBody = JSON.stringify({ padding: 'x'.repeat(70 * 1024) });
+        const res = await api.request(route.method, route.path, { token, rawBody });
+        expect(res.status).toBe(413);
+        expect(res.json).toEqual({ error: 'payload_too_large' });
+        await expectNothingStored();
+        await expectStillServing();
+      });
+
+      it('answers 415 to a body that is not JSON', async () => {
+        for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+          const res = await api.request(route.method, route.path, {
+            token,
+            rawBody: '{}',
+            contentType,
+          });
+          expect(res.status, contentType).toBe(415);
+          expect(res.json).toEqual({ error: 'unsupported_media_type' });
+        }
+        await expectNothingStored();
+      });
+
+      it('answers 400 naming the path ID for hostile IDs', async () => {
+        const hostile = [
+          '..%2Fx',
+          'a%3Ab',
+          'x'.repeat(200),
+          '%C3%A9t%C3%A9',
+          '%F0%9F%98%80',
+          'a%20b',
+          '%00',
+          'a%7Bb%7D',
+        ];
+        for (const id of hostile) {
+          const orgPath = route.path.replace('org-v', id);
+          const res = await api.request(route.method, orgPath, { token, body: {} });
+          expect(res.status, id).toBe(400);
+          expect(pathsOf(res.json), id).toContain('orgId');
+          expect(res.text).not.toContain(decodeURIComponent(id));
+          if (route.path.includes('n-1')) {
+            const idPath = route.path.replace('n-1', id);
+            const byId = await api.request(route.method, idPath, { token, body: {} });
+            expect(byId.status, id).toBe(400);
+            expect(pathsOf(byId.json), id).toEqual(['id']);
+          }
+        }
+        await expectNothingStored();
+        await expectStillServing();
+      });
+    });
+  }
+});
+
+describe('field validation', () => {
+  it('names each bad settings field and never echoes a value', async () => {
+    const hostileSecret = 'bad secret\u200b with <script>';
+    const res = await api.request('PUT', '/api/v1/orgs/org-v/integration', {
+      token,
+      body: settingsBody({
+        tenantId: '../../etc/passwd',
+        clientId: 'not-a-guid',
+        clientSecret: hostileSecret,
+        groupIds: 'abc',
+        schedule: { enabled: 'yes', every: '1m' },
+        notifications: { email: { enabled: true, recipients: ['a@b.com\r\nBcc: x@y.z'] } },
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(pathsOf(res.json)).toEqual(
+      expect.arrayContaining([
+        'tenantId',
+        'clientId',
+        'clientSecret',
+        'groupIds',
+        'schedule.enabled',
+        'schedule.every',
+        'notifications.email.recipients[0]',
+      ]),
+    );
+    for (const value of ['../../etc/passwd', 'not-a-guid', 'bad secret', '<script>', 'Bcc']) {
+      expect(res.text).not.toContain(value);
+    }
+    expect(api.logs.join('\n')).not.toContain('bad secret');
+    await expectNothingStored();
+  });
+
+  it('requires clientSecretExpiresAt with a new secret', async () => {
+    const res = await api.request('PUT', '/api/v1/orgs/org-v/integration', {
+      token,
+      body: settingsBody({ clientSecretExpiresAt: undefined }),
+    });
+    expect(res.status).toBe(400);
+    expect(pathsOf(res.json)).toEqual(['clientSecretExpiresAt']);
+    await expectNothingStored();
+  });
+
+  it('names the rotation fields', async () => {
+    const res = await api.request('PUT', '/api/v1/orgs/org-v/integration/client-secret', {
+      token,
+      body: { clientSecret: 42, expiresAt: 'tomorrow' },
+    });
+    expect(res.status).toBe(400);
+    expect(pathsOf(res.json).sort()).toEqual(['clientSecret', 'expiresAt']);
+    await expectNothingStored();
+  });
+
+  it('names a wrongly typed Sync Now option', async () => {
+    const res = await api.request('POST', '/api/v1/orgs/org-v/syncs', {
+      token,
+      body: { allowMassRemoval: 'true' },
+    });
+    expect(res.status).toBe(400);
+    expect(pathsOf(res.json)).toEqual(['allowMassRemoval']);
+    await expectNothingStored();
+  });
+
+  it('names bad query parameters', async () => {
+    const cases: [string, string][] = [
+      ['/api/v1/orgs/org-v/syncs?limit=0', 'limit'],
+      ['/api/v1/orgs/org-v/syncs?limit=abc', 'limit'],
+      ['/api/v1/orgs/org-v/syncs?limit=1e2', 'limit'],
+      ['/api/v1/orgs/org-v/syncs?limit=201', 'limit'],
+      ['/api/v1/orgs/org-v/syncs?limit=1&limit=2', 'limit'],
+      ['/api/v1/orgs/org-v/syncs?cursor=%2F%2F', 'cursor'],
+      ['/api/v1/orgs/org-v/syncs?sort=asc', 'sort'],
+      ['/api/v1/orgs/org-v/notifications?unread=maybe', 'unread'],
+      ['/api/v1/orgs/org-v/directory/users?cursor=not*a*cursor', 'cursor'],
+      ['/api/v1/orgs/org-v/integration?x=1', 'x'],
+    ];
+    for (const [url, field] of cases) {
+      const res = await api.request('GET', url, { token });
+      expect(res.status, url).toBe(400);
+      expect(pathsOf(res.json), url).toEqual([field]);
+    }
+  });
+
+  it('names a hostile run ID', async () => {
+    for (const id of ['..%2Fx', 'a%3Ab', 'r'.repeat(65), '%E2%80%AE']) {
+      const res = await api.request('GET', `/api/v1/orgs/org-v/syncs/${id}`, { token });
+      expect(res.status, id).toBe(400);
+      expect(pathsOf(res.json)).toEqual(['runId']);
+    }
+  });
+
+  it('answers 400 to a path that does not URL-decode, and keeps serving', async () => {
+    const res = await api.request('GET', '/api/v1/orgs/%E0%A4%A/integration', { token });
+    expect(res.status).toBe(400);
+    await expectStillServing();
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    for (const [method, url] of [
+      ['GET', '/nope'],
+      ['GET', '/api/v1/orgs/org-v/unknown'],
+      ['DELETE', '/api/v1/orgs/org-v/integration'],
+    ] as const) {
+      const res = await api.request(method, url, { token });
+      expect(res.status, url).toBe(404);
+      expect(res.json).toEqual({ error: 'not_found' });
+    }
+    const noAuth = await api.request('GET', '/nope');
+    expect(noAuth.status).toBe(404);
+  });
+
+  it('does not say which framework it runs on', async () => {
+    const res = await api.request('GET', '/healthz');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+});
