@@ -4,6 +4,7 @@ import type { RoleEnv } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
 import { createRedisConnection, TypedQueue, waitForReady } from '@pinnacle/queue-runtime';
 import { createStores, dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
+import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import type { Redis } from 'ioredis';
 import { createApiApp } from './app.js';
 import type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
@@ -136,10 +137,16 @@ export async function startApiRole(
   // Without a listener an 'error' event would crash the process; the connection watch logs it.
   syncQueue.queue.on('error', () => {});
 
+  const scheduler = new SyncScheduler(syncQueue.queue, {
+    attempts: env.SYNC_ATTEMPTS,
+    backoffDelayMs: env.SYNC_BACKOFF_MS,
+  });
+
   let shuttingDown = false;
   const deps: ApiDeps = {
     stores,
     syncQueue,
+    scheduler,
     logger: log,
     config: apiConfigFromEnv(env),
     clock: options.clock ?? (() => new Date()),

@@ -1,6 +1,7 @@
 import type { Logger } from '@pinnacle/logging';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { NotificationRepository, Stores } from '@pinnacle/redis-store';
+import type { SyncScheduler } from '@pinnacle/sync-scheduler';
 
 export interface ApiStores extends Stores {
   notifications: NotificationRepository;
@@ -26,6 +27,8 @@ export type ReadinessStatus = 'ready' | 'unavailable' | 'shutting_down';
 export interface ApiDeps {
   stores: ApiStores;
   syncQueue: TypedQueue<'sync'>;
+  /** Keeps each org's job scheduler in step with its settings. */
+  scheduler: SyncScheduler;
   logger: Logger;
   config: ApiConfig;
   clock: () => Date;

@@ -53,12 +53,14 @@ export async function buildSyncOverview(
   stores: ApiStores,
   orgId: string,
   now: Date,
+  scheduler?: { nextRun(orgId: string): Promise<Date | null> },
 ): Promise<SyncOverview> {
-  const [integration, health, activeRunId, version] = await Promise.all([
+  const [integration, health, activeRunId, version, scheduled] = await Promise.all([
     stores.integrations.get(orgId),
     stores.health.get(orgId),
     stores.runs.activeRunId(orgId),
     stores.snapshots.currentVersion(orgId),
+    scheduler ? scheduler.nextRun(orgId) : Promise.resolve(null),
   ]);
   const [activeRun, lastRun, lastSuccessfulRun, meta] = await Promise.all([
     runOrNull(stores, orgId, activeRunId),
@@ -91,7 +93,10 @@ export async function buildSyncOverview(
     schedule: integration
       ? { enabled: integration.schedule.enabled, every: integration.schedule.every }
       : null,
-    nextScheduledRunAt: nextScheduledRun(integration, now),
+    // BullMQ's own next fire time (it reflects a back-off); computed when it has none yet.
+    nextScheduledRunAt: integration?.schedule.enabled
+      ? (scheduled?.toISOString() ?? nextScheduledRun(integration, now))
+      : null,
     clientSecret: {
       ...secret,
       daysLeft: left,

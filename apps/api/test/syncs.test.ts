@@ -9,6 +9,7 @@ import {
   NotificationRepository,
   type Stores,
 } from '@pinnacle/redis-store';
+import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import {
   type RedisServer,
   startRedisServer,
@@ -290,6 +291,7 @@ describe('when the job cannot be added', () => {
         notifications: new NotificationRepository(storeConnection, dataPrefix(r.prefix)),
       },
       syncQueue: typed,
+      scheduler: new SyncScheduler(typed.queue),
       logger,
       config: {
         authSecret: AUTH_SECRET,

@@ -1,9 +1,10 @@
 import type { Env } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
-import { notificationJobOptions } from '@pinnacle/queue-contracts';
+import { notificationJobOptions, queues } from '@pinnacle/queue-contracts';
 import { createRedisConnection, createTypedWorker, TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
-import type { Worker } from 'bullmq';
+import { SyncScheduler } from '@pinnacle/sync-scheduler';
+import { Queue, type Worker } from 'bullmq';
 import { processSyncJob } from './sync/sync-processor.js';
 
 export interface WorkerRole {
@@ -40,12 +41,20 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
     defaultJobOptions: notificationJobOptions(),
   });
 
+  const syncQueue = new Queue(queues.sync.name, {
+    connection: queueConnection,
+    prefix: env.QUEUE_PREFIX,
+  });
+  syncQueue.on('error', (error) => log.warn({ err: error }, 'sync queue error'));
+  const scheduler = new SyncScheduler(syncQueue);
+
   const syncWorker = createTypedWorker(
     'sync',
     (payload, job) =>
       processSyncJob(payload, job, {
         ...stores,
         notificationQueue: notifications,
+        scheduler,
         endpoints: { authorityHost: env.ENTRA_AUTHORITY_HOST, graphBaseUrl: env.GRAPH_BASE_URL },
         logger: log,
         groupConcurrency: env.SYNC_GROUP_CONCURRENCY,
@@ -70,6 +79,7 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
     async close() {
       await syncWorker.close();
       await notifications.close();
+      await syncQueue.close();
       await Promise.allSettled([
         storeConnection.quit(),
         queueConnection.quit(),

@@ -3,14 +3,34 @@ import {
   integrationSettingsInputSchema,
   integrationSettingsViewSchema,
 } from '@pinnacle/domain';
-import { IntegrationNotFoundError } from '@pinnacle/redis-store';
+import { IntegrationNotFoundError, type StoredIntegration } from '@pinnacle/redis-store';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import { type ApiRoute, defineRoute } from '../route.js';
 import { noQuerySchema, orgParamsSchema } from '../schemas.js';
+import { requestSync } from '../sync-now.js';
 import { integrationView } from '../views.js';
 
 const tag = 'integration';
+
+/**
+ * Settings changed: the org's job scheduler follows them (created, changed
+ * or removed, any failure back-off lifted), and an org whose sync is failing
+ * gets a sync at once, so the admin sees straight away whether the change
+ * fixed it.
+ */
+async function afterSettingsChange(
+  deps: ApiDeps,
+  orgId: string,
+  integration: StoredIntegration,
+): Promise<void> {
+  await deps.scheduler.apply(orgId, integration.schedule, { backedOff: false });
+  const health = await deps.stores.health.get(orgId);
+  if (health.status === 'failing') {
+    const accepted = await requestSync({ ...deps, runs: deps.stores.runs }, orgId, {});
+    deps.logger.info({ orgId, runId: accepted.runId }, 'sync started after a settings change');
+  }
+}
 
 export function integrationRoutes(deps: ApiDeps): ApiRoute[] {
   const { integrations } = deps.stores;
@@ -50,6 +70,7 @@ export function integrationRoutes(deps: ApiDeps): ApiRoute[] {
           { orgId: params.orgId, created, revision: integration.revision },
           'integration settings saved',
         );
+        await afterSettingsChange(deps, params.orgId, integration);
         return { status: created ? 201 : 200, body: integrationView(integration) };
       },
     }),
@@ -68,6 +89,7 @@ export function integrationRoutes(deps: ApiDeps): ApiRoute[] {
         try {
           const integration = await integrations.rotateSecret(params.orgId, body, deps.clock());
           deps.logger.info({ orgId: params.orgId }, 'client secret rotated');
+          await afterSettingsChange(deps, params.orgId, integration);
           return { status: 200, body: integrationView(integration) };
         } catch (error) {
           if (error instanceof IntegrationNotFoundError) throw notFound();

@@ -18,7 +18,7 @@ export function overviewRoutes(deps: ApiDeps): ApiRoute[] {
       async handle({ params }) {
         return {
           status: 200,
-          body: await buildSyncOverview(deps.stores, params.orgId, deps.clock()),
+          body: await buildSyncOverview(deps.stores, params.orgId, deps.clock(), deps.scheduler),
         };
       },
     }),

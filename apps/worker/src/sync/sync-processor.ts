@@ -16,6 +16,7 @@ import type {
   RunRepository,
   SnapshotStore,
 } from '@pinnacle/redis-store';
+import { type SyncScheduler, shouldBackOff } from '@pinnacle/sync-scheduler';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { commitSnapshot } from './commit.js';
 import { fetchMembers } from './fetch.js';
@@ -28,6 +29,8 @@ export interface SyncDependencies {
   health: HealthRepository;
   snapshots: SnapshotStore;
   notificationQueue: TypedQueue<'notifications'>;
+  /** Backs the org's schedule off while it fails on something only an admin can fix. */
+  scheduler: SyncScheduler;
   endpoints: EntraEndpoints;
   logger: Logger;
   now?: () => Date;
@@ -111,6 +114,8 @@ export async function processSyncJob(
     await deps.runs.save(run);
   };
 
+  const integration = await deps.integrations.get(orgId);
+
   // The commit of this very run landed before the worker died: finish it.
   if ((await deps.snapshots.currentVersion(orgId)) === run.id) {
     log.info('commit already landed in an earlier attempt; completing the run');
@@ -126,7 +131,6 @@ export async function processSyncJob(
   });
   log.info({ attempt, maxAttempts, trigger: run.trigger }, 'sync started');
 
-  const integration = await deps.integrations.get(orgId);
   let failureContext: FailureContext = { authorityHost: deps.endpoints.authorityHost };
   let release: () => void = () => {};
   try {
@@ -259,6 +263,10 @@ export async function processSyncJob(
       runId: current.id,
       at,
     });
+    if (transition.before.status === 'failing' && integration) {
+      // Fixed: back to the admin's own schedule.
+      await deps.scheduler.apply(orgId, integration.schedule, { backedOff: false });
+    }
     if (transition.before.status === 'failing' && transition.before.openFailureCode) {
       await handOff({
         type: 'sync_recovered',
@@ -291,6 +299,11 @@ export async function processSyncJob(
       category: failure.category,
     });
     await handOff({ type: 'sync_failed', orgId, runId: current.id, occurredAt: at, failure });
+    if (integration && shouldBackOff(failure.category)) {
+      // Failing every interval would only repeat the same alert: run daily
+      // until the admin changes something (saving settings lifts this).
+      await deps.scheduler.apply(orgId, integration.schedule, { backedOff: true });
+    }
     await save({ status: 'failed', stage: failedStage, finishedAt: at, failure, warnings, stats });
     deps.onRunFinished?.(run as Run);
   }

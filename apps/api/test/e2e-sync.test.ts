@@ -1,0 +1,394 @@
+/**
+ * End to end through HTTP: the API in front, the real worker role behind it,
+ * the Entra/Graph simulator over HTTPS, one Redis.
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import {
+  type Simulator,
+  startSimulator,
+  type TenantInput,
+  trustSimulatorCa,
+} from '@pinnacle/entra-simulator';
+import { createLogger } from '@pinnacle/logging';
+import { syncSchedulerId } from '@pinnacle/queue-contracts';
+import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENCRYPTION_KEY, signToken, startTestApi, type TestApi } from './helpers.js';
+
+let r: TestRedis;
+let sim: Simulator;
+let api: TestApi;
+let worker: WorkerRole;
+let syncQueue: Queue;
+let notificationQueue: Queue;
+let token: string;
+const workerLogs: string[] = [];
+const DAY = 86_400_000;
+
+interface Tenant {
+  tenantId: string;
+  clientId: string;
+  secret: string;
+  secretKeyId: string;
+  groups: { small: string; all: string };
+}
+
+function addTenant(
+  options: { roles?: string[]; secretExpiresAt?: Date; users?: number } = {},
+): Tenant {
+  const tenantId = randomUUID();
+  const clientId = randomUUID();
+  const secret = `E2e~${randomUUID()}`;
+  const secretKeyId = randomUUID();
+  const domain = `e2e${tenantId.slice(0, 8)}.onmicrosoft.com`;
+  const users = Array.from({ length: options.users ?? 40 }, (_, i) => ({
+    id: randomUUID(),
+    displayName: `User ${i}`,
+    userPrincipalName: `user${i}@${domain}`,
+    mail: `user${i}@${domain}`,
+    accountEnabled: true,
+    givenName: null,
+    surname: null,
+  }));
+  const groups = { small: randomUUID(), all: randomUUID() };
+  const input: TenantInput = {
+    kind: 'fixture',
+    tenantId,
+    displayName: 'E2E',
+    domains: [domain],
+    applications: [
+      {
+        appId: clientId,
+        displayName: 'Pinnacle Entra Sync',
+        roles: options.roles ?? ['User.Read.All', 'GroupMember.Read.All'],
+        secrets: [
+          {
+            keyId: secretKeyId,
+            value: secret,
+            expiresAt: options.secretExpiresAt ?? new Date(Date.now() + 90 * DAY),
+          },
+        ],
+      },
+    ],
+    users,
+    groups: [
+      {
+        id: groups.small,
+        displayName: 'Small',
+        description: null,
+        members: users.slice(0, 5).map((u) => u.id),
+        memberGroups: [],
+      },
+      {
+        id: groups.all,
+        displayName: 'All',
+        description: null,
+        members: users.map((u) => u.id),
+        memberGroups: [],
+      },
+    ],
+  };
+  sim.addTenant(input);
+  return { tenantId, clientId, secret, secretKeyId, groups };
+}
+
+function settings(t: Tenant, extra: Record<string, unknown> = {}) {
+  return {
+    tenantId: t.tenantId,
+    clientId: t.clientId,
+    clientSecret: t.secret,
+    clientSecretExpiresAt: new Date(Date.now() + 90 * DAY).toISOString(),
+    groupIds: [t.groups.all],
+    ...extra,
+  };
+}
+
+const orgId = () => `e2e-${randomUUID().slice(0, 8)}`;
+
+async function put(org: string, body: unknown) {
+  const res = await api.request('PUT', `/api/v1/orgs/${org}/integration`, { token, body });
+  expect([200, 201]).toContain(res.status);
+  return res;
+}
+
+type RunBody = {
+  id: string;
+  status: string;
+  stage: string;
+  attempts: number;
+  trigger: string;
+  failure: { code: string; category: string; remediation: string[]; retryable: boolean } | null;
+  stats: Record<string, number | null>;
+};
+
+async function waitForRun(org: string, runId: string, timeoutMs = 45_000): Promise<RunBody> {
+  return waitFor(
+    async () => {
+      const res = await api.request('GET', `/api/v1/orgs/${org}/syncs/${runId}`, { token });
+      const run = res.json as RunBody;
+      return run.status === 'succeeded' || run.status === 'failed' ? run : null;
+    },
+    { timeoutMs, intervalMs: 50, description: `run ${runId}` },
+  );
+}
+
+async function syncNow(org: string, body: unknown = {}): Promise<RunBody> {
+  const res = await api.request('POST', `/api/v1/orgs/${org}/syncs`, { token, body });
+  expect(res.status).toBe(202);
+  return waitForRun(org, (res.json as { runId: string }).runId);
+}
+
+beforeAll(async () => {
+  r = await useTestRedis('api-e2e');
+  sim = await startSimulator();
+  trustSimulatorCa(sim.caCertPem);
+  api = await startTestApi(r, { env: { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 } });
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      workerLogs.push(String(chunk));
+      done();
+    },
+  });
+  worker = startWorkerRole(
+    {
+      REDIS_URL: r.url,
+      QUEUE_PREFIX: r.prefix,
+      SECRET_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      ENTRA_AUTHORITY_HOST: sim.authorityHost,
+      GRAPH_BASE_URL: sim.graphBaseUrl,
+      SYNC_CONCURRENCY: 4,
+      SYNC_GROUP_CONCURRENCY: 4,
+      SYNC_LOCK_DURATION_MS: 30_000,
+      SYNC_STALLED_INTERVAL_MS: 5_000,
+      GRAPH_TIMEOUT_MS: 10_000,
+    },
+    createLogger({ name: 'worker', level: 'debug', destination }),
+  );
+  syncQueue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
+  notificationQueue = new Queue('notifications', { connection: r.connect(), prefix: r.prefix });
+  token = await signToken({ org: '*' });
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await syncQueue?.close();
+  await notificationQueue?.close();
+  await api?.close();
+  await sim?.close();
+  await r?.cleanup();
+});
+
+describe('each failure code, reached through the API', () => {
+  const cases: [string, string, () => Record<string, unknown>, string?][] = [
+    [
+      'settings_incomplete',
+      'configuration',
+      () => ({ tenantId: randomUUID(), groupIds: [randomUUID()] }),
+    ],
+    ['groups_not_configured', 'groups', () => settings(addTenant(), { groupIds: [] })],
+    [
+      'client_secret_expired',
+      'credentials',
+      () =>
+        settings(addTenant(), { clientSecretExpiresAt: new Date(Date.now() - DAY).toISOString() }),
+    ],
+    [
+      'client_secret_expired',
+      'credentials',
+      () => settings(addTenant({ secretExpiresAt: new Date(Date.now() - DAY) })),
+    ],
+    [
+      'client_secret_invalid',
+      'credentials',
+      () => settings(addTenant(), { clientSecret: 'not~the-secret-0000' }),
+    ],
+    ['app_not_found', 'configuration', () => settings(addTenant(), { clientId: randomUUID() })],
+    ['tenant_not_found', 'configuration', () => settings(addTenant(), { tenantId: randomUUID() })],
+    [
+      'consent_missing',
+      'permissions',
+      () => settings(addTenant({ roles: ['GroupMember.Read.All'] })),
+    ],
+    ['group_not_found', 'groups', () => settings(addTenant(), { groupIds: [randomUUID()] })],
+  ];
+  it.each(cases)('%s (%s)', async (code, category, body) => {
+    const org = orgId();
+    await put(org, body());
+    const run = await syncNow(org);
+    expect(run.status).toBe('failed');
+    expect(run.attempts).toBe(1);
+    expect(run.failure).toMatchObject({ code, category, retryable: false });
+    expect(run.failure!.remediation.length).toBeGreaterThan(0);
+    expect(await notificationQueue.getJob(`failed-${run.id}`)).toBeDefined();
+  });
+
+  it('mass_removal_blocked (safety), and the explicit override on Sync Now', async () => {
+    const t = addTenant();
+    const org = orgId();
+    await put(org, settings(t));
+    expect((await syncNow(org)).stats.users).toBe(40);
+    await put(org, settings(t, { groupIds: [t.groups.small] }));
+    const blocked = await syncNow(org);
+    expect(blocked.failure).toMatchObject({ code: 'mass_removal_blocked', category: 'safety' });
+    expect(blocked.attempts).toBe(1);
+    const users = await api.request('GET', `/api/v1/orgs/${org}/directory/users?limit=100`, {
+      token,
+    });
+    expect((users.json as { items: unknown[] }).items).toHaveLength(40);
+    const allowed = await syncNow(org, { allowMassRemoval: true });
+    expect(allowed.status).toBe('succeeded');
+    expect(allowed.stats.users).toBe(5);
+  });
+
+  it('entra_unreachable (connectivity) once every retry failed', async () => {
+    const t = addTenant();
+    const org = orgId();
+    await put(org, settings(t));
+    sim.setFaults(t.tenantId, { unavailable: { every: 1, retryAfterSeconds: 0 } });
+    try {
+      const run = await syncNow(org);
+      expect(run.failure).toMatchObject({ code: 'entra_unreachable', category: 'connectivity' });
+      expect(run.attempts).toBe(2);
+    } finally {
+      sim.clearFaults(t.tenantId);
+    }
+  });
+});
+
+describe('recovery through the API', () => {
+  it('rotating an expired secret, then Sync Now: success, and the recovery is handed off', async () => {
+    const t = addTenant();
+    const org = orgId();
+    await put(
+      org,
+      settings(t, { clientSecretExpiresAt: new Date(Date.now() - DAY).toISOString() }),
+    );
+    expect((await syncNow(org)).failure?.code).toBe('client_secret_expired');
+    const overview = await api.request('GET', `/api/v1/orgs/${org}/sync-overview`, { token });
+    expect(overview.json).toMatchObject({
+      status: 'failing',
+      openFailure: { code: 'client_secret_expired' },
+    });
+
+    const rotated = await api.request('PUT', `/api/v1/orgs/${org}/integration/client-secret`, {
+      token,
+      body: { clientSecret: t.secret, expiresAt: new Date(Date.now() + 30 * DAY).toISOString() },
+    });
+    expect(rotated.status).toBe(200);
+    // Rotating on a failing org starts a sync at once; Sync Now joins it.
+    const res = await api.request('POST', `/api/v1/orgs/${org}/syncs`, { token, body: {} });
+    const run = await waitForRun(org, (res.json as { runId: string }).runId);
+    expect(run.status).toBe('succeeded');
+    expect((await notificationQueue.getJob(`recovered-${run.id}`))?.data).toMatchObject({
+      type: 'sync_recovered',
+      previousFailureCode: 'client_secret_expired',
+    });
+  });
+});
+
+describe('scheduled syncs', () => {
+  it('follow the settings: created, changed, removed, and shown as the next run', async () => {
+    const t = addTenant();
+    const org = orgId();
+    await put(org, settings(t, { schedule: { enabled: true, every: '6h' } }));
+    let scheduler = await syncQueue.getJobScheduler(syncSchedulerId(org));
+    expect(scheduler?.every).toBe(6 * 3600_000);
+    let overview = (await api.request('GET', `/api/v1/orgs/${org}/sync-overview`, { token }))
+      .json as {
+      nextScheduledRunAt: string | null;
+    };
+    const next = Date.parse(overview.nextScheduledRunAt ?? '');
+    expect(next).toBe(scheduler?.next);
+    expect(next - Date.now()).toBeGreaterThan(0);
+    expect(next - Date.now()).toBeLessThanOrEqual(6 * 3600_000);
+
+    await put(org, settings(t, { schedule: { enabled: true, every: '30 3 * * *' } }));
+    scheduler = await syncQueue.getJobScheduler(syncSchedulerId(org));
+    expect(scheduler?.pattern).toBe('30 3 * * *');
+    overview = (await api.request('GET', `/api/v1/orgs/${org}/sync-overview`, { token }))
+      .json as typeof overview;
+    const at = new Date(overview.nextScheduledRunAt ?? '');
+    expect([at.getUTCHours(), at.getUTCMinutes()]).toEqual([3, 30]);
+
+    await put(org, settings(t, { schedule: { enabled: false, every: '6h' } }));
+    expect(await syncQueue.getJobScheduler(syncSchedulerId(org))).toBeUndefined();
+    overview = (await api.request('GET', `/api/v1/orgs/${org}/sync-overview`, { token }))
+      .json as typeof overview;
+    expect(overview.nextScheduledRunAt).toBeNull();
+    expect(await syncQueue.getJobSchedulersCount()).toBeGreaterThanOrEqual(0);
+  });
+
+  async function fireScheduled(org: string): Promise<RunBody> {
+    const delayed = await syncQueue.getDelayed();
+    const job = delayed.find((j) => j.data?.orgId === org);
+    expect(job).toBeDefined();
+    await job!.promote();
+    const runs = await waitFor(
+      async () => {
+        const res = await api.request('GET', `/api/v1/orgs/${org}/syncs?limit=10`, { token });
+        const items = (res.json as { items: RunBody[] }).items.filter(
+          (x) => x.trigger === 'schedule',
+        );
+        return items.find((x) => x.status === 'succeeded' || x.status === 'failed') ?? null;
+      },
+      { timeoutMs: 30_000, description: 'the scheduled run' },
+    );
+    return runs;
+  }
+
+  it('a scheduled job fires and runs a sync', async () => {
+    const t = addTenant();
+    const org = orgId();
+    await put(org, settings(t, { schedule: { enabled: true, every: '1h' } }));
+    const run = await fireScheduled(org);
+    expect(run).toMatchObject({ trigger: 'schedule', status: 'succeeded' });
+    expect(run.stats.users).toBe(40);
+  });
+
+  it('backs off to daily while failing on credentials, and saving settings lifts it and syncs at once', async () => {
+    const t = addTenant();
+    const org = orgId();
+    await put(
+      org,
+      settings(t, {
+        clientSecret: 'wrong~secret-for-backoff',
+        schedule: { enabled: true, every: '1h' },
+      }),
+    );
+    const failed = await fireScheduled(org);
+    expect(failed.failure?.code).toBe('client_secret_invalid');
+    const backedOff = await waitFor(
+      async () =>
+        (await syncQueue.getJobScheduler(syncSchedulerId(org)))?.every === DAY ? true : null,
+      { timeoutMs: 10_000, description: 'the schedule to back off' },
+    );
+    expect(backedOff).toBe(true);
+
+    await put(org, settings(t, { schedule: { enabled: true, every: '1h' } }));
+    expect((await syncQueue.getJobScheduler(syncSchedulerId(org)))?.every).toBe(3600_000);
+    const started = await waitFor(
+      async () => {
+        const res = await api.request('GET', `/api/v1/orgs/${org}/syncs?limit=10`, { token });
+        const items = (res.json as { items: RunBody[] }).items;
+        return items.find((x) => x.trigger === 'manual' && x.status === 'succeeded') ?? null;
+      },
+      { timeoutMs: 30_000, description: 'the sync started by saving settings' },
+    );
+    expect(started.stats.users).toBe(40);
+  });
+});
+
+describe('secrets', () => {
+  it('never appear in a response body or a log line', async () => {
+    const t = addTenant();
+    const org = orgId();
+    await put(org, settings(t));
+    await syncNow(org);
+    const all = [...api.bodies, ...api.logs, ...workerLogs].join('\n');
+    expect(all).not.toContain(t.secret);
+    expect(all).not.toContain('not~the-secret-0000');
+  });
+});

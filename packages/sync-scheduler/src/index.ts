@@ -1,0 +1,2 @@
+export * from './repeat-plan.js';
+export * from './sync-scheduler.js';

@@ -1,0 +1,66 @@
+import {
+  queues,
+  type SyncRetryPolicy,
+  syncJobOptions,
+  syncSchedulerId,
+} from '@pinnacle/queue-contracts';
+import type { Queue } from 'bullmq';
+import { planRepeat } from './repeat-plan.js';
+
+export interface ScheduleState {
+  enabled: boolean;
+  every: string;
+}
+
+/**
+ * Keeps each org's BullMQ job scheduler in step with its settings. One
+ * scheduler per org (its ID derived from the org), so saving settings
+ * creates, changes or removes it and never duplicates it.
+ */
+export class SyncScheduler {
+  constructor(
+    private readonly syncQueue: Queue,
+    private readonly retryPolicy?: SyncRetryPolicy,
+  ) {}
+
+  /** Creates, updates or removes the org's scheduler. Returns the next run, or null. */
+  async apply(
+    orgId: string,
+    schedule: ScheduleState,
+    options: { backedOff?: boolean } = {},
+  ): Promise<Date | null> {
+    const plan = planRepeat(orgId, schedule, { backedOff: options.backedOff === true });
+    const id = syncSchedulerId(orgId);
+    if (!plan) {
+      await this.syncQueue.removeJobScheduler(id);
+      return null;
+    }
+    const repeat =
+      plan.kind === 'every'
+        ? { every: plan.every, offset: plan.offset }
+        : { pattern: plan.pattern, tz: plan.tz };
+    await this.syncQueue.upsertJobScheduler(id, repeat, {
+      name: queues.sync.jobName,
+      // Parsed by the worker with the sync job contract, like every other sync job.
+      data: { orgId, trigger: 'schedule' },
+      opts: syncJobOptions(this.retryPolicy),
+    });
+    return this.nextRun(orgId);
+  }
+
+  async remove(orgId: string): Promise<void> {
+    await this.syncQueue.removeJobScheduler(syncSchedulerId(orgId));
+  }
+
+  /** When the org's next scheduled sync fires, as BullMQ has it; null when none. */
+  async nextRun(orgId: string): Promise<Date | null> {
+    const scheduler = await this.syncQueue.getJobScheduler(syncSchedulerId(orgId));
+    return scheduler?.next ? new Date(scheduler.next) : null;
+  }
+
+  /** The repeat interval in force (ms), or null for cron/none: tells whether the org is backed off. */
+  async currentEveryMs(orgId: string): Promise<number | null> {
+    const scheduler = await this.syncQueue.getJobScheduler(syncSchedulerId(orgId));
+    return scheduler?.every ?? null;
+  }
+}
