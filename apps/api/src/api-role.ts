@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { createApiApp } from './app.js';
 import type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
 import { withTimeout } from './errors.js';
+import { createOps } from './ops/index.js';
 
 /** What the api role reads; loadEnv(source, 'api') makes the two keys required. */
 export type ApiEnv = Pick<
@@ -20,7 +21,9 @@ export type ApiEnv = Pick<
   | 'SYNC_BACKOFF_MS'
   | 'API_AUTH_SECRET'
   | 'SECRET_ENCRYPTION_KEY'
->;
+> &
+  // Required by loadEnv for the api role; without them the ops endpoints refuse everyone.
+  Partial<Pick<RoleEnv<'api'>, 'OPS_USER' | 'OPS_PASSWORD'>>;
 
 export interface StartApiOptions {
   clock?: () => Date;
@@ -133,6 +136,7 @@ export async function startApiRole(
   const syncQueue = new TypedQueue('sync', {
     connection: queueConnection,
     prefix: env.QUEUE_PREFIX,
+    skipVersionCheck: true,
   });
   // Without a listener an 'error' event would crash the process; the connection watch logs it.
   syncQueue.queue.on('error', () => {});
@@ -140,6 +144,18 @@ export async function startApiRole(
   const scheduler = new SyncScheduler(syncQueue.queue, {
     attempts: env.SYNC_ATTEMPTS,
     backoffDelayMs: env.SYNC_BACKOFF_MS,
+  });
+
+  // Bull Board at /admin/queues and /metrics, behind OPS_USER / OPS_PASSWORD.
+  const ops = createOps({
+    credentials:
+      env.OPS_USER !== undefined && env.OPS_PASSWORD !== undefined
+        ? { user: env.OPS_USER, password: env.OPS_PASSWORD }
+        : undefined,
+    queueConnection,
+    metricsConnection: storeConnection,
+    queuePrefix: env.QUEUE_PREFIX,
+    logger: log,
   });
 
   let shuttingDown = false;
@@ -152,7 +168,7 @@ export async function startApiRole(
     clock: options.clock ?? (() => new Date()),
     readiness: redisReadiness([storeConnection, queueConnection], () => shuttingDown),
   };
-  const server = createServer(createApiApp(deps));
+  const server = createServer(createApiApp(deps, ops));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -165,6 +181,7 @@ export async function startApiRole(
     await withTimeout('closing the sync queue', CLOSE_STEP_TIMEOUT_MS, syncQueue.close()).catch(
       () => {},
     );
+    await ops.close();
     await Promise.all([quit(storeConnection), quit(queueConnection)]);
     throw error;
   }
@@ -187,6 +204,7 @@ export async function startApiRole(
       await withTimeout('closing the sync queue', CLOSE_STEP_TIMEOUT_MS, syncQueue.close()).catch(
         (error: unknown) => log.warn({ err: error }, 'sync queue did not close cleanly'),
       );
+      await ops.close();
       await Promise.all([quit(storeConnection), quit(queueConnection)]);
       log.info('api stopped');
     })();

@@ -9,6 +9,7 @@ import {
   requireJsonContentType,
 } from './http.js';
 import { API_BASE_PATH, buildOpenApiDocument } from './openapi.js';
+import type { Ops } from './ops/index.js';
 import { mountRoutes } from './route.js';
 import { apiRoutes } from './routes/index.js';
 
@@ -17,10 +18,12 @@ import { apiRoutes } from './routes/index.js';
  * probes and the OpenAPI document outside it. No connections are made
  * here; everything it talks to comes in `deps`.
  */
-export function createApiApp(deps: ApiDeps): Express {
+export function createApiApp(deps: ApiDeps, ops?: Ops): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLogger(deps.logger));
+  // Request metrics, `/metrics` and Bull Board at `/admin/queues` (HTTP Basic, ops credentials).
+  ops?.mount(app);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

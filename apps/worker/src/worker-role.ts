@@ -1,5 +1,6 @@
 import type { Env } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
+import { createMetricsRecorder } from '@pinnacle/metrics';
 import { notificationJobOptions, queues } from '@pinnacle/queue-contracts';
 import { createRedisConnection, createTypedWorker, TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
@@ -28,7 +29,11 @@ export type WorkerEnv = Pick<
 
 export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
   const log = logger.child({ component: 'worker' });
-  const storeConnection = createRedisConnection(env.REDIS_URL, 'worker');
+  // Many small store commands per sync (run saves, health, hand-off): let
+  // ioredis batch what is issued in the same tick into one socket write.
+  const storeConnection = createRedisConnection(env.REDIS_URL, 'worker', {
+    enableAutoPipelining: true,
+  });
   const queueConnection = createRedisConnection(env.REDIS_URL, 'worker');
   const workerConnection = createRedisConnection(env.REDIS_URL, 'worker');
   for (const c of [storeConnection, queueConnection, workerConnection]) {
@@ -39,6 +44,10 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
     connection: queueConnection,
     prefix: env.QUEUE_PREFIX,
     defaultJobOptions: notificationJobOptions(),
+  });
+  // Fleet-wide run metrics, in Redis; the API's /metrics reads them back.
+  const metrics = createMetricsRecorder(storeConnection, env.QUEUE_PREFIX, {
+    onError: (error) => log.warn({ err: error }, 'could not record run metrics'),
   });
 
   const syncQueue = new Queue(queues.sync.name, {
@@ -59,6 +68,7 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
         logger: log,
         groupConcurrency: env.SYNC_GROUP_CONCURRENCY,
         graphTimeoutMs: env.GRAPH_TIMEOUT_MS,
+        onRunFinished: (run) => void metrics.runFinished(run),
       }),
     {
       connection: workerConnection,

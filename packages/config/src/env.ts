@@ -44,6 +44,20 @@ const envShape = z.object({
   SYNC_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
   SYNC_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   GRAPH_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  /** Notification jobs (in-app fan-out) processed at once. */
+  NOTIFIER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Emails sent at once (SMTP connections). */
+  NOTIFIER_EMAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** An email is retried this many times through an SMTP outage, then marked failed. */
+  NOTIFIER_EMAIL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(15),
+  /** First email retry delay; doubles each attempt. */
+  NOTIFIER_EMAIL_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  NOTIFIER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  NOTIFIER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  /** Port of the worker's /healthz and /readyz; 0 turns the health server off. */
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** Port of the notifier's /healthz and /readyz; 0 turns the health server off. */
+  NOTIFIER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -84,3 +84,19 @@ describe('loadEnv', () => {
     }
   });
 });
+
+describe('notifier knobs', () => {
+  it('default to production values and are validated', () => {
+    const env = loadEnv({}, 'notifier');
+    expect(env.NOTIFIER_CONCURRENCY).toBe(16);
+    expect(env.NOTIFIER_EMAIL_CONCURRENCY).toBe(4);
+    expect(env.NOTIFIER_EMAIL_ATTEMPTS).toBe(15);
+    expect(env.NOTIFIER_EMAIL_BACKOFF_MS).toBe(5_000);
+    expect(env.NOTIFIER_LOCK_DURATION_MS).toBe(30_000);
+    expect(env.NOTIFIER_STALLED_INTERVAL_MS).toBe(30_000);
+    expect(loadEnv({ NOTIFIER_CONCURRENCY: '64' }, 'notifier').NOTIFIER_CONCURRENCY).toBe(64);
+    expect(
+      problems({ NOTIFIER_CONCURRENCY: '0', NOTIFIER_EMAIL_BACKOFF_MS: 'soon' }, 'notifier').sort(),
+    ).toEqual(['NOTIFIER_CONCURRENCY', 'NOTIFIER_EMAIL_BACKOFF_MS']);
+  });
+});

@@ -1,3 +1,4 @@
+export * from './email-jobs.js';
 export * from './notification-jobs.js';
 export * from './queues.js';
 export * from './sync-jobs.js';

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { emailJobSchema } from './email-jobs.js';
 import { notificationJobSchema } from './notification-jobs.js';
 import { maintenanceJobSchema, syncJobSchema } from './sync-jobs.js';
 
@@ -11,6 +12,7 @@ export const queues = {
   sync: { name: 'sync', jobName: 'sync-org', schema: syncJobSchema },
   notifications: { name: 'notifications', jobName: 'notify', schema: notificationJobSchema },
   maintenance: { name: 'maintenance', jobName: 'maintenance', schema: maintenanceJobSchema },
+  email: { name: 'email', jobName: 'send-email', schema: emailJobSchema },
 } as const;
 
 export type QueueKey = keyof typeof queues;

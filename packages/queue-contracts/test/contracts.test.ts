@@ -312,7 +312,7 @@ describe('job options', () => {
 
 describe('queues', () => {
   it('names each queue and job without ":" (a queue name cannot hold one)', () => {
-    expect(queueNames).toEqual(['sync', 'notifications', 'maintenance']);
+    expect(queueNames).toEqual(['sync', 'notifications', 'maintenance', 'email']);
     for (const q of Object.values(queues)) {
       expect(q.name).not.toContain(':');
       expect(q.jobName.length).toBeGreaterThan(0);

@@ -1,3 +1,4 @@
 export * from './connections.js';
+export * from './health-server.js';
 export * from './typed-queue.js';
 export * from './typed-worker.js';

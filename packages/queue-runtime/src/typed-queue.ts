@@ -19,11 +19,14 @@ export class TypedQueue<K extends QueueKey> {
 
   constructor(
     readonly key: K,
-    options: QueueRuntimeOptions & { defaultJobOptions?: JobsOptions },
+    options: QueueRuntimeOptions & { defaultJobOptions?: JobsOptions; skipVersionCheck?: boolean },
   ) {
     this.queue = new Queue(queues[key].name, {
       connection: options.connection,
       prefix: options.prefix,
+      // A producer that boots while Redis is away must not be left broken
+      // by a failed one-time version check: it should work once Redis is back.
+      ...(options.skipVersionCheck ? { skipVersionCheck: true } : {}),
       ...(options.defaultJobOptions ? { defaultJobOptions: options.defaultJobOptions } : {}),
     });
   }

@@ -1,3 +1,5 @@
+export * from './alert-repository.js';
+export * from './expiry-warning-repository.js';
 export * from './health-repository.js';
 export * from './integration-repository.js';
 export * from './keys.js';

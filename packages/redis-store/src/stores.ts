@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { AlertRepository } from './alert-repository.js';
+import { ExpiryWarningRepository } from './expiry-warning-repository.js';
 import { HealthRepository } from './health-repository.js';
 import { IntegrationRepository } from './integration-repository.js';
 import { NotificationRepository } from './notification-repository.js';
@@ -21,6 +23,9 @@ export interface Stores {
   health: HealthRepository;
   snapshots: SnapshotStore;
   notifications: NotificationRepository;
+  /** The notifier's episodes, alert notifications and email delivery state. */
+  alerts: AlertRepository;
+  expiryWarnings: ExpiryWarningRepository;
 }
 
 export function createStores(
@@ -35,5 +40,7 @@ export function createStores(
     health: new HealthRepository(redis, prefix),
     snapshots: new SnapshotStore(redis, prefix),
     notifications: new NotificationRepository(redis, prefix),
+    alerts: new AlertRepository(redis, prefix),
+    expiryWarnings: new ExpiryWarningRepository(redis, prefix),
   };
 }

@@ -1,0 +1,351 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { buildFailure, emptyRunStats, type Run, runSchema } from '@pinnacle/domain';
+import { createMetricsRecorder } from '@pinnacle/metrics';
+import { queueNames } from '@pinnacle/queue-contracts';
+import {
+  type RedisServer,
+  startRedisServer,
+  type TestRedis,
+  useTestRedis,
+  waitFor,
+} from '@pinnacle/testing';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentialsMatch, parseBasicAuthorization } from '../src/ops/basic-auth.js';
+import { type ApiResponse, startTestApi, type TestApi } from './helpers.js';
+
+const OPS_USER = 'ops-team';
+const OPS_PASSWORD = 'correct-horse-battery-staple';
+const SECRET_IN_JOB = 'Abc8Q~this-must-never-be-shown-0001';
+
+let r: TestRedis;
+let api: TestApi;
+let queue: Queue;
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const ops = { authorization: basic(OPS_USER, OPS_PASSWORD) };
+
+beforeAll(async () => {
+  r = await useTestRedis('api-ops');
+  api = await startTestApi(r, { env: { OPS_USER, OPS_PASSWORD } });
+  queue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
+});
+afterAll(async () => {
+  await queue?.close();
+  await api?.close();
+  await r?.cleanup();
+});
+
+/** One sample line of a Prometheus text exposition, labels in any order. */
+function sample(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const wanted = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',');
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const got = (match[2] ?? '')
+      .split(/,(?=[a-zA-Z_]+=")/)
+      .filter(Boolean)
+      .sort()
+      .join(',');
+    if (got === wanted) return Number(match[3]);
+  }
+  return undefined;
+}
+
+function finishedRun(patch: Partial<Run>): Run {
+  return runSchema.parse({
+    id: randomUUID(),
+    orgId: 'org-ops',
+    trigger: 'manual',
+    status: 'succeeded',
+    stage: 'commit',
+    createdAt: '2030-01-01T10:00:00.000Z',
+    startedAt: '2030-01-01T10:00:01.000Z',
+    finishedAt: '2030-01-01T10:00:31.000Z',
+    attempts: 1,
+    failure: null,
+    warnings: [],
+    stats: { ...emptyRunStats(), graphRequests: 7, throttledRequests: 2 },
+    ...patch,
+  });
+}
+
+function expectBasicChallenge(res: ApiResponse): void {
+  expect(res.status).toBe(401);
+  expect(res.headers.get('www-authenticate')).toBe('Basic realm="ops"');
+  expect(res.json).toEqual({ error: 'unauthorized' });
+}
+
+describe('HTTP Basic parsing and comparison', () => {
+  it('splits at the first colon only, and compares both parts', () => {
+    expect(parseBasicAuthorization(basic('ops', 'pa:ss:word'))).toEqual({
+      user: 'ops',
+      password: 'pa:ss:word',
+    });
+    expect(parseBasicAuthorization(`basic  ${Buffer.from('a:b').toString('base64')}`)).toEqual({
+      user: 'a',
+      password: 'b',
+    });
+    expect(parseBasicAuthorization(undefined)).toBeUndefined();
+    expect(parseBasicAuthorization('Basic !!!')).toBeUndefined();
+    const expected = { user: 'ops', password: 'pa:ss:word' };
+    expect(credentialsMatch(expected, { user: 'ops', password: 'pa:ss:word' })).toBe(true);
+    expect(credentialsMatch(expected, { user: 'ops', password: 'pa:ss:wordx' })).toBe(false);
+    expect(credentialsMatch(expected, { user: 'opsx', password: 'pa:ss:word' })).toBe(false);
+    expect(credentialsMatch(expected, { user: '', password: '' })).toBe(false);
+  });
+});
+
+describe('ops credentials', () => {
+  it('are required for /metrics and /admin/queues', async () => {
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: basic(OPS_USER, 'wrong-password-entirely') },
+      { authorization: basic('someone-else', OPS_PASSWORD) },
+      { authorization: basic(OPS_USER, `${OPS_PASSWORD}x`) },
+      { authorization: basic(OPS_USER, '') },
+      { authorization: 'Basic not base64 at all' },
+      { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` },
+      { authorization: 'Bearer abc.def.ghi' },
+    ];
+    for (const path of ['/metrics', '/admin/queues', '/admin/queues/api/queues']) {
+      for (const headers of refused) {
+        expectBasicChallenge(await api.request('GET', path, { headers }));
+      }
+    }
+    const ok = await api.request('GET', '/metrics', { headers: ops });
+    expect(ok.status).toBe(200);
+    const lines = api.logs.join('\n');
+    expect(lines).toContain('ops credentials refused');
+    expect(lines).not.toContain('wrong-password-entirely');
+  });
+
+  it('refuse everyone when OPS_USER / OPS_PASSWORD are not set', async () => {
+    const bare = await startTestApi(r);
+    try {
+      expectBasicChallenge(await bare.request('GET', '/metrics', { headers: ops }));
+      expectBasicChallenge(await bare.request('GET', '/admin/queues', { headers: ops }));
+      expect((await bare.request('GET', '/healthz')).status).toBe(200);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
+describe('/metrics', () => {
+  it('serves Prometheus text with process, HTTP, queue and fleet-wide series', async () => {
+    const recorder = createMetricsRecorder(r.redis, r.prefix);
+    await recorder.runFinished(finishedRun({}));
+    await recorder.runFinished(
+      finishedRun({
+        status: 'failed',
+        stage: 'preflight',
+        failure: buildFailure('consent_missing', { missingPermissions: ['User.Read.All'] }),
+        finishedAt: '2030-01-01T10:00:03.000Z',
+      }),
+    );
+    await recorder.notificationDelivered('email', 'delivered');
+    await queue.add('sync-org', { orgId: 'org-ops', trigger: 'manual' });
+    await queue.add('sync-org', { orgId: 'org-ops-2', trigger: 'manual' }, { delay: 3_600_000 });
+    await api.request('GET', '/healthz');
+    await api.request('GET', '/no/such/path');
+
+    const res = await api.request('GET', '/metrics', { headers: ops });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const text = res.text;
+
+    // Fleet-wide, recorded by workers and notifiers into Redis.
+    expect(sample(text, 'entra_sync_runs_total', { status: 'succeeded' })).toBe(1);
+    expect(sample(text, 'entra_sync_runs_total', { status: 'failed' })).toBe(1);
+    expect(sample(text, 'entra_sync_failures_total', { code: 'consent_missing' })).toBe(1);
+    expect(sample(text, 'entra_sync_graph_requests_total')).toBe(14);
+    expect(sample(text, 'entra_sync_graph_throttled_requests_total')).toBe(4);
+    expect(
+      sample(text, 'entra_sync_notifications_total', { channel: 'email', outcome: 'delivered' }),
+    ).toBe(1);
+    expect(text).toContain('# TYPE entra_sync_run_duration_seconds histogram');
+    expect(sample(text, 'entra_sync_run_duration_seconds_bucket', { le: '1' })).toBe(0);
+    expect(sample(text, 'entra_sync_run_duration_seconds_bucket', { le: '5' })).toBe(1);
+    expect(sample(text, 'entra_sync_run_duration_seconds_bucket', { le: '30' })).toBe(2);
+    expect(sample(text, 'entra_sync_run_duration_seconds_bucket', { le: '+Inf' })).toBe(2);
+    expect(sample(text, 'entra_sync_run_duration_seconds_count')).toBe(2);
+    expect(sample(text, 'entra_sync_run_duration_seconds_sum')).toBe(32);
+
+    // Jobs by queue and state, from BullMQ at scrape time; every queue of the contracts.
+    expect(sample(text, 'entra_sync_queue_jobs', { queue: 'sync', state: 'waiting' })).toBe(1);
+    expect(sample(text, 'entra_sync_queue_jobs', { queue: 'sync', state: 'delayed' })).toBe(1);
+    for (const name of queueNames) {
+      expect(sample(text, 'entra_sync_queue_jobs', { queue: name, state: 'failed' })).toBe(0);
+    }
+    expect(sample(text, 'entra_sync_redis_up')).toBe(1);
+
+    // This process: default metrics and requests by route pattern, never the raw URL.
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(text).toContain('nodejs_heap_size_used_bytes');
+    expect(
+      sample(text, 'http_requests_total', { method: 'GET', route: '/healthz', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'http_requests_total', { method: 'GET', route: '/metrics', status: '401' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(text).toContain('http_request_duration_seconds_bucket');
+    expect(text).not.toContain('/no/such/path');
+  });
+
+  it('labels /api/v1 requests by their route pattern', async () => {
+    await api.request('GET', '/api/v1/orgs/org-pattern/syncs');
+    const text = (await api.request('GET', '/metrics', { headers: ops })).text;
+    // No bearer token: refused before a route matched, still not the raw URL.
+    expect(
+      sample(text, 'http_requests_total', { method: 'GET', route: '/api/v1/*', status: '401' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(text).not.toContain('org-pattern');
+  });
+
+  it('gives the same fleet-wide numbers whichever api process is scraped', async () => {
+    const other = await startTestApi(r, { env: { OPS_USER, OPS_PASSWORD } });
+    try {
+      const [a, b] = await Promise.all([
+        api.request('GET', '/metrics', { headers: ops }),
+        other.request('GET', '/metrics', { headers: ops }),
+      ]);
+      for (const [name, labels] of [
+        ['entra_sync_runs_total', { status: 'succeeded' }],
+        ['entra_sync_failures_total', { code: 'consent_missing' }],
+        ['entra_sync_run_duration_seconds_count', {}],
+        ['entra_sync_queue_jobs', { queue: 'sync', state: 'waiting' }],
+      ] as const) {
+        expect(sample(b.text, name, labels), name).toBeDefined();
+        expect(sample(b.text, name, labels), name).toBe(sample(a.text, name, labels));
+      }
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('Bull Board', () => {
+  it('serves its page under /admin/queues, with assets and API under the same base path', async () => {
+    const page = await api.request('GET', '/admin/queues', { headers: ops });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('x-powered-by')).toBeNull();
+    expect(page.text).toContain('<base href="/admin/queues/"');
+    const asset = /(?:src|href)="(static\/[^"]+\.js)"/.exec(page.text)?.[1];
+    expect(asset).toBeDefined();
+    const script = await api.request('GET', `/admin/queues/${asset}`, { headers: ops });
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toContain('javascript');
+
+    // A deep link of the single-page app answers the same page.
+    const deep = await api.request('GET', '/admin/queues/queue/sync', { headers: ops });
+    expect(deep.status).toBe(200);
+
+    const list = await api.request('GET', '/admin/queues/api/queues', { headers: ops });
+    expect(list.status).toBe(200);
+    const names = (list.json as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
+    expect(names).toEqual([...queueNames].sort());
+  });
+
+  it('never shows a value under a key named like a secret, password or token', async () => {
+    // Contracts forbid secrets in payloads; this one breaks them on purpose.
+    await queue.add('sync-org', {
+      orgId: 'org-leaky',
+      trigger: 'manual',
+      clientSecret: SECRET_IN_JOB,
+      nested: { password: SECRET_IN_JOB, accessToken: SECRET_IN_JOB, list: [{ token: 1 }] },
+    });
+    await queue.upsertJobScheduler(
+      `leaky-${randomBytes(3).toString('hex')}`,
+      { every: 3_600_000 },
+      {
+        name: 'sync-org',
+        data: { orgId: 'org-leaky', trigger: 'schedule', apiKey: SECRET_IN_JOB },
+      },
+    );
+
+    const jobs = await api.request(
+      'GET',
+      '/admin/queues/api/queues?activeQueue=sync&status=waiting&page=1&jobsPerPage=50',
+      { headers: ops },
+    );
+    expect(jobs.status).toBe(200);
+    expect(jobs.text).toContain('org-leaky');
+    expect(jobs.text).toContain('[REDACTED]');
+    expect(jobs.text).not.toContain(SECRET_IN_JOB);
+
+    const schedulers = await api.request('GET', '/admin/queues/api/job-schedulers', {
+      headers: ops,
+    });
+    expect(schedulers.status).toBe(200);
+    expect(schedulers.text).toContain('org-leaky');
+    expect(schedulers.text).not.toContain(SECRET_IN_JOB);
+
+    const jobId = (
+      jobs.json as { queues: { name: string; jobs: { id: string; data: { orgId?: string } }[] }[] }
+    ).queues
+      .find((q) => q.name === 'sync')
+      ?.jobs.find((j) => j.data.orgId === 'org-leaky')?.id;
+    expect(jobId).toBeDefined();
+    const job = await api.request('GET', `/admin/queues/api/queues/sync/${jobId}`, {
+      headers: ops,
+    });
+    expect(job.status).toBe(200);
+    expect(job.text).toContain('[REDACTED]');
+    expect(job.text).not.toContain(SECRET_IN_JOB);
+  });
+});
+
+describe('/metrics during a Redis outage', () => {
+  let server: RedisServer;
+  let outage: TestApi;
+
+  beforeAll(async () => {
+    server = await startRedisServer({ appendonly: false });
+    outage = await startTestApi(
+      { url: server.url, prefix: `test:api-ops-outage:${randomBytes(4).toString('hex')}` },
+      { env: { OPS_USER, OPS_PASSWORD } },
+    );
+  });
+  afterAll(async () => {
+    await outage?.close();
+    await server?.stop();
+  });
+
+  it('still answers, without the Redis-backed series, and says Redis is down', async () => {
+    await server.kill();
+    await waitFor(async () => (await outage.request('GET', '/readyz')).status === 503, {
+      timeoutMs: 10_000,
+      description: '/readyz to answer 503',
+    });
+    const res = await outage.request('GET', '/metrics', { headers: ops });
+    expect(res.status).toBe(200);
+    expect(sample(res.text, 'entra_sync_redis_up')).toBe(0);
+    expect(sample(res.text, 'entra_sync_runs_total', { status: 'succeeded' })).toBeUndefined();
+    expect(res.text).toContain('process_cpu_user_seconds_total');
+
+    await server.restart();
+    await waitFor(
+      async () =>
+        sample(
+          (await outage.request('GET', '/metrics', { headers: ops })).text,
+          'entra_sync_redis_up',
+        ) === 1,
+      { timeoutMs: 15_000, description: 'entra_sync_redis_up back to 1' },
+    );
+  });
+});

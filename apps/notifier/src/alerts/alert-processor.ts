@@ -1,0 +1,180 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@pinnacle/logging';
+import { emailJobId, type NotificationJob } from '@pinnacle/queue-contracts';
+import type { TypedQueue } from '@pinnacle/queue-runtime';
+import type {
+  AlertRepository,
+  AppliedAlert,
+  IntegrationRepository,
+  StoredNotification,
+} from '@pinnacle/redis-store';
+import type { JobsOptions } from 'bullmq';
+import { decideEpisode, type EpisodeOutcome, type SyncEvent } from '../episodes/episode-machine.js';
+import { alertIdOf, notificationIdOf } from './alert-ids.js';
+import { emailChannel } from './email-channel.js';
+import { buildEmailJob } from './email-job.js';
+import { buildInAppNotification } from './in-app.js';
+
+export interface AlertDependencies {
+  integrations: IntegrationRepository;
+  alerts: AlertRepository;
+  emailQueue: TypedQueue<'email'>;
+  emailJobOptions: JobsOptions;
+  /** SMTP_URL is set: without it every email is `disabled`. */
+  smtpConfigured: boolean;
+  logger: Logger;
+  /** Called once an alert's in-app notification is stored (metrics, the benchmark). */
+  onInAppStored?: (orgId: string, notificationId: string) => void;
+  /** Test only: pause this long after the in-app write, so a test can kill the process there. */
+  pauseAfterInAppMs?: number;
+}
+
+export interface AlertResult {
+  alertId: string;
+  outcome: EpisodeOutcome | 'raised';
+  notificationId: string | null;
+  email: 'queued' | 'disabled' | 'none';
+}
+
+/** Compare-and-set rounds before giving up (BullMQ then retries the job). */
+const MAX_CAS_ROUNDS = 50;
+
+export class EpisodeContentionError extends Error {
+  readonly code = 'episode_contention';
+  constructor(orgId: string) {
+    super(`The failure episode of org ${orgId} kept changing under this alert; will retry`);
+    this.name = 'EpisodeContentionError';
+  }
+}
+
+function syncEvent(payload: NotificationJob, alertId: string): SyncEvent | null {
+  const notificationId = notificationIdOf(alertId);
+  if (payload.type === 'sync_failed') {
+    return {
+      kind: 'failed',
+      alertId,
+      notificationId,
+      runId: payload.runId,
+      occurredAt: payload.occurredAt,
+      code: payload.failure.code,
+    };
+  }
+  if (payload.type === 'sync_recovered') {
+    return {
+      kind: 'recovered',
+      alertId,
+      notificationId,
+      runId: payload.runId,
+      occurredAt: payload.occurredAt,
+      previousFailureCode: payload.previousFailureCode,
+    };
+  }
+  return null;
+}
+
+/**
+ * One notification job: decide (episodes), store the in-app notification,
+ * then hand the email to its own queue. Every step is keyed by the alert ID,
+ * so a retried or crashed job repeats none of them: the episode and the
+ * in-app write are one atomic step that remembers the alert, and the email
+ * job has a job ID derived from it.
+ */
+export async function processNotificationJob(
+  payload: NotificationJob,
+  deps: AlertDependencies,
+): Promise<AlertResult> {
+  const alertId = alertIdOf(payload);
+  const { orgId } = payload;
+  // Fields per call rather than a child logger per job: a child costs more than the job's own work.
+  const log = deps.logger;
+  const ids = { orgId, alertId, type: payload.type };
+  const event = syncEvent(payload, alertId);
+
+  const [integration, initial] = await Promise.all([
+    deps.integrations.get(orgId),
+    event ? deps.alerts.readState(orgId) : null,
+  ]);
+  const channel = emailChannel(integration, deps.smtpConfigured);
+  const emailState = channel.enabled ? ('pending' as const) : ('disabled' as const);
+
+  let applied: AppliedAlert;
+  let outcome: AlertResult['outcome'];
+  if (event && initial) {
+    let current = initial;
+    for (let round = 0; ; round++) {
+      if (round >= MAX_CAS_ROUNDS) throw new EpisodeContentionError(orgId);
+      const decision = decideEpisode(current.state, event);
+      applied = decision.applied;
+      outcome = decision.outcome;
+      if (decision.outcome === 'replay') break;
+      const notification: StoredNotification | null = applied.notificationId
+        ? buildInAppNotification({
+            payload,
+            alertId,
+            notificationId: applied.notificationId,
+            episode: decision.episode,
+            email: applied.email ? emailState : null,
+          })
+        : null;
+      if (await deps.alerts.commit(orgId, current.raw, decision.next, notification)) break;
+      current = await deps.alerts.readState(orgId);
+    }
+  } else {
+    const notificationId = notificationIdOf(alertId);
+    applied = {
+      alertId,
+      outcome: 'raised',
+      notificationId,
+      email: {
+        reminder: 0,
+        since: null,
+        occurrences: null,
+        threadAlertId: null,
+        failureCode: null,
+      },
+    };
+    outcome = 'raised';
+    await deps.alerts.upsertNotification(
+      orgId,
+      buildInAppNotification({
+        payload,
+        alertId,
+        notificationId,
+        episode: null,
+        email: emailState,
+      }),
+    );
+  }
+
+  const notificationId = applied.notificationId;
+  if (notificationId === null) {
+    log.debug({ ...ids, outcome }, 'nothing to deliver');
+    return { alertId, outcome, notificationId, email: 'none' };
+  }
+  deps.onInAppStored?.(orgId, notificationId);
+  log.info({ ...ids, outcome, notificationId }, 'in-app alert stored');
+  if (deps.pauseAfterInAppMs) {
+    log.warn({ ...ids, ms: deps.pauseAfterInAppMs }, 'test hook: paused after in-app');
+    await sleep(deps.pauseAfterInAppMs);
+  }
+
+  if (!applied.email) return { alertId, outcome, notificationId, email: 'none' };
+  if (!channel.enabled) {
+    // Stored as such with the notification, unless this replays an alert
+    // first decided while email was on (the settings changed in between).
+    if (outcome === 'replay' || outcome === 'raised') {
+      await deps.alerts.recordEmail(orgId, notificationId, alertId, 'disabled');
+    }
+    log.debug({ ...ids, reason: channel.reason }, 'email channel disabled');
+    return { alertId, outcome, notificationId, email: 'disabled' };
+  }
+  const job = buildEmailJob({
+    payload,
+    alertId,
+    notificationId,
+    plan: applied.email,
+    recipients: channel.recipients,
+  });
+  await deps.emailQueue.add(job, { ...deps.emailJobOptions, jobId: emailJobId(alertId) });
+  return { alertId, outcome, notificationId, email: 'queued' };
+}

@@ -1,0 +1,60 @@
+import type { EmailContent, EmailJob, NotificationJob } from '@pinnacle/queue-contracts';
+import type { EmailPlan } from '@pinnacle/redis-store';
+
+/** The email job of an alert: what its email says, decided from the payload and the plan. */
+export function buildEmailJob(args: {
+  payload: NotificationJob;
+  alertId: string;
+  notificationId: string;
+  plan: EmailPlan;
+  recipients: string[];
+}): EmailJob {
+  const { payload, plan } = args;
+  let content: EmailContent;
+  switch (payload.type) {
+    case 'sync_failed':
+      content = {
+        type: 'sync_failed',
+        runId: payload.runId,
+        failure: {
+          code: payload.failure.code,
+          title: payload.failure.title,
+          message: payload.failure.message,
+          remediation: payload.failure.remediation,
+        },
+        since: plan.since ?? payload.occurredAt,
+        occurrences: plan.occurrences ?? 1,
+        reminder: plan.reminder,
+      };
+      break;
+    case 'sync_recovered':
+      content = {
+        type: 'sync_recovered',
+        runId: payload.runId,
+        previousFailureCode: plan.failureCode ?? payload.previousFailureCode,
+        failingSince: plan.since,
+        occurrences: plan.occurrences,
+      };
+      break;
+    case 'client_secret_expiring':
+      content = {
+        type: 'client_secret_expiring',
+        expiresAt: payload.expiresAt,
+        thresholdDays: payload.thresholdDays,
+        daysLeft: payload.daysLeft,
+      };
+      break;
+    case 'client_secret_expired':
+      content = { type: 'client_secret_expired', expiresAt: payload.expiresAt };
+      break;
+  }
+  return {
+    alertId: args.alertId,
+    orgId: payload.orgId,
+    notificationId: args.notificationId,
+    to: args.recipients,
+    occurredAt: payload.occurredAt,
+    ...(plan.threadAlertId ? { threadAlertId: plan.threadAlertId } : {}),
+    content,
+  };
+}

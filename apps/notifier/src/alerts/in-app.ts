@@ -1,0 +1,93 @@
+import { NOTIFICATION_SEVERITY } from '@pinnacle/domain';
+import type { NotificationJob } from '@pinnacle/queue-contracts';
+import type { Episode, StoredNotification } from '@pinnacle/redis-store';
+import { expiredText, expiringText, recoveredText } from './alert-text.js';
+
+export interface InAppInput {
+  payload: NotificationJob;
+  alertId: string;
+  notificationId: string;
+  /** sync_failed: the episode after this event; sync_recovered: the episode it closed. */
+  episode: Episode | null;
+  /** The email this alert starts ('pending' or 'disabled'); null when it starts none (a repeat). */
+  email: 'pending' | 'disabled' | null;
+}
+
+/**
+ * The in-app notification an alert writes. For a failure it is the
+ * episode's one notification: a repeat rewrites it with the new count and
+ * last-seen time, and the store keeps its createdAt, readAt and email state.
+ */
+export function buildInAppNotification(input: InAppInput): StoredNotification {
+  const { payload, episode } = input;
+  const delivery = {
+    inApp: 'delivered' as const,
+    // Ignored by the store's merge when the alert starts no email.
+    email: input.email ?? ('disabled' as const),
+  };
+  const base = {
+    id: input.notificationId,
+    type: payload.type,
+    severity: NOTIFICATION_SEVERITY[payload.type],
+    readAt: null,
+    delivery,
+    emailAlertId: input.email ? input.alertId : null,
+  };
+  switch (payload.type) {
+    case 'sync_failed': {
+      const e = episode ?? {
+        notificationId: input.notificationId,
+        count: 1,
+        firstSeenAt: payload.occurredAt,
+        lastSeenAt: payload.occurredAt,
+        openedAt: payload.occurredAt,
+        lastRunId: payload.runId,
+      };
+      return {
+        ...base,
+        id: e.notificationId,
+        title: payload.failure.title,
+        message: payload.failure.message,
+        failureCode: payload.failure.code,
+        runId: e.lastRunId,
+        count: e.count,
+        firstSeenAt: e.firstSeenAt,
+        lastSeenAt: e.lastSeenAt,
+        createdAt: e.openedAt,
+      };
+    }
+    case 'sync_recovered': {
+      const failureCode = episode?.code ?? payload.previousFailureCode;
+      return {
+        ...base,
+        ...recoveredText({
+          runId: payload.runId,
+          failureCode,
+          since: episode?.firstSeenAt ?? null,
+          occurrences: episode?.count ?? null,
+        }),
+        failureCode,
+        runId: payload.runId,
+        count: 1,
+        firstSeenAt: payload.occurredAt,
+        lastSeenAt: payload.occurredAt,
+        createdAt: payload.occurredAt,
+      };
+    }
+    case 'client_secret_expiring':
+    case 'client_secret_expired': {
+      const text =
+        payload.type === 'client_secret_expiring' ? expiringText(payload) : expiredText(payload);
+      return {
+        ...base,
+        ...text,
+        failureCode: null,
+        runId: null,
+        count: 1,
+        firstSeenAt: payload.occurredAt,
+        lastSeenAt: payload.occurredAt,
+        createdAt: payload.occurredAt,
+      };
+    }
+  }
+}

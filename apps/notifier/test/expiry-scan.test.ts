@@ -1,0 +1,97 @@
+import { secretExpiryScanSchedulerId } from '@pinnacle/queue-contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_EXPIRY_SCAN_PATTERN } from '../src/index.js';
+import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+
+let h: NotifierHarness;
+
+beforeAll(async () => {
+  h = await startHarness('notifier-expiry');
+  await h.start();
+});
+afterAll(() => h.close());
+
+const DAY = 24 * 3600 * 1000;
+let scans = 0;
+
+/** Runs the daily scan job at `now`, as the job scheduler would, and waits for its alerts to be delivered. */
+async function scanAt(now: Date) {
+  h.clock.set(now);
+  const jobId = `scan-test-${++scans}`;
+  await h.maintenance.add({ task: 'scan_secret_expiry' }, { jobId });
+  expect(await h.finished(h.raw.maintenance, jobId)).toBe('completed');
+  await h.drained(h.raw.notifications);
+  await h.drained(h.raw.email);
+}
+
+describe('secret expiry scan', () => {
+  it('registers the daily job scheduler at start', async () => {
+    const scheduler = await h.raw.maintenance.getJobScheduler(secretExpiryScanSchedulerId);
+    expect(scheduler).toMatchObject({
+      key: secretExpiryScanSchedulerId,
+      pattern: DEFAULT_EXPIRY_SCAN_PATTERN,
+      tz: 'UTC',
+      template: { data: { task: 'scan_secret_expiry' } },
+    });
+  });
+
+  it('warns once per threshold (30, 14, 7, 1 days), then once on the day it expires; rotating resets', async () => {
+    const orgId = newOrgId();
+    const quiet = newOrgId();
+    const expiresAt = new Date(Date.UTC(2026, 5, 30, 0, 0, 0));
+    await h.configure(orgId, { expiresAt });
+    await h.configure(quiet, { expiresAt: new Date(expiresAt.getTime() + 90 * DAY) });
+
+    // Daily at 05:00 UTC from 40 days before to 3 days after, and a second run each day.
+    for (let d = -40; d <= 3; d++) {
+      const at = new Date(expiresAt.getTime() + d * DAY + 5 * 3600 * 1000);
+      await scanAt(at);
+      await scanAt(new Date(at.getTime() + 3600 * 1000));
+    }
+
+    const inbox = await h.inbox(orgId);
+    expect(inbox.map((n) => [n.type, n.title])).toEqual([
+      ['client_secret_expired', 'Client secret expired'],
+      ['client_secret_expiring', 'Client secret expires within a day'],
+      ['client_secret_expiring', 'Client secret expires in 6 days'],
+      ['client_secret_expiring', 'Client secret expires in 13 days'],
+      ['client_secret_expiring', 'Client secret expires in 29 days'],
+    ]);
+    expect(inbox.every((n) => n.delivery.email === 'delivered')).toBe(true);
+    expect(inbox.map((n) => n.createdAt)).toEqual([
+      '2026-06-30T05:00:00.000Z',
+      '2026-06-29T05:00:00.000Z',
+      '2026-06-23T05:00:00.000Z',
+      '2026-06-16T05:00:00.000Z',
+      '2026-05-31T05:00:00.000Z',
+    ]);
+    expect(h.mailsFor(orgId).map((m) => m.parsed.subject)).toEqual([
+      `[${orgId}] Microsoft Entra ID client secret expires in 29 days`,
+      `[${orgId}] Microsoft Entra ID client secret expires in 13 days`,
+      `[${orgId}] Microsoft Entra ID client secret expires in 6 days`,
+      `[${orgId}] Microsoft Entra ID client secret expires within a day`,
+      `[${orgId}] Microsoft Entra ID sync stopped: client secret expired`,
+    ]);
+    expect(await h.inbox(quiet)).toEqual([]);
+
+    // A new secret (a new expiry) starts the warnings over.
+    const now = new Date(expiresAt.getTime() + 4 * DAY);
+    await h.stores.integrations.rotateSecret(
+      orgId,
+      {
+        clientSecret: 'Nw9~new-secret-value-0123456789',
+        expiresAt: new Date(now.getTime() + 20 * DAY).toISOString(),
+      },
+      now,
+    );
+    await scanAt(now);
+    await scanAt(new Date(now.getTime() + DAY));
+    const after = await h.inbox(orgId);
+    expect(after).toHaveLength(6);
+    expect(after[0]).toMatchObject({
+      type: 'client_secret_expiring',
+      title: 'Client secret expires in 20 days',
+    });
+    expect(h.mailsFor(orgId)).toHaveLength(6);
+  });
+});

@@ -1,0 +1,195 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { integrationSettingsInputSchema, type Notification } from '@pinnacle/domain';
+import { createLogger } from '@pinnacle/logging';
+import {
+  type NotificationJob,
+  notificationJobId,
+  notificationJobOptions,
+  queues,
+} from '@pinnacle/queue-contracts';
+import { TypedQueue } from '@pinnacle/queue-runtime';
+import { createStores, type Stores } from '@pinnacle/redis-store';
+import {
+  type ReceivedMail,
+  type SmtpSink,
+  startSmtpSink,
+  type TestRedis,
+  useTestRedis,
+  waitFor,
+} from '@pinnacle/testing';
+import { type Job, Queue } from 'bullmq';
+import {
+  type NotifierEnv,
+  type NotifierOptions,
+  type NotifierRole,
+  startNotifierRole,
+} from '../../src/index.js';
+
+export const MAIL_FROM = 'Pinnacle Series <alerts@pinnacle.test>';
+export const PORTAL = 'https://portal.pinnacle.test';
+
+/** A clock the tests move by hand. */
+export class TestClock {
+  constructor(public current: Date = new Date()) {}
+  now = (): Date => new Date(this.current);
+  set(at: Date): void {
+    this.current = at;
+  }
+}
+
+export interface NotifierHarness {
+  redis: TestRedis;
+  smtp: SmtpSink;
+  stores: Stores;
+  /** The SECRET_ENCRYPTION_KEY the stores seal secrets with (for a worker sharing them). */
+  secretKey: string;
+  env: NotifierEnv;
+  clock: TestClock;
+  logLines: string[];
+  role: NotifierRole | null;
+  /** The notifications queue, used exactly as the worker's hand-off uses it. */
+  notifications: TypedQueue<'notifications'>;
+  maintenance: TypedQueue<'maintenance'>;
+  /** Raw BullMQ handles, for inspecting jobs and adding payloads the contracts refuse. */
+  raw: Record<'notifications' | 'email' | 'maintenance', Queue>;
+  start(overrides?: Partial<NotifierEnv>, options?: NotifierOptions): Promise<NotifierRole>;
+  /** Saves an org's settings, as the API does. */
+  configure(
+    orgId: string,
+    options?: { email?: boolean; recipients?: string[]; expiresAt?: Date },
+  ): Promise<void>;
+  /** Adds a notification job as the worker does: deterministic job ID, the contract's options. */
+  handOff(message: NotificationJob): Promise<Job>;
+  inbox(orgId: string): Promise<Notification[]>;
+  /** Messages the SMTP server received for an org (by its X-Pinnacle-Org-Id header). */
+  mailsFor(orgId: string): ReceivedMail[];
+  /** Resolves once the job has completed or failed, with its state. */
+  finished(queue: Queue, jobId: string, timeoutMs?: number): Promise<'completed' | 'failed'>;
+  /** Resolves once nothing is waiting, active or delayed in the queue. */
+  drained(queue: Queue, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const newOrgId = () => `org-${randomUUID().slice(0, 8)}`;
+
+export async function startHarness(
+  name: string,
+  options: { smtp?: SmtpSink } = {},
+): Promise<NotifierHarness> {
+  const redis = await useTestRedis(name);
+  const smtp = options.smtp ?? (await startSmtpSink());
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ name: 'notifier', level: 'debug', destination });
+  const env: NotifierEnv = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: redis.prefix,
+    SMTP_URL: smtp.url,
+    MAIL_FROM,
+    PORTAL_BASE_URL: PORTAL,
+    NOTIFIER_CONCURRENCY: 8,
+    NOTIFIER_EMAIL_CONCURRENCY: 2,
+    NOTIFIER_EMAIL_ATTEMPTS: 15,
+    NOTIFIER_EMAIL_BACKOFF_MS: 100,
+    NOTIFIER_LOCK_DURATION_MS: 5_000,
+    NOTIFIER_STALLED_INTERVAL_MS: 1_000,
+  };
+  const connection = redis.connect({ maxRetriesPerRequest: null });
+  const secretKey = randomBytes(32).toString('base64');
+  const stores = createStores(connection, env.QUEUE_PREFIX, secretKey);
+  const notifications = new TypedQueue('notifications', {
+    connection,
+    prefix: env.QUEUE_PREFIX,
+    defaultJobOptions: notificationJobOptions(),
+  });
+  const maintenance = new TypedQueue('maintenance', { connection, prefix: env.QUEUE_PREFIX });
+  const raw = {
+    notifications: notifications.queue,
+    maintenance: maintenance.queue,
+    email: new Queue(queues.email.name, { connection, prefix: env.QUEUE_PREFIX }),
+  };
+  const clock = new TestClock();
+
+  const harness: NotifierHarness = {
+    redis,
+    smtp,
+    stores,
+    secretKey,
+    env,
+    clock,
+    logLines,
+    role: null,
+    notifications,
+    maintenance,
+    raw,
+    async start(overrides = {}, roleOptions = {}) {
+      harness.role = await startNotifierRole({ ...env, ...overrides }, logger, {
+        now: clock.now,
+        ...roleOptions,
+      });
+      return harness.role;
+    },
+    async configure(orgId, o = {}) {
+      await stores.integrations.put(
+        orgId,
+        integrationSettingsInputSchema.parse({
+          tenantId: 'contoso.onmicrosoft.com',
+          clientId: randomUUID(),
+          clientSecret: `Sx8~${randomUUID()}`,
+          clientSecretExpiresAt: (
+            o.expiresAt ?? new Date(Date.now() + 365 * 86_400_000)
+          ).toISOString(),
+          groupIds: [randomUUID()],
+          notifications: {
+            email: {
+              enabled: o.email ?? true,
+              recipients: o.recipients ?? (o.email === false ? [] : [`admin@${orgId}.test`]),
+            },
+          },
+        }),
+      );
+    },
+    handOff(message) {
+      return notifications.add(message, { jobId: notificationJobId(message) });
+    },
+    async inbox(orgId) {
+      return (await stores.notifications.list(orgId, { limit: 100 })).items;
+    },
+    mailsFor(orgId) {
+      return smtp.messages().filter((m) => m.parsed.headers['x-pinnacle-org-id'] === orgId);
+    },
+    async finished(queue, jobId, timeoutMs = 15_000) {
+      return waitFor(
+        async () => {
+          const state = await queue.getJobState(jobId);
+          return state === 'completed' || state === 'failed' ? state : null;
+        },
+        { timeoutMs, intervalMs: 20, description: `job ${jobId} in ${queue.name} to finish` },
+      );
+    },
+    async drained(queue, timeoutMs = 15_000) {
+      await waitFor(
+        async () => {
+          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+          return Object.values(counts).every((n) => n === 0);
+        },
+        { timeoutMs, intervalMs: 20, description: `queue ${queue.name} to drain` },
+      );
+    },
+    async close() {
+      await harness.role?.close();
+      await raw.email.close();
+      await notifications.close();
+      await maintenance.close();
+      if (!options.smtp) await smtp.stop();
+      await redis.cleanup();
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,245 @@
+import { deliveryStateSchema, notificationSchema } from '@pinnacle/domain';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { orgKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
+
+/** One failure episode of an org: the same failure code, run after run, until a success. */
+export const episodeSchema = z.object({
+  code: z.string(),
+  /** The in-app notification that stands for the whole episode. */
+  notificationId: z.string(),
+  /** The alert that opened it: its email starts the thread later emails refer to. */
+  openedBy: z.string(),
+  /** When the opening alert occurred: the reminder cadence counts from here. */
+  openedAt: z.string(),
+  firstSeenAt: z.string(),
+  lastSeenAt: z.string(),
+  lastRunId: z.string(),
+  count: z.number().int().min(1),
+  /** Emails decided for this episode (the first alert and reminders). */
+  emailsSent: z.number().int().min(0),
+  /** Null once the reminders are used up. */
+  nextReminderAt: z.string().nullable(),
+});
+export type Episode = z.infer<typeof episodeSchema>;
+
+/** The email an alert was decided to send, as the email needs it. */
+export const emailPlanSchema = z.object({
+  /** 0 for the first email of an alert, n for the n-th reminder of an episode. */
+  reminder: z.number().int().min(0),
+  /** When the episode the email is about started (null when unknown). */
+  since: z.string().nullable(),
+  occurrences: z.number().int().min(1).nullable(),
+  /** The alert whose email opened the thread (References header). */
+  threadAlertId: z.string().nullable(),
+  /** The failure code the email is about (for a recovery: the code of the closed episode). */
+  failureCode: z.string().nullable(),
+});
+export type EmailPlan = z.infer<typeof emailPlanSchema>;
+
+/**
+ * What one alert was decided to deliver. Kept (for the last few alerts) so a
+ * replayed job delivers exactly what the first attempt decided and counts
+ * nothing twice.
+ */
+export const appliedAlertSchema = z.object({
+  alertId: z.string(),
+  outcome: z.string(),
+  /** The in-app notification it wrote; null when it wrote none (stale, nothing open). */
+  notificationId: z.string().nullable(),
+  email: emailPlanSchema.nullable(),
+});
+export type AppliedAlert = z.infer<typeof appliedAlertSchema>;
+
+export const episodeStateSchema = z.object({
+  open: episodeSchema.nullable(),
+  /** The newest sync event applied: an older one arriving late cannot reopen or close anything. */
+  lastEventAt: z.string().nullable(),
+  /** The latest applied alerts, oldest first (bounded). */
+  recent: z.array(appliedAlertSchema),
+});
+export type EpisodeState = z.infer<typeof episodeStateSchema>;
+
+export const emptyEpisodeState: EpisodeState = { open: null, lastEventAt: null, recent: [] };
+/** Applied alerts remembered per org. Replays come within minutes; this covers far more. */
+export const RECENT_ALERTS_KEPT = 50;
+
+/**
+ * The in-app notification as the notifier stores it: the API's record plus
+ * the delivery bookkeeping of its emails (stripped by `notificationSchema`
+ * when the API reads it).
+ */
+export const storedNotificationSchema = notificationSchema.extend({
+  /** The alert whose email `delivery.email` describes (an episode's latest email). */
+  emailAlertId: z.string().nullable().optional(),
+  /** Alerts whose email the SMTP server accepted, comma-separated: never sent twice. */
+  emailsDelivered: z.string().optional(),
+});
+export type StoredNotification = z.infer<typeof storedNotificationSchema>;
+
+export const finalEmailStateSchema = deliveryStateSchema.exclude(['pending']);
+export type FinalEmailState = z.infer<typeof finalEmailStateSchema>;
+
+// Writes the episode state (compare-and-set; ARGV[1] '*' skips it) and the
+// alert's in-app notification in one step, so neither exists without the
+// other. The notification merge keeps createdAt, a readAt once set (as
+// NotificationRepository's upsert does), the delivered-email list, and the
+// email state unless this write starts a new email (another emailAlertId).
+// KEYS: state, notification, index. ARGV: expected state, new state ('' =
+// none), notification json ('' = none), score, id, limit, notification key
+// prefix. Returns 1, or 0 when the state changed meanwhile.
+const COMMIT = new LuaScript(`
+if ARGV[1] ~= '*' then
+  local cur = redis.call('GET', KEYS[1]) or ''
+  if cur ~= ARGV[1] then return 0 end
+  if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2]) end
+end
+if ARGV[3] == '' then return 1 end
+local json = ARGV[3]
+local cur = redis.call('GET', KEYS[2])
+if cur then
+  local old = cjson.decode(cur)
+  local new = cjson.decode(json)
+  new.createdAt = old.createdAt
+  if old.readAt ~= cjson.null then new.readAt = old.readAt end
+  local mail = new.emailAlertId
+  if mail == nil or mail == cjson.null or mail == old.emailAlertId then
+    new.emailAlertId = old.emailAlertId
+    new.delivery.email = old.delivery.email
+  end
+  new.emailsDelivered = old.emailsDelivered
+  json = cjson.encode(new)
+end
+redis.call('SET', KEYS[2], json)
+redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
+local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
+if excess > 0 then
+  local old = redis.call('ZRANGE', KEYS[3], 0, excess - 1)
+  for _, id in ipairs(old) do redis.call('DEL', ARGV[7] .. id) end
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, excess - 1)
+end
+return 1
+`);
+
+// Records how an alert's email went. The state only moves for the email the
+// notification currently tracks, and never away from 'delivered'; a
+// delivered alert joins the list that stops it being sent again.
+// KEYS: notification. ARGV: alert ID, state, '1' when delivered.
+// Returns the stored json, or false when there is no such notification.
+const RECORD_EMAIL = new LuaScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return false end
+local n = cjson.decode(cur)
+local changed = false
+if ARGV[3] == '1' then
+  local list = n.emailsDelivered or ''
+  if not string.find(',' .. list .. ',', ',' .. ARGV[1] .. ',', 1, true) then
+    if list == '' then n.emailsDelivered = ARGV[1] else n.emailsDelivered = list .. ',' .. ARGV[1] end
+    changed = true
+  end
+end
+if n.emailAlertId == ARGV[1] and n.delivery.email ~= ARGV[2] and n.delivery.email ~= 'delivered' then
+  n.delivery.email = ARGV[2]
+  changed = true
+end
+if not changed then return cur end
+local json = cjson.encode(n)
+redis.call('SET', KEYS[1], json)
+return json
+`);
+
+/**
+ * The notifier's writes: each org's failure episodes, the in-app
+ * notifications its alerts raise, and the delivery state of their emails.
+ * All keys of one org share its hash tag, so each step is one atomic script.
+ */
+export class AlertRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private keys(orgId: string) {
+    return orgKeys(this.prefix, orgId);
+  }
+
+  /** The org's episode state and its raw form (the compare-and-set token). */
+  async readState(orgId: string): Promise<{ raw: string; state: EpisodeState }> {
+    const raw = (await this.redis.get(this.keys(orgId).episodes)) ?? '';
+    return { raw, state: raw ? episodeStateSchema.parse(JSON.parse(raw)) : emptyEpisodeState };
+  }
+
+  /**
+   * Stores `next` and the notification together, only if the state is still
+   * `expectedRaw` (false otherwise: read again and decide again).
+   */
+  async commit(
+    orgId: string,
+    expectedRaw: string,
+    next: EpisodeState,
+    notification: StoredNotification | null,
+  ): Promise<boolean> {
+    const state = JSON.stringify(episodeStateSchema.parse(next));
+    return (await this.write(orgId, expectedRaw, state, notification)) === 1;
+  }
+
+  /** Creates or updates an alert's notification that belongs to no episode. Idempotent. */
+  async upsertNotification(orgId: string, notification: StoredNotification): Promise<void> {
+    await this.write(orgId, '*', '', notification);
+  }
+
+  async getNotification(orgId: string, id: string): Promise<StoredNotification | null> {
+    const json = await this.redis.get(this.keys(orgId).notification(id));
+    return json ? storedNotificationSchema.parse(JSON.parse(json)) : null;
+  }
+
+  /** True once the SMTP server accepted this alert's email. */
+  async emailDelivered(orgId: string, notificationId: string, alertId: string): Promise<boolean> {
+    const n = await this.getNotification(orgId, notificationId);
+    return (n?.emailsDelivered ?? '').split(',').includes(alertId);
+  }
+
+  /**
+   * Records the outcome of an alert's email on its notification. Null when
+   * the notification is gone (trimmed from the inbox).
+   */
+  async recordEmail(
+    orgId: string,
+    notificationId: string,
+    alertId: string,
+    state: FinalEmailState,
+  ): Promise<StoredNotification | null> {
+    const json = (await RECORD_EMAIL.run(
+      this.redis,
+      [this.keys(orgId).notification(notificationId)],
+      [alertId, finalEmailStateSchema.parse(state), state === 'delivered' ? '1' : '0'],
+    )) as string | null;
+    return json ? storedNotificationSchema.parse(JSON.parse(json)) : null;
+  }
+
+  private async write(
+    orgId: string,
+    expectedRaw: string,
+    state: string,
+    notification: StoredNotification | null,
+  ): Promise<number> {
+    const k = this.keys(orgId);
+    const n = notification ? storedNotificationSchema.parse(notification) : null;
+    const id = n?.id ?? '';
+    return (await COMMIT.run(
+      this.redis,
+      [k.episodes, k.notification(id), k.notifications],
+      [
+        expectedRaw,
+        state,
+        n ? JSON.stringify(n) : '',
+        n ? String(Date.parse(n.createdAt)) : '0',
+        id,
+        String(NOTIFICATIONS_PER_ORG),
+        k.notification(''),
+      ],
+    )) as number;
+  }
+}

@@ -1,0 +1,41 @@
+import type { Redis } from 'ioredis';
+import { orgKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+
+// Marks one warning sent for one recorded expiry and forgets the warnings of
+// any other expiry: a rotated secret (a new expiry) starts afresh.
+// KEYS: warnings hash. ARGV: expiry, label, sent at.
+const MARK_SENT = new LuaScript(`
+local keep = ARGV[1] .. '|'
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(field, 1, #keep) ~= keep then redis.call('HDEL', KEYS[1], field) end
+end
+redis.call('HSET', KEYS[1], keep .. ARGV[2], ARGV[3])
+return 1
+`);
+
+/**
+ * Which secret-expiry warnings each org was sent, per recorded expiry
+ * (`30d`, `14d`, `7d`, `1d`, `expired`), so the daily scan sends each once.
+ */
+export class ExpiryWarningRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** The labels sent for this recorded expiry (an ISO instant). */
+  async sent(orgId: string, expiresAt: string): Promise<Set<string>> {
+    const fields = await this.redis.hkeys(orgKeys(this.prefix, orgId).expiryWarnings);
+    const mine = `${expiresAt}|`;
+    return new Set(fields.filter((f) => f.startsWith(mine)).map((f) => f.slice(mine.length)));
+  }
+
+  async markSent(orgId: string, expiresAt: string, label: string, at: Date): Promise<void> {
+    await MARK_SENT.run(
+      this.redis,
+      [orgKeys(this.prefix, orgId).expiryWarnings],
+      [expiresAt, label, at.toISOString()],
+    );
+  }
+}
