@@ -67,6 +67,19 @@ export function createTypedWorker<K extends QueueKey>(
   );
   worker.on('error', (error) => log.error({ err: error }, 'worker error'));
   worker.on('failed', (job, error) => {
+    // One line per failed attempt, whatever the processor logged itself: it
+    // also covers errors thrown before a processor's own handling begins.
+    const data = job?.data as { orgId?: unknown; runId?: unknown } | undefined;
+    log.warn(
+      {
+        jobId: job?.id,
+        orgId: typeof data?.orgId === 'string' ? data.orgId : undefined,
+        runId: typeof data?.runId === 'string' ? data.runId : undefined,
+        attemptsMade: job?.attemptsMade,
+        reason: error.message,
+      },
+      'job attempt failed',
+    );
     if (job) options.onFinished?.(key, job, 'failed', error);
   });
   worker.on('completed', (job) => options.onFinished?.(key, job, 'completed'));
