@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@pinnacle/logging';
+import { syncJobId } from '@pinnacle/queue-contracts';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError, isRedisUnavailable } from './errors.js';
 import { requestContext } from './request-context.js';
@@ -28,6 +29,7 @@ export function requestLogger(logger: Logger): RequestHandler {
         status: res.statusCode,
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         orgId: context.orgId ?? null,
+        ...(context.runId ? { runId: context.runId, jobId: syncJobId(context.runId) } : {}),
         ...(res.writableFinished ? {} : { aborted: true }),
       };
       if (res.statusCode >= 500) logger.warn(entry, 'request');

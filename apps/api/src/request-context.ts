@@ -6,6 +6,8 @@ export interface RequestContext {
   route?: string;
   /** Set only once validated, so hostile text never reaches the log. */
   orgId?: string;
+  /** The run a request reads, or the run Sync Now recorded (its job ID derives from it). */
+  runId?: string;
 }
 
 const contexts = new WeakMap<Request, RequestContext>();

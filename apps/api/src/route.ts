@@ -131,9 +131,12 @@ export function defineRoute<
         body = collect(def.body.schema, raw, issues);
       }
       if (issues.length > 0) throw validationFailed(issues);
+      const context = requestContext(req);
       const orgId = (params as { orgId?: unknown }).orgId;
-      if (typeof orgId === 'string') requestContext(req).orgId = orgId;
-      return def.handle({
+      if (typeof orgId === 'string') context.orgId = orgId;
+      const runId = (params as { runId?: unknown }).runId;
+      if (typeof runId === 'string') context.runId = runId;
+      const result = await def.handle({
         params: params as z.output<P>,
         query: query as z.output<Q>,
         body: body as z.output<B>,
@@ -142,6 +145,9 @@ export function defineRoute<
           res.once('close', secretScrubber.track(secret));
         },
       });
+      const createdRunId = (result.body as { runId?: unknown } | undefined)?.runId;
+      if (typeof createdRunId === 'string') context.runId = createdRunId;
+      return result;
     },
   };
 }

@@ -1,0 +1,44 @@
+import { syncJobId } from '@pinnacle/queue-contracts';
+import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken, startTestApi, type TestApi } from './helpers.js';
+
+let r: TestRedis;
+let api: TestApi;
+
+beforeAll(async () => {
+  r = await useTestRedis('api-request-logs');
+  api = await startTestApi(r);
+});
+afterAll(async () => {
+  await api.close();
+  await r.cleanup();
+});
+
+function requestLines(): Record<string, unknown>[] {
+  return api.logs
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.msg === 'request');
+}
+
+describe('request log lines', () => {
+  it('carry the org, and the run and job a request is about', async () => {
+    const token = await signToken({ org: 'org-logs' });
+    const accepted = await api.request('POST', '/api/v1/orgs/org-logs/syncs', { token, body: {} });
+    expect(accepted.status).toBe(202);
+    const runId = (accepted.json as { runId: string }).runId;
+    await api.request('GET', `/api/v1/orgs/org-logs/syncs/${runId}`, { token });
+
+    const lines = requestLines();
+    const post = lines.find((l) => l.method === 'POST' && l.route === '/api/v1/orgs/{orgId}/syncs');
+    const get = lines.find(
+      (l) => l.method === 'GET' && l.route === '/api/v1/orgs/{orgId}/syncs/{runId}',
+    );
+    for (const line of [post, get]) {
+      expect(line).toMatchObject({ orgId: 'org-logs', runId, jobId: syncJobId(runId) });
+      expect(typeof line?.requestId).toBe('string');
+    }
+  });
+});
