@@ -299,7 +299,7 @@ export async function processSyncJob(
       category: failure.category,
     });
     await handOff({ type: 'sync_failed', orgId, runId: current.id, occurredAt: at, failure });
-    if (integration && shouldBackOff(failure.category)) {
+    if (integration?.schedule.enabled && shouldBackOff(failure.category)) {
       // Failing every interval would only repeat the same alert: run daily
       // until the admin changes something (saving settings lifts this).
       await deps.scheduler.apply(orgId, integration.schedule, { backedOff: true });
