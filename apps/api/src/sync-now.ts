@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   buildFailure,
-  emptyRunStats,
   isActiveRunStatus,
+  newQueuedRun,
   type Run,
   type SyncAccepted,
   type SyncRequest,
@@ -52,23 +52,13 @@ export async function requestSync(
 }
 
 function newManualRun(orgId: string, request: SyncRequest, now: Date): Run {
-  return {
+  return newQueuedRun({
     id: randomUUID(),
     orgId,
     trigger: 'manual',
-    status: 'queued',
-    stage: 'preflight',
-    createdAt: now.toISOString(),
-    startedAt: null,
-    finishedAt: null,
-    attempts: 0,
-    failure: null,
-    warnings: [],
-    stats: emptyRunStats(),
-    ...(request.allowMassRemoval !== undefined
-      ? { allowMassRemoval: request.allowMassRemoval }
-      : {}),
-  };
+    createdAt: now,
+    allowMassRemoval: request.allowMassRemoval,
+  });
 }
 
 async function enqueue(

@@ -23,7 +23,12 @@
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { buildFailure, integrationSettingsInputSchema, type Run } from '@pinnacle/domain';
+import {
+  buildFailure,
+  integrationSettingsInputSchema,
+  newQueuedRun,
+  type Run,
+} from '@pinnacle/domain';
 import { createLogger } from '@pinnacle/logging';
 import {
   type NotificationJob,
@@ -64,28 +69,7 @@ function countdown(n: number) {
 }
 
 function queuedRun(orgId: string): Run {
-  return {
-    id: randomUUID(),
-    orgId,
-    trigger: 'manual',
-    status: 'queued',
-    stage: 'preflight',
-    createdAt: new Date().toISOString(),
-    startedAt: null,
-    finishedAt: null,
-    attempts: 0,
-    failure: null,
-    warnings: [],
-    stats: {
-      users: null,
-      groups: null,
-      added: null,
-      removed: null,
-      changed: null,
-      graphRequests: 0,
-      throttledRequests: 0,
-    },
-  };
+  return newQueuedRun({ id: randomUUID(), orgId, trigger: 'manual', createdAt: new Date() });
 }
 
 async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<unknown>) {

@@ -1,11 +1,6 @@
-import { ConfigError, loadEnv, type RoleEnv } from '@pinnacle/config';
-import { createLogger } from '@pinnacle/logging';
-import {
-  createRedisConnection,
-  type HealthServer,
-  startHealthServer,
-} from '@pinnacle/queue-runtime';
-import { type NotifierRole, startNotifierRole } from './notifier-role.js';
+import { ConfigError } from '@pinnacle/config';
+import { runProcess } from '@pinnacle/queue-runtime';
+import { startNotifierRole } from './notifier-role.js';
 
 /** Test only: see NotifierOptions.pauseAfterInAppMs. Inert unless set. */
 function testPauseAfterInApp(): number | undefined {
@@ -21,66 +16,19 @@ function testPauseAfterInApp(): number | undefined {
 }
 
 /** Entry point of the notifier process (`pnpm start:notifier`). */
-async function main(): Promise<void> {
-  let env: RoleEnv<'notifier'>;
-  let pauseAfterInAppMs: number | undefined;
-  try {
-    env = loadEnv(process.env, 'notifier');
-    pauseAfterInAppMs = testPauseAfterInApp();
-  } catch (error) {
-    if (error instanceof ConfigError) {
+void runProcess({
+  role: 'notifier',
+  name: 'notifier',
+  healthPort: (env) => env.NOTIFIER_HEALTH_PORT,
+  start(env, logger) {
+    let pauseAfterInAppMs: number | undefined;
+    try {
+      pauseAfterInAppMs = testPauseAfterInApp();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }
-    throw error;
-  }
-  const logger = createLogger({ name: 'notifier', level: env.LOG_LEVEL });
-
-  // Handlers go in before boot, so a signal while booting still closes cleanly.
-  let role: NotifierRole | undefined;
-  let health: HealthServer | undefined;
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 30_000);
-    deadline.unref();
-    health?.shuttingDown();
-    await role?.close();
-    await health?.close();
-    logger.info('notifier stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-
-  // /healthz and /readyz on a port of their own (NOTIFIER_HEALTH_PORT; 0 turns them off).
-  if (env.NOTIFIER_HEALTH_PORT !== 0) {
-    const healthRedis = createRedisConnection(env.REDIS_URL, 'producer', {
-      connectionName: 'entra-sync-notifier-health',
-    });
-    healthRedis.on('error', () => {});
-    try {
-      health = await startHealthServer({
-        port: env.NOTIFIER_HEALTH_PORT,
-        redis: [healthRedis],
-        logger,
-      });
-      health.server.once('close', () => healthRedis.disconnect());
-    } catch (error) {
-      logger.fatal({ err: error, port: env.NOTIFIER_HEALTH_PORT }, 'health server failed to start');
-      process.exit(1);
-    }
-  }
-
-  role = await startNotifierRole(env, logger, {
-    ...(pauseAfterInAppMs ? { pauseAfterInAppMs } : {}),
-  });
-  logger.info('notifier ready');
-}
-
-void main();
+    return startNotifierRole(env, logger, { ...(pauseAfterInAppMs ? { pauseAfterInAppMs } : {}) });
+  },
+});

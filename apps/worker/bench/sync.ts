@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { integrationSettingsInputSchema } from '@pinnacle/domain';
+import { integrationSettingsInputSchema, newQueuedRun } from '@pinnacle/domain';
 import { seededGroupId, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
@@ -181,28 +181,9 @@ async function main() {
       );
       const rssBefore = peakRssMb(worker.pid);
       const runId = randomUUID();
-      await stores.runs.createIfIdle({
-        id: runId,
-        orgId,
-        trigger: 'manual',
-        status: 'queued',
-        stage: 'preflight',
-        createdAt: new Date().toISOString(),
-        startedAt: null,
-        finishedAt: null,
-        attempts: 0,
-        failure: null,
-        warnings: [],
-        stats: {
-          users: null,
-          groups: null,
-          added: null,
-          removed: null,
-          changed: null,
-          graphRequests: 0,
-          throttledRequests: 0,
-        },
-      });
+      await stores.runs.createIfIdle(
+        newQueuedRun({ id: runId, orgId, trigger: 'manual', createdAt: new Date() }),
+      );
       const syncStart = performance.now();
       await queue.add(
         { orgId, runId, trigger: 'manual' },

@@ -74,6 +74,31 @@ export const runSchema = z.object({
 });
 export type Run = z.infer<typeof runSchema>;
 
+/** A run as it is recorded before any worker has picked it up. */
+export function newQueuedRun(fields: {
+  id: string;
+  orgId: string;
+  trigger: RunTrigger;
+  createdAt: Date;
+  allowMassRemoval?: boolean | undefined;
+}): Run {
+  return {
+    id: fields.id,
+    orgId: fields.orgId,
+    trigger: fields.trigger,
+    status: 'queued',
+    stage: 'preflight',
+    createdAt: fields.createdAt.toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    attempts: 0,
+    failure: null,
+    warnings: [],
+    stats: emptyRunStats(),
+    ...(fields.allowMassRemoval !== undefined ? { allowMassRemoval: fields.allowMassRemoval } : {}),
+  };
+}
+
 /** True while a run holds the org's single slot. */
 export function isActiveRunStatus(status: RunStatus): boolean {
   return status === 'queued' || status === 'running';

@@ -1,4 +1,5 @@
 export * from './connections.js';
 export * from './health-server.js';
+export * from './process-entry.js';
 export * from './typed-queue.js';
 export * from './typed-worker.js';

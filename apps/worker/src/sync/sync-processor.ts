@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   buildFailure,
-  emptyRunStats,
   type FailureContext,
+  newQueuedRun,
   type Run,
   type RunStats,
   type SyncFailure,
@@ -74,20 +74,12 @@ export async function processSyncJob(
     }
   } else {
     const runId = scheduledRunId(String(job.id ?? randomUUID()));
-    const candidate: Run = {
+    const candidate = newQueuedRun({
       id: runId,
       orgId,
       trigger: payload.trigger,
-      status: 'queued',
-      stage: 'preflight',
-      createdAt: now().toISOString(),
-      startedAt: null,
-      finishedAt: null,
-      attempts: 0,
-      failure: null,
-      warnings: [],
-      stats: emptyRunStats(),
-    };
+      createdAt: now(),
+    });
     const created = await deps.runs.createIfIdle(candidate);
     if (!created.created && created.run.id !== runId) {
       // A Sync Now (or an earlier schedule) is already on it: never two at once.

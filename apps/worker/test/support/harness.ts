@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { integrationSettingsInputSchema, type Run } from '@pinnacle/domain';
+import { integrationSettingsInputSchema, newQueuedRun, type Run } from '@pinnacle/domain';
 import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
@@ -93,28 +93,9 @@ export async function startHarness(
     },
     async syncNow(orgId, options = {}) {
       const runId = randomUUID();
-      const { created, run } = await stores.runs.createIfIdle({
-        id: runId,
-        orgId,
-        trigger: 'manual',
-        status: 'queued',
-        stage: 'preflight',
-        createdAt: new Date().toISOString(),
-        startedAt: null,
-        finishedAt: null,
-        attempts: 0,
-        failure: null,
-        warnings: [],
-        stats: {
-          users: null,
-          groups: null,
-          added: null,
-          removed: null,
-          changed: null,
-          graphRequests: 0,
-          throttledRequests: 0,
-        },
-      });
+      const { created, run } = await stores.runs.createIfIdle(
+        newQueuedRun({ id: runId, orgId, trigger: 'manual', createdAt: new Date() }),
+      );
       if (!created) return run.id;
       await syncQueue.add(
         {
