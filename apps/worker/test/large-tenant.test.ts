@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { seededGroupId, seededUser } from '@pinnacle/entra-simulator';
+import { seededUser } from '@pinnacle/entra-simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
-import { SYNC_ROLES } from './support/tenants.js';
+import { addSeededTenant } from './support/tenants.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -13,60 +12,29 @@ afterAll(() => h.close());
 
 describe('a 10,000-user tenant with nested, overlapping and cyclic groups', () => {
   it('commits every user exactly once with the right group IDs', { timeout: 120_000 }, async () => {
-    const seed = `large-${randomUUID()}`;
-    const domain = `${seed}.onmicrosoft.com`;
-    const tenantId = randomUUID();
-    const clientId = randomUUID();
-    const secret = `Lg8~${randomUUID()}`;
-    const disabledShare = 0.05;
-    h.sim.addTenant({
-      kind: 'seeded',
-      seed,
-      tenantId,
-      displayName: 'Large',
-      domains: [domain],
+    // a: users 0..5999; b: 4000..6999 + c (nested); c: 6500..9999 and 0..99 + b (a cycle).
+    const tenant = addSeededTenant(h.sim, {
+      name: 'large',
       userCount: 10_000,
-      disabledShare,
-      applications: [
-        {
-          appId: clientId,
-          displayName: 'Pinnacle Entra Sync',
-          roles: SYNC_ROLES,
-          secrets: [
-            { keyId: randomUUID(), value: secret, expiresAt: new Date(Date.now() + 86_400_000) },
-          ],
-        },
-      ],
+      disabledShare: 0.05,
       groups: [
-        // a: users 0..5999; b: 4000..6999 + c (nested); c: 6500..9999 and 0..99 + b (a cycle).
-        { key: 'a', displayName: 'A', userRanges: [{ start: 0, count: 6000 }], memberGroups: [] },
-        {
-          key: 'b',
-          displayName: 'B',
-          userRanges: [{ start: 4000, count: 3000 }],
-          memberGroups: ['c'],
-        },
+        { key: 'a', ranges: [[0, 6000]] },
+        { key: 'b', ranges: [[4000, 3000]], memberGroups: ['c'] },
         {
           key: 'c',
-          displayName: 'C',
-          userRanges: [
-            { start: 6500, count: 3500 },
-            { start: 0, count: 100 },
+          ranges: [
+            [6500, 3500],
+            [0, 100],
           ],
           memberGroups: ['b'],
         },
       ],
     });
-    const a = seededGroupId(seed, 'a');
-    const b = seededGroupId(seed, 'b');
+    const { seed, domain, disabledShare } = tenant;
+    const a = tenant.groupId('a');
+    const b = tenant.groupId('b');
     const orgId = newOrgId();
-    await h.configure(orgId, {
-      tenantId,
-      clientId,
-      clientSecret: secret,
-      clientSecretExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-      groupIds: [a, b],
-    });
+    await h.configure(orgId, tenant.settings(['a', 'b']));
 
     const run = await h.waitForRun(orgId, await h.syncNow(orgId), 100_000);
     expect(run.status).toBe('succeeded');

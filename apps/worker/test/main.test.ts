@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { seededGroupId } from '@pinnacle/entra-simulator';
 import { spawnNodeProcess, waitFor } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
-import { SYNC_ROLES } from './support/tenants.js';
+import { addSeededTenant } from './support/tenants.js';
 
 const workerEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -40,44 +38,14 @@ describe('SIGTERM during a sync', () => {
   afterAll(() => h.close());
 
   it('exits cleanly, and the job completes', { timeout: 120_000 }, async () => {
-    const seed = `term-${randomUUID()}`;
-    const tenantId = randomUUID();
-    const clientId = randomUUID();
-    const secret = `Tm8~${randomUUID()}`;
-    h.sim.addTenant({
-      kind: 'seeded',
-      seed,
-      tenantId,
-      displayName: 'Term',
-      domains: [`${seed}.onmicrosoft.com`],
+    const tenant = addSeededTenant(h.sim, {
+      name: 'term',
       userCount: 8000,
-      disabledShare: 0,
-      applications: [
-        {
-          appId: clientId,
-          roles: SYNC_ROLES,
-          secrets: [
-            { keyId: randomUUID(), value: secret, expiresAt: new Date(Date.now() + 86_400_000) },
-          ],
-        },
-      ],
-      groups: [
-        {
-          key: 'all',
-          displayName: 'All',
-          userRanges: [{ start: 0, count: 8000 }],
-          memberGroups: [],
-        },
-      ],
+      groups: [{ key: 'all', ranges: [[0, 8000]] }],
     });
+    const { tenantId } = tenant;
     const orgId = newOrgId();
-    await h.configure(orgId, {
-      tenantId,
-      clientId,
-      clientSecret: secret,
-      clientSecretExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-      groupIds: [seededGroupId(seed, 'all')],
-    });
+    await h.configure(orgId, tenant.settings(['all']));
     const env = {
       REDIS_URL: h.env.REDIS_URL,
       QUEUE_PREFIX: h.env.QUEUE_PREFIX,

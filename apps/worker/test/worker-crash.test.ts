@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { seededGroupId } from '@pinnacle/entra-simulator';
 import { type NodeProcess, spawnNodeProcess, waitFor } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
-import { SYNC_ROLES } from './support/tenants.js';
+import { addSeededTenant } from './support/tenants.js';
 
 const workerEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -54,62 +52,26 @@ describe('a worker killed during fetch', () => {
   it('loses nothing: the job is picked up again and completes; readers always see a whole snapshot', {
     timeout: 120_000,
   }, async () => {
-    const seed = `crash-${randomUUID()}`;
-    const tenantId = randomUUID();
-    const clientId = randomUUID();
-    const secret = `Cr8~${randomUUID()}`;
-    h.sim.addTenant({
-      kind: 'seeded',
-      seed,
-      tenantId,
-      displayName: 'Crash',
-      domains: [`${seed}.onmicrosoft.com`],
+    const tenant = addSeededTenant(h.sim, {
+      name: 'crash',
       userCount: 12_000,
-      disabledShare: 0,
-      applications: [
-        {
-          appId: clientId,
-          roles: SYNC_ROLES,
-          secrets: [
-            { keyId: randomUUID(), value: secret, expiresAt: new Date(Date.now() + 86_400_000) },
-          ],
-        },
-      ],
       groups: [
-        {
-          key: 'first',
-          displayName: 'First',
-          userRanges: [{ start: 0, count: 6000 }],
-          memberGroups: [],
-        },
-        {
-          key: 'second',
-          displayName: 'Second',
-          userRanges: [{ start: 5000, count: 7000 }],
-          memberGroups: [],
-        },
+        { key: 'first', ranges: [[0, 6000]] },
+        { key: 'second', ranges: [[5000, 7000]] },
       ],
     });
+    const { tenantId } = tenant;
     const orgId = newOrgId();
-    const settings = {
-      tenantId,
-      clientId,
-      clientSecret: secret,
-      clientSecretExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-    };
     const first = spawnWorker();
     await first.waitForLine(/worker ready/, 30_000);
 
-    await h.configure(orgId, { ...settings, groupIds: [seededGroupId(seed, 'first')] });
+    await h.configure(orgId, tenant.settings(['first']));
     const initial = await h.waitForRun(orgId, await h.syncNow(orgId), 60_000);
     expect(initial.status).toBe('succeeded');
     expect(await readWholeSnapshot(orgId)).toBe(6000);
 
     // Second sync: slow pages, so the kill lands mid-fetch.
-    await h.configure(orgId, {
-      ...settings,
-      groupIds: [seededGroupId(seed, 'first'), seededGroupId(seed, 'second')],
-    });
+    await h.configure(orgId, tenant.settings(['first', 'second']));
     h.sim.setFaults(tenantId, { latencyMs: 250 });
     const runId = await h.syncNow(orgId);
     await waitFor(async () => (await h.stores.runs.get(orgId, runId))?.stage === 'fetch', {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TenantInput } from '@pinnacle/entra-simulator';
+import { seededGroupId, type TenantInput } from '@pinnacle/entra-simulator';
 
 export const SYNC_ROLES = ['User.Read.All', 'GroupMember.Read.All'];
 
@@ -135,5 +135,69 @@ export function settingsFor(
     clientSecretExpiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString(),
     groupIds,
     ...extra,
+  };
+}
+
+export interface SeededGroupSpec {
+  key: string;
+  ranges: [start: number, count: number][];
+  memberGroups?: string[];
+}
+
+/** A seeded (generated) tenant with one app holding the sync roles, added to the simulator. */
+export function addSeededTenant(
+  sim: { addTenant(input: TenantInput): unknown },
+  options: { name: string; userCount: number; disabledShare?: number; groups: SeededGroupSpec[] },
+) {
+  const seed = `${options.name}-${randomUUID()}`;
+  const domain = `${seed}.onmicrosoft.com`;
+  const tenantId = randomUUID();
+  const clientId = randomUUID();
+  const clientSecret = `Sd8~${randomUUID()}`;
+  const disabledShare = options.disabledShare ?? 0;
+  sim.addTenant({
+    kind: 'seeded',
+    seed,
+    tenantId,
+    displayName: options.name,
+    domains: [domain],
+    userCount: options.userCount,
+    disabledShare,
+    applications: [
+      {
+        appId: clientId,
+        roles: SYNC_ROLES,
+        secrets: [
+          {
+            keyId: randomUUID(),
+            value: clientSecret,
+            expiresAt: new Date(Date.now() + 86_400_000),
+          },
+        ],
+      },
+    ],
+    groups: options.groups.map((g) => ({
+      key: g.key,
+      displayName: g.key,
+      userRanges: g.ranges.map(([start, count]) => ({ start, count })),
+      memberGroups: g.memberGroups ?? [],
+    })),
+  });
+  return {
+    seed,
+    domain,
+    tenantId,
+    clientId,
+    clientSecret,
+    disabledShare,
+    groupId: (key: string) => seededGroupId(seed, key),
+    /** Integration settings selecting the given groups. */
+    settings: (groupKeys: string[]) => ({
+      tenantId,
+      clientId,
+      clientSecret,
+      clientSecretExpiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      groupIds: groupKeys.map((k) => seededGroupId(seed, k)),
+    }),
   };
 }
