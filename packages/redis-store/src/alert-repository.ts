@@ -2,7 +2,7 @@ import { deliveryStateSchema, notificationSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { LuaScript, luaTrimIndex } from './lua-script.js';
 import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
 
 /** One failure episode of an org: the same failure code, run after run, until a success. */
@@ -114,12 +114,7 @@ if cur then
 end
 redis.call('SET', KEYS[2], json)
 redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
-local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
-if excess > 0 then
-  local old = redis.call('ZRANGE', KEYS[3], 0, excess - 1)
-  for _, id in ipairs(old) do redis.call('DEL', ARGV[7] .. id) end
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, excess - 1)
-end
+${luaTrimIndex('KEYS[3]', 'ARGV[6]', 'ARGV[7]')}
 return 1
 `);
 

@@ -24,3 +24,17 @@ export class LuaScript {
     }
   }
 }
+
+/**
+ * Lua (to splice into a script) that keeps only the newest `limit` members
+ * of a zset index scored by time, deleting the record (`recordPrefix .. id`)
+ * of every member it trims. Arguments are Lua expressions, e.g. `KEYS[2]`.
+ */
+export function luaTrimIndex(index: string, limit: string, recordPrefix: string): string {
+  return `local excess = redis.call('ZCARD', ${index}) - tonumber(${limit})
+if excess > 0 then
+  local old = redis.call('ZRANGE', ${index}, 0, excess - 1)
+  for _, id in ipairs(old) do redis.call('DEL', ${recordPrefix} .. id) end
+  redis.call('ZREMRANGEBYRANK', ${index}, 0, excess - 1)
+end`;
+}

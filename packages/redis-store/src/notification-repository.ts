@@ -2,6 +2,7 @@ import type { Notification } from '@pinnacle/domain';
 import { decodeCursor, encodeCursor, notificationSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
+import { luaTrimIndex } from './lua-script.js';
 
 /** In-app notifications kept per org; the oldest fall off. */
 export const NOTIFICATIONS_PER_ORG = 500;
@@ -33,12 +34,7 @@ if cur then
 end
 redis.call('SET', KEYS[1], json)
 redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[3])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
-if excess > 0 then
-  local old = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
-  for _, id in ipairs(old) do redis.call('DEL', ARGV[5] .. id) end
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
-end
+${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]')}
 return json
 `;
 

@@ -2,6 +2,7 @@ import type { Run } from '@pinnacle/domain';
 import { runSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
+import { luaTrimIndex } from './lua-script.js';
 
 /** Runs kept per org; older ones fall off the history. */
 export const RUN_HISTORY_LIMIT = 200;
@@ -19,12 +20,7 @@ end
 redis.call('SET', KEYS[3], ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
-if excess > 0 then
-  local old = redis.call('ZRANGE', KEYS[2], 0, excess - 1)
-  for _, id in ipairs(old) do redis.call('DEL', ARGV[5] .. id) end
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
-end
+${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]')}
 return {1, ARGV[2]}
 `;
 
