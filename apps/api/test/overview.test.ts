@@ -1,4 +1,4 @@
-import { emptyRunStats, nextRunAt, parseSchedule, type Run } from '@pinnacle/domain';
+import { newQueuedRun, nextRunAt, parseSchedule, type Run } from '@pinnacle/domain';
 import { createStores, type Stores } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,22 +42,8 @@ const overview = async (orgId = 'org-ov') => {
 };
 
 function run(id: string, minutesAgo: number, patch: Partial<Run>): Run {
-  const at = new Date(now.getTime() - minutesAgo * 60_000).toISOString();
-  return {
-    id,
-    orgId: 'org-ov',
-    trigger: 'schedule',
-    status: 'queued',
-    stage: 'preflight',
-    createdAt: at,
-    startedAt: null,
-    finishedAt: null,
-    attempts: 0,
-    failure: null,
-    warnings: [],
-    stats: emptyRunStats(),
-    ...patch,
-  };
+  const createdAt = new Date(now.getTime() - minutesAgo * 60_000);
+  return { ...newQueuedRun({ id, orgId: 'org-ov', trigger: 'schedule', createdAt }), ...patch };
 }
 
 async function finished(

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { emptyRunStats, type Run, runSchema, syncAcceptedSchema } from '@pinnacle/domain';
+import { newQueuedRun, type Run, runSchema, syncAcceptedSchema } from '@pinnacle/domain';
 import { syncJobId } from '@pinnacle/queue-contracts';
 import { createRedisConnection, TypedQueue, waitForReady } from '@pinnacle/queue-runtime';
 import {
@@ -67,21 +67,7 @@ const syncNow = (orgId: string, body?: unknown) =>
   });
 
 function manualRun(orgId: string, id: string, createdAt: Date, patch: Partial<Run> = {}): Run {
-  return {
-    id,
-    orgId,
-    trigger: 'manual',
-    status: 'queued',
-    stage: 'preflight',
-    createdAt: createdAt.toISOString(),
-    startedAt: null,
-    finishedAt: null,
-    attempts: 0,
-    failure: null,
-    warnings: [],
-    stats: emptyRunStats(),
-    ...patch,
-  };
+  return { ...newQueuedRun({ id, orgId, trigger: 'manual', createdAt }), ...patch };
 }
 
 describe('Sync Now', () => {

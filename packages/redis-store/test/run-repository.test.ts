@@ -1,4 +1,4 @@
-import { emptyRunStats, type Run } from '@pinnacle/domain';
+import { newQueuedRun, type Run } from '@pinnacle/domain';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,18 +22,7 @@ const at = (seconds: number) => new Date(base + seconds * 1000).toISOString();
 
 function run(orgId: string, id: string, second: number, patch: Partial<Run> = {}): Run {
   return {
-    id,
-    orgId,
-    trigger: 'manual',
-    status: 'queued',
-    stage: 'preflight',
-    createdAt: at(second),
-    startedAt: null,
-    finishedAt: null,
-    attempts: 0,
-    failure: null,
-    warnings: [],
-    stats: emptyRunStats(),
+    ...newQueuedRun({ id, orgId, trigger: 'manual', createdAt: new Date(at(second)) }),
     ...patch,
   };
 }
