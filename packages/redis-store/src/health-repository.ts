@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
 
 export const integrationHealthSchema = z.object({
   status: z.enum(['unknown', 'healthy', 'failing']),
@@ -85,12 +86,23 @@ export function applyOutcome(previous: IntegrationHealth, outcome: RunOutcome): 
 }
 
 // KEYS: health. ARGV: expected json ('' = absent), new json.
-const COMPARE_AND_SET = `
+const COMPARE_AND_SET = new LuaScript(`
 local cur = redis.call('GET', KEYS[1]) or ''
 if cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
-`;
+`);
+
+/** The health as read, with its raw form: the token of a compare-and-set. */
+export interface HealthReading {
+  raw: string;
+  health: IntegrationHealth;
+}
+
+export type HealthTransition = {
+  before: { status: IntegrationHealth['status']; openFailureCode: string | null };
+  next: IntegrationHealth;
+};
 
 export class HealthRepository {
   constructor(
@@ -99,37 +111,43 @@ export class HealthRepository {
   ) {}
 
   async get(orgId: string): Promise<IntegrationHealth> {
-    const json = await this.redis.get(orgKeys(this.prefix, orgId).health);
-    return json ? integrationHealthSchema.parse(JSON.parse(json)) : unknownHealth;
+    return (await this.read(orgId)).health;
+  }
+
+  async read(orgId: string): Promise<HealthReading> {
+    const raw = (await this.redis.get(orgKeys(this.prefix, orgId).health)) ?? '';
+    return { raw, health: raw ? integrationHealthSchema.parse(JSON.parse(raw)) : unknownHealth };
   }
 
   /**
    * Records a finished run; returns the transition it made. Recording the
    * same run again (a retried hand-off) changes nothing and returns the same
-   * transition.
+   * transition. `read` is an earlier reading to start from (saves a round
+   * trip when it is still current; re-read otherwise).
    */
   async record(
     orgId: string,
     outcome: RunOutcome,
-  ): Promise<{
-    before: { status: IntegrationHealth['status']; openFailureCode: string | null };
-    next: IntegrationHealth;
-  }> {
+    read?: HealthReading,
+  ): Promise<HealthTransition> {
     const key = orgKeys(this.prefix, orgId).health;
+    let current = read ?? (await this.read(orgId));
     for (let attempt = 0; attempt < 10; attempt++) {
-      const raw = (await this.redis.get(key)) ?? '';
-      const previous = raw ? integrationHealthSchema.parse(JSON.parse(raw)) : unknownHealth;
+      const previous = current.health;
       // A retried hand-off must not count the same run twice.
       if (previous.lastRunId === outcome.runId && previous.beforeLastRun) {
         return { before: previous.beforeLastRun, next: previous };
       }
       const next = applyOutcome(previous, outcome);
-      if ((await this.redis.eval(COMPARE_AND_SET, 1, key, raw, JSON.stringify(next))) === 1) {
+      if (
+        (await COMPARE_AND_SET.run(this.redis, [key], [current.raw, JSON.stringify(next)])) === 1
+      ) {
         return {
           before: { status: previous.status, openFailureCode: previous.openFailure?.code ?? null },
           next,
         };
       }
+      current = await this.read(orgId);
     }
     throw new Error(`Could not record the run outcome of org ${orgId}: too many concurrent writes`);
   }

@@ -3,6 +3,7 @@ import { secretHint } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { globalKeys, orgKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
 import type { SecretBox } from './secret-box.js';
 
 export type IntegrationSettingsInput = z.output<typeof integrationSettingsInputSchema>;
@@ -51,14 +52,14 @@ export class IntegrationNotFoundError extends Error {
 const MAX_OPTIMISTIC_RETRIES = 10;
 
 // KEYS: integration. ARGV: expected revision (0 = absent), new json.
-const COMPARE_AND_SET = `
+const COMPARE_AND_SET = new LuaScript(`
 local cur = redis.call('GET', KEYS[1])
 local rev = 0
 if cur then rev = cjson.decode(cur).revision end
 if tostring(rev) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
-`;
+`);
 
 export class IntegrationRepository {
   constructor(
@@ -182,12 +183,10 @@ export class IntegrationRepository {
       const json = await this.redis.get(key);
       const previous = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
       const next = storedIntegrationSchema.parse(change(previous));
-      const written = await this.redis.eval(
-        COMPARE_AND_SET,
-        1,
-        key,
-        String(previous?.revision ?? 0),
-        JSON.stringify(next),
+      const written = await COMPARE_AND_SET.run(
+        this.redis,
+        [key],
+        [String(previous?.revision ?? 0), JSON.stringify(next)],
       );
       if (written !== 1) continue; // someone else wrote in between: retry
       await this.updateIndexes(orgId, next);

@@ -2,7 +2,7 @@ import type { Notification } from '@pinnacle/domain';
 import { decodeCursor, encodeCursor, notificationSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
-import { luaTrimIndex } from './lua-script.js';
+import { LuaScript, luaTrimIndex } from './lua-script.js';
 
 /** In-app notifications kept per org; the oldest fall off. */
 export const NOTIFICATIONS_PER_ORG = 500;
@@ -22,7 +22,7 @@ export class NotificationCursorError extends Error {
 // stored createdAt (and its index score, via NX) and a readAt once set.
 // KEYS: notification, index. ARGV: new json, score, id, limit, notification
 // key prefix (for trimming). Returns the stored json.
-const UPSERT = `
+const UPSERT = new LuaScript(`
 local json = ARGV[1]
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -36,11 +36,11 @@ redis.call('SET', KEYS[1], json)
 redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[3])
 ${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]')}
 return json
-`;
+`);
 
 // Sets readAt unless already set. KEYS: notification. ARGV: readAt.
 // Returns the stored json, or false when there is no such notification.
-const MARK_READ = `
+const MARK_READ = new LuaScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
 local n = cjson.decode(cur)
@@ -49,7 +49,7 @@ n.readAt = ARGV[1]
 local json = cjson.encode(n)
 redis.call('SET', KEYS[1], json)
 return json
-`;
+`);
 
 export interface NotificationListOptions {
   limit: number;
@@ -88,16 +88,16 @@ export class NotificationRepository {
   async upsert(orgId: string, notification: Notification): Promise<Notification> {
     const incoming = notificationSchema.parse(notification);
     const k = this.keys(orgId);
-    const stored = (await this.redis.eval(
-      UPSERT,
-      2,
-      k.notification(incoming.id),
-      k.notifications,
-      JSON.stringify(incoming),
-      String(Date.parse(incoming.createdAt)),
-      incoming.id,
-      String(NOTIFICATIONS_PER_ORG),
-      k.notification(''),
+    const stored = (await UPSERT.run(
+      this.redis,
+      [k.notification(incoming.id), k.notifications],
+      [
+        JSON.stringify(incoming),
+        String(Date.parse(incoming.createdAt)),
+        incoming.id,
+        String(NOTIFICATIONS_PER_ORG),
+        k.notification(''),
+      ],
     )) as string;
     return notificationSchema.parse(JSON.parse(stored));
   }
@@ -107,11 +107,10 @@ export class NotificationRepository {
    * Null when there is no such notification (never existed or trimmed).
    */
   async markRead(orgId: string, id: string, at: Date = new Date()): Promise<Notification | null> {
-    const stored = (await this.redis.eval(
-      MARK_READ,
-      1,
-      this.keys(orgId).notification(id),
-      at.toISOString(),
+    const stored = (await MARK_READ.run(
+      this.redis,
+      [this.keys(orgId).notification(id)],
+      [at.toISOString()],
     )) as string | null;
     return stored ? notificationSchema.parse(JSON.parse(stored)) : null;
   }

@@ -2,7 +2,7 @@ import type { Run } from '@pinnacle/domain';
 import { runSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
-import { luaTrimIndex } from './lua-script.js';
+import { LuaScript, luaTrimIndex } from './lua-script.js';
 
 /** Runs kept per org; older ones fall off the history. */
 export const RUN_HISTORY_LIMIT = 200;
@@ -11,7 +11,7 @@ export const RUN_HISTORY_LIMIT = 200;
 // KEYS: active, runIndex, newRunKey. ARGV: runId, json, createdAtMs, limit,
 // run key prefix (for trimming old runs).
 // Returns {1, json} when created, {0, existingJson} when an active run exists.
-const CREATE_RUN = `
+const CREATE_RUN = new LuaScript(`
 local active = redis.call('GET', KEYS[1])
 if active then
   local existing = redis.call('GET', ARGV[5] .. active)
@@ -22,24 +22,24 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 ${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]')}
 return {1, ARGV[2]}
-`;
+`);
 
 // Writes a run; when it has finished, releases the org's active slot if it
 // still holds this run. KEYS: runKey, active. ARGV: json, runId, finished(0|1).
-const SAVE_RUN = `
+const SAVE_RUN = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 if ARGV[3] == '1' and redis.call('GET', KEYS[2]) == ARGV[2] then
   redis.call('DEL', KEYS[2])
 end
 return 1
-`;
+`);
 
 // Compare-and-delete of the active slot. KEYS: active. ARGV: runId.
-const RELEASE_ACTIVE = `
+const RELEASE_ACTIVE = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`;
+`);
 
 export class RunRepository {
   constructor(
@@ -58,17 +58,10 @@ export class RunRepository {
   async createIfIdle(run: Run): Promise<{ created: boolean; run: Run }> {
     const k = this.keys(run.orgId);
     const json = JSON.stringify(runSchema.parse(run));
-    const [created, stored] = (await this.redis.eval(
-      CREATE_RUN,
-      3,
-      k.activeRun,
-      k.runIndex,
-      k.run(run.id),
-      run.id,
-      json,
-      String(Date.parse(run.createdAt)),
-      String(RUN_HISTORY_LIMIT),
-      k.run(''),
+    const [created, stored] = (await CREATE_RUN.run(
+      this.redis,
+      [k.activeRun, k.runIndex, k.run(run.id)],
+      [run.id, json, String(Date.parse(run.createdAt)), String(RUN_HISTORY_LIMIT), k.run('')],
     )) as [number, string];
     return { created: created === 1, run: runSchema.parse(JSON.parse(stored)) };
   }
@@ -86,20 +79,16 @@ export class RunRepository {
   async save(run: Run): Promise<void> {
     const k = this.keys(run.orgId);
     const finished = run.status === 'succeeded' || run.status === 'failed';
-    await this.redis.eval(
-      SAVE_RUN,
-      2,
-      k.run(run.id),
-      k.activeRun,
-      JSON.stringify(runSchema.parse(run)),
-      run.id,
-      finished ? '1' : '0',
+    await SAVE_RUN.run(
+      this.redis,
+      [k.run(run.id), k.activeRun],
+      [JSON.stringify(runSchema.parse(run)), run.id, finished ? '1' : '0'],
     );
   }
 
   /** Frees the active slot if `runId` still holds it (a run whose job was lost). */
   async releaseActive(orgId: string, runId: string): Promise<boolean> {
-    return (await this.redis.eval(RELEASE_ACTIVE, 1, this.keys(orgId).activeRun, runId)) === 1;
+    return (await RELEASE_ACTIVE.run(this.redis, [this.keys(orgId).activeRun], [runId])) === 1;
   }
 
   /**

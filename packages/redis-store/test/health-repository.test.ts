@@ -181,6 +181,19 @@ describe('HealthRepository', () => {
     expect(results.filter((x) => x.before.status === 'unknown')).toHaveLength(1);
   });
 
+  it('records from an earlier reading, and re-reads when that reading went stale', async () => {
+    const org = 'org-reading';
+    const fresh = await repo.read(org);
+    const first = await repo.record(org, fail('r1', 1), fresh);
+    expect(first.before.status).toBe('unknown');
+
+    // `fresh` is stale now: the compare-and-set fails, the record re-reads
+    // and lands on top of r1 instead of overwriting it.
+    const second = await repo.record(org, fail('r2', 2), fresh);
+    expect(second.before).toEqual({ status: 'failing', openFailureCode: 'client_secret_expired' });
+    expect((await repo.get(org)).openFailure?.count).toBe(2);
+  });
+
   it('orgs do not share health', async () => {
     await repo.record('org-x', fail('x1', 1));
     expect(await repo.get('org-y')).toEqual(unknownHealth);
