@@ -81,13 +81,14 @@ export type NotificationChannel = 'inApp' | 'email';
 export type NotificationOutcome = 'delivered' | 'failed' | 'retrying' | 'disabled';
 
 /**
- * Metric keys: one hash per metric under `<prefix>:metrics`, where the
+ * Metric keys: one hash per metric under `<prefix>:{metrics}`, where the
  * prefix is QUEUE_PREFIX without braces (like the data keys), so a
- * `{hash-tag}` prefix pins only the queues to one Cluster slot. Every write
- * touches a single key, so nothing here needs keys to share a slot.
+ * `{hash-tag}` prefix pins only the queues to one Cluster slot. The metrics
+ * share their own tag: a finished run updates all of its metrics in one
+ * atomic script, which a Cluster allows only within one slot.
  */
 export function metricsKeyPrefix(queuePrefix: string): string {
-  return `${queuePrefix.replace(/[{}]/g, '')}:metrics`;
+  return `${queuePrefix.replace(/[{}]/g, '')}:{metrics}`;
 }
 
 export function metricKey(queuePrefix: string, definition: MetricDefinition): string {

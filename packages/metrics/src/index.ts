@@ -22,6 +22,7 @@ export {
 } from './reader.js';
 export {
   bucketFor,
+  counterField,
   createMetricsRecorder,
   type MetricsRecorder,
   type MetricsRecorderOptions,

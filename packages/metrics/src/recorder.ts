@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Run } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import {
   type CounterDefinition,
   type HistogramDefinition,
+  type MetricDefinition,
   metricDefinitions,
   metricKey,
   type NotificationChannel,
@@ -50,10 +52,29 @@ export interface MetricsRecorderOptions {
   onError?: (error: unknown) => void;
 }
 
+// Applies increments to the metric hashes in one step. ARGV: triplets of
+// (key index, field, increment); an increment with a '.' is a float.
+const INCREMENT = `
+for i = 1, #ARGV, 3 do
+  local key = KEYS[tonumber(ARGV[i])]
+  if string.find(ARGV[i + 2], '.', 1, true) then
+    redis.call('HINCRBYFLOAT', key, ARGV[i + 1], ARGV[i + 2])
+  else
+    redis.call('HINCRBY', key, ARGV[i + 1], ARGV[i + 2])
+  end
+end
+return 1
+`;
+const INCREMENT_SHA = createHash('sha1').update(INCREMENT).digest('hex');
+
+/** One increment: metric hash, field, amount (as the script reads it). */
+type Increment = [definition: MetricDefinition, field: string, by: string];
+
 /**
- * Records the fleet-wide metrics into Redis: each write is one HINCRBY (or,
- * for the histogram, one MULTI on its single key), so concurrent processes
- * add up without coordination and nothing spans two Cluster slots.
+ * Records the fleet-wide metrics into Redis: each call is one script over
+ * the metric hashes (one slot, see `metricsKeyPrefix`), so concurrent
+ * processes add up without coordination, a run's counters and histogram
+ * move together, and a busy worker pays one command per finished run.
  */
 export function createMetricsRecorder(
   redis: Redis,
@@ -62,53 +83,68 @@ export function createMetricsRecorder(
 ): MetricsRecorder {
   const onError = options.onError ?? (() => {});
 
-  const incrementCounter = async (
+  const apply = async (increments: Increment[]): Promise<void> => {
+    const keys: string[] = [];
+    const args: string[] = [];
+    for (const [definition, field, by] of increments) {
+      const key = metricKey(queuePrefix, definition);
+      let index = keys.indexOf(key);
+      if (index < 0) index = keys.push(key) - 1;
+      args.push(String(index + 1), field, by);
+    }
+    if (args.length === 0) return;
+    try {
+      await redis.evalsha(INCREMENT_SHA, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      await redis.eval(INCREMENT, keys.length, ...keys, ...args);
+    }
+  };
+
+  /** Never rejects: metrics never fail the caller. */
+  const record = async (increments: Increment[]): Promise<void> => {
+    try {
+      await apply(increments);
+    } catch (error) {
+      onError(error);
+    }
+  };
+
+  const counter = (
     definition: CounterDefinition,
     labelValues: readonly string[],
     by = 1,
-  ): Promise<void> => {
-    if (!Number.isInteger(by) || by <= 0) return;
-    await redis.hincrby(
-      metricKey(queuePrefix, definition),
-      counterField(labelValues.map(safeLabel)),
-      by,
-    );
-  };
+  ): Increment[] =>
+    Number.isInteger(by) && by > 0
+      ? [[definition, counterField(labelValues.map(safeLabel)), String(by)]]
+      : [];
 
-  const observe = async (definition: HistogramDefinition, value: number): Promise<void> => {
-    if (!Number.isFinite(value) || value < 0) return;
-    const key = metricKey(queuePrefix, definition);
-    await redis
-      .multi()
-      .hincrby(key, bucketField(bucketFor(definition.buckets, value)), 1)
-      .hincrbyfloat(key, 'sum', value)
-      .hincrby(key, 'count', 1)
-      .exec();
-  };
-
-  const settle = async (writes: Promise<void>[]): Promise<void> => {
-    for (const result of await Promise.allSettled(writes)) {
-      if (result.status === 'rejected') onError(result.reason);
-    }
-  };
+  const observation = (definition: HistogramDefinition, value: number): Increment[] =>
+    Number.isFinite(value) && value >= 0
+      ? [
+          [definition, bucketField(bucketFor(definition.buckets, value)), '1'],
+          // Always with a '.', so the script adds it as a float.
+          [definition, 'sum', value.toFixed(6)],
+          [definition, 'count', '1'],
+        ]
+      : [];
 
   return {
     async runFinished(run) {
       if (run.status !== 'succeeded' && run.status !== 'failed') return;
-      const writes = [
-        incrementCounter(metricDefinitions.runs, [run.status]),
-        incrementCounter(metricDefinitions.graphRequests, [], run.stats.graphRequests),
-        incrementCounter(metricDefinitions.graphThrottled, [], run.stats.throttledRequests),
-      ];
-      if (run.status === 'failed') {
-        writes.push(incrementCounter(metricDefinitions.failures, [run.failure?.code ?? 'unknown']));
-      }
       const duration = runDurationSeconds(run);
-      if (duration !== undefined) writes.push(observe(metricDefinitions.runDuration, duration));
-      await settle(writes);
+      await record([
+        ...counter(metricDefinitions.runs, [run.status]),
+        ...counter(metricDefinitions.graphRequests, [], run.stats.graphRequests),
+        ...counter(metricDefinitions.graphThrottled, [], run.stats.throttledRequests),
+        ...(run.status === 'failed'
+          ? counter(metricDefinitions.failures, [run.failure?.code ?? 'unknown'])
+          : []),
+        ...(duration === undefined ? [] : observation(metricDefinitions.runDuration, duration)),
+      ]);
     },
     async notificationDelivered(channel, outcome) {
-      await settle([incrementCounter(metricDefinitions.notifications, [channel, outcome])]);
+      await record(counter(metricDefinitions.notifications, [channel, outcome]));
     },
   };
 }

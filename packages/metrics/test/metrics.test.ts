@@ -65,9 +65,9 @@ function counter(metrics: RecordedMetrics, name: string, labels: Record<string, 
 
 describe('metrics recorder and reader', () => {
   it('keeps its hashes under the QUEUE_PREFIX without braces', () => {
-    expect(metricsKeyPrefix('{entra-sync}')).toBe('entra-sync:metrics');
+    expect(metricsKeyPrefix('{entra-sync}')).toBe('entra-sync:{metrics}');
     expect(metricKey('{entra-sync}', metricDefinitions.runs)).toBe(
-      'entra-sync:metrics:entra_sync_runs_total',
+      'entra-sync:{metrics}:entra_sync_runs_total',
     );
   });
 
