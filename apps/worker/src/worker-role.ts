@@ -40,8 +40,10 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
     c.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
   }
   const stores = createStores(storeConnection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY);
+  // On the store connection: a failed run's hand-off then leaves in the same
+  // write as its health record (a socket write costs more than the command).
   const notifications = new TypedQueue('notifications', {
-    connection: queueConnection,
+    connection: storeConnection,
     prefix: env.QUEUE_PREFIX,
     defaultJobOptions: notificationJobOptions(),
   });

@@ -62,36 +62,21 @@ export async function processSyncJob(
 ): Promise<SyncJobResult> {
   const now = deps.now ?? (() => new Date());
   const { orgId } = payload;
-  let log = deps.logger.child({ orgId, jobId: job.id });
+  const jobFields = { orgId, jobId: job.id };
 
-  // Resolve the run this job executes.
-  let run: Run | null;
-  if (payload.runId) {
-    run = await deps.runs.get(orgId, payload.runId);
-    if (!run) {
-      log.warn({ runId: payload.runId }, 'run record not found; dropping job');
-      return { outcome: 'skipped', reason: 'run_not_found', runId: payload.runId };
-    }
-  } else {
-    const runId = scheduledRunId(String(job.id ?? randomUUID()));
-    const candidate = newQueuedRun({
-      id: runId,
-      orgId,
-      trigger: payload.trigger,
-      createdAt: now(),
-    });
-    const created = await deps.runs.createIfIdle(candidate);
-    if (!created.created && created.run.id !== runId) {
-      // A Sync Now (or an earlier schedule) is already on it: never two at once.
-      log.info(
-        { activeRunId: created.run.id },
-        'org already has a run in progress; scheduled run skipped',
-      );
-      return { outcome: 'skipped', reason: 'run_in_progress', runId: created.run.id };
-    }
-    run = created.run;
-  }
-  log = log.child({ runId: run.id });
+  // One round trip for everything the run starts from (the run itself too,
+  // unless a scheduled job must create it first). The health reading is the
+  // compare-and-set token for recording the outcome: current for a run that
+  // stops at once, re-read otherwise.
+  const [resolved, integration, committedVersion, healthReading] = await Promise.all([
+    resolveRun(),
+    deps.integrations.get(orgId),
+    deps.snapshots.currentVersion(orgId),
+    deps.health.read(orgId),
+  ]);
+  if ('outcome' in resolved) return resolved;
+  let run: Run = resolved.run;
+  const log = deps.logger.child({ ...jobFields, runId: run.id });
   if (run.status === 'succeeded' || run.status === 'failed') {
     return { outcome: 'skipped', reason: 'already_finished', runId: run.id };
   }
@@ -101,26 +86,31 @@ export async function processSyncJob(
   let stage: SyncStage = 'preflight';
   let warnings = run.warnings;
   const stats = { ...run.stats };
-  const save = async (patch: Partial<Run>) => {
-    run = { ...(run as Run), ...patch };
-    await deps.runs.save(run);
+  // Saves go out in order, one after the other, but the caller need not wait
+  // for one before doing more work: a failure surfaces at the next awaited save.
+  let saving: Promise<void> = Promise.resolve();
+  const save = (patch: Partial<Run>): Promise<void> => {
+    const next: Run = { ...run, ...patch };
+    run = next;
+    saving = saving.then(() => deps.runs.save(next));
+    return saving;
   };
 
-  const integration = await deps.integrations.get(orgId);
-
   // The commit of this very run landed before the worker died: finish it.
-  if ((await deps.snapshots.currentVersion(orgId)) === run.id) {
+  if (committedVersion === run.id) {
     log.info('commit already landed in an earlier attempt; completing the run');
     await finishSucceeded();
     return { outcome: 'succeeded', runId: run.id };
   }
 
-  await save({
+  // Not awaited: preflight starts while the run is marked running (a
+  // failed write surfaces at the next save).
+  save({
     status: 'running',
     stage,
     attempts: attempt,
     startedAt: run.startedAt ?? now().toISOString(),
-  });
+  }).catch(() => {});
   log.info({ attempt, maxAttempts, trigger: run.trigger }, 'sync started');
 
   let failureContext: FailureContext = { authorityHost: deps.endpoints.authorityHost };
@@ -214,7 +204,7 @@ export async function processSyncJob(
   } catch (error) {
     if (error instanceof SyncStoppedError) {
       await finishFailed(error.failure, error.stage);
-      throw new UnrecoverableError(error.failure.code);
+      throw blocking(error.failure.code);
     }
     const transient = error instanceof TransientSyncError;
     const lastAttempt = attempt >= maxAttempts;
@@ -238,23 +228,49 @@ export async function processSyncJob(
           failureContext,
         );
     log.error({ err: error, attempt, stage }, 'retries exhausted');
-    await deps.snapshots.discard(orgId, (run as Run).id);
+    await deps.snapshots.discard(orgId, run.id);
     await finishFailed(failure, transient ? (error as TransientSyncError).stage : stage);
-    throw new UnrecoverableError(failure.code);
+    throw blocking(failure.code);
   } finally {
     release();
   }
 
+  /** The run this job executes, or why the job has nothing to do. */
+  async function resolveRun(): Promise<{ run: Run } | SyncJobResult> {
+    if (payload.runId) {
+      const found = await deps.runs.get(orgId, payload.runId);
+      if (found) return { run: found };
+      deps.logger.warn(
+        { ...jobFields, runId: payload.runId },
+        'run record not found; dropping job',
+      );
+      return { outcome: 'skipped', reason: 'run_not_found', runId: payload.runId };
+    }
+    const runId = scheduledRunId(String(job.id ?? randomUUID()));
+    const created = await deps.runs.createIfIdle(
+      newQueuedRun({ id: runId, orgId, trigger: payload.trigger, createdAt: now() }),
+    );
+    if (!created.created && created.run.id !== runId) {
+      // A Sync Now (or an earlier schedule) is already on it: never two at once.
+      deps.logger.info(
+        { ...jobFields, activeRunId: created.run.id },
+        'org already has a run in progress; scheduled run skipped',
+      );
+      return { outcome: 'skipped', reason: 'run_in_progress', runId: created.run.id };
+    }
+    return { run: created.run };
+  }
+
   async function finishSucceeded(): Promise<void> {
-    const current = run as Run;
+    const current = run;
     const at = now().toISOString();
     const committed = await deps.snapshots.versionMeta(orgId, current.id);
     const finalStats: RunStats = committed ? { ...stats, ...pickStats(committed) } : stats;
-    const transition = await deps.health.record(orgId, {
-      kind: 'succeeded',
-      runId: current.id,
-      at,
-    });
+    const transition = await deps.health.record(
+      orgId,
+      { kind: 'succeeded', runId: current.id, at },
+      healthReading,
+    );
     if (transition.before.status === 'failing' && integration) {
       // Fixed: back to the admin's own schedule.
       await deps.scheduler.apply(orgId, integration.schedule, { backedOff: false });
@@ -276,34 +292,57 @@ export async function processSyncJob(
       warnings,
       stats: finalStats,
     });
-    deps.onRunFinished?.(run as Run);
+    deps.onRunFinished?.(run);
   }
 
   async function finishFailed(failure: SyncFailure, failedStage: SyncStage): Promise<void> {
-    const current = run as Run;
+    const current = run;
     const at = now().toISOString();
     log.warn({ code: failure.code, stage: failedStage }, 'sync failed');
-    await deps.health.record(orgId, {
-      kind: 'failed',
-      runId: current.id,
-      at,
-      code: failure.code,
-      category: failure.category,
+    // Independent of each other, so at once; the run is marked failed only
+    // after all of them, so a crash in between re-runs the job and repeats
+    // them (each is idempotent per run).
+    await Promise.all([
+      deps.health.record(
+        orgId,
+        { kind: 'failed', runId: current.id, at, code: failure.code, category: failure.category },
+        healthReading,
+      ),
+      handOff({ type: 'sync_failed', orgId, runId: current.id, occurredAt: at, failure }),
+      integration?.schedule.enabled && shouldBackOff(failure.category)
+        ? // Failing every interval would only repeat the same alert: run daily
+          // until the admin changes something (saving settings lifts this).
+          deps.scheduler.apply(orgId, integration.schedule, { backedOff: true })
+        : null,
+    ]);
+    const saved = save({
+      status: 'failed',
+      stage: failedStage,
+      finishedAt: at,
+      failure,
+      warnings,
+      stats,
     });
-    await handOff({ type: 'sync_failed', orgId, runId: current.id, occurredAt: at, failure });
-    if (integration?.schedule.enabled && shouldBackOff(failure.category)) {
-      // Failing every interval would only repeat the same alert: run daily
-      // until the admin changes something (saving settings lifts this).
-      await deps.scheduler.apply(orgId, integration.schedule, { backedOff: true });
-    }
-    await save({ status: 'failed', stage: failedStage, finishedAt: at, failure, warnings, stats });
-    deps.onRunFinished?.(run as Run);
+    // Told before the save lands, so the metrics leave in the same write.
+    deps.onRunFinished?.(run);
+    await saved;
   }
 
   async function handOff(message: NotificationJob): Promise<void> {
     // The job ID is derived from the run: a retried or crashed hand-off adds it once.
     await deps.notificationQueue.add(message, { jobId: notificationJobId(message) });
   }
+}
+
+/**
+ * BullMQ's no-retry signal for a failure the run record already explains.
+ * Its stack would only say where this function is, and BullMQ stores and
+ * formats it for every failed job: set once, it costs nothing.
+ */
+function blocking(code: string): UnrecoverableError {
+  const error = new UnrecoverableError(code);
+  error.stack = `UnrecoverableError: ${code}`;
+  return error;
 }
 
 function pickStats(meta: Record<string, unknown>): Partial<RunStats> {
