@@ -14,7 +14,7 @@ export {
   type SmtpSinkOptions,
   startSmtpSink,
 } from './smtp-sink.js';
-export type { ExitInfo } from './spawn-tied.js';
+export { type ExitInfo, exitOf, spawnTied } from './spawn-tied.js';
 export {
   type ResolvedRedis,
   type ResolveRedisOptions,
