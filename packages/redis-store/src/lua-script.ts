@@ -38,3 +38,15 @@ if excess > 0 then
   redis.call('ZREMRANGEBYRANK', ${index}, 0, excess - 1)
 end`;
 }
+
+/**
+ * Lua (to splice into a script) defining `bulk(command, key, list)`: runs
+ * `command key <items of list>` in slices, as Lua's unpack cannot take a
+ * whole large list at once. The slice size is even, so field/value pairs
+ * never split.
+ */
+export const luaBulk = `local function bulk(command, key, list)
+  for from = 1, #list, 1000 do
+    redis.call(command, key, unpack(list, from, math.min(from + 999, #list)))
+  end
+end`;

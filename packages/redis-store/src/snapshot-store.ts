@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { LuaScript, luaBulk } from './lua-script.js';
 
 /** A user as read from Graph (before group IDs are attached). */
 export interface StagedUser {
@@ -45,7 +45,7 @@ export class SnapshotConflictError extends Error {
 const BUILDING_TTL_SECONDS = 6 * 3600;
 /** A replaced version stays readable this long, so paging readers finish on it. */
 const RETIRED_VERSION_TTL_SECONDS = 15 * 60;
-const DIFF_CHUNK = 2000;
+const DIFF_CHUNK = 1000;
 
 /*
  * A version is four keys: `ids` (zset, all scores 0: lexical paging),
@@ -56,8 +56,10 @@ const DIFF_CHUNK = 2000;
  * the worker never holds more than one page, whatever the tenant's size.
  */
 
-// Adds one page of a group's members. Idempotent: replaying a page (a retried
-// request) changes nothing. KEYS: ids, users, groups, disabled, current.
+// Adds one page of a group's members, with one bulk command per structure
+// (a per-user command costs Redis more than the user's data). Idempotent:
+// replaying a page (a retried request) changes nothing.
+// KEYS: ids, users, groups, disabled, current.
 // ARGV: ttl, groupId, runId, then triples id / json / disabled(0|1).
 // Returns -1 and writes nothing when the run's version is already the
 // committed one: a stalled worker still fetching after another worker
@@ -65,57 +67,89 @@ const DIFF_CHUNK = 2000;
 // snapshot.
 const STAGE_PAGE = new LuaScript(`
 if redis.call('GET', KEYS[5]) == ARGV[3] then return -1 end
+${luaBulk}
 local gid = ARGV[2]
+local ids, members, users, flags = {}, {}, {}, {}
 for i = 4, #ARGV, 3 do
   local id = ARGV[i]
-  redis.call('ZADD', KEYS[1], 0, id)
-  redis.call('HSET', KEYS[2], id, ARGV[i + 1])
-  -- The last page that saw the user decides, as it does for the fields.
-  if ARGV[i + 2] == '1' then redis.call('SADD', KEYS[4], id) else redis.call('SREM', KEYS[4], id) end
-  local g = redis.call('HGET', KEYS[3], id)
-  if not g then
-    redis.call('HSET', KEYS[3], id, gid)
-  elseif not string.find(',' .. g .. ',', ',' .. gid .. ',', 1, true) then
-    local list = {}
-    for part in string.gmatch(g, '[^,]+') do list[#list + 1] = part end
-    list[#list + 1] = gid
-    table.sort(list)
-    redis.call('HSET', KEYS[3], id, table.concat(list, ','))
+  if not flags[id] then
+    ids[#ids + 1] = id
+    members[#members + 1] = 0
+    members[#members + 1] = id
+  end
+  users[#users + 1] = id
+  users[#users + 1] = ARGV[i + 1]
+  -- The last time a page shows the user decides, as it does for the fields.
+  flags[id] = ARGV[i + 2]
+end
+if #ids == 0 then return 0 end
+bulk('ZADD', KEYS[1], members)
+bulk('HSET', KEYS[2], users)
+local disabled, enabled = {}, {}
+for _, id in ipairs(ids) do
+  if flags[id] == '1' then disabled[#disabled + 1] = id else enabled[#enabled + 1] = id end
+end
+bulk('SADD', KEYS[4], disabled)
+if redis.call('EXISTS', KEYS[4]) == 1 then bulk('SREM', KEYS[4], enabled) end
+-- Each user's selected groups: sorted, comma-joined, each group once.
+local changes = {}
+for from = 1, #ids, 1000 do
+  local slice = {unpack(ids, from, math.min(from + 999, #ids))}
+  local current = redis.call('HMGET', KEYS[3], unpack(slice))
+  for j, id in ipairs(slice) do
+    local g = current[j]
+    if not g then
+      changes[#changes + 1] = id
+      changes[#changes + 1] = gid
+    elseif not string.find(',' .. g .. ',', ',' .. gid .. ',', 1, true) then
+      local list = {}
+      for part in string.gmatch(g, '[^,]+') do list[#list + 1] = part end
+      list[#list + 1] = gid
+      table.sort(list)
+      changes[#changes + 1] = id
+      changes[#changes + 1] = table.concat(list, ',')
+    end
   end
 end
+bulk('HSET', KEYS[3], changes)
 for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
 return 0
 `);
 
 // Leaves disabled accounts out of the version. KEYS: ids, users, groups, disabled.
 const DROP_DISABLED = new LuaScript(`
+${luaBulk}
 local ids = redis.call('SMEMBERS', KEYS[4])
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('HDEL', KEYS[3], id)
-end
+bulk('ZREM', KEYS[1], ids)
+bulk('HDEL', KEYS[2], ids)
+bulk('HDEL', KEYS[3], ids)
 return #ids
 `);
 
 // Diffs ranks [start, start+count) of the new version against the current
-// one. KEYS: newIds, newUsers, newGroups, oldUsers, oldGroups. ARGV: start, count.
+// one (count at most 1000: one bulk read per structure).
+// KEYS: newIds, newUsers, newGroups, oldUsers, oldGroups. ARGV: start, count.
 // Returns {seen, added, changed, matched}.
 const DIFF_CHUNK_SCRIPT = new LuaScript(`
 local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
-local added, changed, matched = 0, 0, 0
-for _, id in ipairs(ids) do
-  local old = redis.call('HGET', KEYS[4], id)
-  if not old then
-    added = added + 1
-  else
-    matched = matched + 1
-    if old ~= redis.call('HGET', KEYS[2], id) or redis.call('HGET', KEYS[5], id) ~= redis.call('HGET', KEYS[3], id) then
-      changed = changed + 1
-    end
+if #ids == 0 then return {0, 0, 0, 0} end
+local old = redis.call('HMGET', KEYS[4], unpack(ids))
+local kept = {}
+for j, id in ipairs(ids) do
+  if old[j] then kept[#kept + 1] = j end
+end
+local changed = 0
+if #kept > 0 then
+  local keptIds = {}
+  for n, j in ipairs(kept) do keptIds[n] = ids[j] end
+  local new = redis.call('HMGET', KEYS[2], unpack(keptIds))
+  local oldGroups = redis.call('HMGET', KEYS[5], unpack(keptIds))
+  local newGroups = redis.call('HMGET', KEYS[3], unpack(keptIds))
+  for n, j in ipairs(kept) do
+    if old[j] ~= new[n] or oldGroups[n] ~= newGroups[n] then changed = changed + 1 end
   end
 end
-return {#ids, added, changed, matched}
+return {#ids, #ids - #kept, changed, #kept}
 `);
 
 // Points `current` at the new version if nobody else committed in between.

@@ -672,6 +672,27 @@ describe('SnapshotStore readUsers', () => {
 });
 
 describe('SnapshotStore at scale', () => {
+  it('stages a page larger than one bulk slice, and a user twice in one page (the last wins)', async () => {
+    const org = 'org-big-page';
+    const page = Array.from({ length: 2_500 }, (_, n) => user(uid(n)));
+    // u000007 again at the end of the page: disabled and renamed.
+    page.push(user(uid(7), { accountEnabled: false, displayName: 'Last seen' }));
+    await store.resetStaging(org, 'run-1');
+    await store.stagePage(org, 'run-1', 'g-2', page);
+    await store.stagePage(org, 'run-1', 'g-1', page.slice(1_000, 2_200));
+    const diff = await store.buildVersion(org, 'run-1', enabledOnly);
+    expect(diff.users).toBe(2_499);
+    await store.promote(org, 'run-1', diff.baseVersion, {});
+    const { items } = await readAll(org, 500);
+    expect(items.map((u) => u.id)).toEqual(
+      Array.from({ length: 2_500 }, (_, n) => uid(n)).filter((id) => id !== uid(7)),
+    );
+    expect(items.find((u) => u.id === uid(999))?.groupIds).toEqual(['g-2']);
+    expect(items.find((u) => u.id === uid(1_000))?.groupIds).toEqual(['g-1', 'g-2']);
+    expect(items.find((u) => u.id === uid(2_199))?.groupIds).toEqual(['g-1', 'g-2']);
+    expect(items.find((u) => u.id === uid(2_200))?.groupIds).toEqual(['g-2']);
+  });
+
   it('builds and diffs ~20,000 staged users in chunks', async () => {
     const org = 'org-large';
     const N = 20_000;
