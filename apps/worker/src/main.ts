@@ -1,3 +1,5 @@
+// First, before any other module allocates: see heap-tuning.ts.
+import './heap-tuning.js';
 import { runProcess } from '@pinnacle/queue-runtime';
 import { startWorkerRole } from './worker-role.js';
 
