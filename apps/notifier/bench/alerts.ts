@@ -26,7 +26,7 @@
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,14 @@ import { integrationSettingsInputSchema, newQueuedRun } from '@pinnacle/domain';
 import { counterField, metricDefinitions, metricKey } from '@pinnacle/metrics';
 import { queues, type SyncJob, syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
 import { createStores } from '@pinnacle/redis-store';
-import { exitOf, spawnTied, useTestRedis, waitFor } from '@pinnacle/testing';
+import {
+  exitOf,
+  processCpuMs,
+  redisCpuMs,
+  spawnTied,
+  useTestRedis,
+  waitFor,
+} from '@pinnacle/testing';
 import { type JobsOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -58,24 +65,13 @@ function startBuiltRole(role: 'worker' | 'notifier', env: Record<string, string>
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return {
-    /** CPU time (user + system) the process has used so far, in ms (10 ms resolution). */
-    cpuMs(): number {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ');
-      return (Number(fields?.[11]) + Number(fields?.[12])) * 10;
-    },
+    cpuMs: () => processCpuMs(child.pid ?? -1),
     async stop() {
       child.kill('SIGTERM');
       const exit = await exitOf(child);
       if (exit.code !== 0) throw new Error(`${role} exited with ${exit.code ?? exit.signal}`);
     },
   };
-}
-
-/** Redis's CPU time so far (user + system), in ms. */
-async function redisCpuMs(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1000);
 }
 
 async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<unknown>) {

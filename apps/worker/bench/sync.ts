@@ -22,7 +22,15 @@ import { seededGroupId, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
-import { getFreePort, spawnNodeProcess, useTestRedis, waitFor } from '@pinnacle/testing';
+import {
+  getFreePort,
+  peakRssMb,
+  processCpuMs,
+  redisCpuMs,
+  spawnNodeProcess,
+  useTestRedis,
+  waitFor,
+} from '@pinnacle/testing';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const GROUPS = 4;
@@ -32,7 +40,9 @@ const SIZES = [10_000, 100_000];
 function spawnBuiltWorker(env: Record<string, string>) {
   const entry = here('../dist/main.js');
   if (!existsSync(entry)) throw new Error('Build the worker first: pnpm build');
-  const child = spawn(process.execPath, [entry], {
+  // BENCH_WORKER_NODE_ARGS: extra Node flags for the worker (e.g. a heap profile).
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -54,12 +64,6 @@ function spawnBuiltWorker(env: Record<string, string>) {
         child.kill('SIGTERM');
       }),
   };
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return Math.round((kb / 1024) * 10) / 10;
 }
 
 async function main() {
@@ -138,6 +142,7 @@ async function main() {
         }),
       });
       const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+      const bareCpuBefore = { bench: process.cpuUsage(), simulator: processCpuMs(sim.pid) };
       const bareStart = performance.now();
       let bareUsers = 0;
       await Promise.all(
@@ -155,6 +160,11 @@ async function main() {
         }),
       );
       const bareMs = performance.now() - bareStart;
+      const bareUsage = process.cpuUsage(bareCpuBefore.bench);
+      const bareCpuMs = {
+        loop: Math.round((bareUsage.user + bareUsage.system) / 1000),
+        simulator: processCpuMs(sim.pid) - bareCpuBefore.simulator,
+      };
 
       // The real worker process, from its production build (`pnpm build`).
       const worker = spawnBuiltWorker({
@@ -184,6 +194,11 @@ async function main() {
       await stores.runs.createIfIdle(
         newQueuedRun({ id: runId, orgId, trigger: 'manual', createdAt: new Date() }),
       );
+      const cpuBefore = {
+        worker: processCpuMs(worker.pid),
+        simulator: processCpuMs(sim.pid),
+        redis: await redisCpuMs(connection),
+      };
       const syncStart = performance.now();
       await queue.add(
         { orgId, runId, trigger: 'manual' },
@@ -197,6 +212,11 @@ async function main() {
         { timeoutMs: 600_000, intervalMs: 20 },
       );
       const syncMs = performance.now() - syncStart;
+      const syncCpuMs = {
+        worker: processCpuMs(worker.pid) - cpuBefore.worker,
+        simulator: processCpuMs(sim.pid) - cpuBefore.simulator,
+        redis: (await redisCpuMs(connection)) - cpuBefore.redis,
+      };
       const fetchStart = run.startedAt ? Date.parse(run.startedAt) : Number.NaN;
       const peak = peakRssMb(worker.pid);
       await worker.stop();
@@ -206,12 +226,14 @@ async function main() {
         committedUsers: run.stats.users,
         bareLoopMs: Math.round(bareMs),
         bareLoopUsers: bareUsers,
+        bareLoopCpuMs: bareCpuMs,
         syncMs: Math.round(syncMs),
         syncRunMs:
           Number.isFinite(fetchStart) && run.finishedAt
             ? Date.parse(run.finishedAt) - fetchStart
             : null,
         ratioToBareLoop: Math.round((syncMs / bareMs) * 100) / 100,
+        syncCpuMs,
         workerIdleRssMb: rssBefore,
         workerPeakRssMb: peak,
       });
