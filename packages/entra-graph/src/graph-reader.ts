@@ -129,11 +129,8 @@ export class GraphReader {
       `/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user` +
       `?$select=${USER_SELECT}&$top=999&$count=true`;
     while (path) {
-      // The OData cast with $count is an advanced query: Graph wants both.
-      const body = await this.get(path, { ConsistencyLevel: 'eventual' });
-      const page = membersPageSchema.parse(body);
-      yield page.value;
-      const next = page['@odata.nextLink'];
+      const { users, next } = await this.getMembersPage(path);
+      yield users;
       // Follow only links back to the Graph host we were configured with.
       if (next !== undefined && !next.startsWith(`${this.origin}/`)) {
         throw new GraphRequestError(
@@ -146,6 +143,20 @@ export class GraphReader {
       }
       path = next;
     }
+  }
+
+  /**
+   * One members page, parsed. Its own function so the raw body is only ever
+   * referenced from a frame that is gone once the page is parsed: the
+   * generator above suspends between pages, and whatever its frame still
+   * referenced would live through the next page's fetch.
+   */
+  private async getMembersPage(
+    path: string,
+  ): Promise<{ users: GraphUser[]; next: string | undefined }> {
+    // The OData cast with $count is an advanced query: Graph wants both.
+    const page = membersPageSchema.parse(await this.get(path, { ConsistencyLevel: 'eventual' }));
+    return { users: page.value, next: page['@odata.nextLink'] };
   }
 
   private async get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {

@@ -28,22 +28,29 @@ export async function fetchMembers(input: FetchInput): Promise<{ staged: number 
   let staged = 0;
   await mapBounded(input.groupIds, input.concurrency ?? 4, async (groupId) => {
     try {
-      // Stage page N while Graph serves page N+1: at most one write in
-      // flight per group, so memory stays at two pages per group.
-      let staging: Promise<void> | null = null;
+      // A page is handed to Redis as soon as it arrives (its staging command
+      // is built at once, so the page's objects die young instead of being
+      // promoted while they wait), with at most two writes in flight per
+      // group: Graph serves the next page meanwhile, and a slow Redis
+      // still holds the fetch back.
+      const writes: Promise<void>[] = [];
       try {
         for await (const page of graph.groupUserPages(groupId)) {
-          if (staging) await staging;
-          staging = snapshots.stagePage(orgId, runId, groupId, page).then(() => {
-            staged += page.length;
-            return input.onPage?.(groupId, page.length);
+          const users = page.length;
+          const write = snapshots.stagePage(orgId, runId, groupId, page).then(() => {
+            staged += users;
+            return input.onPage?.(groupId, users);
           });
+          // Awaited below or in finally; never an unhandled rejection meanwhile.
+          write.catch(() => undefined);
+          writes.push(write);
+          if (writes.length >= 2) await writes.shift();
         }
+        await Promise.all(writes);
       } finally {
-        // Never leave a write behind, nor its rejection unhandled.
-        if (staging) await staging.catch(() => undefined);
+        // Never leave a write behind.
+        await Promise.allSettled(writes);
       }
-      if (staging) await staging;
     } catch (error) {
       if (!(error instanceof GraphRequestError)) throw error;
       const verdict = classifyGraphError({
