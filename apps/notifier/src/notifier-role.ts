@@ -115,7 +115,8 @@ export async function startNotifierRole(
   });
 
   // Fleet-wide delivery counts for /metrics (never fails a delivery).
-  const metrics = createMetricsRecorder(connect(), env.QUEUE_PREFIX, {
+  // On the store connection: batched into the same writes as the alerts' own commands.
+  const metrics = createMetricsRecorder(storeConnection, env.QUEUE_PREFIX, {
     onError: (error) => log.warn({ err: error }, 'metrics not recorded'),
   });
   const onInAppStored = (orgId: string, notificationId: string) => {
