@@ -95,3 +95,6 @@ export function emailJobOptions(policy: EmailRetryPolicy = defaultEmailRetryPoli
 
 /** The daily secret-expiry scan's job scheduler. */
 export const secretExpiryScanSchedulerId = 'scan-secret-expiry';
+
+/** The hourly scan for failure reminders that fell due with no run to bring them up. */
+export const failureReminderScanSchedulerId = 'scan-failure-reminders';

@@ -22,6 +22,22 @@ export const syncRecoveredJobSchema = z.object({
   previousFailureCode: z.string().min(1).max(64),
 });
 
+/**
+ * From the notifier's own reminder scan: a failure episode still open when
+ * its next reminder fell due, with no run since to bring it up (a manual-only
+ * integration nobody has synced again). Carries the episode's last failure,
+ * as recorded on its run, so the reminder says what the first alert said.
+ */
+export const syncFailureReminderJobSchema = z.object({
+  type: z.literal('sync_failure_reminder'),
+  ...base,
+  /** The episode's last failed run. */
+  runId: runIdSchema,
+  failure: syncFailureSchema,
+  /** The reminder slot this is for: one job per slot, whatever the scans. */
+  dueAt: z.iso.datetime(),
+});
+
 export const clientSecretExpiringJobSchema = z.object({
   type: z.literal('client_secret_expiring'),
   ...base,
@@ -40,6 +56,7 @@ export const clientSecretExpiredJobSchema = z.object({
 export const notificationJobSchema = z.discriminatedUnion('type', [
   syncFailedJobSchema,
   syncRecoveredJobSchema,
+  syncFailureReminderJobSchema,
   clientSecretExpiringJobSchema,
   clientSecretExpiredJobSchema,
 ]);
@@ -55,6 +72,8 @@ export function notificationJobId(job: NotificationJob): string {
       return `failed-${job.runId}`;
     case 'sync_recovered':
       return `recovered-${job.runId}`;
+    case 'sync_failure_reminder':
+      return `reminder-${job.orgId}-${Date.parse(job.dueAt)}`;
     case 'client_secret_expiring':
       return `expiring-${job.orgId}-${job.expiresAt.slice(0, 10)}-${job.thresholdDays}d`;
     case 'client_secret_expired':

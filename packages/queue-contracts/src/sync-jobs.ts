@@ -18,7 +18,7 @@ export const syncJobSchema = z.object({
 export type SyncJob = z.infer<typeof syncJobSchema>;
 
 export const maintenanceJobSchema = z.object({
-  task: z.enum(['scan_secret_expiry']),
+  task: z.enum(['scan_secret_expiry', 'scan_failure_reminders']),
 });
 export type MaintenanceJob = z.infer<typeof maintenanceJobSchema>;
 

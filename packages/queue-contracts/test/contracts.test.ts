@@ -41,6 +41,14 @@ const syncRecovered: JobOf<'sync_recovered'> = {
   runId: 'b0a1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d',
   previousFailureCode: 'client_secret_expired',
 };
+const reminder: JobOf<'sync_failure_reminder'> = {
+  type: 'sync_failure_reminder',
+  orgId: 'org-1',
+  occurredAt: '2026-01-03T04:17:00.000Z',
+  runId: syncFailed.runId,
+  failure: syncFailed.failure,
+  dueAt: '2026-01-03T03:04:05.000Z',
+};
 const expiring: JobOf<'client_secret_expiring'> = {
   type: 'client_secret_expiring',
   orgId: 'org-1',
@@ -56,7 +64,13 @@ const expired: JobOf<'client_secret_expired'> = {
   expiresAt: '2026-01-01T12:30:00.000Z',
 };
 
-const validNotifications: NotificationJob[] = [syncFailed, syncRecovered, expiring, expired];
+const validNotifications: NotificationJob[] = [
+  syncFailed,
+  syncRecovered,
+  reminder,
+  expiring,
+  expired,
+];
 
 /** Parses and returns the error, failing the test when it parses. */
 function rejection(queue: keyof typeof queues, data: unknown): InvalidJobPayloadError {
@@ -240,6 +254,7 @@ describe('job IDs', () => {
     expect(validNotifications.map(notificationJobId)).toEqual([
       `failed-${syncFailed.runId}`,
       `recovered-${syncRecovered.runId}`,
+      `reminder-org-1-${Date.parse(reminder.dueAt)}`,
       'expiring-org-1-2026-01-31-30d',
       'expired-org-1-2026-01-01',
     ]);
