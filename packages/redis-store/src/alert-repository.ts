@@ -1,7 +1,7 @@
 import { deliveryStateSchema, notificationSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { orgKeys } from './keys.js';
+import { globalKeys, orgKeys } from './keys.js';
 import { LuaScript, luaTrimIndex } from './lua-script.js';
 import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
 
@@ -183,6 +183,38 @@ export class AlertRepository {
   /** Creates or updates an alert's notification that belongs to no episode. Idempotent. */
   async upsertNotification(orgId: string, notification: StoredNotification): Promise<void> {
     await this.write(orgId, '*', '', notification);
+  }
+
+  /**
+   * Indexes when the org's open episode owes its next reminder (null: it
+   * owes none), for the reminder scan. Kept apart from the episode (another
+   * slot), so the scan re-checks the episode itself before acting.
+   */
+  async setReminderDue(orgId: string, at: string | null): Promise<void> {
+    const key = globalKeys(this.prefix).remindersDue;
+    if (at === null) await this.redis.zrem(key, orgId);
+    else await this.redis.zadd(key, Date.parse(at), orgId);
+  }
+
+  /** Orgs whose indexed reminder is due at `now` or earlier, soonest first, a page at a time. */
+  async remindersDue(
+    now: Date,
+    page: { offset: number; limit: number },
+  ): Promise<{ orgId: string; dueAt: string }[]> {
+    const rows = await this.redis.zrangebyscore(
+      globalKeys(this.prefix).remindersDue,
+      '-inf',
+      now.getTime(),
+      'WITHSCORES',
+      'LIMIT',
+      page.offset,
+      page.limit,
+    );
+    const due: { orgId: string; dueAt: string }[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) {
+      due.push({ orgId: rows[i] as string, dueAt: new Date(Number(rows[i + 1])).toISOString() });
+    }
+    return due;
   }
 
   async getNotification(orgId: string, id: string): Promise<StoredNotification | null> {

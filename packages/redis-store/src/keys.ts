@@ -36,5 +36,7 @@ export function globalKeys(prefix: string) {
     secretExpiry: `${prefix}:secret-expiry`,
     /** every org with an integration. */
     orgs: `${prefix}:orgs`,
+    /** org ID → when its open failure episode's next reminder is due (ms), for the reminder scan. */
+    remindersDue: `${prefix}:reminders-due`,
   };
 }
