@@ -4,6 +4,7 @@ import { type Logger, secretScrubber } from '@pinnacle/logging';
 import { createMetricsRecorder } from '@pinnacle/metrics';
 import {
   emailJobOptions,
+  failureReminderScanSchedulerId,
   notificationJobOptions,
   queues,
   secretExpiryScanSchedulerId,
@@ -16,6 +17,7 @@ import { type AlertResult, processNotificationJob } from './alerts/alert-process
 import { type EmailResult, processEmailJob } from './email/email-processor.js';
 import { createSmtpMailer } from './email/mailer.js';
 import { messageIdDomainOf } from './email/render.js';
+import { type ReminderScanResult, scanFailureReminders } from './episodes/reminder-scan.js';
 import { type ExpiryScanResult, scanSecretExpiry } from './expiry/expiry-scan.js';
 
 export type NotifierEnv = Pick<
@@ -35,12 +37,16 @@ export type NotifierEnv = Pick<
 
 /** Daily at 05:00 UTC: before the working day in Europe, late evening in the Americas. */
 export const DEFAULT_EXPIRY_SCAN_PATTERN = '0 5 * * *';
+/** Hourly: a reminder is due days after its episode opened, so an hour late is fine. */
+export const DEFAULT_REMINDER_SCAN_PATTERN = '17 * * * *';
 
 export interface NotifierOptions {
   /** The clock of the secret-expiry scan (tests control it). */
   now?: () => Date;
   /** Cron pattern (UTC) of the daily secret-expiry scan. */
   expiryScanPattern?: string;
+  /** Cron pattern (UTC) of the failure-reminder scan. */
+  reminderScanPattern?: string;
   /** Called once an alert's in-app notification is stored. */
   onInAppStored?: (orgId: string, notificationId: string) => void;
   /** Test only (NOTIFIER_TEST_PAUSE_AFTER_IN_APP_MS): pause between the in-app write and the email hand-off. */
@@ -53,6 +59,8 @@ export interface NotifierRole {
   maintenanceWorker: Worker;
   /** Runs the secret-expiry scan now, as the daily job does. */
   scanSecretExpiry(): Promise<ExpiryScanResult>;
+  /** Runs the failure-reminder scan now, as the hourly job does. */
+  scanFailureReminders(): Promise<ReminderScanResult>;
   /** Stops taking jobs, lets the current ones finish, closes SMTP and Redis connections. */
   close(): Promise<void>;
 }
@@ -186,12 +194,22 @@ export async function startNotifierRole(
       now,
       logger: log,
     });
+  const reminderScan = () =>
+    scanFailureReminders({
+      alerts: stores.alerts,
+      runs: stores.runs,
+      notificationQueue,
+      now,
+      logger: log,
+    });
   const maintenanceWorker = createTypedWorker(
     'maintenance',
     async (payload) => {
       switch (payload.task) {
         case 'scan_secret_expiry':
           return scan();
+        case 'scan_failure_reminders':
+          return reminderScan();
       }
     },
     { connection: connect(), prefix: env.QUEUE_PREFIX, logger: log, concurrency: 1, ...lock },
@@ -214,18 +232,28 @@ export async function startNotifierRole(
 
   try {
     // Upserting is idempotent: every notifier instance does it at start, one schedule results.
+    const scanJobOptions = {
+      attempts: 5,
+      backoff: { type: 'exponential' as const, delay: 60_000 },
+      removeOnComplete: { count: 30 },
+      removeOnFail: { count: 30 },
+    };
     await maintenanceQueue.queue.upsertJobScheduler(
       secretExpiryScanSchedulerId,
       { pattern: options.expiryScanPattern ?? DEFAULT_EXPIRY_SCAN_PATTERN, tz: 'UTC' },
       {
         name: queues.maintenance.jobName,
         data: { task: 'scan_secret_expiry' },
-        opts: {
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 60_000 },
-          removeOnComplete: { count: 30 },
-          removeOnFail: { count: 30 },
-        },
+        opts: scanJobOptions,
+      },
+    );
+    await maintenanceQueue.queue.upsertJobScheduler(
+      failureReminderScanSchedulerId,
+      { pattern: options.reminderScanPattern ?? DEFAULT_REMINDER_SCAN_PATTERN, tz: 'UTC' },
+      {
+        name: queues.maintenance.jobName,
+        data: { task: 'scan_failure_reminders' },
+        opts: scanJobOptions,
       },
     );
     await Promise.all([
@@ -244,6 +272,7 @@ export async function startNotifierRole(
     emailWorker,
     maintenanceWorker,
     scanSecretExpiry: scan,
+    scanFailureReminders: reminderScan,
     close,
   };
 }

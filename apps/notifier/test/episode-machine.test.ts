@@ -247,3 +247,73 @@ describe('decideEpisode: retries and late events', () => {
     expect(state.recent.at(-1)?.alertId).toBe(events.at(-1)?.alertId);
   });
 });
+
+describe('reminders from the scan (no run to bring them up)', () => {
+  function reminder(offsetMs: number, code = 'client_secret_expired'): SyncEvent {
+    seq++;
+    return {
+      kind: 'reminder',
+      alertId: `reminder-${seq}`,
+      notificationId: `reminder-${seq}`,
+      runId: 'run-last',
+      occurredAt: at(offsetMs),
+      code,
+    };
+  }
+
+  it('sends the due reminder on the cadence, moving neither the count nor the last event', () => {
+    const opened = failed(0);
+    const { state, decisions } = run([
+      opened,
+      reminder(2 * HOUR),
+      reminder(DAY + HOUR),
+      reminder(DAY + 2 * HOUR),
+      reminder(3 * DAY + HOUR),
+    ]);
+    expect(decisions.map((d) => d.outcome)).toEqual([
+      'opened',
+      'not_due',
+      'reminded',
+      'not_due',
+      'reminded',
+    ]);
+    expect(decisions[2]?.applied).toMatchObject({
+      notificationId: opened.notificationId,
+      email: { reminder: 1, since: at(0), occurrences: 1, threadAlertId: opened.alertId },
+    });
+    expect(state.open).toMatchObject({ count: 1, emailsSent: 3, nextReminderAt: at(7 * DAY) });
+    expect(state.lastEventAt).toBe(at(0));
+  });
+
+  it('a reminder that is not due stores nothing and delivers nothing', () => {
+    const { state } = run([failed(0)]);
+    const d = decideEpisode(state, reminder(HOUR));
+    expect(d.outcome).toBe('not_due');
+    expect(d.next).toBe(state);
+    expect(d.applied).toMatchObject({ notificationId: null, email: null });
+  });
+
+  it('owes nothing for a closed episode, another code, or one that sent every email', () => {
+    const closed = run([failed(0), recovered(HOUR)]).state;
+    expect(decideEpisode(closed, reminder(2 * DAY)).outcome).toBe('not_due');
+    const open = run([failed(0)]).state;
+    expect(decideEpisode(open, reminder(2 * DAY, 'consent_missing')).outcome).toBe('not_due');
+    const spent = run([failed(0)].concat([1, 3, 7, 14, 21].map((d) => reminder(d * DAY + HOUR))));
+    expect(spent.decisions.filter((d) => d.outcome === 'reminded')).toHaveLength(5);
+    expect(spent.state.open).toMatchObject({
+      emailsSent: MAX_EMAILS_PER_EPISODE,
+      nextReminderAt: null,
+    });
+    expect(decideEpisode(spent.state, reminder(60 * DAY)).outcome).toBe('not_due');
+  });
+
+  it('the same reminder again (a retried job) replays what was decided', () => {
+    const { state } = run([failed(0)]);
+    const due = reminder(DAY + HOUR);
+    const first = decideEpisode(state, due);
+    const again = decideEpisode(first.next, due);
+    expect(again.outcome).toBe('replay');
+    expect(again.applied).toEqual(first.applied);
+    expect(again.next).toBe(first.next);
+  });
+});

@@ -59,6 +59,16 @@ function syncEvent(payload: NotificationJob, alertId: string): SyncEvent | null 
       code: payload.failure.code,
     };
   }
+  if (payload.type === 'sync_failure_reminder') {
+    return {
+      kind: 'reminder',
+      alertId,
+      notificationId,
+      runId: payload.runId,
+      occurredAt: payload.occurredAt,
+      code: payload.failure.code,
+    };
+  }
   if (payload.type === 'sync_recovered') {
     return {
       kind: 'recovered',
@@ -106,7 +116,14 @@ export async function processNotificationJob(
       const decision = decideEpisode(current.state, event);
       applied = decision.applied;
       outcome = decision.outcome;
-      if (decision.outcome === 'replay') break;
+      // Nothing to store: a replay, or a reminder that is not due.
+      if (decision.next === current.state) {
+        // A replay may follow a crash between the commit and the index below.
+        if (outcome === 'replay') {
+          await deps.alerts.setReminderDue(orgId, current.state.open?.nextReminderAt ?? null);
+        }
+        break;
+      }
       const notification: StoredNotification | null = applied.notificationId
         ? buildInAppNotification({
             payload,
@@ -116,7 +133,16 @@ export async function processNotificationJob(
             email: applied.email ? emailState : null,
           })
         : null;
-      if (await deps.alerts.commit(orgId, current.raw, decision.next, notification)) break;
+      if (await deps.alerts.commit(orgId, current.raw, decision.next, notification)) {
+        // The reminder scan's index follows the open episode. Not in the same
+        // step (another Redis slot): if this is lost, the org's next alert
+        // sets it again.
+        const due = decision.next.open?.nextReminderAt ?? null;
+        if (due !== (current.state.open?.nextReminderAt ?? null)) {
+          await deps.alerts.setReminderDue(orgId, due);
+        }
+        break;
+      }
       current = await deps.alerts.readState(orgId);
     }
   } else {

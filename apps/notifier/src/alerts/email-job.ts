@@ -13,6 +13,7 @@ export function buildEmailJob(args: {
   let content: EmailContent;
   switch (payload.type) {
     case 'sync_failed':
+    case 'sync_failure_reminder':
       content = {
         type: 'sync_failed',
         runId: payload.runId,

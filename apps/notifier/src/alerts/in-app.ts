@@ -25,16 +25,19 @@ export function buildInAppNotification(input: InAppInput): StoredNotification {
     // Ignored by the store's merge when the alert starts no email.
     email: input.email ?? ('disabled' as const),
   };
+  // A reminder shows as the episode's own failure notification, rewritten.
+  const type = payload.type === 'sync_failure_reminder' ? 'sync_failed' : payload.type;
   const base = {
     id: input.notificationId,
-    type: payload.type,
-    severity: NOTIFICATION_SEVERITY[payload.type],
+    type,
+    severity: NOTIFICATION_SEVERITY[type],
     readAt: null,
     delivery,
     emailAlertId: input.email ? input.alertId : null,
   };
   switch (payload.type) {
-    case 'sync_failed': {
+    case 'sync_failed':
+    case 'sync_failure_reminder': {
       const e = episode ?? {
         notificationId: input.notificationId,
         count: 1,

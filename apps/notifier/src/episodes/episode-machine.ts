@@ -49,6 +49,15 @@ export type SyncEvent =
       runId: string;
       occurredAt: string;
       previousFailureCode: string;
+    }
+  | {
+      /** The reminder scan: the episode of `code` may owe a reminder at `occurredAt`. */
+      kind: 'reminder';
+      alertId: string;
+      notificationId: string;
+      runId: string;
+      occurredAt: string;
+      code: string;
     };
 
 export type EpisodeOutcome =
@@ -58,8 +67,10 @@ export type EpisodeOutcome =
   | 'replaced'
   /** The open episode's code again: count and last seen move, no email. */
   | 'repeated'
-  /** As `repeated`, and a reminder email is due. */
+  /** As `repeated`, and a reminder email is due; or the reminder scan found one due. */
   | 'reminded'
+  /** The reminder scan's event, but no reminder is due (sent meanwhile, closed, or another code). */
+  | 'not_due'
   /** A success closes the open episode: recovery alert. */
   | 'recovered'
   /** A success with nothing open: nothing to say. */
@@ -90,6 +101,8 @@ const earlier = (a: string, b: string) => (Date.parse(a) <= Date.parse(b) ? a : 
 export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDecision {
   const seen = state.recent.find((a) => a.alertId === event.alertId);
   if (seen) return { outcome: 'replay', next: state, applied: seen, episode: state.open };
+
+  if (event.kind === 'reminder') return decideReminder(state, event);
 
   const stale =
     state.lastEventAt !== null && Date.parse(event.occurredAt) < Date.parse(state.lastEventAt);
@@ -180,4 +193,60 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
     failureCode: open.code,
   };
   return finish('recovered', null, event.notificationId, email, open);
+}
+
+/**
+ * A reminder the scan found due, with no run since to bring it up: the open
+ * episode sends its next reminder email (and schedules the one after), or,
+ * when nothing is due any more, nothing happens and nothing is stored. Not a
+ * sync event: it moves neither the episode's count nor `lastEventAt`.
+ */
+function decideReminder(
+  state: EpisodeState,
+  event: Extract<SyncEvent, { kind: 'reminder' }>,
+): EpisodeDecision {
+  const open = state.open;
+  const due =
+    open !== null &&
+    open.code === event.code &&
+    open.nextReminderAt !== null &&
+    Date.parse(event.occurredAt) >= Date.parse(open.nextReminderAt) &&
+    open.emailsSent < MAX_EMAILS_PER_EPISODE;
+  if (!due || open === null) {
+    const applied: AppliedAlert = {
+      alertId: event.alertId,
+      outcome: 'not_due',
+      notificationId: null,
+      email: null,
+    };
+    return { outcome: 'not_due', next: state, applied, episode: open };
+  }
+  const emailsSent = open.emailsSent + 1;
+  const episode: Episode = {
+    ...open,
+    emailsSent,
+    nextReminderAt: nextReminderAt(open.openedAt, emailsSent, event.occurredAt),
+  };
+  const applied: AppliedAlert = {
+    alertId: event.alertId,
+    outcome: 'reminded',
+    notificationId: open.notificationId,
+    email: {
+      reminder: emailsSent - 1,
+      since: episode.firstSeenAt,
+      occurrences: episode.count,
+      threadAlertId: open.openedBy,
+      failureCode: open.code,
+    },
+  };
+  return {
+    outcome: 'reminded',
+    next: {
+      ...state,
+      open: episode,
+      recent: [...state.recent, applied].slice(-RECENT_ALERTS_KEPT),
+    },
+    applied,
+    episode,
+  };
 }
