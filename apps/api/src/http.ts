@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@pinnacle/logging';
+import { type Logger, withLogContext } from '@pinnacle/logging';
 import { syncJobId } from '@pinnacle/queue-contracts';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError, isRedisUnavailable } from './errors.js';
@@ -37,7 +37,8 @@ export function requestLogger(logger: Logger): RequestHandler {
     };
     res.once('finish', log);
     res.once('close', log);
-    next();
+    // Every line logged while serving it (auth refusals, enqueue trouble, ...) names the request.
+    withLogContext({ requestId }, next);
   };
 }
 

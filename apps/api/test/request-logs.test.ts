@@ -15,12 +15,14 @@ afterAll(async () => {
   await r.cleanup();
 });
 
-function requestLines(): Record<string, unknown>[] {
+function logLines(): Record<string, unknown>[] {
   return api.logs
     .flatMap((chunk) => chunk.split('\n'))
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((entry) => entry.msg === 'request');
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+function requestLines(): Record<string, unknown>[] {
+  return logLines().filter((entry) => entry.msg === 'request');
 }
 
 describe('request log lines', () => {
@@ -40,5 +42,16 @@ describe('request log lines', () => {
       expect(line).toMatchObject({ orgId: 'org-logs', runId, jobId: syncJobId(runId) });
       expect(typeof line?.requestId).toBe('string');
     }
+  });
+
+  it('name the request on every line logged while serving it, not only the request line', async () => {
+    const refused = await api.request('GET', '/api/v1/orgs/org-logs/sync-overview', {
+      token: 'not-a-jwt',
+    });
+    expect(refused.status).toBe(401);
+    const requestId = refused.headers.get('x-request-id');
+    expect(requestId).toBeTruthy();
+    const lines = logLines().filter((l) => l.requestId === requestId);
+    expect(lines.map((l) => l.msg).sort()).toEqual(['bearer token refused', 'request']);
   });
 });

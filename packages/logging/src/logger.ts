@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { logContextFields } from './log-context.js';
 import { secretScrubber } from './secret-scrubber.js';
 
 export type { Logger } from 'pino';
@@ -41,6 +42,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     level: options.level ?? 'info',
     base: { pid: process.pid, role: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // The fields of the surrounding withLogContext (the request being served).
+    mixin: logContextFields,
     redact: { paths: redactPaths, censor: '[REDACTED]' },
     formatters: {
       level: (label) => ({ level: label }),

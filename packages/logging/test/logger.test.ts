@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, secretScrubber } from '../src/index.js';
+import { createLogger, secretScrubber, withLogContext } from '../src/index.js';
 
 function capture() {
   const lines: string[] = [];
@@ -59,5 +59,27 @@ describe('createLogger', () => {
     // Once released the value is ordinary text again (nothing held forever).
     expect(lines[1]).toContain(secret);
     expect(secretScrubber.size).toBe(0);
+  });
+});
+
+describe('withLogContext', () => {
+  it('adds its fields to every line logged within it, awaited work included, and nowhere else', async () => {
+    const { lines, logger } = capture();
+    logger.info('before');
+    await withLogContext({ requestId: 'r-1' }, async () => {
+      logger.info('inside');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await withLogContext({ orgId: 'org-1' }, async () => logger.child({ x: 1 }).warn('nested'));
+      logger.info({ requestId: 'explicit' }, 'own field wins');
+    });
+    logger.info('after');
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries.map((e) => [e.msg, e.requestId, e.orgId])).toEqual([
+      ['before', undefined, undefined],
+      ['inside', 'r-1', undefined],
+      ['nested', 'r-1', 'org-1'],
+      ['own field wins', 'explicit', undefined],
+      ['after', undefined, undefined],
+    ]);
   });
 });
