@@ -1,3 +1,5 @@
+// First: the worker's heap flag (see apps/worker/src/heap-tuning.ts), syncs run here too.
+import '@pinnacle/worker/heap-tuning';
 import { runProcess } from '@pinnacle/queue-runtime';
 import { startAllRoles } from './all-roles.js';
 
