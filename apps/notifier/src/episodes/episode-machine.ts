@@ -122,7 +122,7 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
       next: {
         open: nextOpen,
         lastEventAt,
-        recent: [...state.recent, applied].slice(-RECENT_ALERTS_KEPT),
+        recent: remember(state, applied),
       },
       applied,
       episode,
@@ -131,34 +131,24 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
 
   if (event.kind === 'failed') {
     if (open && open.code === event.code) {
-      const t = Date.parse(event.occurredAt);
-      const due =
-        !stale &&
-        open.nextReminderAt !== null &&
-        t >= Date.parse(open.nextReminderAt) &&
-        open.emailsSent < MAX_EMAILS_PER_EPISODE;
-      const emailsSent = due ? open.emailsSent + 1 : open.emailsSent;
-      const episode: Episode = {
+      const seen: Episode = {
         ...open,
         count: open.count + 1,
         firstSeenAt: earlier(open.firstSeenAt, event.occurredAt),
         lastSeenAt: later(open.lastSeenAt, event.occurredAt),
         lastRunId: stale ? open.lastRunId : event.runId,
-        emailsSent,
-        nextReminderAt: due
-          ? nextReminderAt(open.openedAt, emailsSent, event.occurredAt)
-          : open.nextReminderAt,
       };
-      const email: EmailPlan | null = due
-        ? {
-            reminder: emailsSent - 1,
-            since: episode.firstSeenAt,
-            occurrences: episode.count,
-            threadAlertId: open.openedBy,
-            failureCode: open.code,
-          }
-        : null;
-      return finish(due ? 'reminded' : 'repeated', episode, open.notificationId, email, episode);
+      if (stale || !reminderDue(open, event.occurredAt)) {
+        return finish('repeated', seen, open.notificationId, null, seen);
+      }
+      const reminded = remind(seen, event.occurredAt);
+      return finish(
+        'reminded',
+        reminded.episode,
+        open.notificationId,
+        reminded.email,
+        reminded.episode,
+      );
     }
     if (stale) return finish('stale', open, null, null, open);
     const episode: Episode = {
@@ -195,6 +185,34 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
   return finish('recovered', null, event.notificationId, email, open);
 }
 
+/** Whether the open episode owes its next reminder email at `at`. */
+function reminderDue(open: Episode, at: string): boolean {
+  return (
+    open.nextReminderAt !== null &&
+    Date.parse(at) >= Date.parse(open.nextReminderAt) &&
+    open.emailsSent < MAX_EMAILS_PER_EPISODE
+  );
+}
+
+/** The episode once it sends its next reminder at `at` (the one after scheduled), and that email. */
+function remind(episode: Episode, at: string): { episode: Episode; email: EmailPlan } {
+  const emailsSent = episode.emailsSent + 1;
+  return {
+    episode: {
+      ...episode,
+      emailsSent,
+      nextReminderAt: nextReminderAt(episode.openedAt, emailsSent, at),
+    },
+    email: {
+      reminder: emailsSent - 1,
+      since: episode.firstSeenAt,
+      occurrences: episode.count,
+      threadAlertId: episode.openedBy,
+      failureCode: episode.code,
+    },
+  };
+}
+
 /**
  * A reminder the scan found due, with no run since to bring it up: the open
  * episode sends its next reminder email (and schedules the one after), or,
@@ -206,13 +224,7 @@ function decideReminder(
   event: Extract<SyncEvent, { kind: 'reminder' }>,
 ): EpisodeDecision {
   const open = state.open;
-  const due =
-    open !== null &&
-    open.code === event.code &&
-    open.nextReminderAt !== null &&
-    Date.parse(event.occurredAt) >= Date.parse(open.nextReminderAt) &&
-    open.emailsSent < MAX_EMAILS_PER_EPISODE;
-  if (!due || open === null) {
+  if (open === null || open.code !== event.code || !reminderDue(open, event.occurredAt)) {
     const applied: AppliedAlert = {
       alertId: event.alertId,
       outcome: 'not_due',
@@ -221,32 +233,22 @@ function decideReminder(
     };
     return { outcome: 'not_due', next: state, applied, episode: open };
   }
-  const emailsSent = open.emailsSent + 1;
-  const episode: Episode = {
-    ...open,
-    emailsSent,
-    nextReminderAt: nextReminderAt(open.openedAt, emailsSent, event.occurredAt),
-  };
+  const { episode, email } = remind(open, event.occurredAt);
   const applied: AppliedAlert = {
     alertId: event.alertId,
     outcome: 'reminded',
     notificationId: open.notificationId,
-    email: {
-      reminder: emailsSent - 1,
-      since: episode.firstSeenAt,
-      occurrences: episode.count,
-      threadAlertId: open.openedBy,
-      failureCode: open.code,
-    },
+    email,
   };
   return {
     outcome: 'reminded',
-    next: {
-      ...state,
-      open: episode,
-      recent: [...state.recent, applied].slice(-RECENT_ALERTS_KEPT),
-    },
+    next: { ...state, open: episode, recent: remember(state, applied) },
     applied,
     episode,
   };
+}
+
+/** The state's recent alerts with `applied` added, the oldest dropped past the bound. */
+function remember(state: EpisodeState, applied: AppliedAlert): AppliedAlert[] {
+  return [...state.recent, applied].slice(-RECENT_ALERTS_KEPT);
 }
