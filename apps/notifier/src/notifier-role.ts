@@ -232,30 +232,34 @@ export async function startNotifierRole(
 
   try {
     // Upserting is idempotent: every notifier instance does it at start, one schedule results.
-    const scanJobOptions = {
-      attempts: 5,
-      backoff: { type: 'exponential' as const, delay: 60_000 },
-      removeOnComplete: { count: 30 },
-      removeOnFail: { count: 30 },
-    };
-    await maintenanceQueue.queue.upsertJobScheduler(
-      secretExpiryScanSchedulerId,
-      { pattern: options.expiryScanPattern ?? DEFAULT_EXPIRY_SCAN_PATTERN, tz: 'UTC' },
+    const schedules = [
       {
-        name: queues.maintenance.jobName,
-        data: { task: 'scan_secret_expiry' },
-        opts: scanJobOptions,
+        id: secretExpiryScanSchedulerId,
+        pattern: options.expiryScanPattern ?? DEFAULT_EXPIRY_SCAN_PATTERN,
+        task: 'scan_secret_expiry',
       },
-    );
-    await maintenanceQueue.queue.upsertJobScheduler(
-      failureReminderScanSchedulerId,
-      { pattern: options.reminderScanPattern ?? DEFAULT_REMINDER_SCAN_PATTERN, tz: 'UTC' },
       {
-        name: queues.maintenance.jobName,
-        data: { task: 'scan_failure_reminders' },
-        opts: scanJobOptions,
+        id: failureReminderScanSchedulerId,
+        pattern: options.reminderScanPattern ?? DEFAULT_REMINDER_SCAN_PATTERN,
+        task: 'scan_failure_reminders',
       },
-    );
+    ] as const;
+    for (const schedule of schedules) {
+      await maintenanceQueue.queue.upsertJobScheduler(
+        schedule.id,
+        { pattern: schedule.pattern, tz: 'UTC' },
+        {
+          name: queues.maintenance.jobName,
+          data: { task: schedule.task },
+          opts: {
+            attempts: 5,
+            backoff: { type: 'exponential', delay: 60_000 },
+            removeOnComplete: { count: 30 },
+            removeOnFail: { count: 30 },
+          },
+        },
+      );
+    }
     await Promise.all([
       notificationWorker.waitUntilReady(),
       emailWorker.waitUntilReady(),
