@@ -12,17 +12,8 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const DAY = 24 * 3600 * 1000;
-let scans = 0;
-
-/** Runs the daily scan job at `now`, as the job scheduler would, and waits for its alerts to be delivered. */
-async function scanAt(now: Date) {
-  h.clock.set(now);
-  const jobId = `scan-test-${++scans}`;
-  await h.maintenance.add({ task: 'scan_secret_expiry' }, { jobId });
-  expect(await h.finished(h.raw.maintenance, jobId)).toBe('completed');
-  await h.drained(h.raw.notifications);
-  await h.drained(h.raw.email);
-}
+/** Runs the scan at `now`, as its job scheduler would, and waits for what it queued. */
+const scanAt = (now: Date) => h.runMaintenanceAt('scan_secret_expiry', now);
 
 describe('secret expiry scan', () => {
   it('registers the daily job scheduler at start', async () => {

@@ -56,16 +56,8 @@ async function deliver(message: NotificationJob) {
   await h.drained(h.raw.email);
 }
 
-let scans = 0;
-/** Runs the reminder scan job at `now`, as its job scheduler would, and waits for what it queued. */
-async function scanAt(now: Date) {
-  h.clock.set(now);
-  const jobId = `reminder-scan-test-${++scans}`;
-  await h.maintenance.add({ task: 'scan_failure_reminders' }, { jobId });
-  expect(await h.finished(h.raw.maintenance, jobId)).toBe('completed');
-  await h.drained(h.raw.notifications);
-  await h.drained(h.raw.email);
-}
+/** Runs the scan at `now`, as its job scheduler would, and waits for what it queued. */
+const scanAt = (now: Date) => h.runMaintenanceAt('scan_failure_reminders', now);
 
 const subjects = (orgId: string) => h.mailsFor(orgId).map((m) => m.parsed.subject);
 const dueIndex = (orgId: string) =>

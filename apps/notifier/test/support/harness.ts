@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { integrationSettingsInputSchema, type Notification } from '@pinnacle/domain';
 import { createLogger } from '@pinnacle/logging';
 import {
+  type MaintenanceJob,
   type NotificationJob,
   notificationJobId,
   notificationJobOptions,
@@ -68,6 +69,12 @@ export interface NotifierHarness {
   finished(queue: Queue, jobId: string, timeoutMs?: number): Promise<'completed' | 'failed'>;
   /** Resolves once nothing is waiting, active or delayed in the queue. */
   drained(queue: Queue, timeoutMs?: number): Promise<void>;
+  /**
+   * Runs a maintenance task with the clock at `now`, as its job scheduler
+   * would, and waits until what it queued is delivered, emails included.
+   * Throws if the task's job fails.
+   */
+  runMaintenanceAt(task: MaintenanceJob['task'], now: Date): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,6 +122,7 @@ export async function startHarness(
     email: new Queue(queues.email.name, { connection, prefix: env.QUEUE_PREFIX }),
   };
   const clock = new TestClock();
+  let maintenanceRuns = 0;
 
   const harness: NotifierHarness = {
     redis,
@@ -163,6 +171,15 @@ export async function startHarness(
     },
     mailsFor(orgId) {
       return smtp.messages().filter((m) => m.parsed.headers['x-pinnacle-org-id'] === orgId);
+    },
+    async runMaintenanceAt(task, now) {
+      clock.set(now);
+      const jobId = `${task}-test-${++maintenanceRuns}`;
+      await maintenance.add({ task }, { jobId });
+      const state = await harness.finished(raw.maintenance, jobId);
+      if (state !== 'completed') throw new Error(`maintenance job ${jobId} ${state}`);
+      await harness.drained(raw.notifications);
+      await harness.drained(raw.email);
     },
     async finished(queue, jobId, timeoutMs = 15_000) {
       return waitFor(
