@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Run } from '@pinnacle/domain';
+import { LuaScript } from '@pinnacle/redis-store';
 import type { Redis } from 'ioredis';
 import {
   type CounterDefinition,
@@ -54,7 +54,7 @@ export interface MetricsRecorderOptions {
 
 // Applies increments to the metric hashes in one step. ARGV: triplets of
 // (key index, field, increment); an increment with a '.' is a float.
-const INCREMENT = `
+const INCREMENT = new LuaScript(`
 for i = 1, #ARGV, 3 do
   local key = KEYS[tonumber(ARGV[i])]
   if string.find(ARGV[i + 2], '.', 1, true) then
@@ -64,8 +64,7 @@ for i = 1, #ARGV, 3 do
   end
 end
 return 1
-`;
-const INCREMENT_SHA = createHash('sha1').update(INCREMENT).digest('hex');
+`);
 
 /** One increment: metric hash, field, amount (as the script reads it). */
 type Increment = [definition: MetricDefinition, field: string, by: string];
@@ -92,13 +91,7 @@ export function createMetricsRecorder(
       if (index < 0) index = keys.push(key) - 1;
       args.push(String(index + 1), field, by);
     }
-    if (args.length === 0) return;
-    try {
-      await redis.evalsha(INCREMENT_SHA, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      await redis.eval(INCREMENT, keys.length, ...keys, ...args);
-    }
+    if (args.length > 0) await INCREMENT.run(redis, keys, args);
   };
 
   /** Never rejects: metrics never fail the caller. */

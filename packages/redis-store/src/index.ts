@@ -3,6 +3,7 @@ export * from './expiry-warning-repository.js';
 export * from './health-repository.js';
 export * from './integration-repository.js';
 export * from './keys.js';
+export { LuaScript } from './lua-script.js';
 export * from './notification-repository.js';
 export * from './run-repository.js';
 export * from './secret-box.js';
