@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { globalKeys, orgKeys } from './keys.js';
 import { LuaScript, luaTrimIndex } from './lua-script.js';
 import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
+import { withScores } from './zset.js';
 
 /** One failure episode of an org: the same failure code, run after run, until a success. */
 export const episodeSchema = z.object({
@@ -210,11 +211,10 @@ export class AlertRepository {
       page.offset,
       page.limit,
     );
-    const due: { orgId: string; dueAt: string }[] = [];
-    for (let i = 0; i + 1 < rows.length; i += 2) {
-      due.push({ orgId: rows[i] as string, dueAt: new Date(Number(rows[i + 1])).toISOString() });
-    }
-    return due;
+    return withScores(rows).map(({ member, score }) => ({
+      orgId: member,
+      dueAt: new Date(score).toISOString(),
+    }));
   }
 
   async getNotification(orgId: string, id: string): Promise<StoredNotification | null> {

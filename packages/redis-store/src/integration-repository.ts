@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { globalKeys, orgKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import type { SecretBox } from './secret-box.js';
+import { withScores } from './zset.js';
 
 export type IntegrationSettingsInput = z.output<typeof integrationSettingsInputSchema>;
 export type ClientSecretRotation = z.output<typeof clientSecretRotationSchema>;
@@ -156,11 +157,10 @@ export class IntegrationRepository {
       until.getTime(),
       'WITHSCORES',
     );
-    const out: { orgId: string; expiresAt: Date }[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      out.push({ orgId: flat[i] as string, expiresAt: new Date(Number(flat[i + 1])) });
-    }
-    return out;
+    return withScores(flat).map(({ member, score }) => ({
+      orgId: member,
+      expiresAt: new Date(score),
+    }));
   }
 
   async listOrgIds(): Promise<string[]> {
