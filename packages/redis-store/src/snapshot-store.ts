@@ -133,20 +133,22 @@ return #ids
 const DIFF_CHUNK_SCRIPT = new LuaScript(`
 local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
 if #ids == 0 then return {0, 0, 0, 0} end
-local old = redis.call('HMGET', KEYS[4], unpack(ids))
-local kept = {}
+local found = redis.call('HMGET', KEYS[4], unpack(ids))
+-- The users the current version has too, and their current fields.
+local kept, old = {}, {}
 for j, id in ipairs(ids) do
-  if old[j] then kept[#kept + 1] = j end
+  if found[j] then
+    kept[#kept + 1] = id
+    old[#old + 1] = found[j]
+  end
 end
 local changed = 0
 if #kept > 0 then
-  local keptIds = {}
-  for n, j in ipairs(kept) do keptIds[n] = ids[j] end
-  local new = redis.call('HMGET', KEYS[2], unpack(keptIds))
-  local oldGroups = redis.call('HMGET', KEYS[5], unpack(keptIds))
-  local newGroups = redis.call('HMGET', KEYS[3], unpack(keptIds))
-  for n, j in ipairs(kept) do
-    if old[j] ~= new[n] or oldGroups[n] ~= newGroups[n] then changed = changed + 1 end
+  local new = redis.call('HMGET', KEYS[2], unpack(kept))
+  local oldGroups = redis.call('HMGET', KEYS[5], unpack(kept))
+  local newGroups = redis.call('HMGET', KEYS[3], unpack(kept))
+  for n = 1, #kept do
+    if old[n] ~= new[n] or oldGroups[n] ~= newGroups[n] then changed = changed + 1 end
   end
 end
 return {#ids, #ids - #kept, changed, #kept}
