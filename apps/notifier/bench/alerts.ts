@@ -39,6 +39,7 @@ import {
   processCpuMs,
   redisCpuMs,
   spawnTied,
+  startCpuMeter,
   useTestRedis,
   waitFor,
 } from '@pinnacle/testing';
@@ -165,6 +166,7 @@ async function main() {
     // Email off: what is measured is the in-app alert.
     SMTP_URL: '',
   };
+  const redisCpu = () => redisCpuMs(store);
   const inAppAlerts = async () =>
     Number(
       (await store.hget(
@@ -229,16 +231,16 @@ async function main() {
     await Promise.all([workersOn(queues.sync.name), workersOn(queues.notifications.name)]);
     const syncQueue = new Queue(queues.sync.name, { connection: connect(), prefix: redis.prefix });
 
-    const cpuBefore = [worker.cpuMs(), notifier.cpuMs(), await redisCpuMs(store)];
+    const endToEndCpu = await startCpuMeter({
+      worker: worker.cpuMs,
+      notifier: notifier.cpuMs,
+      redis: redisCpu,
+    });
     const start = performance.now();
     const syncsDone = whenCounterReaches(failedRuns, ORGS, start);
     await syncQueue.addBulk(firstRuns);
     const endToEndMs = await whenCounterReaches(inAppAlerts, ORGS, start);
-    const endToEndCpuMs = {
-      worker: worker.cpuMs() - (cpuBefore[0] ?? 0),
-      notifier: notifier.cpuMs() - (cpuBefore[1] ?? 0),
-      redis: (await redisCpuMs(store)) - (cpuBefore[2] ?? 0),
-    };
+    const endToEndCpuMs = await endToEndCpu.stop();
     const syncsDoneMs = await syncsDone;
     await worker.stop();
     await notifier.stop();
@@ -262,14 +264,11 @@ async function main() {
     const secondRuns = await newRuns();
     const workerAlone = startBuiltRole('worker', env);
     await workersOn(queues.sync.name);
-    const workerCpuBefore = [workerAlone.cpuMs(), await redisCpuMs(store)];
+    const workerCpu = await startCpuMeter({ worker: workerAlone.cpuMs, redis: redisCpu });
     const workerStart = performance.now();
     await syncQueue.addBulk(secondRuns);
     const workerAloneMs = await whenCounterReaches(failedRuns, 2 * ORGS, workerStart);
-    const workerAloneCpuMs = {
-      worker: workerAlone.cpuMs() - (workerCpuBefore[0] ?? 0),
-      redis: (await redisCpuMs(store)) - (workerCpuBefore[1] ?? 0),
-    };
+    const workerAloneCpuMs = await workerCpu.stop();
     await workerAlone.stop();
     await syncQueue.close();
 
@@ -281,14 +280,11 @@ async function main() {
     await notifyQueue.pause();
     const notifierAlone = startBuiltRole('notifier', env);
     await workersOn(queues.notifications.name);
-    const notifierCpuBefore = [notifierAlone.cpuMs(), await redisCpuMs(store)];
+    const notifierCpu = await startCpuMeter({ notifier: notifierAlone.cpuMs, redis: redisCpu });
     const notifierStart = performance.now();
     await notifyQueue.resume();
     const notifierAloneMs = await whenCounterReaches(inAppAlerts, 2 * ORGS, notifierStart);
-    const notifierAloneCpuMs = {
-      notifier: notifierAlone.cpuMs() - (notifierCpuBefore[0] ?? 0),
-      redis: (await redisCpuMs(store)) - (notifierCpuBefore[1] ?? 0),
-    };
+    const notifierAloneCpuMs = await notifierCpu.stop();
     await notifierAlone.stop();
     await notifyQueue.close();
 

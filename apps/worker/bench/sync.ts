@@ -24,10 +24,12 @@ import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import {
   getFreePort,
+  ownCpuMs,
   peakRssMb,
   processCpuMs,
   redisCpuMs,
   spawnNodeProcess,
+  startCpuMeter,
   useTestRedis,
   waitFor,
 } from '@pinnacle/testing';
@@ -76,6 +78,7 @@ async function main() {
   await sim.waitForLine(/listening on/, 60_000);
   const simUrl = `https://127.0.0.1:${simPort}`;
   const ca = readFileSync(caPath, 'utf8');
+  const simulatorCpu = () => processCpuMs(sim.pid);
   trustSimulatorCa(ca);
   const control = async (path: string, body: unknown) => {
     const res = await fetch(`${simUrl}/_sim${path}`, {
@@ -142,7 +145,7 @@ async function main() {
         }),
       });
       const { access_token: token } = (await tokenRes.json()) as { access_token: string };
-      const bareCpuBefore = { bench: process.cpuUsage(), simulator: processCpuMs(sim.pid) };
+      const bareCpu = await startCpuMeter({ loop: ownCpuMs, simulator: simulatorCpu });
       const bareStart = performance.now();
       let bareUsers = 0;
       await Promise.all(
@@ -160,11 +163,7 @@ async function main() {
         }),
       );
       const bareMs = performance.now() - bareStart;
-      const bareUsage = process.cpuUsage(bareCpuBefore.bench);
-      const bareCpuMs = {
-        loop: Math.round((bareUsage.user + bareUsage.system) / 1000),
-        simulator: processCpuMs(sim.pid) - bareCpuBefore.simulator,
-      };
+      const bareCpuMs = await bareCpu.stop();
 
       // The real worker process, from its production build (`pnpm build`).
       const worker = spawnBuiltWorker({
@@ -194,11 +193,11 @@ async function main() {
       await stores.runs.createIfIdle(
         newQueuedRun({ id: runId, orgId, trigger: 'manual', createdAt: new Date() }),
       );
-      const cpuBefore = {
-        worker: processCpuMs(worker.pid),
-        simulator: processCpuMs(sim.pid),
-        redis: await redisCpuMs(connection),
-      };
+      const syncCpu = await startCpuMeter({
+        worker: () => processCpuMs(worker.pid),
+        simulator: simulatorCpu,
+        redis: () => redisCpuMs(connection),
+      });
       const syncStart = performance.now();
       await queue.add(
         { orgId, runId, trigger: 'manual' },
@@ -212,11 +211,7 @@ async function main() {
         { timeoutMs: 600_000, intervalMs: 20 },
       );
       const syncMs = performance.now() - syncStart;
-      const syncCpuMs = {
-        worker: processCpuMs(worker.pid) - cpuBefore.worker,
-        simulator: processCpuMs(sim.pid) - cpuBefore.simulator,
-        redis: (await redisCpuMs(connection)) - cpuBefore.redis,
-      };
+      const syncCpuMs = await syncCpu.stop();
       const fetchStart = run.startedAt ? Date.parse(run.startedAt) : Number.NaN;
       const peak = peakRssMb(worker.pid);
       await worker.stop();

@@ -5,7 +5,13 @@ export {
   spawnNodeProcess,
 } from './node-process.js';
 export { getFreePort } from './ports.js';
-export { peakRssMb, processCpuMs, redisCpuMs } from './process-stats.js';
+export {
+  ownCpuMs,
+  peakRssMb,
+  processCpuMs,
+  redisCpuMs,
+  startCpuMeter,
+} from './process-stats.js';
 export { pingRedis } from './redis-ping.js';
 export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
 export {
