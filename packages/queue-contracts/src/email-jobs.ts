@@ -7,6 +7,7 @@ import {
   syncFailureSchema,
 } from '@pinnacle/domain';
 import { z } from 'zod';
+import type { EnvOf, QueueDefinition } from './queue-definition.js';
 
 /** An alert's ID: the notification job ID it came from (BullMQ-safe, no ':'). */
 export const alertIdSchema = z
@@ -74,27 +75,23 @@ export type EmailJob = z.infer<typeof emailJobSchema>;
 /** One email job per alert: a replayed fan-out adds it once. */
 export const emailJobId = (alertId: string) => `email-${alertId}`;
 
-export interface EmailRetryPolicy {
-  attempts: number;
-  /** First backoff; doubles each attempt (with jitter). */
-  backoffDelayMs: number;
-}
+export type EmailQueueEnv = EnvOf<'NOTIFIER_EMAIL_ATTEMPTS' | 'NOTIFIER_EMAIL_BACKOFF_MS'>;
 
-/** 15 attempts from 5 s: the last retry comes about 45 hours after the first try. */
-export const defaultEmailRetryPolicy: EmailRetryPolicy = { attempts: 15, backoffDelayMs: 5_000 };
-
-/** BullMQ options of every email job. Kept as long as notification jobs, for the same reason. */
-export function emailJobOptions(policy: EmailRetryPolicy = defaultEmailRetryPolicy) {
-  return {
-    attempts: policy.attempts,
-    backoff: { type: 'exponential' as const, delay: policy.backoffDelayMs, jitter: 0.2 },
+/**
+ * The `email` queue: one job per alert's email, retried through an SMTP
+ * outage `NOTIFIER_EMAIL_ATTEMPTS` times from `NOTIFIER_EMAIL_BACKOFF_MS`
+ * (doubling; by default the last retry comes about 45 hours after the first
+ * try). Kept as long as notification jobs, for the same reason.
+ */
+export const emailQueueDefinition = {
+  name: 'email',
+  schema: emailJobSchema,
+  jobName: (job) => `email ${job.content.type} ${job.orgId}`,
+  jobId: (job) => emailJobId(job.alertId),
+  jobOptions: (env) => ({
+    attempts: env.NOTIFIER_EMAIL_ATTEMPTS,
+    backoff: { type: 'exponential', delay: env.NOTIFIER_EMAIL_BACKOFF_MS, jitter: 0.2 },
     removeOnComplete: { age: 7 * 24 * 3600 },
     removeOnFail: { age: 30 * 24 * 3600 },
-  };
-}
-
-/** The daily secret-expiry scan's job scheduler. */
-export const secretExpiryScanSchedulerId = 'scan-secret-expiry';
-
-/** The hourly scan for failure reminders that fell due with no run to bring them up. */
-export const failureReminderScanSchedulerId = 'scan-failure-reminders';
+  }),
+} as const satisfies QueueDefinition<'email', EmailJob, EmailQueueEnv>;

@@ -1,5 +1,6 @@
 import { orgIdSchema, runIdSchema, syncFailureSchema } from '@pinnacle/domain';
 import { z } from 'zod';
+import type { EnvOf, QueueDefinition } from './queue-definition.js';
 
 const base = {
   orgId: orgIdSchema,
@@ -80,3 +81,21 @@ export function notificationJobId(job: NotificationJob): string {
       return `expired-${job.orgId}-${job.expiresAt.slice(0, 10)}`;
   }
 }
+
+/**
+ * The `notifications` queue: the worker's hand-off and the notifier's own
+ * scans. Jobs are kept a week after completion: their IDs are what makes a
+ * re-sent hand-off a no-op, and that only works while they exist.
+ */
+export const notificationQueueDefinition = {
+  name: 'notifications',
+  schema: notificationJobSchema,
+  jobName: (job) => `notify ${job.type} ${job.orgId}`,
+  jobId: notificationJobId,
+  jobOptions: () => ({
+    attempts: 12,
+    backoff: { type: 'exponential', delay: 5_000, jitter: 0.3 },
+    removeOnComplete: { age: 7 * 24 * 3600 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  }),
+} as const satisfies QueueDefinition<'notifications', NotificationJob, EnvOf<never>>;

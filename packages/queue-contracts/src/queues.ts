@@ -1,23 +1,47 @@
-import type { z } from 'zod';
-import { emailJobSchema } from './email-jobs.js';
-import { notificationJobSchema } from './notification-jobs.js';
-import { maintenanceJobSchema, syncJobSchema } from './sync-jobs.js';
+import { type EmailJob, type EmailQueueEnv, emailQueueDefinition } from './email-jobs.js';
+import { type MaintenanceJob, maintenanceQueueDefinition } from './maintenance-jobs.js';
+import { type NotificationJob, notificationQueueDefinition } from './notification-jobs.js';
+import type { EnvOf, JobOptions, QueueDefinition } from './queue-definition.js';
+import { type SyncJob, type SyncQueueEnv, syncQueueDefinition } from './sync-jobs.js';
+
+/** Each queue's payload: the typed map every producer and worker is checked against. */
+export interface QueuePayloads {
+  sync: SyncJob;
+  notifications: NotificationJob;
+  maintenance: MaintenanceJob;
+  email: EmailJob;
+}
+
+/** The environment each queue's job options are built from. */
+export interface QueueEnvs {
+  sync: SyncQueueEnv;
+  notifications: EnvOf<never>;
+  maintenance: EnvOf<never>;
+  email: EmailQueueEnv;
+}
+
+export type QueueKey = keyof QueuePayloads;
+export type QueuePayload<K extends QueueKey> = QueuePayloads[K];
+export type QueueEnv<K extends QueueKey> = QueueEnvs[K];
 
 /**
- * Every queue of the service, its job names and payload schema, in one place.
- * Producers and consumers both parse with these schemas. Fields added later
- * must be optional so a rolling deploy (old worker, new API) keeps working.
+ * Every queue of the service, by key: its definition module's definition.
+ * Typed as a map (not the union of its values) so code generic over the
+ * queue key calls a definition with that queue's own payload.
  */
-export const queues = {
-  sync: { name: 'sync', jobName: 'sync-org', schema: syncJobSchema },
-  notifications: { name: 'notifications', jobName: 'notify', schema: notificationJobSchema },
-  maintenance: { name: 'maintenance', jobName: 'maintenance', schema: maintenanceJobSchema },
-  email: { name: 'email', jobName: 'send-email', schema: emailJobSchema },
-} as const;
+export const queues: { [K in QueueKey]: QueueDefinition<K, QueuePayloads[K], QueueEnvs[K]> } = {
+  sync: syncQueueDefinition,
+  notifications: notificationQueueDefinition,
+  maintenance: maintenanceQueueDefinition,
+  email: emailQueueDefinition,
+};
 
-export type QueueKey = keyof typeof queues;
-export type QueuePayload<K extends QueueKey> = z.infer<(typeof queues)[K]['schema']>;
 export const queueNames = Object.values(queues).map((q) => q.name);
+
+/** The BullMQ options of a queue's jobs, from the environment. */
+export function jobOptionsFor<K extends QueueKey>(queue: K, env: QueueEnv<K>): JobOptions {
+  return queues[queue].jobOptions(env);
+}
 
 export class InvalidJobPayloadError extends Error {
   readonly code = 'invalid_job_payload';
@@ -35,7 +59,7 @@ export class InvalidJobPayloadError extends Error {
 /** Parses a job payload at either end; throws InvalidJobPayloadError (never echoing values). */
 export function parseJobPayload<K extends QueueKey>(queue: K, data: unknown): QueuePayload<K> {
   const result = queues[queue].schema.safeParse(data);
-  if (result.success) return result.data as QueuePayload<K>;
+  if (result.success) return result.data;
   throw new InvalidJobPayloadError(
     queue,
     result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),

@@ -1,5 +1,6 @@
 import { orgIdSchema, runIdSchema } from '@pinnacle/domain';
 import { z } from 'zod';
+import type { EnvOf, QueueDefinition } from './queue-definition.js';
 
 /**
  * A sync job names the org and, for Sync Now, the run the API already
@@ -17,43 +18,28 @@ export const syncJobSchema = z.object({
 });
 export type SyncJob = z.infer<typeof syncJobSchema>;
 
-export const maintenanceJobSchema = z.object({
-  task: z.enum(['scan_secret_expiry', 'scan_failure_reminders']),
-});
-export type MaintenanceJob = z.infer<typeof maintenanceJobSchema>;
-
-/** BullMQ forbids ':' in custom job IDs. */
+/** A Sync Now job's ID: derived from its run, so the run has one job. BullMQ forbids ':' in it. */
 export const syncJobId = (runId: string) => `run-${runId}`;
-/** One scheduler per org; its ID is how settings changes find it again. */
+/** One job scheduler per org; its ID is how settings changes find it again. */
 export const syncSchedulerId = (orgId: string) => `sync-schedule-${orgId}`;
 
-export interface SyncRetryPolicy {
-  attempts: number;
-  /** First backoff; doubles each attempt, with jitter so a Graph outage does not retry in lockstep. */
-  backoffDelayMs: number;
-}
-
-export const defaultSyncRetryPolicy: SyncRetryPolicy = { attempts: 5, backoffDelayMs: 15_000 };
-
-/** BullMQ options of every sync job (Sync Now and schedules alike). */
-export function syncJobOptions(policy: SyncRetryPolicy = defaultSyncRetryPolicy) {
-  return {
-    attempts: policy.attempts,
-    backoff: { type: 'exponential' as const, delay: policy.backoffDelayMs, jitter: 0.5 },
-    removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
-    removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
-  };
-}
+export type SyncQueueEnv = EnvOf<'SYNC_ATTEMPTS' | 'SYNC_BACKOFF_MS'>;
 
 /**
- * Notification jobs are kept a week after completion: their IDs are what
- * makes a re-sent hand-off a no-op, and that only works while they exist.
+ * The `sync` queue. Sync Now jobs and the org's scheduled jobs alike retry
+ * `SYNC_ATTEMPTS` times from `SYNC_BACKOFF_MS` (doubling, with jitter so a
+ * Graph outage does not retry in lockstep).
  */
-export function notificationJobOptions() {
-  return {
-    attempts: 12,
-    backoff: { type: 'exponential' as const, delay: 5_000, jitter: 0.3 },
-    removeOnComplete: { age: 7 * 24 * 3600 },
-    removeOnFail: { age: 30 * 24 * 3600 },
-  };
-}
+export const syncQueueDefinition = {
+  name: 'sync',
+  schema: syncJobSchema,
+  jobName: (job) => `sync ${job.orgId}`,
+  // A scheduled job has no run yet: its job scheduler names it.
+  jobId: (job) => (job.runId === undefined ? undefined : syncJobId(job.runId)),
+  jobOptions: (env) => ({
+    attempts: env.SYNC_ATTEMPTS,
+    backoff: { type: 'exponential', delay: env.SYNC_BACKOFF_MS, jitter: 0.5 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
+  }),
+} as const satisfies QueueDefinition<'sync', SyncJob, SyncQueueEnv>;

@@ -1,19 +1,24 @@
+import { envSchema } from '@pinnacle/config';
 import type { SyncFailure } from '@pinnacle/domain';
 import { describe, expect, it } from 'vitest';
 import {
-  defaultSyncRetryPolicy,
   InvalidJobPayloadError,
+  jobOptionsFor,
+  maintenanceJobSchema,
+  maintenanceSchedules,
   type NotificationJob,
   notificationJobId,
-  notificationJobOptions,
   notificationJobSchema,
   parseJobPayload,
+  type QueueKey,
   queueNames,
   queues,
   syncJobId,
-  syncJobOptions,
   syncSchedulerId,
 } from '../src/index.js';
+
+/** The environment on its defaults, as a process with nothing set reads it. */
+const defaults = envSchema.parse({});
 
 type JobOf<T extends NotificationJob['type']> = Extract<NotificationJob, { type: T }>;
 
@@ -291,15 +296,14 @@ describe('job IDs', () => {
 });
 
 describe('job options', () => {
-  it('syncJobOptions: retries with exponential, jittered backoff and bounded retention', () => {
-    expect(defaultSyncRetryPolicy).toEqual({ attempts: 5, backoffDelayMs: 15_000 });
-    expect(syncJobOptions()).toEqual({
+  it('sync jobs: SYNC_ATTEMPTS and SYNC_BACKOFF_MS, exponential and jittered, bounded retention', () => {
+    expect(jobOptionsFor('sync', defaults)).toEqual({
       attempts: 5,
       backoff: { type: 'exponential', delay: 15_000, jitter: 0.5 },
       removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
       removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
     });
-    expect(syncJobOptions({ attempts: 2, backoffDelayMs: 50 })).toEqual({
+    expect(jobOptionsFor('sync', { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 })).toEqual({
       attempts: 2,
       backoff: { type: 'exponential', delay: 50, jitter: 0.5 },
       removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
@@ -307,30 +311,77 @@ describe('job options', () => {
     });
   });
 
-  it('syncJobOptions returns a fresh object each call', () => {
-    const a = syncJobOptions();
+  it('returns a fresh object each call', () => {
+    const a = jobOptionsFor('sync', defaults);
     a.backoff.delay = 1;
     a.removeOnComplete.count = 1;
-    expect(syncJobOptions().backoff.delay).toBe(15_000);
-    expect(syncJobOptions().removeOnComplete.count).toBe(5000);
+    expect(jobOptionsFor('sync', defaults).backoff.delay).toBe(15_000);
+    expect(jobOptionsFor('sync', defaults).removeOnComplete.count).toBe(5000);
   });
 
   it('notification jobs are retried and kept long enough to deduplicate re-sends', () => {
-    const options = notificationJobOptions();
+    const options = jobOptionsFor('notifications', defaults);
     expect(options.attempts).toBeGreaterThan(1);
     expect(options.backoff.type).toBe('exponential');
     expect(options.backoff.delay).toBeGreaterThan(0);
-    expect(options.removeOnComplete.age).toBeGreaterThanOrEqual(7 * 24 * 3600);
-    expect(options.removeOnFail.age).toBeGreaterThanOrEqual(options.removeOnComplete.age);
+    // A week at least: a re-sent hand-off is a no-op only while its job exists.
+    expect(options).toMatchObject({
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    });
+  });
+
+  it('maintenance scans are retried a few times, a minute or more apart, and the last 30 kept', () => {
+    expect(jobOptionsFor('maintenance', defaults)).toEqual({
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 60_000 },
+      removeOnComplete: { count: 30 },
+      removeOnFail: { count: 30 },
+    });
+  });
+});
+
+describe('job names', () => {
+  it('say whose job each is', () => {
+    expect(queues.sync.jobName({ orgId: 'org-1', trigger: 'schedule' })).toBe('sync org-1');
+    expect(queues.notifications.jobName(syncFailed)).toBe('notify sync_failed org-1');
+    expect(queues.notifications.jobName(expiring)).toBe('notify client_secret_expiring org-1');
+    expect(queues.maintenance.jobName({ task: 'scan_failure_reminders' })).toBe(
+      'scan_failure_reminders',
+    );
+  });
+});
+
+describe('job IDs by definition', () => {
+  it('a Sync Now job is keyed by its run; a scheduled one is named by its job scheduler', () => {
+    expect(queues.sync.jobId({ orgId: 'org-1', trigger: 'manual', runId: 'r-1' })).toBe(
+      syncJobId('r-1'),
+    );
+    expect(queues.sync.jobId({ orgId: 'org-1', trigger: 'schedule' })).toBeUndefined();
+  });
+
+  it('a notification job is keyed by its message', () => {
+    for (const job of validNotifications) {
+      expect(queues.notifications.jobId(job)).toBe(notificationJobId(job));
+    }
+  });
+
+  it('maintenance jobs come from their job schedulers only', () => {
+    expect(queues.maintenance.jobId({ task: 'scan_secret_expiry' })).toBeUndefined();
+    const ids = Object.values(maintenanceSchedules).map((s) => s.schedulerId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(Object.keys(maintenanceSchedules).sort()).toEqual(
+      [...maintenanceJobSchema.shape.task.options].sort(),
+    );
   });
 });
 
 describe('queues', () => {
   it('names each queue and job without ":" (a queue name cannot hold one)', () => {
     expect(queueNames).toEqual(['sync', 'notifications', 'maintenance', 'email']);
-    for (const q of Object.values(queues)) {
+    for (const [key, q] of Object.entries(queues)) {
+      expect(q.name).toBe(key as QueueKey);
       expect(q.name).not.toContain(':');
-      expect(q.jobName.length).toBeGreaterThan(0);
     }
     expect(new Set(queueNames).size).toBe(queueNames.length);
   });

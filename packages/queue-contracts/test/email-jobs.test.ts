@@ -1,10 +1,10 @@
+import { envSchema } from '@pinnacle/config';
 import { describe, expect, it } from 'vitest';
 import {
-  defaultEmailRetryPolicy,
   type EmailJob,
   emailJobId,
-  emailJobOptions,
   InvalidJobPayloadError,
+  jobOptionsFor,
   notificationJobId,
   parseJobPayload,
   queues,
@@ -139,16 +139,22 @@ describe('email job IDs and options', () => {
     expect(emailJobId('a')).not.toBe(emailJobId('b'));
   });
 
-  it('retries many times with exponential backoff, kept long enough to deduplicate', () => {
-    const options = emailJobOptions();
-    expect(options.attempts).toBe(defaultEmailRetryPolicy.attempts);
-    expect(options.attempts).toBeGreaterThanOrEqual(10);
+  it('is keyed by its alert and named for what it is about', () => {
+    expect(queues.email.jobId(failedEmail)).toBe(emailJobId(failedEmail.alertId));
+    expect(queues.email.jobName(failedEmail)).toBe('email sync_failed org-1');
+  });
+
+  it('retries NOTIFIER_EMAIL_ATTEMPTS times with exponential backoff, kept long enough to deduplicate', () => {
+    const options = jobOptionsFor('email', envSchema.parse({}));
+    expect(options.attempts).toBe(15);
     expect(options.backoff).toEqual({ type: 'exponential', delay: 5_000, jitter: 0.2 });
-    expect(options.removeOnComplete.age).toBeGreaterThanOrEqual(7 * 24 * 3600);
-    expect(emailJobOptions({ attempts: 3, backoffDelayMs: 100 }).backoff.delay).toBe(100);
+    expect(options.removeOnComplete).toEqual({ age: 7 * 24 * 3600 });
+    expect(
+      jobOptionsFor('email', { NOTIFIER_EMAIL_ATTEMPTS: 3, NOTIFIER_EMAIL_BACKOFF_MS: 100 }),
+    ).toMatchObject({ attempts: 3, backoff: { delay: 100 } });
   });
 
   it('registers the email queue', () => {
-    expect(queues.email).toMatchObject({ name: 'email', jobName: 'send-email' });
+    expect(queues.email.name).toBe('email');
   });
 });

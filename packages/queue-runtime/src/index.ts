@@ -2,4 +2,4 @@ export * from './connections.js';
 export * from './health-server.js';
 export * from './process-entry.js';
 export * from './typed-queue.js';
-export * from './typed-worker.js';
+export * from './worker-registry.js';

@@ -1,10 +1,12 @@
 import {
+  type JobOptions,
   parseJobPayload,
+  type QueueEnv,
   type QueueKey,
   type QueuePayload,
   queues,
 } from '@pinnacle/queue-contracts';
-import { type JobsOptions, Queue } from 'bullmq';
+import { type Job, type JobSchedulerJson, Queue, type RepeatOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 export interface QueueRuntimeOptions {
@@ -13,30 +15,94 @@ export interface QueueRuntimeOptions {
   prefix: string;
 }
 
-/** A BullMQ queue that only accepts payloads its contract parses. */
+export interface TypedQueueOptions<K extends QueueKey> extends QueueRuntimeOptions {
+  /** What the queue's job options are built from (e.g. SYNC_ATTEMPTS, SYNC_BACKOFF_MS). */
+  env: QueueEnv<K>;
+  /**
+   * A producer that boots while Redis is away must not be left broken by a
+   * failed one-time version check: it should work once Redis is back.
+   */
+  skipVersionCheck?: boolean;
+}
+
+/** When a job scheduler fires: every `every` ms (from `offset`), or on a cron `pattern`. */
+export type SchedulerRepeat = Pick<RepeatOptions, 'every' | 'offset' | 'pattern' | 'tz'>;
+
+/**
+ * The one way to put a job on a queue: the payload is parsed with the
+ * queue's contract (a bad one is refused before Redis is touched), and the
+ * job is named, identified and given its options by the queue's definition.
+ * A job scheduler's template is made the same way, so a scheduled job
+ * cannot carry other options than a job added by hand.
+ */
 export class TypedQueue<K extends QueueKey> {
+  /** The BullMQ queue, for reading (jobs, states, counts). */
   readonly queue: Queue;
+  private readonly env: QueueEnv<K>;
 
   constructor(
     readonly key: K,
-    options: QueueRuntimeOptions & { defaultJobOptions?: JobsOptions; skipVersionCheck?: boolean },
+    options: TypedQueueOptions<K>,
   ) {
+    this.env = options.env;
     this.queue = new Queue(queues[key].name, {
       connection: options.connection,
       prefix: options.prefix,
-      // A producer that boots while Redis is away must not be left broken
-      // by a failed one-time version check: it should work once Redis is back.
       ...(options.skipVersionCheck ? { skipVersionCheck: true } : {}),
-      ...(options.defaultJobOptions ? { defaultJobOptions: options.defaultJobOptions } : {}),
     });
   }
 
-  async add(payload: QueuePayload<K>, options: JobsOptions = {}) {
+  /** The options every job of this queue gets (a fresh object each call). */
+  jobOptions(): JobOptions {
+    return queues[this.key].jobOptions(this.env);
+  }
+
+  /** Adds one job; the same payload again (same job ID) is the same job. */
+  async add(payload: QueuePayload<K>): Promise<Job> {
+    const { name, data, opts } = this.jobOf(payload);
+    return this.queue.add(name, data, opts);
+  }
+
+  /** Adds many jobs in one round trip; every payload is parsed before any is added. */
+  async addBulk(payloads: readonly QueuePayload<K>[]): Promise<Job[]> {
+    return this.queue.addBulk(payloads.map((payload) => this.jobOf(payload)));
+  }
+
+  /** Creates or updates a job scheduler whose jobs carry `payload`. */
+  async upsertScheduler(
+    schedulerId: string,
+    repeat: SchedulerRepeat,
+    payload: QueuePayload<K>,
+  ): Promise<void> {
+    const definition = queues[this.key];
     const data = parseJobPayload(this.key, payload);
-    return this.queue.add(queues[this.key].jobName, data, options);
+    await this.queue.upsertJobScheduler(schedulerId, repeat, {
+      name: definition.jobName(data),
+      data,
+      opts: this.jobOptions(),
+    });
+  }
+
+  async removeScheduler(schedulerId: string): Promise<void> {
+    await this.queue.removeJobScheduler(schedulerId);
+  }
+
+  async getScheduler(schedulerId: string): Promise<JobSchedulerJson | undefined> {
+    return this.queue.getJobScheduler(schedulerId);
   }
 
   close(): Promise<void> {
     return this.queue.close();
+  }
+
+  private jobOf(payload: QueuePayload<K>) {
+    const definition = queues[this.key];
+    const data = parseJobPayload(this.key, payload);
+    const jobId = definition.jobId(data);
+    return {
+      name: definition.jobName(data),
+      data,
+      opts: { ...this.jobOptions(), ...(jobId === undefined ? {} : { jobId }) },
+    };
   }
 }

@@ -1,10 +1,10 @@
 import { createLogger } from '@pinnacle/logging';
+import { metricDefinitions, readRecordedMetrics } from '@pinnacle/metrics';
 import {
   InvalidJobPayloadError,
+  jobOptionsFor,
   type NotificationJob,
   notificationJobId,
-  type QueueKey,
-  type QueuePayload,
   type SyncJob,
   syncJobId,
 } from '@pinnacle/queue-contracts';
@@ -16,12 +16,12 @@ import {
   useTestRedis,
   waitFor,
 } from '@pinnacle/testing';
-import { type Job, Queue, type Worker } from 'bullmq';
+import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, waitForReady } from '../src/connections.js';
 import { TypedQueue } from '../src/typed-queue.js';
-import { createTypedWorker } from '../src/typed-worker.js';
+import { type LockSettings, WorkerRegistry } from '../src/worker-registry.js';
 
 let r: TestRedis;
 const connections: Redis[] = [];
@@ -48,7 +48,7 @@ afterAll(async () => {
   await r.cleanup();
 });
 
-/** Log lines captured from the worker's logger. */
+/** Log lines captured from a logger. */
 function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({
@@ -63,6 +63,8 @@ function capturingLogger() {
 let prefixCount = 0;
 const queuePrefix = () => `${r.prefix}:q${++prefixCount}`;
 
+const syncEnv = { SYNC_ATTEMPTS: 4, SYNC_BACKOFF_MS: 250 };
+
 async function finishedState(queue: Queue, jobId: string): Promise<string> {
   return waitFor(
     async () => {
@@ -73,22 +75,20 @@ async function finishedState(queue: Queue, jobId: string): Promise<string> {
   );
 }
 
-function startWorker<K extends QueueKey>(
-  key: K,
-  prefix: string,
-  handler: (payload: QueuePayload<K>, job: Job) => Promise<unknown>,
-) {
+const LOCK: LockSettings = { lockDuration: 7_000, stalledInterval: 3_000, maxStalledCount: 3 };
+
+/** A registry on the test Redis, closed in afterAll. */
+function registry(prefix: string) {
   const { logger, lines } = capturingLogger();
-  const finished: { jobId: string | undefined; outcome: string; error?: string }[] = [];
-  const worker: Worker = createTypedWorker(key, handler, {
-    connection: connection(r.url, 'worker'),
+  const created = new WorkerRegistry({
+    role: 'test-role',
+    redisUrl: r.url,
     prefix,
     logger,
-    onFinished: (_queue, job, outcome, error) =>
-      finished.push({ jobId: job.id, outcome, ...(error ? { error: error.message } : {}) }),
+    lock: LOCK,
   });
-  closers.push(() => worker.close());
-  return { worker, lines, finished };
+  closers.push(() => created.close());
+  return { registry: created, lines };
 }
 
 function rawQueue(name: string, prefix: string): Queue {
@@ -97,23 +97,32 @@ function rawQueue(name: string, prefix: string): Queue {
   return queue;
 }
 
+function syncQueue(prefix: string, producer = connection(r.url, 'producer')) {
+  const queue = new TypedQueue('sync', { connection: producer, prefix, env: syncEnv });
+  closers.push(() => queue.close());
+  return queue;
+}
+
 describe('TypedQueue', () => {
   it('refuses an invalid payload before touching Redis', async () => {
     const prefix = queuePrefix();
-    const queue = new TypedQueue('sync', { connection: connection(r.url, 'producer'), prefix });
-    closers.push(() => queue.close());
-    const bad = { orgId: 'org:1', trigger: 'manual' } as unknown as SyncJob;
-    await expect(queue.add(bad, { jobId: 'job-bad' })).rejects.toBeInstanceOf(
-      InvalidJobPayloadError,
-    );
+    const queue = syncQueue(prefix);
+    const bad = { orgId: 'org:1', trigger: 'manual', runId: 'job-bad' } as unknown as SyncJob;
+    await expect(queue.add(bad)).rejects.toBeInstanceOf(InvalidJobPayloadError);
     await expect(queue.add(bad)).rejects.toThrow(/orgId/);
+    await expect(queue.addBulk([{ orgId: 'org-1', trigger: 'manual' }, bad])).rejects.toThrow(
+      /orgId/,
+    );
+    await expect(
+      queue.upsertScheduler('s-1', { every: 60_000 }, { ...bad, trigger: 'schedule' }),
+    ).rejects.toBeInstanceOf(InvalidJobPayloadError);
     expect(await queue.queue.getJobCounts()).toEqual(
       expect.objectContaining({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 }),
     );
-    expect(await queue.queue.getJob('job-bad')).toBeUndefined();
-    // No job ID was even allocated.
+    expect(await queue.getScheduler('s-1')).toBeUndefined();
+    // No job ID was even allocated, and the valid half of the bulk was not added either.
     expect(await r.redis.exists(`${prefix}:sync:id`)).toBe(0);
-    expect(await r.redis.exists(`${prefix}:sync:job-bad`)).toBe(0);
+    expect(await r.redis.exists(`${prefix}:sync:${syncJobId('job-bad')}`)).toBe(0);
   });
 
   it('refuses an invalid payload even when Redis is down (it never gets that far)', async () => {
@@ -121,9 +130,8 @@ describe('TypedQueue', () => {
     servers.push(server);
     const producer = connection(server.url, 'producer');
     await waitForReady(producer);
-    const queue = new TypedQueue('sync', { connection: producer, prefix: queuePrefix() });
+    const queue = syncQueue(queuePrefix(), producer);
     queue.queue.on('error', () => {});
-    closers.push(() => queue.close());
     await server.kill();
     const bad = { orgId: 'org-1', trigger: 'sometimes' } as unknown as SyncJob;
     await expect(queue.add(bad)).rejects.toBeInstanceOf(InvalidJobPayloadError);
@@ -136,26 +144,67 @@ describe('TypedQueue', () => {
     expect(error).not.toBeInstanceOf(InvalidJobPayloadError);
   });
 
-  it('stores the parsed payload, under the given prefix, with the given job ID', async () => {
+  it("stores the parsed payload under the definition's job ID, name and options from the environment", async () => {
     const prefix = queuePrefix();
-    const queue = new TypedQueue('sync', { connection: connection(r.url, 'producer'), prefix });
-    closers.push(() => queue.close());
-    const payload = { orgId: 'org-1', trigger: 'manual', runId: 'run-1', extra: 'dropped' };
-    const job = await queue.add(payload as SyncJob, { jobId: syncJobId('run-1') });
-    expect(job.id).toBe('run-run-1');
-    expect(job.name).toBe('sync-org');
-    const stored = await queue.queue.getJob('run-run-1');
-    expect(stored?.data).toEqual({ orgId: 'org-1', trigger: 'manual', runId: 'run-1' });
-    expect(await r.redis.exists(`${prefix}:sync:run-run-1`)).toBe(1);
-    // The same job ID again is the same job: BullMQ keeps one.
-    await queue.add({ orgId: 'org-1', trigger: 'manual', runId: 'run-1' }, { jobId: 'run-run-1' });
+    const queue = syncQueue(prefix);
+    const payload = { orgId: 'org-1', trigger: 'manual', runId: 'r-1', extra: 'dropped' };
+    const job = await queue.add(payload as SyncJob);
+    expect(job.id).toBe(syncJobId('r-1'));
+    expect(job.name).toBe('sync org-1');
+    const stored = await queue.queue.getJob(syncJobId('r-1'));
+    expect(stored?.data).toEqual({ orgId: 'org-1', trigger: 'manual', runId: 'r-1' });
+    expect(stored?.opts).toMatchObject({
+      attempts: 4,
+      backoff: { type: 'exponential', delay: 250, jitter: 0.5 },
+      removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
+    });
+    expect(await r.redis.exists(`${prefix}:sync:${syncJobId('r-1')}`)).toBe(1);
+    // The same run again is the same job: BullMQ keeps one.
+    await queue.add({ orgId: 'org-1', trigger: 'manual', runId: 'r-1' });
     expect(await queue.queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+  });
+
+  it('adds in bulk, each job named and identified by the definition', async () => {
+    const queue = syncQueue(queuePrefix());
+    const jobs = await queue.addBulk([
+      { orgId: 'org-a', trigger: 'manual', runId: 'bulk-a' },
+      { orgId: 'org-b', trigger: 'manual', runId: 'bulk-b' },
+    ]);
+    expect(jobs.map((j) => [j.id, j.name, j.opts.attempts])).toEqual([
+      [syncJobId('bulk-a'), 'sync org-a', 4],
+      [syncJobId('bulk-b'), 'sync org-b', 4],
+    ]);
+  });
+
+  it("a job scheduler's template is the job the definition makes: same name, payload and options", async () => {
+    const queue = syncQueue(queuePrefix());
+    await queue.upsertScheduler(
+      'sched-1',
+      { every: 3_600_000, offset: 1_000 },
+      { orgId: 'org-s', trigger: 'schedule' },
+    );
+    const scheduler = await queue.getScheduler('sched-1');
+    expect(scheduler).toMatchObject({
+      name: 'sync org-s',
+      every: 3_600_000,
+      template: {
+        data: { orgId: 'org-s', trigger: 'schedule' },
+        opts: jobOptionsFor('sync', syncEnv),
+      },
+    });
+    // The job it made for the next slot carries the same options.
+    const [next] = await queue.queue.getDelayed();
+    expect(next?.name).toBe('sync org-s');
+    expect(next?.opts).toMatchObject({ attempts: 4, backoff: { delay: 250 } });
+    await queue.removeScheduler('sched-1');
+    expect(await queue.getScheduler('sched-1')).toBeUndefined();
   });
 
   it('notification job IDs are accepted by BullMQ and deduplicate re-sends', async () => {
     const queue = new TypedQueue('notifications', {
       connection: connection(r.url, 'producer'),
       prefix: queuePrefix(),
+      env: {},
     });
     closers.push(() => queue.close());
     const messages: NotificationJob[] = [
@@ -182,26 +231,33 @@ describe('TypedQueue', () => {
       },
     ];
     for (const m of messages) {
-      const job = await queue.add(m, { jobId: notificationJobId(m) });
+      const job = await queue.add(m);
       expect(job.id).toBe(notificationJobId(m));
-      await queue.add({ ...m, occurredAt: '2026-01-02T00:00:00.000Z' }, { jobId: job.id });
+      expect(job.name).toBe(`notify ${m.type} org-1`);
+      await queue.add({ ...m, occurredAt: '2026-01-02T00:00:00.000Z' });
     }
     expect(await queue.queue.getJobCounts('waiting')).toEqual({ waiting: messages.length });
   });
 });
 
-describe('createTypedWorker', () => {
-  it('processes a valid job and hands the handler the parsed payload', async () => {
+describe('WorkerRegistry', () => {
+  it("hands the handler the parsed payload, its job and the role's metrics", async () => {
     const prefix = queuePrefix();
     const raw = rawQueue('sync', prefix);
+    const { registry: reg } = registry(prefix);
     const received: { payload: SyncJob; data: unknown }[] = [];
-    const { finished } = startWorker('sync', prefix, async (payload, job) => {
-      received.push({ payload, data: job.data });
-      return { handled: payload.orgId };
-    });
+    reg.worker(
+      'sync',
+      async (payload, { job, metrics }) => {
+        received.push({ payload, data: job.data });
+        await metrics.notificationDelivered('email', 'delivered');
+        return { handled: payload.orgId };
+      },
+      { concurrency: 1 },
+    );
     // Added raw, with a field the contract does not know: the handler gets the parsed payload.
     await raw.add(
-      'sync-org',
+      'sync org-7',
       { orgId: 'org-7', trigger: 'schedule', futureField: 1 },
       { jobId: 'valid-1' },
     );
@@ -212,21 +268,31 @@ describe('createTypedWorker', () => {
         data: { orgId: 'org-7', trigger: 'schedule', futureField: 1 },
       },
     ]);
-    const job = await raw.getJob('valid-1');
-    expect(job?.returnvalue).toEqual({ handled: 'org-7' });
-    await waitFor(() => finished.length === 1, { description: 'onFinished' });
-    expect(finished).toEqual([{ jobId: 'valid-1', outcome: 'completed' }]);
+    expect((await raw.getJob('valid-1'))?.returnvalue).toEqual({ handled: 'org-7' });
+    // Recorded under the queue prefix, where the API's /metrics reads them back.
+    const recorded = await readRecordedMetrics(r.redis, prefix);
+    const deliveries = recorded.counters.find(
+      (c) => c.definition.name === metricDefinitions.notifications.name,
+    );
+    expect(deliveries?.series).toEqual([
+      { labels: { channel: 'email', outcome: 'delivered' }, value: 1 },
+    ]);
   });
 
   it('fails an invalid payload once, without retrying, naming the problem', async () => {
     const prefix = queuePrefix();
     const raw = rawQueue('sync', prefix);
+    const { registry: reg, lines } = registry(prefix);
     let calls = 0;
-    const { lines, finished } = startWorker('sync', prefix, async () => {
-      calls++;
-    });
+    reg.worker(
+      'sync',
+      async () => {
+        calls++;
+      },
+      { concurrency: 1 },
+    );
     await raw.add(
-      'sync-org',
+      'sync',
       { orgId: 'org:bad', trigger: 'manual' },
       { jobId: 'invalid-1', attempts: 5, backoff: { type: 'fixed', delay: 10 } },
     );
@@ -242,30 +308,111 @@ describe('createTypedWorker', () => {
       waiting: 0,
       active: 0,
     });
-    await waitFor(() => finished.length === 1, { description: 'onFinished' });
-    expect(finished[0]).toMatchObject({ jobId: 'invalid-1', outcome: 'failed' });
     const logged = lines.find((l) => l.msg === 'invalid job payload; not retrying');
-    expect(logged).toMatchObject({ level: 'error', jobId: 'invalid-1', queue: 'sync' });
+    expect(logged).toMatchObject({
+      level: 'error',
+      jobId: 'invalid-1',
+      queue: 'sync',
+      component: 'test-role',
+    });
     expect(JSON.stringify(logged?.issues)).toContain('orgId');
+    await waitFor(() => lines.some((l) => l.msg === 'job attempt failed'), {
+      description: 'the failed attempt to be logged',
+    });
   });
 
-  it('a handler error is retried as configured (only bad payloads are final)', async () => {
+  it('a handler error is retried as configured and each failed attempt logged with its org', async () => {
     const prefix = queuePrefix();
     const raw = rawQueue('maintenance', prefix);
+    const { registry: reg, lines } = registry(prefix);
     let calls = 0;
-    startWorker('maintenance', prefix, async () => {
-      calls++;
-      if (calls < 3) throw new Error(`transient ${calls}`);
-      return 'done';
-    });
-    await raw.add(
+    reg.worker(
       'maintenance',
+      async () => {
+        calls++;
+        if (calls < 3) throw new Error(`transient ${calls}`);
+        return 'done';
+      },
+      { concurrency: 1 },
+    );
+    await raw.add(
+      'scan_secret_expiry',
       { task: 'scan_secret_expiry' },
       { jobId: 'retry-1', attempts: 5, backoff: { type: 'fixed', delay: 10 } },
     );
     expect(await finishedState(raw, 'retry-1')).toBe('completed');
     expect(calls).toBe(3);
     expect((await raw.getJob('retry-1'))?.attemptsMade).toBe(3);
+    expect(
+      lines.filter((l) => l.msg === 'job attempt failed').map((l) => [l.jobId, l.reason]),
+    ).toEqual([
+      ['retry-1', 'transient 1'],
+      ['retry-1', 'transient 2'],
+    ]);
+  });
+
+  it("starts every worker with the role's lock settings", async () => {
+    const { registry: reg } = registry(queuePrefix());
+    const workers = [
+      reg.worker('notifications', async () => undefined, { concurrency: 3 }),
+      reg.worker('email', async () => undefined, { concurrency: 2 }),
+    ];
+    await reg.ready();
+    for (const worker of workers) {
+      expect(worker.opts).toMatchObject({
+        lockDuration: LOCK.lockDuration,
+        stalledInterval: LOCK.stalledInterval,
+        maxStalledCount: LOCK.maxStalledCount,
+      });
+    }
+    expect(workers.map((w) => w.opts.concurrency)).toEqual([3, 2]);
+  });
+
+  it('closes gracefully: a running job finishes, handing off through its queue, before the connections close', async () => {
+    const prefix = queuePrefix();
+    const raw = rawQueue('notifications', prefix);
+    const { registry: reg } = registry(prefix);
+    const handOff = reg.queue('notifications', {}, { connection: reg.storeConnection });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = false;
+    reg.worker(
+      'sync',
+      async (payload) => {
+        started = true;
+        await gate;
+        // The hand-off after close() began: the queue and its connection must still be open.
+        await handOff.add({
+          type: 'client_secret_expired',
+          orgId: payload.orgId,
+          occurredAt: '2026-01-01T00:00:00.000Z',
+          expiresAt: '2026-01-01T00:00:00.000Z',
+        });
+      },
+      { concurrency: 1 },
+    );
+    await reg.ready();
+    const producer = syncQueue(prefix);
+    const job = await producer.add({ orgId: 'org-close', trigger: 'manual', runId: 'r-close' });
+    await waitFor(() => started, { description: 'the job to start' });
+
+    const closed = reg.close();
+    let closedYet = false;
+    void closed.then(() => {
+      closedYet = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(closedYet).toBe(false);
+    release();
+    await closed;
+    expect(await producer.queue.getJobState(job.id!)).toBe('completed');
+    const handedOff = await raw.getJobs(['waiting']);
+    expect(handedOff.map((j) => j.name)).toEqual(['notify client_secret_expired org-close']);
+    expect(reg.storeConnection.status).toBe('end');
+    // Closing again is the same close.
+    await reg.close();
   });
 });
 

@@ -4,8 +4,9 @@
  * use (INFO used_memory before and after, same run) and how the first fire
  * times spread over the interval (the largest number firing in one minute).
  */
+import { envSchema } from '@pinnacle/config';
+import { TypedQueue } from '@pinnacle/queue-runtime';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { Queue } from 'bullmq';
 import { SyncScheduler } from '../src/index.js';
 
 const ORGS = 10_000;
@@ -17,8 +18,13 @@ async function usedMemory(r: TestRedis): Promise<number> {
 }
 
 const r = await useTestRedis('bench-schedulers');
-const queue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
-const scheduler = new SyncScheduler(queue);
+const syncQueue = new TypedQueue('sync', {
+  connection: r.connect(),
+  prefix: r.prefix,
+  env: envSchema.parse({}),
+});
+const queue = syncQueue.queue;
+const scheduler = new SyncScheduler(syncQueue);
 try {
   const before = await usedMemory(r);
   const start = performance.now();

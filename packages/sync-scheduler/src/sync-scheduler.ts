@@ -1,10 +1,5 @@
-import {
-  queues,
-  type SyncRetryPolicy,
-  syncJobOptions,
-  syncSchedulerId,
-} from '@pinnacle/queue-contracts';
-import type { Queue } from 'bullmq';
+import { syncSchedulerId } from '@pinnacle/queue-contracts';
+import type { TypedQueue } from '@pinnacle/queue-runtime';
 import { planRepeat } from './repeat-plan.js';
 
 export interface ScheduleState {
@@ -15,13 +10,13 @@ export interface ScheduleState {
 /**
  * Keeps each org's BullMQ job scheduler in step with its settings. One
  * scheduler per org (its ID derived from the org), so saving settings
- * creates, changes or removes it and never duplicates it.
+ * creates, changes or removes it and never duplicates it. The scheduled
+ * jobs are made by the sync queue's definition, like a Sync Now job: the
+ * same payload contract and the same options (SYNC_ATTEMPTS,
+ * SYNC_BACKOFF_MS), whichever role upserts the scheduler.
  */
 export class SyncScheduler {
-  constructor(
-    private readonly syncQueue: Queue,
-    private readonly retryPolicy?: SyncRetryPolicy,
-  ) {}
+  constructor(private readonly syncQueue: TypedQueue<'sync'>) {}
 
   /** Creates, updates or removes the org's scheduler. Returns the next run, or null. */
   async apply(
@@ -32,35 +27,30 @@ export class SyncScheduler {
     const plan = planRepeat(orgId, schedule, { backedOff: options.backedOff === true });
     const id = syncSchedulerId(orgId);
     if (!plan) {
-      await this.syncQueue.removeJobScheduler(id);
+      await this.syncQueue.removeScheduler(id);
       return null;
     }
     const repeat =
       plan.kind === 'every'
         ? { every: plan.every, offset: plan.offset }
         : { pattern: plan.pattern, tz: plan.tz };
-    await this.syncQueue.upsertJobScheduler(id, repeat, {
-      name: queues.sync.jobName,
-      // Parsed by the worker with the sync job contract, like every other sync job.
-      data: { orgId, trigger: 'schedule' },
-      opts: syncJobOptions(this.retryPolicy),
-    });
+    await this.syncQueue.upsertScheduler(id, repeat, { orgId, trigger: 'schedule' });
     return this.nextRun(orgId);
   }
 
   async remove(orgId: string): Promise<void> {
-    await this.syncQueue.removeJobScheduler(syncSchedulerId(orgId));
+    await this.syncQueue.removeScheduler(syncSchedulerId(orgId));
   }
 
   /** When the org's next scheduled sync fires, as BullMQ has it; null when none. */
   async nextRun(orgId: string): Promise<Date | null> {
-    const scheduler = await this.syncQueue.getJobScheduler(syncSchedulerId(orgId));
+    const scheduler = await this.syncQueue.getScheduler(syncSchedulerId(orgId));
     return scheduler?.next ? new Date(scheduler.next) : null;
   }
 
   /** The repeat interval in force (ms), or null for cron/none: tells whether the org is backed off. */
   async currentEveryMs(orgId: string): Promise<number | null> {
-    const scheduler = await this.syncQueue.getJobScheduler(syncSchedulerId(orgId));
+    const scheduler = await this.syncQueue.getScheduler(syncSchedulerId(orgId));
     return scheduler?.every ?? null;
   }
 }

@@ -1,7 +1,8 @@
 import { stableOffsetMs } from '@pinnacle/domain';
 import { syncSchedulerId } from '@pinnacle/queue-contracts';
+import { TypedQueue } from '@pinnacle/queue-runtime';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRepeat, SyncScheduler, shouldBackOff } from '../src/index.js';
 
@@ -59,15 +60,21 @@ describe('planRepeat', () => {
 
 describe('SyncScheduler', () => {
   let r: TestRedis;
+  let syncQueue: TypedQueue<'sync'>;
   let queue: Queue;
   let scheduler: SyncScheduler;
   beforeAll(async () => {
     r = await useTestRedis('sync-scheduler');
-    queue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
-    scheduler = new SyncScheduler(queue);
+    syncQueue = new TypedQueue('sync', {
+      connection: r.connect(),
+      prefix: r.prefix,
+      env: { SYNC_ATTEMPTS: 7, SYNC_BACKOFF_MS: 1234 },
+    });
+    queue = syncQueue.queue;
+    scheduler = new SyncScheduler(syncQueue);
   });
   afterAll(async () => {
-    await queue.close();
+    await syncQueue.close();
     await r.cleanup();
   });
 
@@ -77,6 +84,7 @@ describe('SyncScheduler', () => {
     expect(await queue.getJobSchedulersCount()).toBe(1);
     const stored = await queue.getJobScheduler(syncSchedulerId('org-1'));
     expect(stored).toMatchObject({
+      name: 'sync org-1',
       every: 6 * HOUR,
       template: { data: { orgId: 'org-1', trigger: 'schedule' } },
     });
@@ -100,5 +108,20 @@ describe('SyncScheduler', () => {
     await scheduler.apply('org-2', { enabled: true, every: '2h' });
     expect(await scheduler.currentEveryMs('org-2')).toBe(2 * HOUR);
     await scheduler.remove('org-2');
+  });
+
+  it('scheduled jobs retry as SYNC_ATTEMPTS and SYNC_BACKOFF_MS say, backed off or not', async () => {
+    const policy = { attempts: 7, backoff: { type: 'exponential', delay: 1234, jitter: 0.5 } };
+    for (const backedOff of [false, true]) {
+      await scheduler.apply('org-3', { enabled: true, every: '1h' }, { backedOff });
+      const stored = await queue.getJobScheduler(syncSchedulerId('org-3'));
+      expect(stored?.template?.opts).toMatchObject(policy);
+      // The job already made for the next slot carries them too.
+      const next = (await queue.getDelayed()).filter((j) => j.data.orgId === 'org-3');
+      expect(next.map((j) => [j.name, j.opts.attempts, j.opts.backoff])).toEqual([
+        ['sync org-3', 7, policy.backoff],
+      ]);
+    }
+    await scheduler.remove('org-3');
   });
 });
