@@ -47,11 +47,7 @@ const BOOT_READY_TIMEOUT_MS = 5_000;
 const CLOSE_STEP_TIMEOUT_MS = 2_000;
 
 export function apiConfigFromEnv(env: ApiEnv): ApiConfig {
-  return {
-    authSecret: env.API_AUTH_SECRET,
-    syncAttempts: env.SYNC_ATTEMPTS,
-    syncBackoffMs: env.SYNC_BACKOFF_MS,
-  };
+  return { authSecret: env.API_AUTH_SECRET };
 }
 
 /**
@@ -133,18 +129,17 @@ export async function startApiRole(
     ...createStores(storeConnection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY),
     notifications: new NotificationRepository(storeConnection, dataPrefix(env.QUEUE_PREFIX)),
   };
+  // Sync Now and every org's job scheduler: one producer, its job options from the environment.
   const syncQueue = new TypedQueue('sync', {
     connection: queueConnection,
     prefix: env.QUEUE_PREFIX,
+    env,
     skipVersionCheck: true,
   });
   // Without a listener an 'error' event would crash the process; the connection watch logs it.
   syncQueue.queue.on('error', () => {});
 
-  const scheduler = new SyncScheduler(syncQueue.queue, {
-    attempts: env.SYNC_ATTEMPTS,
-    backoffDelayMs: env.SYNC_BACKOFF_MS,
-  });
+  const scheduler = new SyncScheduler(syncQueue);
 
   // Bull Board at /admin/queues and /metrics, behind OPS_USER / OPS_PASSWORD.
   const ops = createOps({

@@ -10,9 +10,6 @@ export interface ApiStores extends Stores {
 export interface ApiConfig {
   /** HS256 key of the portal's bearer tokens (API_AUTH_SECRET). */
   authSecret: string;
-  /** BullMQ attempts and first backoff of a Sync Now job (SYNC_ATTEMPTS, SYNC_BACKOFF_MS). */
-  syncAttempts: number;
-  syncBackoffMs: number;
   /**
    * A queued manual run older than this whose job is gone is taken as lost
    * (the API died between recording it and enqueueing it). Default 60 s.
@@ -26,6 +23,7 @@ export type ReadinessStatus = 'ready' | 'unavailable' | 'shutting_down';
 
 export interface ApiDeps {
   stores: ApiStores;
+  /** Sync Now's producer; its jobs' options come from SYNC_ATTEMPTS and SYNC_BACKOFF_MS. */
   syncQueue: TypedQueue<'sync'>;
   /** Keeps each org's job scheduler in step with its settings. */
   scheduler: SyncScheduler;

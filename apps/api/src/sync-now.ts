@@ -8,7 +8,7 @@ import {
   type SyncRequest,
 } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
-import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
+import { syncJobId } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { RunRepository } from '@pinnacle/redis-store';
 import type { ApiConfig } from './deps.js';
@@ -72,24 +72,16 @@ async function enqueue(
     await withTimeout(
       'adding the sync job',
       timeoutMs,
-      deps.syncQueue.add(
-        {
-          orgId: run.orgId,
-          runId: run.id,
-          trigger: 'manual',
-          ...(request.allowMassRemoval !== undefined
-            ? { allowMassRemoval: request.allowMassRemoval }
-            : {}),
-          requestedAt: now.toISOString(),
-        },
-        {
-          ...syncJobOptions({
-            attempts: deps.config.syncAttempts,
-            backoffDelayMs: deps.config.syncBackoffMs,
-          }),
-          jobId: syncJobId(run.id),
-        },
-      ),
+      // Keyed by the run (the sync queue's job ID rule), retried as SYNC_ATTEMPTS says.
+      deps.syncQueue.add({
+        orgId: run.orgId,
+        runId: run.id,
+        trigger: 'manual',
+        ...(request.allowMassRemoval !== undefined
+          ? { allowMassRemoval: request.allowMassRemoval }
+          : {}),
+        requestedAt: now.toISOString(),
+      }),
     );
   } catch (error) {
     deps.logger.warn({ err: error, orgId: run.orgId, runId: run.id }, 'could not enqueue sync job');

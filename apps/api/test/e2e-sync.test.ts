@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import type { SyncFailure } from '@pinnacle/domain';
 import {
   type Simulator,
   startSimulator,
@@ -11,7 +12,12 @@ import {
   trustSimulatorCa,
 } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
-import { syncSchedulerId } from '@pinnacle/queue-contracts';
+import {
+  jobOptionsFor,
+  type NotificationJob,
+  notificationJobId,
+  syncSchedulerId,
+} from '@pinnacle/queue-contracts';
 import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
@@ -107,6 +113,8 @@ function settings(t: Tenant, extra: Record<string, unknown> = {}) {
 }
 
 const orgId = () => `e2e-${randomUUID().slice(0, 8)}`;
+/** Few and quick retries, so a run failing on transient trouble finishes fast. */
+const SYNC_RETRIES = { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 };
 
 async function put(org: string, body: unknown) {
   const res = await api.request('PUT', `/api/v1/orgs/${org}/integration`, { token, body });
@@ -120,7 +128,8 @@ type RunBody = {
   stage: string;
   attempts: number;
   trigger: string;
-  failure: { code: string; category: string; remediation: string[]; retryable: boolean } | null;
+  finishedAt: string | null;
+  failure: SyncFailure | null;
   stats: Record<string, number | null>;
 };
 
@@ -145,7 +154,7 @@ beforeAll(async () => {
   r = await useTestRedis('api-e2e');
   sim = await startSimulator();
   trustSimulatorCa(sim.caCertPem);
-  api = await startTestApi(r, { env: { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 } });
+  api = await startTestApi(r, { env: SYNC_RETRIES });
   const destination = new Writable({
     write(chunk, _enc, done) {
       workerLogs.push(String(chunk));
@@ -161,6 +170,8 @@ beforeAll(async () => {
       GRAPH_BASE_URL: sim.graphBaseUrl,
       SYNC_CONCURRENCY: 4,
       SYNC_GROUP_CONCURRENCY: 4,
+      // As a deployment sets them: the same for every role.
+      ...SYNC_RETRIES,
       SYNC_LOCK_DURATION_MS: 30_000,
       SYNC_STALLED_INTERVAL_MS: 5_000,
       GRAPH_TIMEOUT_MS: 10_000,
@@ -222,7 +233,15 @@ describe('each failure code, reached through the API', () => {
     expect(run.attempts).toBe(1);
     expect(run.failure).toMatchObject({ code, category, retryable: false });
     expect(run.failure!.remediation.length).toBeGreaterThan(0);
-    expect(await notificationQueue.getJob(`failed-${run.id}`)).toBeDefined();
+    // The hand-off, under the job ID the notification queue's rule gives it.
+    const handOff: NotificationJob = {
+      type: 'sync_failed',
+      orgId: org,
+      runId: run.id,
+      occurredAt: run.finishedAt!,
+      failure: run.failure!,
+    };
+    expect((await notificationQueue.getJob(notificationJobId(handOff)))?.data).toEqual(handOff);
   });
 
   it('mass_removal_blocked (safety), and the explicit override on Sync Now', async () => {
@@ -282,10 +301,14 @@ describe('recovery through the API', () => {
     const res = await api.request('POST', `/api/v1/orgs/${org}/syncs`, { token, body: {} });
     const run = await waitForRun(org, (res.json as { runId: string }).runId);
     expect(run.status).toBe('succeeded');
-    expect((await notificationQueue.getJob(`recovered-${run.id}`))?.data).toMatchObject({
+    const recovery: NotificationJob = {
       type: 'sync_recovered',
+      orgId: org,
+      runId: run.id,
+      occurredAt: run.finishedAt!,
       previousFailureCode: 'client_secret_expired',
-    });
+    };
+    expect((await notificationQueue.getJob(notificationJobId(recovery)))?.data).toEqual(recovery);
   });
 });
 
@@ -366,6 +389,11 @@ describe('scheduled syncs', () => {
       { timeoutMs: 10_000, description: 'the schedule to back off' },
     );
     expect(backedOff).toBe(true);
+    // Backed off by the worker, the schedule's jobs still retry as SYNC_ATTEMPTS and
+    // SYNC_BACKOFF_MS say (the API made it with them, the worker upserted it again).
+    expect((await syncQueue.getJobScheduler(syncSchedulerId(org)))?.template?.opts).toEqual(
+      jobOptionsFor('sync', SYNC_RETRIES),
+    );
 
     await put(org, settings(t, { schedule: { enabled: true, every: '1h' } }));
     expect((await syncQueue.getJobScheduler(syncSchedulerId(org)))?.every).toBe(3600_000);

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildFailure, emptyRunStats, type Run, runSchema } from '@pinnacle/domain';
 import { createMetricsRecorder } from '@pinnacle/metrics';
-import { queueNames } from '@pinnacle/queue-contracts';
+import { queueNames, syncJobId } from '@pinnacle/queue-contracts';
+import { TypedQueue } from '@pinnacle/queue-runtime';
 import {
   type RedisServer,
   startRedisServer,
@@ -259,6 +260,31 @@ describe('Bull Board', () => {
     expect(list.status).toBe(200);
     const names = (list.json as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
     expect(names).toEqual([...queueNames].sort());
+  });
+
+  it('lists each job under a name that says whose job it is', async () => {
+    const syncQueue = new TypedQueue('sync', {
+      connection: r.connect({ maxRetriesPerRequest: null }),
+      prefix: r.prefix,
+      env: { SYNC_ATTEMPTS: 3, SYNC_BACKOFF_MS: 1000 },
+    });
+    try {
+      await syncQueue.add({ orgId: 'org-named', trigger: 'manual', runId: 'named-run' });
+    } finally {
+      await syncQueue.close();
+    }
+    const list = await api.request(
+      'GET',
+      '/admin/queues/api/queues?activeQueue=sync&status=waiting&page=1&jobsPerPage=50',
+      { headers: ops },
+    );
+    expect(list.status).toBe(200);
+    const listed = (
+      list.json as { queues: { name: string; jobs: { id: string; name: string }[] }[] }
+    ).queues
+      .find((q) => q.name === 'sync')
+      ?.jobs.find((j) => j.id === syncJobId('named-run'));
+    expect(listed?.name).toBe('sync org-named');
   });
 
   it('never shows a value under a key named like a secret, password or token', async () => {

@@ -176,10 +176,10 @@ describe('stale-run recovery', () => {
     const typed = new TypedQueue('sync', {
       connection: r.connect({ maxRetriesPerRequest: null }),
       prefix: r.prefix,
+      env: { SYNC_ATTEMPTS: 3, SYNC_BACKOFF_MS: 1000 },
     });
-    await typed.add(
-      { orgId, runId: 'alive-run', trigger: 'manual' },
-      { jobId: syncJobId('alive-run') },
+    expect((await typed.add({ orgId, runId: 'alive-run', trigger: 'manual' })).id).toBe(
+      syncJobId('alive-run'),
     );
     await typed.close();
 
@@ -268,7 +268,11 @@ describe('when the job cannot be added', () => {
     queueConnection = createRedisConnection(queueRedis.url, 'producer');
     queueConnection.on('error', () => {});
     await Promise.all([waitForReady(storeConnection), waitForReady(queueConnection)]);
-    typed = new TypedQueue('sync', { connection: queueConnection, prefix: r.prefix });
+    typed = new TypedQueue('sync', {
+      connection: queueConnection,
+      prefix: r.prefix,
+      env: { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 100 },
+    });
     typed.queue.on('error', () => {});
     await typed.queue.waitUntilReady();
     const { logger } = captureLogger();
@@ -278,14 +282,9 @@ describe('when the job cannot be added', () => {
         notifications: new NotificationRepository(storeConnection, dataPrefix(r.prefix)),
       },
       syncQueue: typed,
-      scheduler: new SyncScheduler(typed.queue),
+      scheduler: new SyncScheduler(typed),
       logger,
-      config: {
-        authSecret: AUTH_SECRET,
-        syncAttempts: 2,
-        syncBackoffMs: 100,
-        queueTimeoutMs: 3000,
-      },
+      config: { authSecret: AUTH_SECRET, queueTimeoutMs: 3000 },
       clock: () => new Date(),
       readiness: redisReadiness([storeConnection, queueConnection]),
     });

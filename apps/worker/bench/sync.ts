@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { envSchema } from '@pinnacle/config';
 import { integrationSettingsInputSchema, newQueuedRun } from '@pinnacle/domain';
 import { seededGroupId, trustSimulatorCa } from '@pinnacle/entra-simulator';
-import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import {
@@ -93,7 +93,11 @@ async function main() {
   const key = randomBytes(32).toString('base64');
   const connection = redis.connect({ maxRetriesPerRequest: null });
   const stores = createStores(connection, redis.prefix, key);
-  const queue = new TypedQueue('sync', { connection, prefix: redis.prefix });
+  const queue = new TypedQueue('sync', {
+    connection,
+    prefix: redis.prefix,
+    env: envSchema.parse({}),
+  });
   const results: Record<string, unknown>[] = [];
 
   try {
@@ -199,10 +203,7 @@ async function main() {
         redis: () => redisCpuMs(connection),
       });
       const syncStart = performance.now();
-      await queue.add(
-        { orgId, runId, trigger: 'manual' },
-        { jobId: syncJobId(runId), ...syncJobOptions() },
-      );
+      await queue.add({ orgId, runId, trigger: 'manual' });
       const run = await waitFor(
         async () => {
           const r = await stores.runs.get(orgId, runId);

@@ -10,7 +10,7 @@ void runProcess({
   healthPort: (env) => env.WORKER_HEALTH_PORT,
   async start(env, logger) {
     const role = startWorkerRole(env, logger);
-    await role.syncWorker.waitUntilReady();
+    await role.ready();
     return role;
   },
 });

@@ -1,4 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { Run } from '@pinnacle/domain';
+import {
+  type NotificationJob,
+  notificationJobId,
+  syncJobId,
+  syncSchedulerId,
+} from '@pinnacle/queue-contracts';
 import { orgKeys } from '@pinnacle/redis-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
@@ -32,14 +39,18 @@ async function expectStopped(
   // Failed as non-retryable in BullMQ too: one attempt, nothing left waiting.
   const job = await findSyncJob(run.id);
   expect(job?.attemptsMade).toBe(1);
-  // The hand-off to the notifier, keyed by the run.
-  const handOff = await h.notifications.getJob(`failed-${run.id}`);
-  expect(handOff?.data).toMatchObject({
+  // The hand-off to the notifier: the run's failure, under the job ID the
+  // notification queue's rule gives that message.
+  expect(run.failure).toMatchObject({ code: expected.code });
+  const message: NotificationJob = {
     type: 'sync_failed',
     orgId,
     runId: run.id,
-    failure: { code: expected.code },
-  });
+    occurredAt: run.finishedAt!,
+    failure: run.failure!,
+  };
+  const handOff = await h.notifications.getJob(notificationJobId(message));
+  expect(handOff?.data).toEqual(message);
   return run;
 }
 
@@ -47,10 +58,27 @@ async function findSyncJob(runId: string) {
   const { Queue } = await import('bullmq');
   const q = new Queue('sync', { connection: h.redis.connect(), prefix: h.env.QUEUE_PREFIX });
   try {
-    return (await q.getJob(`run-${runId}`)) ?? null;
+    return (await q.getJob(syncJobId(runId))) ?? null;
   } finally {
     await q.close();
   }
+}
+
+/** Every message the worker handed to the notifier for an org. */
+async function handOffsOf(orgId: string): Promise<NotificationJob[]> {
+  const jobs = await h.notifications.getJobs();
+  return jobs.map((j) => j.data as NotificationJob).filter((m) => m.orgId === orgId);
+}
+
+/** The recovery hand-off of a run, as the worker must have made it. */
+function recoveryOf(run: Run, previousFailureCode: string): NotificationJob {
+  return {
+    type: 'sync_recovered',
+    orgId: run.orgId,
+    runId: run.id,
+    occurredAt: run.finishedAt!,
+    previousFailureCode,
+  };
 }
 
 describe('preflight stops with a reason the admin can act on', () => {
@@ -222,7 +250,7 @@ describe('transient trouble', () => {
     const run = await h.waitForRun(orgId, await h.syncNow(orgId, { attempts: 3 }), 60_000);
     expect(run.status).toBe('succeeded');
     expect(run.attempts).toBe(2);
-    expect(await h.notifications.getJob(`failed-${run.id}`)).toBeUndefined();
+    expect(await handOffsOf(orgId)).toEqual([]);
   });
 });
 
@@ -242,16 +270,48 @@ describe('recovery', () => {
     });
     const ok = await h.syncAndWait(orgId);
     expect(ok.status).toBe('succeeded');
-    const recovered = await h.notifications.getJob(`recovered-${ok.id}`);
-    expect(recovered?.data).toMatchObject({
-      type: 'sync_recovered',
-      orgId,
-      runId: ok.id,
-      previousFailureCode: 'client_secret_expired',
-    });
+    const recovery = recoveryOf(ok, 'client_secret_expired');
+    expect((await h.notifications.getJob(notificationJobId(recovery)))?.data).toEqual(recovery);
     // A further success is not another recovery.
     const again = await h.syncAndWait(orgId);
-    expect(await h.notifications.getJob(`recovered-${again.id}`)).toBeUndefined();
+    expect(again.status).toBe('succeeded');
+    expect(
+      await h.notifications.getJob(notificationJobId(recoveryOf(again, 'client_secret_expired'))),
+    ).toBeUndefined();
+    expect((await handOffsOf(orgId)).map((m) => m.type).sort()).toEqual([
+      'sync_failed',
+      'sync_recovered',
+    ]);
+  });
+});
+
+describe('schedule back-off', () => {
+  it("a failing org's schedule, backed off by the worker, keeps SYNC_ATTEMPTS and SYNC_BACKOFF_MS", async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, {
+      ...settingsFor(t, [t.groups.sales]),
+      clientSecretExpiresAt: new Date(Date.now() - 60_000).toISOString(),
+      schedule: { enabled: true, every: '1h' },
+    });
+    const failed = await h.syncAndWait(orgId);
+    expect(failed.failure?.category).toBe('credentials');
+
+    // The worker upserted the org's job scheduler at daily...
+    const scheduler = await h.syncQueue.getJobScheduler(syncSchedulerId(orgId));
+    expect(scheduler?.every).toBe(24 * 3600_000);
+    // ...with the worker's own retry policy (SYNC_ATTEMPTS 3, SYNC_BACKOFF_MS 50),
+    // not BullMQ's or the contract's defaults.
+    const policy = {
+      attempts: h.env.SYNC_ATTEMPTS,
+      backoff: { type: 'exponential', delay: h.env.SYNC_BACKOFF_MS, jitter: 0.5 },
+    };
+    expect(scheduler?.template?.opts).toMatchObject(policy);
+    expect(scheduler?.name).toBe(`sync ${orgId}`);
+    // And so does the scheduled job already waiting for the next slot.
+    const next = (await h.syncQueue.getDelayed()).filter((j) => j.data.orgId === orgId);
+    expect(next.map((j) => [j.name, j.data, j.opts.attempts, j.opts.backoff])).toEqual([
+      [`sync ${orgId}`, { orgId, trigger: 'schedule' }, policy.attempts, policy.backoff],
+    ]);
   });
 });
 

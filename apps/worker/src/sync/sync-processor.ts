@@ -8,7 +8,8 @@ import {
   type SyncFailure,
 } from '@pinnacle/domain';
 import { type Logger, secretScrubber } from '@pinnacle/logging';
-import { type NotificationJob, notificationJobId, type SyncJob } from '@pinnacle/queue-contracts';
+import type { MetricsRecorder } from '@pinnacle/metrics';
+import type { NotificationJob, SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type {
   HealthRepository,
@@ -37,7 +38,8 @@ export interface SyncDependencies {
   /** Groups paged at once within one sync. */
   groupConcurrency?: number;
   graphTimeoutMs?: number;
-  onRunFinished?: (run: Run) => void;
+  /** Counts each finished run (status, failure code, duration, Graph requests). */
+  metrics: Pick<MetricsRecorder, 'runFinished'>;
 }
 
 /** A scheduled job's run ID, stable across re-deliveries of the same job. */
@@ -292,7 +294,7 @@ export async function processSyncJob(
       warnings,
       stats: finalStats,
     });
-    deps.onRunFinished?.(run);
+    void deps.metrics.runFinished(run);
   }
 
   async function finishFailed(failure: SyncFailure, failedStage: SyncStage): Promise<void> {
@@ -324,13 +326,13 @@ export async function processSyncJob(
       stats,
     });
     // Told before the save lands, so the metrics leave in the same write.
-    deps.onRunFinished?.(run);
+    void deps.metrics.runFinished(run);
     await saved;
   }
 
   async function handOff(message: NotificationJob): Promise<void> {
     // The job ID is derived from the run: a retried or crashed hand-off adds it once.
-    await deps.notificationQueue.add(message, { jobId: notificationJobId(message) });
+    await deps.notificationQueue.add(message);
   }
 }
 

@@ -6,7 +6,6 @@ import { Writable } from 'node:stream';
 import { integrationSettingsInputSchema, newQueuedRun, type Run } from '@pinnacle/domain';
 import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
-import { syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores, type Stores } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
@@ -24,6 +23,8 @@ export interface Harness {
   worker: WorkerRole | null;
   logLines: string[];
   notifications: Queue;
+  /** The sync queue, for inspecting its jobs and job schedulers. */
+  syncQueue: Queue;
   startWorker(overrides?: Partial<WorkerEnv>): WorkerRole;
   configure(orgId: string, settings: SettingsInput): Promise<void>;
   /** Records a manual run and enqueues it, as the API's Sync Now does. */
@@ -66,6 +67,8 @@ export async function startHarness(
     SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SYNC_CONCURRENCY: 4,
     SYNC_GROUP_CONCURRENCY: 4,
+    SYNC_ATTEMPTS: 3,
+    SYNC_BACKOFF_MS: 50,
     SYNC_LOCK_DURATION_MS: 30_000,
     SYNC_STALLED_INTERVAL_MS: 5_000,
     GRAPH_TIMEOUT_MS: 15_000,
@@ -73,8 +76,22 @@ export async function startHarness(
   };
   const connection = redis.connect({ maxRetriesPerRequest: null });
   const stores = createStores(connection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY);
-  const syncQueue = new TypedQueue('sync', { connection, prefix: env.QUEUE_PREFIX });
+  // One producer per retry policy a test asks for (the worker's own env is the default).
+  const syncQueues = new Map<number, TypedQueue<'sync'>>();
+  const producerFor = (attempts = env.SYNC_ATTEMPTS) => {
+    let queue = syncQueues.get(attempts);
+    if (!queue) {
+      queue = new TypedQueue('sync', {
+        connection,
+        prefix: env.QUEUE_PREFIX,
+        env: { SYNC_ATTEMPTS: attempts, SYNC_BACKOFF_MS: env.SYNC_BACKOFF_MS },
+      });
+      syncQueues.set(attempts, queue);
+    }
+    return queue;
+  };
   const notifications = new Queue('notifications', { connection, prefix: env.QUEUE_PREFIX });
+  const syncQueue = new Queue('sync', { connection, prefix: env.QUEUE_PREFIX });
 
   const harness: Harness = {
     sim,
@@ -84,6 +101,7 @@ export async function startHarness(
     worker: null,
     logLines,
     notifications,
+    syncQueue,
     startWorker(extra = {}) {
       harness.worker = startWorkerRole({ ...env, ...extra }, logger);
       return harness.worker;
@@ -97,18 +115,12 @@ export async function startHarness(
         newQueuedRun({ id: runId, orgId, trigger: 'manual', createdAt: new Date() }),
       );
       if (!created) return run.id;
-      await syncQueue.add(
-        {
-          orgId,
-          runId,
-          trigger: 'manual',
-          ...(options.allowMassRemoval ? { allowMassRemoval: true } : {}),
-        },
-        {
-          jobId: syncJobId(runId),
-          ...syncJobOptions({ attempts: options.attempts ?? 3, backoffDelayMs: 50 }),
-        },
-      );
+      await producerFor(options.attempts).add({
+        orgId,
+        runId,
+        trigger: 'manual',
+        ...(options.allowMassRemoval ? { allowMassRemoval: true } : {}),
+      });
       return runId;
     },
     async waitForRun(orgId, runId, timeoutMs = 30_000) {
@@ -125,8 +137,9 @@ export async function startHarness(
     },
     async close() {
       await harness.worker?.close();
-      await syncQueue.close();
+      for (const queue of syncQueues.values()) await queue.close();
       await notifications.close();
+      await syncQueue.close();
       await sim.close();
       await redis.cleanup();
       rmSync(caDir, { recursive: true, force: true });
