@@ -30,9 +30,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { envSchema } from '@pinnacle/config';
 import { integrationSettingsInputSchema, newQueuedRun } from '@pinnacle/domain';
 import { counterField, metricDefinitions, metricKey } from '@pinnacle/metrics';
-import { queues, type SyncJob, syncJobId, syncJobOptions } from '@pinnacle/queue-contracts';
+import { queues, type SyncJob } from '@pinnacle/queue-contracts';
+import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import {
   exitOf,
@@ -43,7 +45,7 @@ import {
   useTestRedis,
   waitFor,
 } from '@pinnacle/testing';
-import { type JobsOptions, Queue, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 const ORGS = Number(process.env.BENCH_ORGS ?? 5000);
@@ -203,7 +205,7 @@ async function main() {
     await inBatches(orgIds, 200, (orgId) => stores.integrations.put(orgId, settings));
     /** A Sync Now run per org (not timed); returns the sync jobs that execute them. */
     const newRuns = async () => {
-      const jobs: { name: string; data: SyncJob; opts: JobsOptions }[] = [];
+      const jobs: SyncJob[] = [];
       await inBatches(orgIds, 200, async (orgId) => {
         const run = newQueuedRun({
           id: randomUUID(),
@@ -212,11 +214,7 @@ async function main() {
           createdAt: new Date(),
         });
         await stores.runs.createIfIdle(run);
-        jobs.push({
-          name: queues.sync.jobName,
-          data: { orgId, runId: run.id, trigger: 'manual' },
-          opts: { ...syncJobOptions(), jobId: syncJobId(run.id) },
-        });
+        jobs.push({ orgId, runId: run.id, trigger: 'manual' });
       });
       return jobs;
     };
@@ -229,7 +227,11 @@ async function main() {
     const worker = startBuiltRole('worker', env);
     const notifier = startBuiltRole('notifier', env);
     await Promise.all([workersOn(queues.sync.name), workersOn(queues.notifications.name)]);
-    const syncQueue = new Queue(queues.sync.name, { connection: connect(), prefix: redis.prefix });
+    const syncQueue = new TypedQueue('sync', {
+      connection: connect(),
+      prefix: redis.prefix,
+      env: envSchema.parse({}),
+    });
 
     const endToEndCpu = await startCpuMeter({
       worker: worker.cpuMs,

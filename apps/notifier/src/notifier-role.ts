@@ -1,20 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Env } from '@pinnacle/config';
 import { type Logger, secretScrubber } from '@pinnacle/logging';
-import { createMetricsRecorder } from '@pinnacle/metrics';
-import {
-  emailJobOptions,
-  failureReminderScanSchedulerId,
-  notificationJobOptions,
-  queues,
-  secretExpiryScanSchedulerId,
-} from '@pinnacle/queue-contracts';
-import { createRedisConnection, createTypedWorker, TypedQueue } from '@pinnacle/queue-runtime';
+import { type MaintenanceTask, maintenanceSchedules } from '@pinnacle/queue-contracts';
+import { WorkerRegistry } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
-import { UnrecoverableError, type Worker } from 'bullmq';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Worker } from 'bullmq';
 import { type AlertResult, processNotificationJob } from './alerts/alert-processor.js';
-import { type EmailResult, processEmailJob } from './email/email-processor.js';
+import { processEmailJob } from './email/email-processor.js';
 import { createSmtpMailer } from './email/mailer.js';
 import { messageIdDomainOf } from './email/render.js';
 import { type ReminderScanResult, scanFailureReminders } from './episodes/reminder-scan.js';
@@ -35,11 +27,6 @@ export type NotifierEnv = Pick<
   | 'NOTIFIER_STALLED_INTERVAL_MS'
 >;
 
-/** Daily at 05:00 UTC: before the working day in Europe, late evening in the Americas. */
-export const DEFAULT_EXPIRY_SCAN_PATTERN = '0 5 * * *';
-/** Hourly: a reminder is due days after its episode opened, so an hour late is fine. */
-export const DEFAULT_REMINDER_SCAN_PATTERN = '17 * * * *';
-
 export interface NotifierOptions {
   /** The clock of the secret-expiry scan (tests control it). */
   now?: () => Date;
@@ -47,10 +34,6 @@ export interface NotifierOptions {
   expiryScanPattern?: string;
   /** Cron pattern (UTC) of the failure-reminder scan. */
   reminderScanPattern?: string;
-  /** Called once an alert's in-app notification is stored. */
-  onInAppStored?: (orgId: string, notificationId: string) => void;
-  /** Test only (NOTIFIER_TEST_PAUSE_AFTER_IN_APP_MS): pause between the in-app write and the email hand-off. */
-  pauseAfterInAppMs?: number;
 }
 
 export interface NotifierRole {
@@ -68,41 +51,40 @@ export interface NotifierRole {
 /**
  * The notifier role: consumes the `notifications` queue (episodes, in-app
  * alerts, email hand-off), the `email` queue (SMTP, retried on its own) and
- * the `maintenance` queue (the daily secret-expiry scan, whose job scheduler
- * it registers). Resolves once the workers are connected and the schedule is
- * in place.
+ * the `maintenance` queue (the secret-expiry and failure-reminder scans,
+ * whose job schedulers it registers), every worker started by the role's
+ * worker registry. Resolves once the workers are connected and the
+ * schedules are in place.
  */
 export async function startNotifierRole(
   env: NotifierEnv,
   logger: Logger,
   options: NotifierOptions = {},
 ): Promise<NotifierRole> {
-  const log = logger.child({ component: 'notifier' });
   const now = options.now ?? (() => new Date());
-  const connections: Redis[] = [];
-  const connect = (extra: RedisOptions = {}) => {
-    const c = createRedisConnection(env.REDIS_URL, 'worker', extra);
-    c.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-    connections.push(c);
-    return c;
-  };
-  // Concurrent jobs' commands leave in one write per tick instead of one each.
-  const storeConnection = connect({ enableAutoPipelining: true });
-  const queueConnection = connect();
+  const registry = new WorkerRegistry({
+    role: 'notifier',
+    redisUrl: env.REDIS_URL,
+    prefix: env.QUEUE_PREFIX,
+    logger,
+    lock: {
+      lockDuration: env.NOTIFIER_LOCK_DURATION_MS,
+      stalledInterval: env.NOTIFIER_STALLED_INTERVAL_MS,
+      // Every step is idempotent, so a job whose process died may run again freely.
+      maxStalledCount: 5,
+    },
+  });
+  const log = registry.log;
   // The notifier reads settings but never a secret: a throwaway key makes
   // sure it could not decrypt one even by mistake.
   const stores = createStores(
-    storeConnection,
+    registry.storeConnection,
     env.QUEUE_PREFIX,
     randomBytes(32).toString('base64'),
   );
-  const queueOptions = { connection: queueConnection, prefix: env.QUEUE_PREFIX };
-  const emailQueue = new TypedQueue('email', queueOptions);
-  const notificationQueue = new TypedQueue('notifications', {
-    ...queueOptions,
-    defaultJobOptions: notificationJobOptions(),
-  });
-  const maintenanceQueue = new TypedQueue('maintenance', queueOptions);
+  const emailQueue = registry.queue('email', env);
+  const notificationQueue = registry.queue('notifications', env);
+  const maintenanceQueue = registry.queue('maintenance', env);
   const mailer =
     env.SMTP_URL && env.MAIL_FROM
       ? createSmtpMailer({
@@ -111,52 +93,25 @@ export async function startNotifierRole(
           maxConnections: env.NOTIFIER_EMAIL_CONCURRENCY,
         })
       : null;
-  const lock = {
-    lockDuration: env.NOTIFIER_LOCK_DURATION_MS,
-    stalledInterval: env.NOTIFIER_STALLED_INTERVAL_MS,
-    // Every step is idempotent, so a job whose process died may run again freely.
-    maxStalledCount: 5,
-  };
-  const emailOptions = emailJobOptions({
-    attempts: env.NOTIFIER_EMAIL_ATTEMPTS,
-    backoffDelayMs: env.NOTIFIER_EMAIL_BACKOFF_MS,
-  });
+  if (mailer) registry.onClose(() => mailer.close());
 
-  // Fleet-wide delivery counts for /metrics (never fails a delivery).
-  // On the store connection: batched into the same writes as the alerts' own commands.
-  const metrics = createMetricsRecorder(storeConnection, env.QUEUE_PREFIX, {
-    onError: (error) => log.warn({ err: error }, 'metrics not recorded'),
-  });
-  const onInAppStored = (orgId: string, notificationId: string) => {
-    metrics.notificationDelivered('inApp', 'delivered');
-    options.onInAppStored?.(orgId, notificationId);
-  };
-
-  const notificationWorker = createTypedWorker(
+  const notificationWorker = registry.worker(
     'notifications',
-    (payload): Promise<AlertResult> =>
+    (payload, { metrics }): Promise<AlertResult> =>
       processNotificationJob(payload, {
         integrations: stores.integrations,
         alerts: stores.alerts,
         emailQueue,
-        emailJobOptions: emailOptions,
         smtpConfigured: mailer !== null,
         logger: log,
-        onInAppStored,
-        ...(options.pauseAfterInAppMs ? { pauseAfterInAppMs: options.pauseAfterInAppMs } : {}),
+        metrics,
       }),
-    {
-      connection: connect(),
-      prefix: env.QUEUE_PREFIX,
-      logger: log,
-      concurrency: env.NOTIFIER_CONCURRENCY,
-      ...lock,
-    },
+    { concurrency: env.NOTIFIER_CONCURRENCY },
   );
 
-  const emailWorker = createTypedWorker(
+  const emailWorker = registry.worker(
     'email',
-    (payload, job) =>
+    (payload, { job, metrics }) =>
       processEmailJob(payload, job, {
         alerts: stores.alerts,
         mailer,
@@ -166,25 +121,10 @@ export async function startNotifierRole(
           scrub: (text) => secretScrubber.scrubString(text),
         },
         logger: log,
+        metrics,
       }),
-    {
-      connection: connect(),
-      prefix: env.QUEUE_PREFIX,
-      logger: log,
-      concurrency: env.NOTIFIER_EMAIL_CONCURRENCY,
-      ...lock,
-    },
+    { concurrency: env.NOTIFIER_EMAIL_CONCURRENCY },
   );
-
-  emailWorker.on('completed', (_job, result: EmailResult) => {
-    if (result?.status === 'sent') metrics.notificationDelivered('email', 'delivered');
-    else if (result?.status === 'disabled') metrics.notificationDelivered('email', 'disabled');
-  });
-  emailWorker.on('failed', (job, error) => {
-    const final =
-      error instanceof UnrecoverableError || (job && job.attemptsMade >= (job.opts.attempts ?? 1));
-    metrics.notificationDelivered('email', final ? 'failed' : 'retrying');
-  });
 
   const scan = () =>
     scanSecretExpiry({
@@ -202,7 +142,7 @@ export async function startNotifierRole(
       now,
       logger: log,
     });
-  const maintenanceWorker = createTypedWorker(
+  const maintenanceWorker = registry.worker(
     'maintenance',
     async (payload) => {
       switch (payload.task) {
@@ -212,61 +152,27 @@ export async function startNotifierRole(
           return reminderScan();
       }
     },
-    { connection: connect(), prefix: env.QUEUE_PREFIX, logger: log, concurrency: 1, ...lock },
+    { concurrency: 1 },
   );
-
-  const close = async () => {
-    await Promise.allSettled([
-      notificationWorker.close(),
-      emailWorker.close(),
-      maintenanceWorker.close(),
-    ]);
-    await Promise.allSettled([
-      emailQueue.close(),
-      notificationQueue.close(),
-      maintenanceQueue.close(),
-    ]);
-    mailer?.close();
-    await Promise.allSettled(connections.map((c) => c.quit()));
-  };
 
   try {
     // Upserting is idempotent: every notifier instance does it at start, one schedule results.
-    const schedules = [
-      {
-        id: secretExpiryScanSchedulerId,
-        pattern: options.expiryScanPattern ?? DEFAULT_EXPIRY_SCAN_PATTERN,
-        task: 'scan_secret_expiry',
-      },
-      {
-        id: failureReminderScanSchedulerId,
-        pattern: options.reminderScanPattern ?? DEFAULT_REMINDER_SCAN_PATTERN,
-        task: 'scan_failure_reminders',
-      },
-    ] as const;
-    for (const schedule of schedules) {
-      await maintenanceQueue.queue.upsertJobScheduler(
-        schedule.id,
-        { pattern: schedule.pattern, tz: 'UTC' },
-        {
-          name: queues.maintenance.jobName,
-          data: { task: schedule.task },
-          opts: {
-            attempts: 5,
-            backoff: { type: 'exponential', delay: 60_000 },
-            removeOnComplete: { count: 30 },
-            removeOnFail: { count: 30 },
-          },
-        },
+    const patterns: Record<MaintenanceTask, string> = {
+      scan_secret_expiry:
+        options.expiryScanPattern ?? maintenanceSchedules.scan_secret_expiry.pattern,
+      scan_failure_reminders:
+        options.reminderScanPattern ?? maintenanceSchedules.scan_failure_reminders.pattern,
+    };
+    for (const task of Object.keys(patterns) as MaintenanceTask[]) {
+      await maintenanceQueue.upsertScheduler(
+        maintenanceSchedules[task].schedulerId,
+        { pattern: patterns[task], tz: 'UTC' },
+        { task },
       );
     }
-    await Promise.all([
-      notificationWorker.waitUntilReady(),
-      emailWorker.waitUntilReady(),
-      maintenanceWorker.waitUntilReady(),
-    ]);
+    await registry.ready();
   } catch (error) {
-    await close();
+    await registry.close();
     throw error;
   }
   log.info({ email: mailer ? 'smtp' : 'disabled' }, 'notifier started');
@@ -277,6 +183,6 @@ export async function startNotifierRole(
     maintenanceWorker,
     scanSecretExpiry: scan,
     scanFailureReminders: reminderScan,
-    close,
+    close: () => registry.close(),
   };
 }

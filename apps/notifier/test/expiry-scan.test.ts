@@ -1,6 +1,5 @@
-import { secretExpiryScanSchedulerId } from '@pinnacle/queue-contracts';
+import { jobOptionsFor, maintenanceSchedules } from '@pinnacle/queue-contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_EXPIRY_SCAN_PATTERN } from '../src/index.js';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 let h: NotifierHarness;
@@ -16,13 +15,18 @@ const DAY = 24 * 3600 * 1000;
 const scanAt = (now: Date) => h.runMaintenanceAt('scan_secret_expiry', now);
 
 describe('secret expiry scan', () => {
-  it('registers the daily job scheduler at start', async () => {
-    const scheduler = await h.raw.maintenance.getJobScheduler(secretExpiryScanSchedulerId);
+  it('registers the daily job scheduler at start: 05:00 UTC', async () => {
+    const { schedulerId } = maintenanceSchedules.scan_secret_expiry;
+    const scheduler = await h.raw.maintenance.getJobScheduler(schedulerId);
     expect(scheduler).toMatchObject({
-      key: secretExpiryScanSchedulerId,
-      pattern: DEFAULT_EXPIRY_SCAN_PATTERN,
+      key: schedulerId,
+      name: 'scan_secret_expiry',
+      pattern: '0 5 * * *',
       tz: 'UTC',
-      template: { data: { task: 'scan_secret_expiry' } },
+      template: {
+        data: { task: 'scan_secret_expiry' },
+        opts: jobOptionsFor('maintenance', h.env),
+      },
     });
   });
 

@@ -5,7 +5,6 @@ import {
   emailJobId,
   type NotificationJob,
   notificationJobId,
-  notificationJobOptions,
   queues,
 } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
@@ -22,6 +21,10 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+/** The same process, stopping every alert between its in-app write and its email hand-off. */
+const PAUSED_AFTER_IN_APP = fileURLToPath(
+  new URL('./support/notifier-paused-after-in-app.ts', import.meta.url),
+);
 
 let r: TestRedis;
 let smtp: SmtpSink;
@@ -35,11 +38,7 @@ beforeAll(async () => {
   smtp = await startSmtpSink();
   const connection = r.connect({ maxRetriesPerRequest: null });
   stores = createStores(connection, r.prefix, randomBytes(32).toString('base64'));
-  notifications = new TypedQueue('notifications', {
-    connection,
-    prefix: r.prefix,
-    defaultJobOptions: notificationJobOptions(),
-  });
+  notifications = new TypedQueue('notifications', { connection, prefix: r.prefix, env: {} });
   email = new Queue(queues.email.name, { connection, prefix: r.prefix });
   env = {
     REDIS_URL: r.url,
@@ -51,7 +50,6 @@ beforeAll(async () => {
     NOTIFIER_LOCK_DURATION_MS: '2000',
     NOTIFIER_STALLED_INTERVAL_MS: '1000',
     NOTIFIER_EMAIL_BACKOFF_MS: '100',
-    NOTIFIER_TEST_PAUSE_AFTER_IN_APP_MS: undefined,
     LOG_LEVEL: 'info',
   };
 });
@@ -94,11 +92,9 @@ describe('notifier process', () => {
     };
     const alertId = notificationJobId(message);
 
-    const first = spawnNodeProcess(MAIN, {
-      env: { ...env, NOTIFIER_TEST_PAUSE_AFTER_IN_APP_MS: '600000' },
-    });
+    const first = spawnNodeProcess(PAUSED_AFTER_IN_APP, { env });
     await first.waitForLine(/notifier ready/, 30_000);
-    await notifications.add(message, { jobId: alertId });
+    expect((await notifications.add(message)).id).toBe(alertId);
     await first.waitForLine(/paused after in-app/, 15_000);
 
     // The kill lands here: in-app stored, the email not yet handed off.

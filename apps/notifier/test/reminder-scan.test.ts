@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { buildFailure, newQueuedRun } from '@pinnacle/domain';
 import {
-  failureReminderScanSchedulerId,
+  maintenanceSchedules,
   type NotificationJob,
   notificationJobId,
 } from '@pinnacle/queue-contracts';
 import { dataPrefix, globalKeys } from '@pinnacle/redis-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_REMINDER_SCAN_PATTERN } from '../src/index.js';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 let h: NotifierHarness;
@@ -64,10 +63,12 @@ const dueIndex = (orgId: string) =>
   h.redis.redis.zscore(globalKeys(dataPrefix(h.env.QUEUE_PREFIX)).remindersDue, orgId);
 
 describe('failure reminder scan', () => {
-  it('registers the hourly job scheduler at start', async () => {
-    expect(await h.raw.maintenance.getJobScheduler(failureReminderScanSchedulerId)).toMatchObject({
-      key: failureReminderScanSchedulerId,
-      pattern: DEFAULT_REMINDER_SCAN_PATTERN,
+  it('registers the hourly job scheduler at start: at :17', async () => {
+    const { schedulerId } = maintenanceSchedules.scan_failure_reminders;
+    expect(await h.raw.maintenance.getJobScheduler(schedulerId)).toMatchObject({
+      key: schedulerId,
+      name: 'scan_failure_reminders',
+      pattern: '17 * * * *',
       tz: 'UTC',
       template: { data: { task: 'scan_failure_reminders' } },
     });

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { integrationSettingsInputSchema } from '@pinnacle/domain';
 import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
-import { syncJobOptions } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,24 +71,25 @@ beforeAll(async () => {
       },
     ],
   });
-  worker = startWorkerRole(
-    {
-      REDIS_URL: h.env.REDIS_URL,
-      QUEUE_PREFIX: h.env.QUEUE_PREFIX,
-      ENTRA_AUTHORITY_HOST: sim.authorityHost,
-      GRAPH_BASE_URL: sim.graphBaseUrl,
-      SECRET_ENCRYPTION_KEY: h.secretKey,
-      SYNC_CONCURRENCY: 2,
-      SYNC_GROUP_CONCURRENCY: 2,
-      SYNC_LOCK_DURATION_MS: 30_000,
-      SYNC_STALLED_INTERVAL_MS: 5_000,
-      GRAPH_TIMEOUT_MS: 15_000,
-    },
-    createLogger({ name: 'worker', level: 'silent' }),
-  );
+  const workerEnv = {
+    REDIS_URL: h.env.REDIS_URL,
+    QUEUE_PREFIX: h.env.QUEUE_PREFIX,
+    ENTRA_AUTHORITY_HOST: sim.authorityHost,
+    GRAPH_BASE_URL: sim.graphBaseUrl,
+    SECRET_ENCRYPTION_KEY: h.secretKey,
+    SYNC_CONCURRENCY: 2,
+    SYNC_GROUP_CONCURRENCY: 2,
+    SYNC_ATTEMPTS: 5,
+    SYNC_BACKOFF_MS: 15_000,
+    SYNC_LOCK_DURATION_MS: 30_000,
+    SYNC_STALLED_INTERVAL_MS: 5_000,
+    GRAPH_TIMEOUT_MS: 15_000,
+  };
+  worker = startWorkerRole(workerEnv, createLogger({ name: 'worker', level: 'silent' }));
   sync = new TypedQueue('sync', {
     connection: h.redis.connect({ maxRetriesPerRequest: null }),
     prefix: h.env.QUEUE_PREFIX,
+    env: workerEnv,
   });
   await h.start();
 });
@@ -102,12 +102,10 @@ afterAll(async () => {
   if (caDir) rmSync(caDir, { recursive: true, force: true });
 });
 
-let scheduled = 0;
 /** One scheduled run (as the org's job scheduler adds it), awaited until the notifier has dealt with it. */
 async function scheduledRun(orgId: string) {
-  const jobId = `sched-${orgId}-${++scheduled}`;
-  await sync.add({ orgId, trigger: 'schedule' }, { ...syncJobOptions(), jobId });
-  await h.finished(sync.queue, jobId);
+  const job = await sync.add({ orgId, trigger: 'schedule' });
+  await h.finished(sync.queue, job.id!);
   await h.drained(h.raw.notifications);
   await h.drained(h.raw.email);
 }

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@pinnacle/logging';
-import { emailJobId, type NotificationJob } from '@pinnacle/queue-contracts';
+import type { MetricsRecorder } from '@pinnacle/metrics';
+import type { NotificationJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type {
   AlertRepository,
@@ -8,7 +8,6 @@ import type {
   IntegrationRepository,
   StoredNotification,
 } from '@pinnacle/redis-store';
-import type { JobsOptions } from 'bullmq';
 import { decideEpisode, type EpisodeOutcome, type SyncEvent } from '../episodes/episode-machine.js';
 import { alertIdOf, notificationIdOf } from './alert-ids.js';
 import { emailChannel } from './email-channel.js';
@@ -19,14 +18,11 @@ export interface AlertDependencies {
   integrations: IntegrationRepository;
   alerts: AlertRepository;
   emailQueue: TypedQueue<'email'>;
-  emailJobOptions: JobsOptions;
   /** SMTP_URL is set: without it every email is `disabled`. */
   smtpConfigured: boolean;
   logger: Logger;
-  /** Called once an alert's in-app notification is stored (metrics, the benchmark). */
-  onInAppStored?: (orgId: string, notificationId: string) => void;
-  /** Test only: pause this long after the in-app write, so a test can kill the process there. */
-  pauseAfterInAppMs?: number;
+  /** Counts each in-app notification stored. */
+  metrics: Pick<MetricsRecorder, 'notificationDelivered'>;
 }
 
 export interface AlertResult {
@@ -177,12 +173,8 @@ export async function processNotificationJob(
     log.debug({ ...ids, outcome }, 'nothing to deliver');
     return { alertId, outcome, notificationId, email: 'none' };
   }
-  deps.onInAppStored?.(orgId, notificationId);
+  void deps.metrics.notificationDelivered('inApp', 'delivered');
   log.info({ ...ids, outcome, notificationId }, 'in-app alert stored');
-  if (deps.pauseAfterInAppMs) {
-    log.warn({ ...ids, ms: deps.pauseAfterInAppMs }, 'test hook: paused after in-app');
-    await sleep(deps.pauseAfterInAppMs);
-  }
 
   if (!applied.email) return { alertId, outcome, notificationId, email: 'none' };
   if (!channel.enabled) {
@@ -201,6 +193,7 @@ export async function processNotificationJob(
     plan: applied.email,
     recipients: channel.recipients,
   });
-  await deps.emailQueue.add(job, { ...deps.emailJobOptions, jobId: emailJobId(alertId) });
+  // Its job ID is derived from the alert: a replayed fan-out adds it once.
+  await deps.emailQueue.add(job);
   return { alertId, outcome, notificationId, email: 'queued' };
 }

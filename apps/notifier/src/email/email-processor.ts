@@ -1,4 +1,5 @@
 import type { Logger } from '@pinnacle/logging';
+import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { EmailJob } from '@pinnacle/queue-contracts';
 import type { AlertRepository } from '@pinnacle/redis-store';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -11,6 +12,8 @@ export interface EmailDependencies {
   mailer: Mailer | null;
   render: RenderContext;
   logger: Logger;
+  /** Counts each attempt's outcome: delivered, disabled, retrying, or failed for good. */
+  metrics: Pick<MetricsRecorder, 'notificationDelivered'>;
 }
 
 export type EmailResult = { status: 'sent' | 'already_delivered' | 'disabled' };
@@ -27,6 +30,21 @@ export async function processEmailJob(
   job: Job,
   deps: EmailDependencies,
 ): Promise<EmailResult> {
+  try {
+    const result = await deliver(payload, job, deps);
+    if (result.status === 'sent') void deps.metrics.notificationDelivered('email', 'delivered');
+    if (result.status === 'disabled') void deps.metrics.notificationDelivered('email', 'disabled');
+    return result;
+  } catch (error) {
+    // Whatever failed (SMTP or Redis): BullMQ retries it unless it was the last attempt.
+    const final =
+      error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    void deps.metrics.notificationDelivered('email', final ? 'failed' : 'retrying');
+    throw error;
+  }
+}
+
+async function deliver(payload: EmailJob, job: Job, deps: EmailDependencies): Promise<EmailResult> {
   const { orgId, notificationId, alertId } = payload;
   const log = deps.logger.child({ orgId, alertId, notificationId, jobId: job.id });
 

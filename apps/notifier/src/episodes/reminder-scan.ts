@@ -1,5 +1,5 @@
 import type { Logger } from '@pinnacle/logging';
-import { type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
+import type { NotificationJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { AlertRepository, RunRepository } from '@pinnacle/redis-store';
 
@@ -60,7 +60,7 @@ export async function scanFailureReminders(
       failure: run.failure,
       dueAt: open.nextReminderAt,
     };
-    await deps.notificationQueue.add(job, { jobId: notificationJobId(job) });
+    await deps.notificationQueue.add(job);
     queued.push({ orgId, dueAt: open.nextReminderAt });
   };
   for (let offset = 0; ; offset += PAGE) {

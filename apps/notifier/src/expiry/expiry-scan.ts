@@ -1,5 +1,4 @@
 import type { Logger } from '@pinnacle/logging';
-import { notificationJobId } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { ExpiryWarningRepository, IntegrationRepository } from '@pinnacle/redis-store';
 import { EXPIRY_SCAN_HORIZON_DAYS, planExpiryNotification } from './expiry-thresholds.js';
@@ -40,7 +39,7 @@ export async function scanSecretExpiry(deps: ExpiryScanDependencies): Promise<Ex
         const sent = await deps.expiryWarnings.sent(orgId, expiry);
         const plan = planExpiryNotification({ orgId, expiresAt, now, sent });
         if (!plan) return;
-        await deps.notificationQueue.add(plan.job, { jobId: notificationJobId(plan.job) });
+        await deps.notificationQueue.add(plan.job);
         await deps.expiryWarnings.markSent(orgId, expiry, plan.label, now);
         queued.push({ orgId, label: plan.label });
       }),

@@ -2,13 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { integrationSettingsInputSchema, type Notification } from '@pinnacle/domain';
 import { createLogger } from '@pinnacle/logging';
-import {
-  type MaintenanceJob,
-  type NotificationJob,
-  notificationJobId,
-  notificationJobOptions,
-  queues,
-} from '@pinnacle/queue-contracts';
+import { type MaintenanceJob, type NotificationJob, queues } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores, type Stores } from '@pinnacle/redis-store';
 import {
@@ -60,7 +54,7 @@ export interface NotifierHarness {
     orgId: string,
     options?: { email?: boolean; recipients?: string[]; expiresAt?: Date },
   ): Promise<void>;
-  /** Adds a notification job as the worker does: deterministic job ID, the contract's options. */
+  /** Adds a notification job as the worker does: through the queue's definition. */
   handOff(message: NotificationJob): Promise<Job>;
   inbox(orgId: string): Promise<Notification[]>;
   /** Messages the SMTP server received for an org (by its X-Pinnacle-Org-Id header). */
@@ -113,16 +107,15 @@ export async function startHarness(
   const notifications = new TypedQueue('notifications', {
     connection,
     prefix: env.QUEUE_PREFIX,
-    defaultJobOptions: notificationJobOptions(),
+    env,
   });
-  const maintenance = new TypedQueue('maintenance', { connection, prefix: env.QUEUE_PREFIX });
+  const maintenance = new TypedQueue('maintenance', { connection, prefix: env.QUEUE_PREFIX, env });
   const raw = {
     notifications: notifications.queue,
     maintenance: maintenance.queue,
     email: new Queue(queues.email.name, { connection, prefix: env.QUEUE_PREFIX }),
   };
   const clock = new TestClock();
-  let maintenanceRuns = 0;
 
   const harness: NotifierHarness = {
     redis,
@@ -164,7 +157,7 @@ export async function startHarness(
       );
     },
     handOff(message) {
-      return notifications.add(message, { jobId: notificationJobId(message) });
+      return notifications.add(message);
     },
     async inbox(orgId) {
       return (await stores.notifications.list(orgId, { limit: 100 })).items;
@@ -174,10 +167,9 @@ export async function startHarness(
     },
     async runMaintenanceAt(task, now) {
       clock.set(now);
-      const jobId = `${task}-test-${++maintenanceRuns}`;
-      await maintenance.add({ task }, { jobId });
-      const state = await harness.finished(raw.maintenance, jobId);
-      if (state !== 'completed') throw new Error(`maintenance job ${jobId} ${state}`);
+      const { id } = await maintenance.add({ task });
+      const state = await harness.finished(raw.maintenance, id!);
+      if (state !== 'completed') throw new Error(`maintenance job ${id} ${state}`);
       await harness.drained(raw.notifications);
       await harness.drained(raw.email);
     },
