@@ -85,6 +85,7 @@ export type EmailQueueEnv = EnvOf<'NOTIFIER_EMAIL_ATTEMPTS' | 'NOTIFIER_EMAIL_BA
  */
 export const emailQueueDefinition = {
   name: 'email',
+  env: ['NOTIFIER_EMAIL_ATTEMPTS', 'NOTIFIER_EMAIL_BACKOFF_MS'],
   schema: emailJobSchema,
   jobName: (job) => `email ${job.content.type} ${job.orgId}`,
   jobId: (job) => emailJobId(job.alertId),

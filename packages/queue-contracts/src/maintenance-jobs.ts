@@ -30,6 +30,7 @@ export const maintenanceSchedules = {
  */
 export const maintenanceQueueDefinition = {
   name: 'maintenance',
+  env: [],
   schema: maintenanceJobSchema,
   jobName: (job) => job.task,
   jobId: () => undefined,

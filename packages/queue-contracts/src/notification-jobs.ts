@@ -89,6 +89,7 @@ export function notificationJobId(job: NotificationJob): string {
  */
 export const notificationQueueDefinition = {
   name: 'notifications',
+  env: [],
   schema: notificationJobSchema,
   jobName: (job) => `notify ${job.type} ${job.orgId}`,
   jobId: notificationJobId,

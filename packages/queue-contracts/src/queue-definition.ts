@@ -21,6 +21,8 @@ export interface JobOptions {
 export interface QueueDefinition<Name extends string, Payload, QueueEnv> {
   /** The BullMQ queue name (never a ':'). */
   readonly name: Name;
+  /** The environment variables `jobOptions` reads: every role adding the queue's jobs must set them alike. */
+  readonly env: readonly (keyof QueueEnv)[];
   /**
    * The payload contract, parsed by the producer and again by the worker.
    * Fields added later must be optional, so a rolling deploy (old worker,

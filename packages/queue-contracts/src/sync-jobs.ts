@@ -32,6 +32,7 @@ export type SyncQueueEnv = EnvOf<'SYNC_ATTEMPTS' | 'SYNC_BACKOFF_MS'>;
  */
 export const syncQueueDefinition = {
   name: 'sync',
+  env: ['SYNC_ATTEMPTS', 'SYNC_BACKOFF_MS'],
   schema: syncJobSchema,
   jobName: (job) => `sync ${job.orgId}`,
   // A scheduled job has no run yet: its job scheduler names it.

@@ -341,6 +341,17 @@ describe('job options', () => {
   });
 });
 
+describe('the environment of each queue', () => {
+  it.each(queueNames)('%s: its job options read only the variables its definition names', (key) => {
+    const queue = key as QueueKey;
+    const named = Object.fromEntries(
+      (queues[queue].env as readonly (keyof typeof defaults)[]).map((v) => [v, defaults[v]]),
+    );
+    // Only the named variables given: a variable read but not named would be undefined here.
+    expect(jobOptionsFor(queue, named as typeof defaults)).toEqual(jobOptionsFor(queue, defaults));
+  });
+});
+
 describe('job names', () => {
   it('say whose job each is', () => {
     expect(queues.sync.jobName({ orgId: 'org-1', trigger: 'schedule' })).toBe('sync org-1');

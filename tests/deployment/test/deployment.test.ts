@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envVariableNames } from '@pinnacle/config';
+import { type QueueKey, queues } from '@pinnacle/queue-contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -180,6 +181,23 @@ describe('docker-compose.yml', () => {
     const notifier = environmentOf(service('notifier'));
     expect(notifier.SMTP_URL).toContain('smtp://mailpit:1025');
     expect(notifier.MAIL_FROM).toBeTruthy();
+  });
+
+  it("sets the variables a queue's job options come from alike on every role adding its jobs", () => {
+    // Sync Now and job schedulers (api), schedules backed off (worker); the
+    // worker's hand-off and the notifier's scans; the notifier's emails.
+    const producers: Record<QueueKey, readonly (typeof APP_SERVICES)[number][]> = {
+      sync: ['api', 'worker'],
+      notifications: ['worker', 'notifier'],
+      maintenance: ['notifier'],
+      email: ['notifier'],
+    };
+    for (const [queue, roles] of Object.entries(producers) as [QueueKey, string[]][]) {
+      for (const variable of queues[queue].env) {
+        const values = roles.map((role) => environmentOf(service(role))[variable]);
+        expect(new Set(values).size, `${variable} on ${roles.join(', ')}: ${values}`).toBe(1);
+      }
+    }
   });
 
   it.each(APP_SERVICES)('%s runs a role command that exists', (name) => {
