@@ -53,7 +53,7 @@ export class TypedQueue<K extends QueueKey> {
   }
 
   /** The options every job of this queue gets (a fresh object each call). */
-  jobOptions(): JobOptions {
+  private jobOptions(): JobOptions {
     return queues[this.key].jobOptions(this.env);
   }
 
