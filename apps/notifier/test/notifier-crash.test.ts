@@ -51,6 +51,8 @@ beforeAll(async () => {
     NOTIFIER_STALLED_INTERVAL_MS: '1000',
     NOTIFIER_EMAIL_BACKOFF_MS: '100',
     LOG_LEVEL: 'info',
+    // No health server: the default port may be taken by another test process.
+    NOTIFIER_HEALTH_PORT: '0',
   };
 });
 

@@ -31,6 +31,8 @@ function spawnWorker(): NodeProcess {
       SYNC_LOCK_DURATION_MS: '2000',
       SYNC_STALLED_INTERVAL_MS: '1000',
       LOG_LEVEL: 'info',
+      // No health server: the default port may be taken by another test process.
+      WORKER_HEALTH_PORT: '0',
     },
   });
   children.push(child);
