@@ -1,4 +1,4 @@
-import type { EntraErrorDetails, FailureDetailsByCode } from './failures.js';
+import type { EntraEndpoint, EntraErrorDetails, FailureDetailsByCode } from './failures.js';
 import {
   type NetworkFailure,
   networkReason,
@@ -8,9 +8,12 @@ import {
 } from './transient.js';
 
 /**
- * What Entra's token endpoint answered: the HTTP status and the `error`,
- * `error_codes`, `trace_id` and `correlation_id` fields of its JSON body
- * (as @azure/identity's AuthenticationError exposes them in `errorResponse`).
+ * What Entra answered: the HTTP status and the `error`, `error_codes`,
+ * `trace_id` and `correlation_id` fields of its JSON body (as
+ * @azure/identity's AuthenticationError exposes them in `errorResponse`),
+ * and which endpoint said it: the token endpoint (the default) or OpenID
+ * metadata discovery, which MSAL reads before the token request for any
+ * authority host that is not Microsoft's.
  * There is deliberately no description field: Entra's docs say never to act
  * on `error_description`, only on `error` and `error_codes`.
  */
@@ -21,6 +24,7 @@ export type TokenErrorResponse = {
   traceId?: string;
   correlationId?: string;
   retryAfterSeconds?: number | null;
+  endpoint?: EntraEndpoint;
 };
 
 export type TokenErrorInput = TokenErrorResponse | NetworkFailure;
@@ -30,6 +34,8 @@ export type TokenBlockingCode =
   | 'client_secret_invalid'
   | 'app_not_found'
   | 'tenant_not_found'
+  | 'app_disabled'
+  | 'access_blocked'
   | 'authentication_failed';
 
 export type TokenBlockingError = {
@@ -45,7 +51,9 @@ export type TokenErrorClassification = TokenBlockingError | TransientError;
  *   7000222 InvalidClientSecretExpiredKeysProvided: the client secret keys are expired;
  *   7000215 invalid client secret is provided;
  *   700016  UnauthorizedClient_DoesNotMatchRequest: application not found in the directory/tenant;
- *   90002   InvalidTenantName: the tenant name wasn't found in the data store.
+ *   90002   InvalidTenantName: the tenant name wasn't found in the data store;
+ *   7000112 UnauthorizedClientApplicationDisabled: the application is disabled;
+ *   53003   BlockedByConditionalAccess: access has been blocked by Conditional Access policies.
  * 900023 (InvalidTenantIdentifier: "Specified tenant identifier ... is neither a
  * valid DNS name, nor a valid external domain") is not in that table but is
  * what Entra answers for a malformed tenant; DESIGN.md maps it to tenant_not_found.
@@ -59,6 +67,8 @@ const BLOCKING_AADSTS: ReadonlyMap<
   [700016, 'app_not_found'],
   [90002, 'tenant_not_found'],
   [900023, 'tenant_not_found'],
+  [7000112, 'app_disabled'],
+  [53003, 'access_blocked'],
 ]);
 
 /**
@@ -78,35 +88,55 @@ const TRANSIENT_AADSTS: ReadonlyMap<number, 'throttled' | 'server_error' | 'time
   [90091, 'server_error'],
 ]);
 
+/** What the caller asked Entra for, to name it in the failure's details. */
+export type TokenRequestContext = {
+  /** The tenant segment of the request (the settings' tenant ID or domain). */
+  tenantId?: string;
+};
+
 /**
  * Classifies a failed token request. Decided by `error_codes`, then
  * `error`, then the HTTP status; never by description text.
  * 429, 5xx, 408, `temporarily_unavailable` and network failures are
  * transient; any other 4xx is blocking (`authentication_failed` when the
  * AADSTS code is not one we map).
+ * Metadata discovery is read before any token request: Entra answers an
+ * unknown tenant there 400 `invalid_tenant` (AADSTS90002), which is
+ * `tenant_not_found` like the token endpoint's answer. A 4xx from it that
+ * carries neither `error` nor `error_codes` is not Entra speaking (a proxy,
+ * a wrong authority host), so it stays transient rather than blame the admin.
  */
-export function classifyTokenError(input: TokenErrorInput): TokenErrorClassification {
+export function classifyTokenError(
+  input: TokenErrorInput,
+  request: TokenRequestContext = {},
+): TokenErrorClassification {
   if ('network' in input) return transient(networkReason(input.network));
   const details = entraDetails(input);
   const retryAfterMs = secondsToMs(input.retryAfterSeconds);
+  const discovery = details.endpoint === 'metadata_discovery';
 
   for (const code of details.errorCodes ?? []) {
     const blocking = BLOCKING_AADSTS.get(code);
     if (blocking === 'client_secret_expired') {
       return { kind: 'blocking', code: blocking, details: { ...details, source: 'entra' } };
     }
+    if (blocking === 'tenant_not_found') return tenantNotFound(details, request);
     if (blocking) return { kind: 'blocking', code: blocking, details };
     const reason = TRANSIENT_AADSTS.get(code);
     if (reason) return transient(reason, retryAfterMs);
   }
 
   if (details.error === 'temporarily_unavailable') return transient('server_error', retryAfterMs);
+  if (discovery && details.error === 'invalid_tenant') return tenantNotFound(details, request);
 
   const status = input.status;
   if (status === 429) return transient('throttled', retryAfterMs);
   if (status === 408) return transient('timeout', retryAfterMs);
   if (status !== undefined && status >= 500 && status <= 599) {
     return transient('server_error', retryAfterMs);
+  }
+  if (discovery && details.error === undefined && details.errorCodes === undefined) {
+    return transient('unexpected_response', retryAfterMs);
   }
   if (status !== undefined && status >= 400 && status <= 499) {
     return { kind: 'blocking', code: 'authentication_failed', details };
@@ -116,6 +146,21 @@ export function classifyTokenError(input: TokenErrorInput): TokenErrorClassifica
     return { kind: 'blocking', code: 'authentication_failed', details };
   }
   return transient('unexpected_response', retryAfterMs);
+}
+
+const TENANT_SEGMENT = /^[A-Za-z0-9.-]{1,253}$/;
+
+function tenantNotFound(
+  details: EntraErrorDetails,
+  request: TokenRequestContext,
+): TokenBlockingError {
+  const tenantId =
+    request.tenantId && TENANT_SEGMENT.test(request.tenantId) ? request.tenantId : undefined;
+  return {
+    kind: 'blocking',
+    code: 'tenant_not_found',
+    details: tenantId ? { ...details, tenantId } : details,
+  };
 }
 
 const OAUTH_ERROR = /^[a-z_]{1,64}$/;
@@ -131,6 +176,9 @@ function entraDetails(input: TokenErrorResponse): EntraErrorDetails {
   if (input.traceId && SUPPORT_ID.test(input.traceId)) details.traceId = input.traceId;
   if (input.correlationId && SUPPORT_ID.test(input.correlationId)) {
     details.correlationId = input.correlationId;
+  }
+  if (input.endpoint === 'metadata_discovery' || input.endpoint === 'token') {
+    details.endpoint = input.endpoint;
   }
   return details;
 }

@@ -9,6 +9,10 @@ export const failureCodeSchema = z.enum([
   'client_secret_invalid',
   'app_not_found',
   'tenant_not_found',
+  /** AADSTS7000112: the application (its service principal) is disabled in the tenant. */
+  'app_disabled',
+  /** AADSTS53003: a Conditional Access policy for workload identities blocks the token. */
+  'access_blocked',
   'consent_missing',
   'groups_not_configured',
   'group_not_found',
@@ -41,6 +45,8 @@ export const FAILURE_CATEGORY: Readonly<Record<FailureCode, FailureCategory>> = 
   client_secret_invalid: 'credentials',
   app_not_found: 'configuration',
   tenant_not_found: 'configuration',
+  app_disabled: 'configuration',
+  access_blocked: 'permissions',
   consent_missing: 'permissions',
   groups_not_configured: 'groups',
   group_not_found: 'groups',
@@ -63,13 +69,22 @@ export const syncFailureSchema = z.object({
 });
 export type SyncFailure = z.infer<typeof syncFailureSchema>;
 
-/** What Entra's token endpoint said, kept for support (never the description text). */
+/**
+ * Which Entra endpoint answered: the token endpoint, or OpenID metadata
+ * discovery (`{authority}/{tenant}/v2.0/.well-known/openid-configuration`),
+ * which MSAL reads first for any authority host that is not Microsoft's.
+ */
+export type EntraEndpoint = 'token' | 'metadata_discovery';
+
+/** What Entra said, kept for support (never the description text). */
 export type EntraErrorDetails = {
   status?: number;
   error?: string;
   errorCodes?: number[];
   traceId?: string;
   correlationId?: string;
+  /** Absent for records written before it existed: the token endpoint. */
+  endpoint?: EntraEndpoint;
 };
 
 /** A settings field name as the API names it (e.g. `tenantId`, `groupIds[2]`). */
@@ -86,7 +101,12 @@ export type FailureDetailsByCode = {
   };
   client_secret_invalid: EntraErrorDetails;
   app_not_found: EntraErrorDetails;
-  tenant_not_found: EntraErrorDetails;
+  tenant_not_found: EntraErrorDetails & {
+    /** The tenant ID (or domain) the settings hold, which Entra does not know. */
+    tenantId?: string;
+  };
+  app_disabled: EntraErrorDetails;
+  access_blocked: EntraErrorDetails;
   consent_missing: {
     missingPermissions: string[];
     /** `token`: the roles claim lacks them; `graph`: Graph answered 403. */
@@ -138,6 +158,8 @@ const SHORT_TITLES: Readonly<Record<FailureCode, string>> = {
   client_secret_invalid: 'client secret invalid',
   app_not_found: 'application not found',
   tenant_not_found: 'tenant not found',
+  app_disabled: 'application disabled',
+  access_blocked: 'blocked by Conditional Access',
   consent_missing: 'admin consent missing',
   groups_not_configured: 'no groups selected',
   group_not_found: 'group not found',
@@ -297,13 +319,37 @@ const builders: Builders = {
     ],
   }),
 
-  tenant_not_found: (d, ctx) => ({
-    title: 'Tenant not found',
-    message: `${AUTH_INCOMPLETE}: Entra ID does not know the tenant${tenantText(ctx)}${aadsts(d)}. The tenant must be your directory (tenant) ID or a verified domain of your tenant. ${NOTHING_CHANGED}`,
+  tenant_not_found: (d, ctx) => {
+    const tenant = d.tenantId ?? ctx.tenantId ?? null;
+    return {
+      title: 'Tenant not found',
+      message: `${AUTH_INCOMPLETE}: Entra ID does not know the tenant${tenant ? ` "${tenant}"` : ''}${aadsts(d)}. The tenant ID in the integration settings must be your directory (tenant) ID or a verified domain of your tenant. ${NOTHING_CHANGED}`,
+      remediation: [
+        `Check the Directory (tenant) ID: in the ${ADMIN_CENTER}, go to Entra ID → App registrations → open the app${appText(ctx)} → Overview, and copy the "Directory (tenant) ID" shown there (a GUID).`,
+        'Or use a verified domain listed under Entra ID → Domain names, such as contoso.onmicrosoft.com.',
+        'Enter it as the tenant ID in the integration settings, save, and run Sync Now.',
+      ],
+    };
+  },
+
+  app_disabled: (d, ctx) => ({
+    title: 'Application disabled',
+    message: `${AUTH_INCOMPLETE}: the application${appText(ctx)} is disabled in the tenant${tenantText(ctx)}${aadsts(d)}, so Entra ID issues it no tokens. An administrator (or Microsoft, for an app it flagged) turned off its sign-in. ${NOTHING_CHANGED}`,
     remediation: [
-      `In the ${ADMIN_CENTER}, go to Entra ID → Overview and copy the Tenant ID (a GUID).`,
-      'Or use a verified domain listed under Entra ID → Domain names, such as contoso.onmicrosoft.com.',
-      'Update the tenant ID in the integration settings, save, and run Sync Now.',
+      `A tenant administrator must enable the app again: in the ${ADMIN_CENTER}, go to Entra ID → Enterprise applications → open the app${appText(ctx)} → Properties, set "Enabled for users to sign-in?" to Yes, and save.`,
+      'If the app was disabled by Microsoft (its Properties page says so), the administrator must follow the steps shown there or contact Microsoft support; it cannot be re-enabled from Pinnacle.',
+      'Run Sync Now to confirm the integration works again.',
+    ],
+  }),
+
+  access_blocked: (d, ctx) => ({
+    title: 'Blocked by Conditional Access',
+    message: `${AUTH_INCOMPLETE}: a Conditional Access policy in the tenant${tenantText(ctx)} blocks tokens for the application${appText(ctx)}${aadsts(d)}. Policies for workload identities can block an app by location (the IP addresses Pinnacle connects from) or by risk. ${NOTHING_CHANGED}`,
+    remediation: [
+      `A tenant administrator must find the policy: in the ${ADMIN_CENTER}, go to Entra ID → Monitoring & health → Sign-in logs → Service principal sign-ins, open the failed sign-in of the app${appText(ctx)}${d.correlationId ? ` (correlation ID ${d.correlationId})` : ''}, and read its Conditional Access tab.`,
+      'Then change that policy (Entra ID → Conditional Access → Policies): exclude this app from it, or add the network locations Pinnacle connects from to the policy\'s trusted locations.',
+      'If the app was blocked for risk, dismiss or remediate the service principal\'s risk under ID Protection → Risky workload identities.',
+      'Run Sync Now to confirm the integration works again.',
     ],
   }),
 

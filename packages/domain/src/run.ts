@@ -18,6 +18,17 @@ export const runWarningSchema = z.object({
 });
 export type RunWarning = z.infer<typeof runWarningSchema>;
 
+/**
+ * A selected group as a run saw it in preflight: its name then, or
+ * `missing` when Graph answered 404 for it.
+ */
+export const runGroupSchema = z.object({
+  id: z.string().min(1).max(64),
+  displayName: z.string().nullable(),
+  missing: z.boolean(),
+});
+export type RunGroup = z.infer<typeof runGroupSchema>;
+
 const count = z.number().int().min(0);
 
 /**
@@ -36,6 +47,11 @@ export const runStatsSchema = z.object({
   graphRequests: count,
   /** Graph or token requests answered 429/503 (each one retried). */
   throttledRequests: count,
+  /**
+   * Requests sent to Entra's token endpoint (answers from the token cache
+   * are not requests). Records written before it existed read as 0.
+   */
+  tokenRequests: count.default(0),
 });
 export type RunStats = z.infer<typeof runStatsSchema>;
 
@@ -48,6 +64,7 @@ export function emptyRunStats(): RunStats {
     changed: null,
     graphRequests: 0,
     throttledRequests: 0,
+    tokenRequests: 0,
   };
 }
 
@@ -69,6 +86,8 @@ export const runSchema = z.object({
   failure: syncFailureSchema.nullable(),
   warnings: z.array(runWarningSchema),
   stats: runStatsSchema,
+  /** The selected groups as this run's preflight found them (absent before preflight checked them). */
+  groups: z.array(runGroupSchema).optional(),
   /** The one-run override of the mass-removal guard this run was started with (audit; absent = false). */
   allowMassRemoval: z.boolean().optional(),
 });

@@ -8,6 +8,8 @@ describe('classifyTokenError: AADSTS codes', () => {
     [700016, 400, 'unauthorized_client', 'app_not_found'],
     [90002, 400, 'invalid_request', 'tenant_not_found'],
     [900023, 400, 'invalid_request', 'tenant_not_found'],
+    [7000112, 400, 'unauthorized_client', 'app_disabled'],
+    [53003, 400, 'invalid_grant', 'access_blocked'],
   ] as const)('AADSTS%d is blocking %s', (code, status, error, expected) => {
     const result = classifyTokenError({ status, error, errorCodes: [code] });
     expect(result.kind).toBe('blocking');
@@ -55,7 +57,7 @@ describe('classifyTokenError: AADSTS codes', () => {
     const result = classifyTokenError({
       status: 400,
       error: 'invalid_request',
-      errorCodes: [53003],
+      errorCodes: [53000],
       traceId: '0b9c1a2e-0000-4000-8000-000000000000',
       correlationId: '7f3e5d1c-0000-4000-8000-000000000000',
     });
@@ -65,7 +67,7 @@ describe('classifyTokenError: AADSTS codes', () => {
       details: {
         status: 400,
         error: 'invalid_request',
-        errorCodes: [53003],
+        errorCodes: [53000],
         traceId: '0b9c1a2e-0000-4000-8000-000000000000',
         correlationId: '7f3e5d1c-0000-4000-8000-000000000000',
       },
@@ -87,14 +89,66 @@ describe('classifyTokenError: AADSTS codes', () => {
     const result = classifyTokenError({
       status: 400,
       error: 'bad\r\nvalue',
-      errorCodes: [53003, -1, 1.5],
+      errorCodes: [53000, -1, 1.5],
       traceId: '<script>',
     });
-    expect(result).toMatchObject({ details: { status: 400, errorCodes: [53003] } });
+    expect(result).toMatchObject({ details: { status: 400, errorCodes: [53000] } });
     if (result.kind === 'blocking') {
       expect(result.details).not.toHaveProperty('error');
       expect(result.details).not.toHaveProperty('traceId');
     }
+  });
+});
+
+describe('classifyTokenError: OpenID metadata discovery', () => {
+  const discovery = { endpoint: 'metadata_discovery' } as const;
+
+  it("is tenant_not_found on Entra's 400 invalid_tenant / 90002, naming the tenant", () => {
+    const result = classifyTokenError(
+      { ...discovery, status: 400, error: 'invalid_tenant', errorCodes: [90002] },
+      { tenantId: 'contoso.onmicrosoft.com' },
+    );
+    expect(result).toEqual({
+      kind: 'blocking',
+      code: 'tenant_not_found',
+      details: {
+        status: 400,
+        error: 'invalid_tenant',
+        errorCodes: [90002],
+        endpoint: 'metadata_discovery',
+        tenantId: 'contoso.onmicrosoft.com',
+      },
+    });
+  });
+
+  it('is tenant_not_found on invalid_tenant even without error_codes', () => {
+    expect(
+      classifyTokenError({ ...discovery, status: 400, error: 'invalid_tenant' }),
+    ).toMatchObject({ kind: 'blocking', code: 'tenant_not_found' });
+  });
+
+  it('names the tenant at the token endpoint too, and drops a malformed one', () => {
+    const tenantId = '11111111-2222-3333-4444-555555555555';
+    expect(
+      classifyTokenError({ status: 400, errorCodes: [90002] }, { tenantId }),
+    ).toMatchObject({ details: { tenantId } });
+    const odd = classifyTokenError({ status: 400, errorCodes: [90002] }, { tenantId: 'a/b\r\n' });
+    expect(odd).toMatchObject({ code: 'tenant_not_found' });
+    if (odd.kind === 'blocking') expect(odd.details).not.toHaveProperty('tenantId');
+  });
+
+  it.each([
+    [{ status: 503 }, 'server_error'],
+    [{ status: 500 }, 'server_error'],
+    [{ status: 429 }, 'throttled'],
+    // Not Entra's answer (no error, no codes): a proxy or a wrong host, not the admin's settings.
+    [{ status: 404 }, 'unexpected_response'],
+    [{ status: 400 }, 'unexpected_response'],
+  ] as const)('%j from discovery stays transient (%s)', (input, reason) => {
+    expect(classifyTokenError({ ...discovery, ...input })).toMatchObject({
+      kind: 'transient',
+      reason,
+    });
   });
 });
 

@@ -27,7 +27,20 @@ const sampleDetails: { [C in FailureCode]: FailureDetailsByCode[C] } = {
   client_secret_expired: { source: 'recorded_expiry', expiresAt: '2026-01-31T00:00:00.000Z' },
   client_secret_invalid: { status: 401, error: 'invalid_client', errorCodes: [7000215] },
   app_not_found: { status: 400, error: 'unauthorized_client', errorCodes: [700016] },
-  tenant_not_found: { status: 400, error: 'invalid_request', errorCodes: [90002] },
+  tenant_not_found: {
+    status: 400,
+    error: 'invalid_tenant',
+    errorCodes: [90002],
+    endpoint: 'metadata_discovery',
+    tenantId: 'contoso.onmicrosoft.com',
+  },
+  app_disabled: { status: 400, error: 'unauthorized_client', errorCodes: [7000112] },
+  access_blocked: {
+    status: 400,
+    error: 'invalid_grant',
+    errorCodes: [53003],
+    correlationId: 'c0ffee00-0000-0000-0000-000000000003',
+  },
   consent_missing: { missingPermissions: ['GroupMember.Read.All'], source: 'token' },
   groups_not_configured: {},
   group_not_found: {
@@ -43,8 +56,8 @@ const sampleDetails: { [C in FailureCode]: FailureDetailsByCode[C] } = {
   entra_unreachable: { attempts: 5, lastReason: 'server_error', status: 503 },
   authentication_failed: {
     status: 400,
-    error: 'invalid_request',
-    errorCodes: [53003],
+    error: 'invalid_resource',
+    errorCodes: [500011],
     traceId: 'f1e2d3c4-0000-0000-0000-000000000001',
     correlationId: 'c0ffee00-0000-0000-0000-000000000002',
   },
@@ -86,6 +99,8 @@ describe('buildFailure: every code', () => {
       client_secret_invalid: 'credentials',
       app_not_found: 'configuration',
       tenant_not_found: 'configuration',
+      app_disabled: 'configuration',
+      access_blocked: 'permissions',
       consent_missing: 'permissions',
       groups_not_configured: 'groups',
       group_not_found: 'groups',
@@ -185,6 +200,39 @@ describe('consent_missing', () => {
   });
 });
 
+describe('Entra configuration failures say what the tenant admin must change', () => {
+  it('tenant_not_found names the tenant and points at the Directory (tenant) ID', () => {
+    const failure = build('tenant_not_found');
+    expect(failure.message).toContain('"contoso.onmicrosoft.com"');
+    expect(failure.message).toContain('AADSTS90002');
+    expect(failure.remediation[0]).toMatch(/App registrations .* Overview/);
+    expect(failure.remediation[0]).toContain('Directory (tenant) ID');
+    // Without the tenant in the details, the settings' tenant is named.
+    const fromContext = buildFailure('tenant_not_found', { errorCodes: [90002] }, ctx);
+    expect(fromContext.message).toContain(`"${TENANT}"`);
+  });
+
+  it('app_disabled tells the admin to enable the enterprise application', () => {
+    const failure = build('app_disabled');
+    expect(failure.message).toContain('AADSTS7000112');
+    expect(failure.message).toContain(CLIENT);
+    expect(failure.message).toMatch(/disabled/);
+    expect(failure.remediation.join('\n')).toMatch(
+      /Enterprise applications .* Properties, set "Enabled for users to sign-in\?" to Yes/,
+    );
+  });
+
+  it('access_blocked tells the admin to find and change the Conditional Access policy', () => {
+    const failure = build('access_blocked');
+    expect(failure.message).toContain('AADSTS53003');
+    expect(failure.message).toMatch(/Conditional Access policy/);
+    const steps = failure.remediation.join('\n');
+    expect(steps).toMatch(/Service principal sign-ins/);
+    expect(steps).toContain('c0ffee00-0000-0000-0000-000000000003');
+    expect(steps).toMatch(/exclude this app from it/);
+  });
+});
+
 describe('groups and safety failures', () => {
   it('group_not_found lists every missing group', () => {
     const failure = build('group_not_found');
@@ -216,8 +264,8 @@ describe('groups and safety failures', () => {
 
   it('authentication_failed names the AADSTS code and support IDs', () => {
     const failure = build('authentication_failed');
-    expect(failure.message).toContain('AADSTS53003');
-    expect(failure.remediation[0]).toContain('https://login.microsoftonline.com/error?code=53003');
+    expect(failure.message).toContain('AADSTS500011');
+    expect(failure.remediation[0]).toContain('https://login.microsoftonline.com/error?code=500011');
     expect(failure.remediation.join('\n')).toContain('f1e2d3c4-0000-0000-0000-000000000001');
   });
 

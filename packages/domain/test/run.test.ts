@@ -55,11 +55,29 @@ describe('runSchema', () => {
       changed: 5,
       graphRequests: 9,
       throttledRequests: 1,
+      tokenRequests: 2,
     };
     expect(runStatsSchema.parse(stats)).toEqual(stats);
     expect(
       runSchema.parse({ ...queued, status: 'succeeded', stage: 'commit', stats }).stats,
     ).toEqual(stats);
+  });
+
+  it('reads a record written before tokenRequests and groups existed', () => {
+    const { tokenRequests: _added, ...oldStats } = emptyRunStats();
+    const old = runSchema.parse({ ...queued, stats: { ...oldStats, graphRequests: 4 } });
+    expect(old.stats.tokenRequests).toBe(0);
+    expect(old.stats.graphRequests).toBe(4);
+    expect(old.groups).toBeUndefined();
+  });
+
+  it('keeps the groups a run saw, a missing one marked', () => {
+    const groups = [
+      { id: '0a0a0a0a-0000-4000-8000-00000000000a', displayName: 'Sales (EMEA)', missing: false },
+      { id: '0b0b0b0b-0000-4000-8000-00000000000b', displayName: null, missing: true },
+    ];
+    expect(runSchema.parse({ ...queued, groups }).groups).toEqual(groups);
+    expect(runSchema.safeParse({ ...queued, groups: [{ id: 'x' }] }).success).toBe(false);
   });
 
   it.each([
