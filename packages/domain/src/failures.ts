@@ -347,8 +347,8 @@ const builders: Builders = {
     message: `${AUTH_INCOMPLETE}: a Conditional Access policy in the tenant${tenantText(ctx)} blocks tokens for the application${appText(ctx)}${aadsts(d)}. Policies for workload identities can block an app by location (the IP addresses Pinnacle connects from) or by risk. ${NOTHING_CHANGED}`,
     remediation: [
       `A tenant administrator must find the policy: in the ${ADMIN_CENTER}, go to Entra ID → Monitoring & health → Sign-in logs → Service principal sign-ins, open the failed sign-in of the app${appText(ctx)}${d.correlationId ? ` (correlation ID ${d.correlationId})` : ''}, and read its Conditional Access tab.`,
-      'Then change that policy (Entra ID → Conditional Access → Policies): exclude this app from it, or add the network locations Pinnacle connects from to the policy\'s trusted locations.',
-      'If the app was blocked for risk, dismiss or remediate the service principal\'s risk under ID Protection → Risky workload identities.',
+      "Then change that policy (Entra ID → Conditional Access → Policies): exclude this app from it, or add the network locations Pinnacle connects from to the policy's trusted locations.",
+      "If the app was blocked for risk, dismiss or remediate the service principal's risk under ID Protection → Risky workload identities.",
       'Run Sync Now to confirm the integration works again.',
     ],
   }),

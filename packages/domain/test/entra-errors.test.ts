@@ -129,9 +129,9 @@ describe('classifyTokenError: OpenID metadata discovery', () => {
 
   it('names the tenant at the token endpoint too, and drops a malformed one', () => {
     const tenantId = '11111111-2222-3333-4444-555555555555';
-    expect(
-      classifyTokenError({ status: 400, errorCodes: [90002] }, { tenantId }),
-    ).toMatchObject({ details: { tenantId } });
+    expect(classifyTokenError({ status: 400, errorCodes: [90002] }, { tenantId })).toMatchObject({
+      details: { tenantId },
+    });
     const odd = classifyTokenError({ status: 400, errorCodes: [90002] }, { tenantId: 'a/b\r\n' });
     expect(odd).toMatchObject({ code: 'tenant_not_found' });
     if (odd.kind === 'blocking') expect(odd.details).not.toHaveProperty('tenantId');

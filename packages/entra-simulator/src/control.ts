@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SimulatorError } from './errors.js';
 import type { RequestKind } from './requestLog.js';
-import type { FaultSpecInput, TenantInput } from './schemas.js';
+import type {
+  FaultSpecInput,
+  SimulatorSettingsPatch,
+  TenantInput,
+  TenantSettingsPatch,
+} from './schemas.js';
 import type { Simulator } from './server.js';
 
 type ReadBody = (req: IncomingMessage) => Promise<string>;
@@ -15,6 +20,7 @@ type SendJson = (
 const STATUS: Record<SimulatorError['code'], number> = {
   invalid_tenant_input: 400,
   invalid_fault_spec: 400,
+  invalid_settings: 400,
   tenant_exists: 409,
   domain_taken: 409,
   tenant_not_found: 404,
@@ -70,6 +76,25 @@ export async function handleControl(
       return sim.removeTenant(b)
         ? sendJson(res, 204, undefined)
         : sendJson(res, 404, { error: 'tenant_not_found', message: `no tenant ${b}` });
+    }
+    if (a === 'settings' && b === undefined) {
+      if (method === 'GET') return sendJson(res, 200, sim.settings());
+      if (method === 'PATCH')
+        return sendJson(res, 200, sim.updateSettings((await json()) as SimulatorSettingsPatch));
+    }
+    if (a === 'tenants' && b !== undefined && c === 'settings') {
+      if (method === 'GET') return sendJson(res, 200, sim.tenantSettings(b));
+      if (method === 'PATCH') {
+        return sendJson(
+          res,
+          200,
+          sim.updateTenantSettings(b, (await json()) as TenantSettingsPatch),
+        );
+      }
+    }
+    if (a === 'tenants' && b !== undefined && c === 'invalidate-tokens' && method === 'POST') {
+      sim.invalidateTokens(b);
+      return sendJson(res, 204, undefined);
     }
     if (a === 'tenants' && b !== undefined && c === 'faults') {
       if (method === 'GET') return sendJson(res, 200, sim.faults(b));

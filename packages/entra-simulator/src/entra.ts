@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deterministicGuid, isGuid, newGuid } from './ids.js';
 import { type SigningKey, signJwt } from './jwt.js';
-import type { Application } from './schemas.js';
+import type { Application, UnknownTenantMode } from './schemas.js';
 import type { TenantRegistry, TenantState } from './tenants.js';
 
 /** The resource a client-credentials token is requested for. */
@@ -15,19 +15,39 @@ export interface AadstsError {
   error: string;
   code: number;
   message: string;
+  /** Entra's `suberror`, on the answers that carry one (Conditional Access). */
+  suberror?: string;
+}
+
+// https://github.com/microsoftgraph/windowsupdates-webapplication-sample/issues/6
+// https://github.com/microsoftarchive/BatchAI/pull/31 (token endpoint: invalid_request)
+function aadstsTenantNotFound(tenant: string): AadstsError {
+  return {
+    status: 400,
+    error: 'invalid_request',
+    code: 90002,
+    message: `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+  };
 }
 
 // Messages are the text Entra returns today, from real responses quoted in
 // public issues (links per entry); clients must act on `error` and
 // `error_codes`, never on this text.
 export const aadsts = {
-  // https://github.com/microsoftgraph/windowsupdates-webapplication-sample/issues/6
-  // https://github.com/microsoftarchive/BatchAI/pull/31 (token endpoint: invalid_request)
-  tenantNotFound: (tenant: string): AadstsError => ({
+  tenantNotFound: (tenant: string): AadstsError => aadstsTenantNotFound(tenant),
+  // The same tenant at OpenID metadata discovery: 400 `invalid_tenant`, as quoted in
+  // https://github.com/Azure/azure-cli/issues/22145 and
+  // https://github.com/Azure/azure-cli/pull/14509 ("OIDC Discovery endpoint rejects our request").
+  tenantNotFoundAtDiscovery: (tenant: string): AadstsError => ({
+    ...aadstsTenantNotFound(tenant),
+    error: 'invalid_tenant',
+  }),
+  // Not found quoted from discovery; assumed to answer like an unknown tenant does there.
+  tenantMalformedAtDiscovery: (tenant: string): AadstsError => ({
     status: 400,
-    error: 'invalid_request',
-    code: 90002,
-    message: `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+    error: 'invalid_tenant',
+    code: 900023,
+    message: `Specified tenant identifier '${tenant}' is neither a valid DNS name, nor a valid external domain.`,
   }),
   // https://github.com/caddy-dns/azure/issues/3 (400 invalid_request from the token endpoint)
   tenantMalformed: (tenant: string): AadstsError => ({
@@ -74,6 +94,34 @@ export const aadsts = {
     code: 7000218,
     message:
       "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+  }),
+  // https://github.com/Worklytics/psoxy/pull/74 (the token endpoint's JSON:
+  // unauthorized_client) and https://github.com/EvanBasalik/OOFSponder/issues/42 (the text);
+  // code in https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+  appDisabled: (appId: string, displayName: string): AadstsError => ({
+    status: 400,
+    error: 'unauthorized_client',
+    code: 7000112,
+    message: `Application '${appId}'(${displayName}) is disabled.`,
+  }),
+  // Text and code per the reference above (BlockedByConditionalAccess) and
+  // https://github.com/microsoft/botbuilder-dotnet/issues/6759 (client credentials);
+  // `invalid_grant` with suberror `message_only` as Entra answers it without a user
+  // present (https://github.com/MartinIngesen/MSOLSpray/issues/5 shows the suberror).
+  blockedByConditionalAccess: (): AadstsError => ({
+    status: 400,
+    error: 'invalid_grant',
+    code: 53003,
+    message:
+      'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+    suberror: 'message_only',
+  }),
+  // https://github.com/Azure/azure-sdk-for-python/issues/14241 (503 temporarily_unavailable)
+  temporarilyUnavailable: (): AadstsError => ({
+    status: 503,
+    error: 'temporarily_unavailable',
+    code: 90033,
+    message: 'A transient error has occurred. Please try again.',
   }),
   missingParameter: (name: string): AadstsError => ({
     status: 400,
@@ -132,6 +180,7 @@ export function entraErrorBody(e: AadstsError, ctx: EntraErrorContext) {
     trace_id: traceId,
     correlation_id: ctx.correlationId,
     error_uri: `${ctx.origin}/error?code=${e.code}`,
+    ...(e.suberror ? { suberror: e.suberror } : {}),
   };
 }
 
@@ -163,6 +212,26 @@ export interface TokenIssueOptions {
   /** Seconds the token lives; Entra's default is about an hour. */
   lifetimeSeconds: number;
   now: Date;
+  /** Simulator-wide issue order, so a tenant's tokens can be invalidated up to a point. */
+  serial: number;
+}
+
+/**
+ * `uti` is Entra's opaque per-token ID (16 bytes, base64url). The simulator
+ * puts its issue serial in the first six bytes, which keeps the claim's shape
+ * while letting Graph tell tokens issued before an invalidation from later ones.
+ */
+function utiFor(serial: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(serial, 0, 6);
+  return bytes.toString('base64url');
+}
+
+/** The issue serial of a token this simulator signed, from its `uti`; null when unreadable. */
+export function tokenSerial(uti: unknown): number | null {
+  if (typeof uti !== 'string') return null;
+  const bytes = Buffer.from(uti, 'base64url');
+  return bytes.length === 16 ? bytes.readUIntBE(0, 6) : null;
 }
 
 /** The service principal object ID of an app in a tenant (stable). */
@@ -205,7 +274,7 @@ export function issueAccessToken(
     sub: oid,
     tenant_region_scope: 'EU',
     tid,
-    uti: randomBytes(16).toString('base64url'),
+    uti: utiFor(opts.serial),
     ver: '1.0',
     wids: ['0997a1d0-0d1d-4acb-b408-d5ca73121e90'],
     xms_tcdt: 1_600_000_000,
@@ -223,6 +292,9 @@ export interface TokenRequest {
 export interface TokenOutcome {
   status: number;
   body: unknown;
+  headers: Record<string, string>;
+  /** An injected fault, for the request log. */
+  fault: string | null;
   /** Resolved tenant ID when the tenant exists, for the request log. */
   tenantId: string | null;
   appId: string | null;
@@ -233,20 +305,30 @@ export interface EntraDeps {
   registry: TenantRegistry;
   signingKey: SigningKey;
   origin: string;
+  /** For tenants that set no lifetime of their own. */
   tokenLifetimeSeconds: number;
+  /** The next token's serial (simulator-wide, rising). */
+  nextSerial: () => number;
 }
 
 const IGNORED_SCOPES = new Set(['openid', 'profile', 'offline_access']);
 
 /** POST /{tenant}/oauth2/v2.0/token for grant_type=client_credentials with a client secret. */
 export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOutcome {
-  const fail = (e: AadstsError, tenantId: string | null, appId: string | null): TokenOutcome => ({
+  const fail = (
+    e: AadstsError,
+    tenantId: string | null,
+    appId: string | null,
+    extra: { headers?: Record<string, string>; fault?: string } = {},
+  ): TokenOutcome => ({
     status: e.status,
     body: entraErrorBody(e, {
       now: req.now,
       origin: deps.origin,
       correlationId: req.correlationId,
     }),
+    headers: extra.headers ?? {},
+    fault: extra.fault ?? null,
     tenantId,
     appId,
     aadstsCode: e.code,
@@ -257,6 +339,13 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
   const tenant = deps.registry.resolve(ref.value);
   if (!tenant) return fail(aadsts.tenantNotFound(req.tenantSegment), null, null);
   const tid = tenant.directory.tenantId;
+  const injected = tenant.faults.onTokenRequest();
+  if (injected) {
+    return fail(aadsts.temporarilyUnavailable(), tid, req.form.get('client_id'), {
+      headers: { 'retry-after': String(injected.retryAfterSeconds) },
+      fault: injected.kind,
+    });
+  }
 
   const f = req.form;
   const grant = f.get('grant_type');
@@ -289,13 +378,25 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
   if (tenant.faults.isSecretExpired(app, secret, req.now)) {
     return fail(aadsts.expiredSecret(app.appId), tid, app.appId);
   }
+  // Both after the client authenticated: Conditional Access is evaluated
+  // post-authentication, and a disabled app is refused before any policy.
+  if (tenant.faults.isAppDisabled(app)) {
+    return fail(aadsts.appDisabled(app.appId, app.displayName), tid, app.appId);
+  }
+  if (tenant.faults.isBlockedByConditionalAccess(app)) {
+    return fail(aadsts.blockedByConditionalAccess(), tid, app.appId);
+  }
 
   const { token, expiresIn } = issueAccessToken(
     tenant,
     app,
     tenant.faults.effectiveRoles(app),
     deps.signingKey,
-    { lifetimeSeconds: deps.tokenLifetimeSeconds, now: req.now },
+    {
+      lifetimeSeconds: tenant.settings.tokenLifetimeSeconds ?? deps.tokenLifetimeSeconds,
+      now: req.now,
+      serial: deps.nextSerial(),
+    },
   );
   return {
     status: 200,
@@ -306,6 +407,8 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
       ext_expires_in: expiresIn,
       access_token: token,
     },
+    headers: {},
+    fault: null,
     tenantId: tid,
     appId: app.appId,
     aadstsCode: null,
@@ -313,16 +416,56 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
 }
 
 /**
- * GET /{tenant}/v2.0/.well-known/openid-configuration.
+ * GET /{tenant}/v2.0/.well-known/openid-configuration, as
+ * `unknownTenantFailsAt` says (see UnknownTenantMode).
  *
- * Answered for any tenant segment, echoing it in the endpoints. MSAL never
- * fetches this document from login.microsoftonline.com: it ships the metadata
- * with a {tenantid} placeholder (@azure/msal-common authority/AuthorityMetadata)
- * and sends the token request straight to /{tenant}/oauth2/v2.0/token, where an
- * unknown tenant fails with AADSTS90002. Answering 200 here keeps that same
- * error path for a custom authority, where MSAL does fetch this document
- * (a 400 here would surface as MSAL's generic endpoints_resolution_error
- * instead of the AADSTS code the service acts on).
+ * MSAL never fetches this document from login.microsoftonline.com: it ships
+ * the metadata with a {tenantid} placeholder (@azure/msal-common
+ * authority/AuthorityMetadata) and sends the token request straight to
+ * /{tenant}/oauth2/v2.0/token, where an unknown tenant fails with
+ * AADSTS90002. For any other authority host MSAL reads this document first,
+ * and Entra answers an unknown tenant here with 400 `invalid_tenant`
+ * (AADSTS90002), which MSAL turns into a message-only
+ * `endpoints_resolution_error`. The two modes let tests play either path.
+ */
+export function handleDiscoveryRequest(
+  req: { tenantSegment: string; correlationId: string; now: Date },
+  deps: { registry: TenantRegistry; origin: string; unknownTenantFailsAt: UnknownTenantMode },
+): Omit<TokenOutcome, 'appId' | 'fault'> {
+  const ref = classifyTenant(req.tenantSegment);
+  const known =
+    ref.kind === 'id' || ref.kind === 'domain' ? deps.registry.resolve(ref.value) : null;
+  const refuse =
+    deps.unknownTenantFailsAt === 'metadata_discovery' &&
+    (ref.kind === 'malformed' || ((ref.kind === 'id' || ref.kind === 'domain') && !known));
+  if (refuse) {
+    const e =
+      ref.kind === 'malformed'
+        ? aadsts.tenantMalformedAtDiscovery(ref.value)
+        : aadsts.tenantNotFoundAtDiscovery(req.tenantSegment);
+    return {
+      status: e.status,
+      body: entraErrorBody(e, {
+        now: req.now,
+        origin: deps.origin,
+        correlationId: req.correlationId,
+      }),
+      headers: {},
+      tenantId: null,
+      aadstsCode: e.code,
+    };
+  }
+  return {
+    status: 200,
+    body: openIdConfiguration(deps.origin, req.tenantSegment),
+    headers: {},
+    tenantId: known ? known.directory.tenantId : null,
+    aadstsCode: null,
+  };
+}
+
+/**
+ * The discovery document, echoing the tenant segment in its endpoints.
  * Field set mirrors https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration
  */
 export function openIdConfiguration(origin: string, tenantSegment: string) {

@@ -1,6 +1,7 @@
 export type SimulatorErrorCode =
   | 'invalid_tenant_input'
   | 'invalid_fault_spec'
+  | 'invalid_settings'
   | 'tenant_exists'
   | 'domain_taken'
   | 'tenant_not_found'

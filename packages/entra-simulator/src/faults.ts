@@ -6,6 +6,8 @@ export type InjectedFault =
   | { kind: 'serverError' }
   | { kind: 'reset'; afterBytes: number | undefined };
 
+export type InjectedTokenFault = { kind: 'tokenUnavailable'; retryAfterSeconds: number };
+
 interface Cadence {
   count?: number | undefined;
   every?: number | undefined;
@@ -39,14 +41,23 @@ export class TenantFaults {
   private secretsExpiredAt: Date | null = null;
   /** Group (lower-case ID) → last request number at which it still exists. */
   private deleteAfter = new Map<string, number>();
+  /** Token requests for the tenant, ever, and when the current spec was set. */
+  private tokenSeen = 0;
+  private tokenBase = 0;
+  /** `seen` at which issued tokens are to be invalidated; null once done (or none asked). */
+  private invalidateTokensAt: number | null = null;
 
   set(spec: FaultSpec, now: Date): void {
     this.spec = spec;
     this.base = this.seen;
+    this.tokenBase = this.tokenSeen;
     this.secretsExpiredAt = spec.expireSecrets ? now : null;
     this.deleteAfter = new Map(
       (spec.deleteGroups ?? []).map((d) => [d.groupId.toLowerCase(), this.base + d.afterRequests]),
     );
+    this.invalidateTokensAt = spec.invalidateTokens
+      ? this.base + spec.invalidateTokens.afterRequests
+      : null;
   }
 
   clear(): void {
@@ -88,6 +99,37 @@ export class TenantFaults {
       };
     }
     return { fault: null, latencyMs };
+  }
+
+  /**
+   * True once, when the Graph requests served since the faults were set
+   * reach `invalidateTokens.afterRequests`: the caller then invalidates the
+   * tenant's tokens (the request being served was already authenticated).
+   */
+  takeTokenInvalidation(): boolean {
+    if (this.invalidateTokensAt === null || this.seen < this.invalidateTokensAt) return false;
+    this.invalidateTokensAt = null;
+    return true;
+  }
+
+  /** Counts one token request for the tenant and says what to inject into it. */
+  onTokenRequest(): InjectedTokenFault | null {
+    this.tokenSeen++;
+    const n = this.tokenSeen - this.tokenBase;
+    const u = this.spec.tokenUnavailable;
+    if (u && fires(u, n))
+      return { kind: 'tokenUnavailable', retryAfterSeconds: u.retryAfterSeconds };
+    return null;
+  }
+
+  /** The app's service principal is disabled in the tenant (AADSTS7000112). */
+  isAppDisabled(app: Application): boolean {
+    return appliesTo(this.spec.disableApp, app.appId);
+  }
+
+  /** A Conditional Access policy blocks the app's tokens (AADSTS53003). */
+  isBlockedByConditionalAccess(app: Application): boolean {
+    return appliesTo(this.spec.blockByConditionalAccess, app.appId);
   }
 
   isGroupDeleted(groupId: string): boolean {

@@ -8,7 +8,7 @@ import {
   type Membership,
   transitiveMembership,
 } from './directory.js';
-import { GRAPH_APP_ID, GRAPH_RESOURCE } from './entra.js';
+import { GRAPH_APP_ID, GRAPH_RESOURCE, tokenSerial } from './entra.js';
 import { type GraphResponse, graphErrors, type RequestIds } from './graphErrors.js';
 import { isGuid } from './ids.js';
 import { type SigningKey, verifyJwt } from './jwt.js';
@@ -20,6 +20,12 @@ export interface GraphDeps {
   signingKey: SigningKey;
   /** Scheme + host (+ port) the simulator is reached at; links are built on it. */
   origin: string;
+  /**
+   * Clock skew tolerated on exp/nbf. Graph's token validation allows 300 s
+   * (the Microsoft.IdentityModel default ClockSkew), so a token works for up
+   * to five minutes past its `exp`; tests set 0 to see expiry exactly.
+   */
+  clockSkewSeconds: number;
 }
 
 /** Who is calling, from a validated access token. */
@@ -38,12 +44,10 @@ export function wwwAuthenticate(origin: string): string {
   return `Bearer realm="", authorization_uri="${origin}/common/oauth2/authorize", client_id="${GRAPH_APP_ID}"`;
 }
 
-/** Clock skew Graph tolerates on exp/nbf (the token validation default). */
-const CLOCK_SKEW_S = 300;
-
 /**
  * Validates the bearer token the way Graph does for app-only tokens:
- * signature, audience, issuer/tenant and lifetime.
+ * signature, audience, issuer/tenant and lifetime. A token issued before
+ * the tenant's tokens were invalidated fails as an expired one would.
  */
 export function authenticateGraph(
   authorization: string | undefined,
@@ -80,11 +84,15 @@ export function authenticateGraph(
     return deny(graphErrors.invalidToken(ids, now, challenge), tid, appId);
   }
   const nowS = now.getTime() / 1000;
-  if (typeof c.exp !== 'number' || nowS > c.exp + CLOCK_SKEW_S) {
+  const skew = deps.clockSkewSeconds;
+  if (typeof c.exp !== 'number' || nowS > c.exp + skew) {
     return deny(graphErrors.expiredToken(ids, now, challenge), tid, appId);
   }
-  if (typeof c.nbf === 'number' && nowS + CLOCK_SKEW_S < c.nbf) {
+  if (typeof c.nbf === 'number' && nowS + skew < c.nbf) {
     return deny(graphErrors.notYetValidToken(ids, now, challenge), tid, appId);
+  }
+  if ((tokenSerial(c.uti) ?? 0) < tenant.tokensValidFromSerial) {
+    return deny(graphErrors.expiredToken(ids, now, challenge), tid, appId);
   }
   const roles = Array.isArray(c.roles)
     ? c.roles.filter((r): r is string => typeof r === 'string')

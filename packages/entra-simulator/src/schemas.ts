@@ -47,11 +47,16 @@ export const fixtureGroupSchema = z.object({
   memberGroups: z.array(guid).default([]),
 });
 
+/** An access token's lifetime: Entra's configurable range is 10 minutes to a day; shorter is for tests. */
+const tokenLifetimeSeconds = z.number().int().min(1).max(86_400);
+
 const tenantCommon = {
   displayName: z.string().min(1),
   /** Verified domains; the first is the initial (default) domain. */
   domains: z.array(domainName).min(1),
   applications: z.array(applicationSchema).default([]),
+  /** Lifetime of the tenant's access tokens; default: the simulator's. */
+  tokenLifetimeSeconds: tokenLifetimeSeconds.optional(),
 };
 
 /** A tenant spelled out object by object. */
@@ -207,7 +212,53 @@ export const faultSpecSchema = z.object({
   revokeConsent: z.object({ appId: guid.optional() }).optional(),
   /** New tokens carry exactly these roles (all apps, or one). */
   replaceRoles: z.object({ appId: guid.optional(), roles: z.array(z.string()) }).optional(),
+  /** The app's service principal is disabled: token requests fail with AADSTS7000112 (all apps, or one). */
+  disableApp: z.object({ appId: guid.optional() }).optional(),
+  /** A Conditional Access policy for workload identities blocks the app: AADSTS53003 (all apps, or one). */
+  blockByConditionalAccess: z.object({ appId: guid.optional() }).optional(),
+  /** 503 `temporarily_unavailable` (AADSTS90033) with Retry-After, counted over the tenant's token requests. */
+  tokenUnavailable: z
+    .object({ ...cadence, retryAfterSeconds })
+    .refine(oneCadence, cadenceMessage)
+    .optional(),
+  /**
+   * Every access token issued so far stops working (Graph answers 401 as for
+   * an expired token) once N more Graph requests have been served; 0: at once.
+   */
+  invalidateTokens: z.object({ afterRequests: z.number().int().min(0) }).optional(),
 });
 
 export type FaultSpecInput = z.input<typeof faultSpecSchema>;
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
+
+/**
+ * Where an unknown tenant fails. `metadata_discovery`: Entra's answer to
+ * `GET /{tenant}/v2.0/.well-known/openid-configuration` (400 invalid_tenant,
+ * AADSTS90002), which MSAL reads first for any authority that is not
+ * Microsoft's own. `token_endpoint`: the discovery document is served for any
+ * tenant, so the token request fails instead, as against
+ * login.microsoftonline.com (where MSAL uses built-in metadata).
+ */
+export const unknownTenantModeSchema = z.enum(['metadata_discovery', 'token_endpoint']);
+export type UnknownTenantMode = z.infer<typeof unknownTenantModeSchema>;
+
+/** Simulator-wide behaviour, changeable while it runs (PATCH semantics). */
+export const simulatorSettingsSchema = z.strictObject({
+  /** Clock skew Graph tolerates past a token's `exp` (and before `nbf`); Graph's is 300 s. */
+  clockSkewSeconds: z.number().int().min(0).max(3600),
+  /** Lifetime of access tokens of tenants that set none. */
+  tokenLifetimeSeconds,
+  unknownTenantFailsAt: unknownTenantModeSchema,
+});
+export type SimulatorSettings = z.infer<typeof simulatorSettingsSchema>;
+export const simulatorSettingsPatchSchema = simulatorSettingsSchema.partial();
+export type SimulatorSettingsPatch = z.infer<typeof simulatorSettingsPatchSchema>;
+
+/** One tenant's behaviour, changeable while it runs (PATCH semantics). */
+export const tenantSettingsSchema = z.strictObject({
+  /** Lifetime of the tenant's access tokens; null: the simulator's. */
+  tokenLifetimeSeconds: tokenLifetimeSeconds.nullable(),
+});
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+export const tenantSettingsPatchSchema = tenantSettingsSchema.partial();
+export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;

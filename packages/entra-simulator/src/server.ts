@@ -4,15 +4,16 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { z } from 'zod';
 import { createTlsMaterial } from './certs.js';
 import { handleControl } from './control.js';
 import {
   entraErrorBody,
+  handleDiscoveryRequest,
   handleTokenRequest,
   instanceDiscovery,
   issueAccessToken,
   jwks,
-  openIdConfiguration,
 } from './entra.js';
 import { SimulatorError } from './errors.js';
 import { authenticateGraph, type GraphDeps, isWriteMethod, serveGraph } from './graph.js';
@@ -30,9 +31,24 @@ import {
   type FaultSpec,
   type FaultSpecInput,
   faultSpecSchema,
+  type SimulatorSettings,
+  type SimulatorSettingsPatch,
+  simulatorSettingsPatchSchema,
+  simulatorSettingsSchema,
   type TenantInput,
+  type TenantSettings,
+  type TenantSettingsPatch,
+  tenantSettingsPatchSchema,
+  type UnknownTenantMode,
 } from './schemas.js';
-import { issuesOf, summarize, TenantRegistry, type TenantSummary } from './tenants.js';
+import {
+  initialTenantSettings,
+  issuesOf,
+  summarize,
+  TenantRegistry,
+  type TenantState,
+  type TenantSummary,
+} from './tenants.js';
 
 export interface SimulatorOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -45,8 +61,12 @@ export interface SimulatorOptions {
   tenants?: readonly TenantInput[];
   /** Entries the request log keeps; default 10,000. */
   requestLogSize?: number;
-  /** Lifetime of issued access tokens; default 3599 s as Entra reports it. */
+  /** Lifetime of issued access tokens (tenants may set their own); default 3599 s as Entra reports it. */
   tokenLifetimeSeconds?: number;
+  /** Clock skew Graph tolerates past a token's exp; default 300 s, as Graph. */
+  clockSkewSeconds?: number;
+  /** Where an unknown tenant fails; default `metadata_discovery` (see UnknownTenantMode). */
+  unknownTenantFailsAt?: UnknownTenantMode;
 }
 
 export interface MintTokenOptions {
@@ -88,8 +108,25 @@ export interface Simulator {
   counters(): SimulatorCounters;
   /** Graph write attempts (POST/PUT/PATCH/DELETE) since start; never drops. */
   writeAttempts(): number;
-  /** Clears every tenant's faults and the request log (counters keep counting). */
+  /**
+   * Clears every tenant's faults and the request log, and puts the
+   * simulator's and tenants' settings back as they started (counters keep
+   * counting; invalidated tokens stay invalid).
+   */
   reset(): void;
+  /** Simulator-wide settings: clock skew, default token lifetime, unknown-tenant path. */
+  settings(): SimulatorSettings;
+  /** Changes the settings given; throws SimulatorError `invalid_settings`. */
+  updateSettings(patch: SimulatorSettingsPatch): SimulatorSettings;
+  tenantSettings(idOrDomain: string): TenantSettings;
+  /** Changes the tenant's settings given (e.g. its token lifetime); throws SimulatorError. */
+  updateTenantSettings(idOrDomain: string, patch: TenantSettingsPatch): TenantSettings;
+  /**
+   * Every access token issued to the tenant so far stops working: Graph
+   * answers it 401 InvalidAuthenticationToken as for an expired token.
+   * Tokens issued afterwards work.
+   */
+  invalidateTokens(idOrDomain: string): void;
   /**
    * Signs an access token for a tenant's app without the token endpoint, so
    * tests can present Graph with tokens Entra would have issued earlier
@@ -171,6 +208,19 @@ function graphErrorCode(r: GraphResponse): string | null {
   return r.status >= 400 && typeof b?.error?.code === 'string' ? b.error.code : null;
 }
 
+/** Validates settings (they may come straight from JSON); SimulatorError when invalid. */
+function parseSettings<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new SimulatorError(
+      'invalid_settings',
+      'the settings are invalid',
+      issuesOf(parsed.error),
+    );
+  }
+  return parsed.data;
+}
+
 /**
  * Starts the Entra ID + Microsoft Graph simulator on HTTPS with a CA and
  * signing key made for this run.
@@ -185,11 +235,27 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const signingKey: SigningKey = createSigningKey();
   const registry = new TenantRegistry();
   const log = new RequestLog(options.requestLogSize ?? 10_000);
-  const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3599;
+  const startSettings = parseSettings(simulatorSettingsSchema, {
+    clockSkewSeconds: options.clockSkewSeconds ?? 300,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
+    unknownTenantFailsAt: options.unknownTenantFailsAt ?? 'metadata_discovery',
+  });
+  let settings: SimulatorSettings = { ...startSettings };
+  // Serials start at 1: a tenant that was never invalidated accepts serial 0 upward.
+  let lastSerial = 0;
+  const nextSerial = () => ++lastSerial;
   for (const t of options.tenants ?? []) registry.add(t);
 
   let origin = '';
-  const graphDeps = (): GraphDeps => ({ registry, signingKey, origin });
+  const graphDeps = (): GraphDeps => ({
+    registry,
+    signingKey,
+    origin,
+    clockSkewSeconds: settings.clockSkewSeconds,
+  });
+  const invalidate = (tenant: TenantState) => {
+    tenant.tokensValidFromSerial = lastSerial + 1;
+  };
   const record = (e: Omit<NewLogEntry, 'fault' | 'aadsts' | 'graphError'> & Partial<NewLogEntry>) =>
     log.record({ fault: null, aadsts: null, graphError: null, ...e });
 
@@ -230,6 +296,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     const tenant = auth.caller.tenant;
     const { fault, latencyMs } = tenant.faults.onGraphRequest();
+    // This request was authenticated already; the tenant's next ones are not.
+    if (tenant.faults.takeTokenInvalidation()) invalidate(tenant);
     if (latencyMs > 0) await sleep(latencyMs);
     if (fault?.kind === 'throttle') {
       return send(graphErrors.throttled(auth.caller.appId, fault.retryAfterSeconds, ids, now), {
@@ -319,9 +387,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const body = await readBody(req);
       const outcome = handleTokenRequest(
         { tenantSegment, form: new URLSearchParams(body), correlationId, now },
-        { registry, signingKey, origin, tokenLifetimeSeconds },
+        {
+          registry,
+          signingKey,
+          origin,
+          tokenLifetimeSeconds: settings.tokenLifetimeSeconds,
+          nextSerial,
+        },
       );
-      sendJson(res, outcome.status, outcome.body, entraHeaders);
+      sendJson(res, outcome.status, outcome.body, { ...entraHeaders, ...outcome.headers });
       record({
         time: now,
         method,
@@ -331,15 +405,32 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         tenantId: outcome.tenantId,
         appId: outcome.appId,
         aadsts: outcome.aadstsCode,
+        fault: outcome.fault,
       });
       return;
     }
     const discovery = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
+    if (method === 'GET' && discovery) {
+      const outcome = handleDiscoveryRequest(
+        { tenantSegment: decodeSegment(discovery[1]!), correlationId, now },
+        { registry, origin, unknownTenantFailsAt: settings.unknownTenantFailsAt },
+      );
+      sendJson(res, outcome.status, outcome.body, entraHeaders);
+      record({
+        time: now,
+        method,
+        path,
+        status: outcome.status,
+        kind: 'discovery',
+        tenantId: outcome.tenantId,
+        appId: null,
+        aadsts: outcome.aadstsCode,
+      });
+      return;
+    }
     const keys = /^\/([^/]+)\/discovery\/v2\.0\/keys$/.exec(url.pathname);
     let body: unknown;
-    if (method === 'GET' && discovery)
-      body = openIdConfiguration(origin, decodeSegment(discovery[1]!));
-    else if (method === 'GET' && keys) body = jwks(signingKey);
+    if (method === 'GET' && keys) body = jwks(signingKey);
     else if (method === 'GET' && url.pathname.toLowerCase() === '/common/discovery/instance') {
       body = instanceDiscovery(origin, url.searchParams.get('authorization_endpoint'));
     }
@@ -384,6 +475,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         );
       }
       tenant.faults.set(parsed.data, new Date());
+      if (tenant.faults.takeTokenInvalidation()) invalidate(tenant);
       return {
         faults: tenant.faults.current(),
         requestsSinceSet: tenant.faults.requestsSinceSet(),
@@ -405,8 +497,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     counters: () => log.counters(),
     writeAttempts: () => log.counters().graphWriteAttempts,
     reset() {
-      for (const x of registry.list()) x.faults.clear();
+      for (const x of registry.list()) {
+        x.faults.clear();
+        x.settings = initialTenantSettings(x.input);
+      }
+      settings = { ...startSettings };
       log.clear();
+    },
+    settings: () => ({ ...settings }),
+    updateSettings(patch) {
+      settings = { ...settings, ...parseSettings(simulatorSettingsPatchSchema, patch) };
+      return { ...settings };
+    },
+    tenantSettings: (t) => ({ ...registry.require(t).settings }),
+    updateTenantSettings(t, patch) {
+      const tenant = registry.require(t);
+      tenant.settings = { ...tenant.settings, ...parseSettings(tenantSettingsPatchSchema, patch) };
+      return { ...tenant.settings };
+    },
+    invalidateTokens(t) {
+      invalidate(registry.require(t));
     },
     mintAccessToken(o) {
       const tenant = registry.require(o.tenant);
@@ -421,8 +531,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         o.roles ?? tenant.faults.effectiveRoles(app),
         signingKey,
         {
-          lifetimeSeconds: o.expiresInSeconds ?? tokenLifetimeSeconds,
+          lifetimeSeconds:
+            o.expiresInSeconds ??
+            tenant.settings.tokenLifetimeSeconds ??
+            settings.tokenLifetimeSeconds,
           now: new Date(),
+          serial: nextSerial(),
         },
       ).token;
     },

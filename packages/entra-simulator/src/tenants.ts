@@ -2,12 +2,28 @@ import type { z } from 'zod';
 import { buildDirectory, type Directory } from './directory.js';
 import { SimulatorError } from './errors.js';
 import { TenantFaults } from './faults.js';
-import { type ParsedTenantInput, type TenantInput, tenantInputSchema } from './schemas.js';
+import {
+  type ParsedTenantInput,
+  type TenantInput,
+  type TenantSettings,
+  tenantInputSchema,
+} from './schemas.js';
 
 export interface TenantState {
   input: ParsedTenantInput;
   directory: Directory;
   faults: TenantFaults;
+  settings: TenantSettings;
+  /**
+   * Tokens with a lower serial (see entra.ts: the serial rides in `uti`)
+   * were issued before the tenant's tokens were last invalidated.
+   */
+  tokensValidFromSerial: number;
+}
+
+/** The tenant's settings as its definition gives them. */
+export function initialTenantSettings(input: ParsedTenantInput): TenantSettings {
+  return { tokenLifetimeSeconds: input.tokenLifetimeSeconds ?? null };
 }
 
 export interface TenantSummary {
@@ -16,6 +32,8 @@ export interface TenantSummary {
   domains: string[];
   kind: 'fixture' | 'seeded';
   userCount: number;
+  /** Null: the simulator's lifetime applies. */
+  tokenLifetimeSeconds: number | null;
   groups: { id: string; displayName: string }[];
   applications: { appId: string; displayName: string; roles: string[] }[];
 }
@@ -48,7 +66,13 @@ export class TenantRegistry {
         throw new SimulatorError('domain_taken', `domain ${d} already belongs to another tenant`);
       }
     }
-    const state: TenantState = { input: parsed.data, directory, faults: new TenantFaults() };
+    const state: TenantState = {
+      input: parsed.data,
+      directory,
+      faults: new TenantFaults(),
+      settings: initialTenantSettings(parsed.data),
+      tokensValidFromSerial: 0,
+    };
     this.byId.set(directory.tenantId, state);
     for (const d of directory.domains) this.idByDomain.set(d, directory.tenantId);
     return state;
@@ -89,6 +113,7 @@ export function summarize(t: TenantState): TenantSummary {
     domains: d.domains,
     kind: t.input.kind,
     userCount: d.userCount,
+    tokenLifetimeSeconds: t.settings.tokenLifetimeSeconds,
     groups: d.groups().map((g) => ({ id: g.id, displayName: g.displayName })),
     applications: d.applications.map((a) => ({
       appId: a.appId,

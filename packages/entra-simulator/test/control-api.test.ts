@@ -211,11 +211,60 @@ describe('control API', () => {
     }
   });
 
-  it('removes a tenant: its token requests then fail with AADSTS90002', async () => {
+  it("reads and changes settings, a tenant's token lifetime, and invalidates its tokens", async () => {
+    expect((await control('GET', '/settings')).json).toEqual({
+      clockSkewSeconds: 300,
+      tokenLifetimeSeconds: 3599,
+      unknownTenantFailsAt: 'metadata_discovery',
+    });
+    const skew = await control('PATCH', '/settings', { clockSkewSeconds: 0 });
+    expect(skew).toMatchObject({ status: 200, json: { clockSkewSeconds: 0 } });
+    expect(
+      (await control('PATCH', '/settings', { clockSkewSeconds: -1, bogus: true })).json,
+    ).toMatchObject({ error: 'invalid_settings' });
+    expect((await control('GET', `/tenants/${DOMAIN}/settings`)).json).toEqual({
+      tokenLifetimeSeconds: null,
+    });
+    expect(
+      await control('PATCH', `/tenants/${DOMAIN}/settings`, { tokenLifetimeSeconds: 90 }),
+    ).toEqual({ status: 200, json: { tokenLifetimeSeconds: 90 } });
+    expect((await control('GET', '/tenants')).json).toMatchObject({
+      tenants: expect.arrayContaining([
+        expect.objectContaining({ tenantId: TENANT_ID, tokenLifetimeSeconds: 90 }),
+      ]),
+    });
+    const token = (await credential(sim, DOMAIN, APP_ID, SECRET).getToken(GRAPH_SCOPE)).token;
+    const read = () =>
+      graphClient(sim, token)
+        .api(`/groups/${GROUP}`)
+        .select('id')
+        .middlewareOptions([new RetryHandlerOptions(0, 0)])
+        .get();
+    expect((await read()).id).toBe(GROUP);
+    expect((await control('POST', `/tenants/${DOMAIN}/invalidate-tokens`)).status).toBe(204);
+    expect(((await caught(read())) as GraphClientError).statusCode).toBe(401);
+    expect((await control('POST', '/tenants/nobody.example/invalidate-tokens')).status).toBe(404);
+    // Reset puts the settings back as the simulator started.
+    expect((await control('POST', '/reset')).status).toBe(204);
+    expect((await control('GET', '/settings')).json).toMatchObject({ clockSkewSeconds: 300 });
+    expect((await control('GET', `/tenants/${DOMAIN}/settings`)).json).toEqual({
+      tokenLifetimeSeconds: null,
+    });
+  });
+
+  it('removes a tenant: it is then unknown, at discovery or at the token endpoint', async () => {
     expect((await control('DELETE', `/tenants/${TENANT_ID}`)).status).toBe(204);
     expect((await control('DELETE', `/tenants/${TENANT_ID}`)).status).toBe(404);
-    const err = await caught(credential(sim, DOMAIN, APP_ID, SECRET).getToken(GRAPH_SCOPE));
-    expect(entraFailure(err).code).toBe(90002);
+    const discovery = await fetch(`${sim.url}/${DOMAIN}/v2.0/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(400);
+    expect(await discovery.json()).toMatchObject({ error_codes: [90002] });
+    await control('PATCH', '/settings', { unknownTenantFailsAt: 'token_endpoint' });
+    try {
+      const err = await caught(credential(sim, DOMAIN, APP_ID, SECRET).getToken(GRAPH_SCOPE));
+      expect(entraFailure(err).code).toBe(90002);
+    } finally {
+      await control('PATCH', '/settings', { unknownTenantFailsAt: 'metadata_discovery' });
+    }
   });
 
   it('reset clears faults and the log', async () => {

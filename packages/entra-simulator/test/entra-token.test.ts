@@ -16,6 +16,11 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 describe('token endpoint through ClientSecretCredential', () => {
+  // An unknown tenant fails at the token endpoint here, as against Microsoft's
+  // own hosts; the metadata-discovery path is tested below.
+  beforeAll(() => sim.updateSettings({ unknownTenantFailsAt: 'token_endpoint' }));
+  afterAll(() => sim.reset());
+
   it('issues a signed Graph token carrying the granted application permissions', async () => {
     const c = contoso.credentials;
     const token = await credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(
@@ -169,6 +174,85 @@ describe('token endpoint through ClientSecretCredential', () => {
       });
     });
   }
+});
+
+describe('an unknown tenant at OpenID metadata discovery (the default for a custom authority)', () => {
+  const unknown = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+  const discoveryUrl = (tenant: string) =>
+    `${sim.url}/${tenant}/v2.0/.well-known/openid-configuration`;
+
+  it.each([
+    ['an unknown tenant ID', unknown, 90002],
+    ['an unknown tenant domain', 'nobody.onmicrosoft.com', 90002],
+    ['a malformed tenant', 'contoso', 900023],
+  ])(
+    "%s: Entra's 400 invalid_tenant there, which MSAL reports without any AADSTS code",
+    async (_name, tenant, code) => {
+      const before = sim.requests().at(-1)?.seq ?? 0;
+      const c = contoso.credentials;
+      const err = await caught(
+        credential(sim, tenant, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE),
+      );
+      // What the service must not rely on: no Entra answer reaches the thrown error.
+      expect((err as Error).message).toMatch(/endpoints_resolution_error/);
+      expect((err as Error).message).not.toMatch(/AADSTS/);
+      expect(entraFailure(err).code).toBeNaN();
+      const tail = sim.requests({ afterSeq: before });
+      expect(tail.map((r) => [r.kind, r.method, r.status, r.aadsts])).toEqual([
+        ['discovery', 'GET', 400, code],
+      ]);
+    },
+  );
+
+  it("answers in Entra's JSON error shape, error invalid_tenant", async () => {
+    const res = await fetch(discoveryUrl(unknown), { headers: { 'client-request-id': 'd-1' } });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      error: 'invalid_tenant',
+      error_codes: [90002],
+      correlation_id: 'd-1',
+    });
+    expect(body.error_description).toMatch(
+      new RegExp(`^AADSTS90002: Tenant '${unknown}' not found\\.`),
+    );
+  });
+
+  it("serves a known tenant's document, and the multi-tenant aliases", async () => {
+    for (const tenant of [contoso.credentials.tenantId, contoso.credentials.domain, 'common']) {
+      const res = await fetch(discoveryUrl(tenant));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { token_endpoint: string }).token_endpoint).toBe(
+        `${sim.url}/${tenant}/oauth2/v2.0/token`,
+      );
+    }
+  });
+
+  it('switches to the token-endpoint path and back, over the control API too', async () => {
+    const patch = (body: unknown) =>
+      fetch(`${sim.url}/_sim/settings`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      const switched = await patch({ unknownTenantFailsAt: 'token_endpoint' });
+      expect(switched.status).toBe(200);
+      expect(await switched.json()).toMatchObject({ unknownTenantFailsAt: 'token_endpoint' });
+      expect((await fetch(discoveryUrl(unknown))).status).toBe(200);
+      const c = contoso.credentials;
+      const err = await caught(
+        credential(sim, unknown, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE),
+      );
+      expect(entraFailure(err)).toEqual({ error: 'invalid_request', code: 90002, status: 400 });
+      const bad = await patch({ unknownTenantFailsAt: 'somewhere' });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ error: 'invalid_settings' });
+    } finally {
+      expect((await patch({ unknownTenantFailsAt: 'metadata_discovery' })).status).toBe(200);
+    }
+    expect((await fetch(discoveryUrl(unknown))).status).toBe(400);
+  });
 });
 
 describe('token endpoint on the wire', () => {

@@ -118,6 +118,84 @@ describe('dropped connections', () => {
   });
 });
 
+describe('token lifetime, clock skew and invalidated tokens', () => {
+  afterEach(() => sim.reset());
+  const group = (t: string) =>
+    graphClient(sim, t).api(`/groups/${allStaff}`).select('id').middlewareOptions(noRetry()).get();
+
+  it('issues tokens for the lifetime the tenant sets, else the simulator default', async () => {
+    expect(sim.tenantSettings(c.domain)).toEqual({ tokenLifetimeSeconds: null });
+    const lifetime = async () => {
+      const t = (
+        await credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE)
+      ).token;
+      const { exp, iat } = decodeJwt(t) as { exp: number; iat: number };
+      // iat is backdated five minutes, as Entra does.
+      return exp - iat - 300;
+    };
+    expect(await lifetime()).toBe(3599);
+    expect(sim.updateTenantSettings(c.domain, { tokenLifetimeSeconds: 120 })).toEqual({
+      tokenLifetimeSeconds: 120,
+    });
+    expect(await lifetime()).toBe(120);
+    sim.updateSettings({ tokenLifetimeSeconds: 600 });
+    expect(await lifetime()).toBe(120);
+    sim.updateTenantSettings(c.domain, { tokenLifetimeSeconds: null });
+    expect(await lifetime()).toBe(600);
+    expect(() => sim.updateTenantSettings(c.domain, { tokenLifetimeSeconds: 0 })).toThrow(
+      expect.objectContaining({ code: 'invalid_settings' }),
+    );
+  });
+
+  it('accepts a token up to the clock skew past exp (300 s, as Graph), exactly to exp at skew 0', async () => {
+    const lapsed = sim.mintAccessToken({
+      tenant: c.domain,
+      appId: c.clientId,
+      expiresInSeconds: -60,
+    });
+    expect(sim.settings().clockSkewSeconds).toBe(300);
+    expect((await group(lapsed)).id).toBe(allStaff);
+    sim.updateSettings({ clockSkewSeconds: 0 });
+    const err = (await caught(group(lapsed))) as GraphClientError;
+    expect(err.statusCode).toBe(401);
+    expect(err.code).toBe('InvalidAuthenticationToken');
+    expect(err.message).toBe('Lifetime validation failed, the token is expired.');
+    expect((await group(token)).id).toBe(allStaff);
+  });
+
+  it('invalidates every token issued so far; a credential then needs renewing', async () => {
+    const cached = credential(sim, c.tenantId, c.clientId, c.clientSecret);
+    const before = (await cached.getToken(GRAPH_SCOPE)).token;
+    expect((await group(before)).id).toBe(allStaff);
+    sim.invalidateTokens(c.domain);
+    for (const old of [before, token]) {
+      const err = (await caught(group(old))) as GraphClientError;
+      expect(err.statusCode).toBe(401);
+      expect(err.message).toBe('Lifetime validation failed, the token is expired.');
+    }
+    // The credential's cache still holds the old token (no forced refresh exists)...
+    expect((await cached.getToken(GRAPH_SCOPE)).token).toBe(before);
+    // ...while a new credential object gets a new one, which works.
+    const fresh = (
+      await credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE)
+    ).token;
+    expect((await group(fresh)).id).toBe(allStaff);
+    token = fresh;
+  });
+
+  it('invalidates tokens after N more Graph requests, as a fault', async () => {
+    sim.setFaults(c.domain, { invalidateTokens: { afterRequests: 2 } });
+    expect((await group(token)).id).toBe(allStaff);
+    expect((await group(token)).id).toBe(allStaff);
+    expect(((await caught(group(token))) as GraphClientError).statusCode).toBe(401);
+    // Clearing faults does not bring old tokens back; new ones work.
+    sim.clearFaults(c.domain);
+    token = (await credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE))
+      .token;
+    expect((await group(token)).id).toBe(allStaff);
+  });
+});
+
 describe('directory changes', () => {
   it('a group deleted between two pages: the next page is 404', async () => {
     sim.setFaults(c.domain, { deleteGroups: [{ groupId: allStaff, afterRequests: 1 }] });
@@ -193,6 +271,79 @@ describe('credential and consent changes', () => {
       await credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE)
     ).token;
     expect(decodeJwt(fresh).roles).toEqual(roles);
+  });
+
+  it('the application disabled in the tenant: AADSTS7000112, unauthorized_client', async () => {
+    sim.setFaults(c.domain, { disableApp: { appId: c.clientId } });
+    const err = await caught(
+      credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE),
+    );
+    expect(entraFailure(err)).toEqual({ error: 'unauthorized_client', code: 7000112, status: 400 });
+    expect((err as Error).message).toContain(
+      `AADSTS7000112: Application '${c.clientId}'(Pinnacle Entra Sync) is disabled.`,
+    );
+    // A wrong secret is still a wrong secret: the client authenticates first.
+    const wrong = await caught(
+      credential(sim, c.tenantId, c.clientId, 'not-the-secret').getToken(GRAPH_SCOPE),
+    );
+    expect(entraFailure(wrong).code).toBe(7000215);
+  });
+
+  it('blocked by Conditional Access for workload identities: AADSTS53003', async () => {
+    sim.setFaults(c.domain, { blockByConditionalAccess: {} });
+    const err = await caught(
+      credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE),
+    );
+    // MSAL reads invalid_grant as "interaction required" and keeps no status: the wire has it.
+    expect(entraFailure(err)).toMatchObject({ error: 'invalid_grant', code: 53003 });
+    const res = await fetch(`${sim.url}/${c.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        scope: GRAPH_SCOPE,
+        grant_type: 'client_credentials',
+      }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      error: 'invalid_grant',
+      error_codes: [53003],
+      suberror: 'message_only',
+    });
+    expect(body.error_description).toMatch(
+      /^AADSTS53003: Access has been blocked by Conditional Access policies\. The access policy does not allow token issuance\./,
+    );
+  });
+
+  it('the token endpoint temporarily unavailable: 503 AADSTS90033 with Retry-After, then recovers', async () => {
+    sim.setFaults(c.domain, { tokenUnavailable: { count: 1, retryAfterSeconds: 2 } });
+    const request = () =>
+      fetch(`${sim.url}/${c.domain}/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: c.clientId,
+          client_secret: c.clientSecret,
+          scope: GRAPH_SCOPE,
+          grant_type: 'client_credentials',
+        }),
+      });
+    const first = await request();
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toBe('2');
+    expect(await first.json()).toMatchObject({
+      error: 'temporarily_unavailable',
+      error_codes: [90033],
+    });
+    expect(sim.requests({ kind: 'token' }).at(-1)).toMatchObject({
+      status: 503,
+      fault: 'tokenUnavailable',
+      aadsts: 90033,
+    });
+    expect((await request()).status).toBe(200);
   });
 
   it('rejects invalid fault specs and unknown tenants with coded errors', () => {
