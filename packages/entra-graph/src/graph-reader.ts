@@ -1,11 +1,13 @@
 import {
   AuthenticationHandler,
+  AuthenticationHandlerOptions,
   type AuthenticationProvider,
   Client,
   GraphError,
   HTTPMessageHandler,
 } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
+import type { GraphTokenSource } from './token.js';
 
 /** A Graph call failed for good (after retries when it was transient). */
 export class GraphRequestError extends Error {
@@ -49,10 +51,23 @@ export interface GraphReaderStats {
   throttled: number;
 }
 
-export interface GraphReaderOptions {
+export type GraphReaderOptions = GraphReaderCommonOptions &
+  (
+    | {
+        /** Where each request's token comes from (GraphTokenProvider): renewed as it nears expiry, refreshed on a 401. */
+        tokens: GraphTokenSource;
+        accessToken?: never;
+      }
+    | {
+        /** One fixed token for every request (no renewal, no refresh). */
+        accessToken: string;
+        tokens?: never;
+      }
+  );
+
+interface GraphReaderCommonOptions {
   /** e.g. https://graph.microsoft.com */
   baseUrl: string;
-  accessToken: string;
   /** Per request. The longest Graph call sizes the job lock, so keep it bounded. */
   timeoutMs?: number;
   /** Retries of one request on 429/503/5xx/network before giving up. */
@@ -81,9 +96,14 @@ function retryAfterSeconds(error: GraphError): number | null {
  * Read-only Microsoft Graph access for one sync: every call is a GET. Built
  * on the Graph SDK with only the auth and HTTP handlers in its middleware,
  * so retries happen here, where they are counted and bounded.
+ * Every request carries a token taken from the token source just before it
+ * is sent, so a sync that outlives a token's lifetime keeps working; a
+ * request Graph answers 401 InvalidAuthenticationToken is sent once more
+ * with a refreshed token before it counts as failed.
  */
 export class GraphReader {
   readonly stats: GraphReaderStats = { requests: 0, throttled: 0 };
+  private readonly tokens: GraphTokenSource;
   private readonly client: Client;
   private readonly origin: string;
   private readonly timeoutMs: number;
@@ -92,7 +112,13 @@ export class GraphReader {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: GraphReaderOptions) {
-    const provider: AuthenticationProvider = { getAccessToken: async () => options.accessToken };
+    const fixed = options.accessToken;
+    this.tokens = options.tokens ?? { getToken: async () => ({ token: fixed as string }) };
+    // Each request passes the token it was given (see get()); this default
+    // serves only requests that would not.
+    const provider: AuthenticationProvider = {
+      getAccessToken: async () => (await this.tokens.getToken()).token,
+    };
     const auth = new AuthenticationHandler(provider);
     auth.setNext(new HTTPMessageHandler());
     const base = new URL(options.baseUrl);
@@ -160,7 +186,11 @@ export class GraphReader {
   }
 
   private async get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
+    let refreshed = false;
+    for (let attempt = 0; ; ) {
+      // Taken per request: the source answers from its cache and renews
+      // ahead of expiry. A failure here is Entra's (EntraTokenError).
+      const { token } = await this.tokens.getToken();
       this.stats.requests++;
       // Not AbortSignal.timeout(): its timer keeps the signal, and through
       // fetch's abort listener the whole response, alive for the full timeout,
@@ -174,10 +204,25 @@ export class GraphReader {
         return await this.client
           .api(pathOrUrl)
           .headers(headers)
+          .middlewareOptions([
+            new AuthenticationHandlerOptions({ getAccessToken: async () => token }),
+          ])
           .option('signal', abort.signal)
           .get();
       } catch (error) {
         const failure = this.toRequestError(error);
+        // The token ran out (or was revoked) before Graph saw it: once per
+        // request, get a fresh one and send the same request again.
+        if (
+          failure.status === 401 &&
+          failure.graphCode === 'InvalidAuthenticationToken' &&
+          !refreshed &&
+          this.tokens.refresh
+        ) {
+          refreshed = true;
+          await this.tokens.refresh(token);
+          continue;
+        }
         if (failure.status === 429) this.stats.throttled++;
         if (!failure.transient || attempt >= this.maxRetries) throw failure;
         const backoff = Math.min(this.maxRetryDelayMs, 500 * 2 ** attempt);
@@ -185,6 +230,7 @@ export class GraphReader {
           failure.retryAfterSeconds !== null
             ? Math.min(this.maxRetryDelayMs, failure.retryAfterSeconds * 1000)
             : backoff / 2 + Math.random() * (backoff / 2);
+        attempt++;
         await this.sleep(wait);
       } finally {
         clearTimeout(timer);

@@ -1,26 +1,40 @@
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { AuthenticationError, ClientSecretCredential } from '@azure/identity';
+import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
+import { AuthenticationError, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { z } from 'zod';
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
-/** What Entra's token endpoint answered, as Entra tells clients to act on it. */
-export interface TokenEndpointError {
+/**
+ * Which Entra endpoint answered: the token endpoint, or OpenID metadata
+ * discovery (`{authority}/{tenant}/v2.0/.well-known/openid-configuration`),
+ * which MSAL reads before the token request for any authority host that is
+ * not Microsoft's own (for those it has the metadata built in).
+ */
+export type EntraEndpoint = 'token' | 'metadata_discovery';
+
+/** What Entra answered, as Entra tells clients to act on it (never the description text). */
+export interface EntraErrorResponse {
+  endpoint: EntraEndpoint;
   status: number;
   error: string | null;
   errorCodes: number[];
+  traceId: string | null;
+  correlationId: string | null;
+  /** From `Retry-After`, when Entra sent one. */
+  retryAfterSeconds: number | null;
 }
 
 /**
- * The token request failed. `response` is Entra's parsed error body when
- * there was one; without it the failure was on the way (network, timeout).
- * The message never carries the secret (MSAL does not echo it, and the
- * client_id/tenant it does mention are not secret).
+ * The token request failed. `response` is Entra's answer when there was one
+ * (from the token endpoint or from metadata discovery); without it the
+ * failure was on the way (network, timeout). The message never carries the
+ * secret (MSAL does not echo it, and the client_id/tenant it does mention
+ * are not secret).
  */
 export class EntraTokenError extends Error {
   readonly code = 'entra_token_failed';
   constructor(
-    readonly response: TokenEndpointError | null,
+    readonly response: EntraErrorResponse | null,
     readonly network: 'timeout' | 'connection' | null,
     message: string,
   ) {
@@ -43,11 +57,13 @@ export interface GraphToken {
   claims: AccessTokenClaims;
 }
 
+/** How to get tokens for one app in one tenant. */
 export interface TokenRequest {
   authorityHost: string;
   tenantId: string;
   clientId: string;
   clientSecret: string;
+  /** Bound of one token acquisition (metadata discovery and token request). Default 30 s. */
   timeoutMs?: number;
 }
 
@@ -74,88 +90,233 @@ export function isMicrosoftAuthority(authorityHost: string): boolean {
   );
 }
 
+/** What the pipeline saw of one token acquisition. */
+interface EntraAnswers {
+  token: EntraErrorResponse | null;
+  metadata_discovery: EntraErrorResponse | null;
+}
+
+const TOKEN_PATH = /\/oauth2\/v2\.0\/token$/;
+const DISCOVERY_PATH = /\/v2\.0\/\.well-known\/openid-configuration$/;
+
+function endpointOf(url: string): EntraEndpoint | null {
+  const path = new URL(url).pathname;
+  if (TOKEN_PATH.test(path)) return 'token';
+  if (DISCOVERY_PATH.test(path)) return 'metadata_discovery';
+  return null;
+}
+
+function retryAfterSeconds(response: PipelineResponse): number | null {
+  const raw = response.headers.get('retry-after');
+  if (!raw) return null;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, (date - Date.now()) / 1000) : null;
+}
+
+function parseAnswer(endpoint: EntraEndpoint, response: PipelineResponse): EntraErrorResponse {
+  const answer: EntraErrorResponse = {
+    endpoint,
+    status: response.status,
+    error: null,
+    errorCodes: [],
+    traceId: null,
+    correlationId: null,
+    retryAfterSeconds: retryAfterSeconds(response),
+  };
+  try {
+    const body = JSON.parse(response.bodyAsText ?? '') as Record<string, unknown>;
+    if (typeof body.error === 'string') answer.error = body.error;
+    if (Array.isArray(body.error_codes))
+      answer.errorCodes = body.error_codes.filter((c): c is number => typeof c === 'number');
+    if (typeof body.trace_id === 'string') answer.traceId = body.trace_id;
+    if (typeof body.correlation_id === 'string') answer.correlationId = body.correlation_id;
+  } catch {
+    // Not Entra's JSON (a proxy's HTML page, say): the status alone decides.
+  }
+  return answer;
+}
+
 /**
  * MSAL turns Entra's error body into a message-only error, losing
- * `error_codes`. This pipeline policy reads the token endpoint's answer
- * itself so failures are classified by code, never by description text.
+ * `error_codes`, and a refused metadata discovery into an error with no
+ * trace of Entra's answer at all (`endpoints_resolution_error`). This
+ * pipeline policy reads what the token endpoint and metadata discovery
+ * answered, so failures are classified by code, never by message text.
+ * Per retry, it also counts the requests that reached the token endpoint:
+ * answers from the credential's cache never get here.
  */
-function captureTokenErrors(sink: { last: TokenEndpointError | null }): PipelinePolicy {
+function observeEntra(answers: EntraAnswers, onTokenRequest: () => void): PipelinePolicy {
   return {
-    name: 'pinnacleCaptureTokenErrors',
+    name: 'pinnacleObserveEntra',
     async sendRequest(request, next) {
+      const endpoint = endpointOf(request.url);
+      if (endpoint === 'token') onTokenRequest();
       const response = await next(request);
-      if (response.status >= 400 && /\/oauth2\/v2\.0\/token$/.test(new URL(request.url).pathname)) {
-        let error: string | null = null;
-        let errorCodes: number[] = [];
-        try {
-          const body = JSON.parse(response.bodyAsText ?? '') as {
-            error?: unknown;
-            error_codes?: unknown;
-          };
-          if (typeof body.error === 'string') error = body.error;
-          if (Array.isArray(body.error_codes))
-            errorCodes = body.error_codes.filter((c): c is number => typeof c === 'number');
-        } catch {
-          // not Entra's JSON (a proxy's HTML page, say): status alone decides
-        }
-        sink.last = { status: response.status, error, errorCodes };
-      }
+      if (endpoint && response.status >= 400) answers[endpoint] = parseAnswer(endpoint, response);
       return response;
     },
   };
 }
 
-/** Client-credentials token for Graph through @azure/identity's ClientSecretCredential. */
-export async function acquireGraphToken(request: TokenRequest): Promise<GraphToken> {
-  const sink: { last: TokenEndpointError | null } = { last: null };
-  const credential = new ClientSecretCredential(
-    request.tenantId,
-    request.clientId,
-    request.clientSecret,
-    {
-      authorityHost: request.authorityHost,
+/** One credential object with what its pipeline saw. */
+interface CredentialSlot {
+  credential: TokenCredential;
+  answers: EntraAnswers;
+  /** The acquisition in flight, shared by concurrent callers. */
+  pending: Promise<GraphToken> | null;
+}
+
+export interface GraphTokenStats {
+  /** Requests sent to Entra's token endpoint (retries included; cache hits are not requests). */
+  tokenRequests: number;
+  /** Fresh credentials built because Graph refused a token it had been given. */
+  refreshes: number;
+}
+
+/** Where the Graph reader gets a token for each request. */
+export interface GraphTokenSource {
+  getToken(): Promise<{ token: string }>;
+  /**
+   * Graph refused `stale` (401 InvalidAuthenticationToken): make sure the
+   * next getToken() does not hand it out again. Absent for a fixed token.
+   */
+  refresh?(stale: string): Promise<void>;
+}
+
+/**
+ * Graph tokens for one app in one tenant, for as long as a sync runs.
+ * getToken() asks the credential every time: @azure/identity's cache (MSAL)
+ * answers from memory and renews the token ahead of its expiry (five minutes
+ * before, or at Entra's `refresh_in`). refresh() is for a token Graph
+ * refused before its time: ClientSecretCredential offers no forced refresh
+ * (its cache is per object), so it builds a fresh credential object.
+ */
+export class GraphTokenProvider implements GraphTokenSource {
+  readonly stats: GraphTokenStats = { tokenRequests: 0, refreshes: 0 };
+  private slot: CredentialSlot;
+  private last: GraphToken | null = null;
+  private refreshing: Promise<void> | null = null;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly request: TokenRequest) {
+    this.timeoutMs = request.timeoutMs ?? 30_000;
+    this.slot = this.createSlot();
+  }
+
+  /**
+   * The one place a credential is built. A later credential type (a
+   * certificate) goes here too, behind the same provider.
+   */
+  private createSlot(): CredentialSlot {
+    const r = this.request;
+    const answers: EntraAnswers = { token: null, metadata_discovery: null };
+    const credential = new ClientSecretCredential(r.tenantId, r.clientId, r.clientSecret, {
+      authorityHost: r.authorityHost,
       // A non-Microsoft authority (the simulator, a sovereign proxy) is not in
       // Microsoft's instance-discovery list.
-      disableInstanceDiscovery: !isMicrosoftAuthority(request.authorityHost),
+      disableInstanceDiscovery: !isMicrosoftAuthority(r.authorityHost),
       // Retries belong to the sync job (BullMQ backoff), not to a hidden loop here.
       retryOptions: { maxRetries: 1 },
-      additionalPolicies: [{ policy: captureTokenErrors(sink), position: 'perCall' }],
-    },
-  );
-  const timeoutMs = request.timeoutMs ?? 30_000;
-  try {
-    const accessToken = await credential.getToken(GRAPH_SCOPE, {
-      abortSignal: AbortSignal.timeout(timeoutMs),
+      additionalPolicies: [
+        {
+          policy: observeEntra(answers, () => this.stats.tokenRequests++),
+          position: 'perRetry',
+        },
+      ],
     });
-    return {
-      token: accessToken.token,
-      expiresOnTimestamp: accessToken.expiresOnTimestamp,
-      claims: decodeAccessTokenClaims(accessToken.token),
-    };
-  } catch (error) {
-    if (sink.last) {
-      throw new EntraTokenError(
-        sink.last,
+    return { credential, answers, pending: null };
+  }
+
+  /** A token valid now (from the cache, or a new one); EntraTokenError when Entra refuses. */
+  getToken(): Promise<GraphToken> {
+    const slot = this.slot;
+    if (slot.pending) return slot.pending;
+    const pending = this.acquire(slot).finally(() => {
+      slot.pending = null;
+    });
+    slot.pending = pending;
+    return pending;
+  }
+
+  async refresh(stale: string): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    // Someone already moved past the refused token: the next getToken() is fresh.
+    if (this.last !== null && this.last.token !== stale) return;
+    this.refreshing = (async () => {
+      this.slot = this.createSlot();
+      this.stats.refreshes++;
+      await this.getToken();
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async acquire(slot: CredentialSlot): Promise<GraphToken> {
+    slot.answers.token = null;
+    slot.answers.metadata_discovery = null;
+    try {
+      const accessToken = await slot.credential.getToken(GRAPH_SCOPE, {
+        abortSignal: AbortSignal.timeout(this.timeoutMs),
+      });
+      // The TokenCredential contract allows null; these credentials throw instead.
+      if (!accessToken) throw new Error('the credential returned no token');
+      const token: GraphToken = {
+        token: accessToken.token,
+        expiresOnTimestamp: accessToken.expiresOnTimestamp,
+        claims: decodeAccessTokenClaims(accessToken.token),
+      };
+      if (slot === this.slot) this.last = token;
+      return token;
+    } catch (error) {
+      throw this.toTokenError(error, slot.answers);
+    }
+  }
+
+  private toTokenError(error: unknown, answers: EntraAnswers): EntraTokenError {
+    // The token endpoint's answer when there was one; metadata discovery
+    // comes first, so its answer decides only when no token request followed.
+    const answer = answers.token ?? answers.metadata_discovery;
+    if (answer) {
+      const where = answer.endpoint === 'token' ? 'the token request' : 'OpenID metadata discovery';
+      const codes = answer.errorCodes.length ? `, AADSTS${answer.errorCodes.join(',')}` : '';
+      return new EntraTokenError(
+        answer,
         null,
-        `Entra ID rejected the token request (HTTP ${sink.last.status}${sink.last.errorCodes.length ? `, AADSTS${sink.last.errorCodes.join(',')}` : ''})`,
+        `Entra ID refused ${where} (HTTP ${answer.status}${codes})`,
       );
     }
     if (error instanceof AuthenticationError && error.statusCode >= 400) {
-      const codes = error.errorResponse.errorCodes ?? [];
-      throw new EntraTokenError(
-        { status: error.statusCode, error: error.errorResponse.error ?? null, errorCodes: codes },
+      const r = error.errorResponse;
+      return new EntraTokenError(
+        {
+          endpoint: 'token',
+          status: error.statusCode,
+          error: r.error ?? null,
+          errorCodes: r.errorCodes ?? [],
+          traceId: r.traceId ?? null,
+          correlationId: r.correlationId ?? null,
+          retryAfterSeconds: null,
+        },
         null,
-        `Entra ID rejected the token request (HTTP ${error.statusCode})`,
+        `Entra ID refused the token request (HTTP ${error.statusCode})`,
       );
     }
     const name = error instanceof Error ? error.name : '';
     const timedOut = name === 'AbortError' || name === 'TimeoutError';
-    throw new EntraTokenError(
+    return new EntraTokenError(
       null,
       timedOut ? 'timeout' : 'connection',
       timedOut
-        ? `The token request timed out after ${timeoutMs} ms`
+        ? `The token request timed out after ${this.timeoutMs} ms`
         : 'The token endpoint could not be reached',
     );
   }
+}
+
+/** One token through a provider of its own (for one-off checks). */
+export async function acquireGraphToken(request: TokenRequest): Promise<GraphToken> {
+  return new GraphTokenProvider(request).getToken();
 }

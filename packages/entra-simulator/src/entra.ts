@@ -339,7 +339,7 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
   const tenant = deps.registry.resolve(ref.value);
   if (!tenant) return fail(aadsts.tenantNotFound(req.tenantSegment), null, null);
   const tid = tenant.directory.tenantId;
-  const injected = tenant.faults.onTokenRequest();
+  const injected = tenant.faults.onEntraRequest();
   if (injected) {
     return fail(aadsts.temporarilyUnavailable(), tid, req.form.get('client_id'), {
       headers: { 'retry-after': String(injected.retryAfterSeconds) },
@@ -431,10 +431,26 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
 export function handleDiscoveryRequest(
   req: { tenantSegment: string; correlationId: string; now: Date },
   deps: { registry: TenantRegistry; origin: string; unknownTenantFailsAt: UnknownTenantMode },
-): Omit<TokenOutcome, 'appId' | 'fault'> {
+): Omit<TokenOutcome, 'appId'> {
   const ref = classifyTenant(req.tenantSegment);
   const known =
     ref.kind === 'id' || ref.kind === 'domain' ? deps.registry.resolve(ref.value) : null;
+  const injected = known?.faults.onEntraRequest();
+  if (known && injected) {
+    const e = aadsts.temporarilyUnavailable();
+    return {
+      status: e.status,
+      body: entraErrorBody(e, {
+        now: req.now,
+        origin: deps.origin,
+        correlationId: req.correlationId,
+      }),
+      headers: { 'retry-after': String(injected.retryAfterSeconds) },
+      fault: injected.kind,
+      tenantId: known.directory.tenantId,
+      aadstsCode: e.code,
+    };
+  }
   const refuse =
     deps.unknownTenantFailsAt === 'metadata_discovery' &&
     (ref.kind === 'malformed' || ((ref.kind === 'id' || ref.kind === 'domain') && !known));
@@ -451,6 +467,7 @@ export function handleDiscoveryRequest(
         correlationId: req.correlationId,
       }),
       headers: {},
+      fault: null,
       tenantId: null,
       aadstsCode: e.code,
     };
@@ -459,6 +476,7 @@ export function handleDiscoveryRequest(
     status: 200,
     body: openIdConfiguration(deps.origin, req.tenantSegment),
     headers: {},
+    fault: null,
     tenantId: known ? known.directory.tenantId : null,
     aadstsCode: null,
   };

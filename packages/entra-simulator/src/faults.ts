@@ -6,7 +6,7 @@ export type InjectedFault =
   | { kind: 'serverError' }
   | { kind: 'reset'; afterBytes: number | undefined };
 
-export type InjectedTokenFault = { kind: 'tokenUnavailable'; retryAfterSeconds: number };
+export type InjectedEntraFault = { kind: 'entraUnavailable'; retryAfterSeconds: number };
 
 interface Cadence {
   count?: number | undefined;
@@ -41,7 +41,7 @@ export class TenantFaults {
   private secretsExpiredAt: Date | null = null;
   /** Group (lower-case ID) → last request number at which it still exists. */
   private deleteAfter = new Map<string, number>();
-  /** Token requests for the tenant, ever, and when the current spec was set. */
+  /** Entra requests (discovery and token) for the tenant, ever, and when the current spec was set. */
   private tokenSeen = 0;
   private tokenBase = 0;
   /** `seen` at which issued tokens are to be invalidated; null once done (or none asked). */
@@ -112,13 +112,13 @@ export class TenantFaults {
     return true;
   }
 
-  /** Counts one token request for the tenant and says what to inject into it. */
-  onTokenRequest(): InjectedTokenFault | null {
+  /** Counts one Entra request (discovery or token) for the tenant and says what to inject into it. */
+  onEntraRequest(): InjectedEntraFault | null {
     this.tokenSeen++;
     const n = this.tokenSeen - this.tokenBase;
-    const u = this.spec.tokenUnavailable;
+    const u = this.spec.entraUnavailable;
     if (u && fires(u, n))
-      return { kind: 'tokenUnavailable', retryAfterSeconds: u.retryAfterSeconds };
+      return { kind: 'entraUnavailable', retryAfterSeconds: u.retryAfterSeconds };
     return null;
   }
 

@@ -13,7 +13,7 @@ export interface RequestLogEntry {
   /** Tenant ID when known (resolved from the path or the token). */
   tenantId: string | null;
   appId: string | null;
-  /** Injected fault, if any: throttle, unavailable, serverError, reset. */
+  /** Injected fault, if any: throttle, unavailable, serverError, reset, entraUnavailable. */
   fault: string | null;
   /** AADSTS code of a token error. */
   aadsts: number | null;
@@ -50,6 +50,7 @@ export interface LogQuery {
 const FAULT_COUNTER: Record<string, keyof SimulatorCounters> = {
   throttle: 'throttled',
   unavailable: 'unavailable',
+  entraUnavailable: 'unavailable',
   serverError: 'serverErrors',
   reset: 'connectionResets',
 };

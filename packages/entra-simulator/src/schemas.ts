@@ -216,8 +216,12 @@ export const faultSpecSchema = z.object({
   disableApp: z.object({ appId: guid.optional() }).optional(),
   /** A Conditional Access policy for workload identities blocks the app: AADSTS53003 (all apps, or one). */
   blockByConditionalAccess: z.object({ appId: guid.optional() }).optional(),
-  /** 503 `temporarily_unavailable` (AADSTS90033) with Retry-After, counted over the tenant's token requests. */
-  tokenUnavailable: z
+  /**
+   * Entra's endpoints for the tenant (metadata discovery and the token
+   * endpoint) answer 503 `temporarily_unavailable` (AADSTS90033) with
+   * Retry-After; counted over those requests.
+   */
+  entraUnavailable: z
     .object({ ...cadence, retryAfterSeconds })
     .refine(oneCadence, cadenceMessage)
     .optional(),

@@ -415,7 +415,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         { tenantSegment: decodeSegment(discovery[1]!), correlationId, now },
         { registry, origin, unknownTenantFailsAt: settings.unknownTenantFailsAt },
       );
-      sendJson(res, outcome.status, outcome.body, entraHeaders);
+      sendJson(res, outcome.status, outcome.body, { ...entraHeaders, ...outcome.headers });
       record({
         time: now,
         method,
@@ -425,6 +425,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         tenantId: outcome.tenantId,
         appId: null,
         aadsts: outcome.aadstsCode,
+        fault: outcome.fault,
       });
       return;
     }

@@ -318,8 +318,8 @@ describe('credential and consent changes', () => {
     );
   });
 
-  it('the token endpoint temporarily unavailable: 503 AADSTS90033 with Retry-After, then recovers', async () => {
-    sim.setFaults(c.domain, { tokenUnavailable: { count: 1, retryAfterSeconds: 2 } });
+  it('Entra temporarily unavailable: 503 AADSTS90033 with Retry-After at the token endpoint and discovery', async () => {
+    sim.setFaults(c.domain, { entraUnavailable: { count: 1, retryAfterSeconds: 2 } });
     const request = () =>
       fetch(`${sim.url}/${c.domain}/oauth2/v2.0/token`, {
         method: 'POST',
@@ -340,10 +340,16 @@ describe('credential and consent changes', () => {
     });
     expect(sim.requests({ kind: 'token' }).at(-1)).toMatchObject({
       status: 503,
-      fault: 'tokenUnavailable',
+      fault: 'entraUnavailable',
       aadsts: 90033,
     });
     expect((await request()).status).toBe(200);
+    // Metadata discovery of the tenant is Entra's too.
+    sim.setFaults(c.domain, { entraUnavailable: { every: 1, retryAfterSeconds: 0 } });
+    const discovery = await fetch(`${sim.url}/${c.tenantId}/v2.0/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(503);
+    expect(await discovery.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(sim.requests().at(-1)).toMatchObject({ kind: 'discovery', fault: 'entraUnavailable' });
   });
 
   it('rejects invalid fault specs and unknown tenants with coded errors', () => {
