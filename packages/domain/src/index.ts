@@ -9,6 +9,7 @@ export * from './pagination.js';
 export * from './permissions.js';
 export * from './run.js';
 export * from './schedule.js';
+export * from './selected-groups.js';
 export * from './settings.js';
 export * from './transient.js';
 export * from './validation-errors.js';

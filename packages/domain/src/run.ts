@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { syncFailureSchema } from './failures.js';
 import { orgIdSchema, runIdSchema } from './identifiers.js';
+import { groupSightingSchema } from './selected-groups.js';
 
 export const runTriggerSchema = z.enum(['manual', 'schedule']);
 export type RunTrigger = z.infer<typeof runTriggerSchema>;
@@ -17,17 +18,6 @@ export const runWarningSchema = z.object({
   message: z.string().min(1),
 });
 export type RunWarning = z.infer<typeof runWarningSchema>;
-
-/**
- * A selected group as a run saw it in preflight: its name then, or
- * `missing` when Graph answered 404 for it.
- */
-export const runGroupSchema = z.object({
-  id: z.string().min(1).max(64),
-  displayName: z.string().nullable(),
-  missing: z.boolean(),
-});
-export type RunGroup = z.infer<typeof runGroupSchema>;
 
 const count = z.number().int().min(0);
 
@@ -87,7 +77,7 @@ export const runSchema = z.object({
   warnings: z.array(runWarningSchema),
   stats: runStatsSchema,
   /** The selected groups as this run's preflight found them (absent before preflight checked them). */
-  groups: z.array(runGroupSchema).optional(),
+  groups: z.array(groupSightingSchema).optional(),
   /** The one-run override of the mass-removal guard this run was started with (audit; absent = false). */
   allowMassRemoval: z.boolean().optional(),
 });

@@ -7,5 +7,6 @@ export { LuaScript } from './lua-script.js';
 export * from './notification-repository.js';
 export * from './run-repository.js';
 export * from './secret-box.js';
+export * from './selected-group-repository.js';
 export * from './snapshot-store.js';
 export * from './stores.js';

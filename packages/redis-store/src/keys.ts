@@ -25,6 +25,8 @@ export function orgKeys(prefix: string, orgId: string) {
     notification: (id: string) => `${base}:notification:${id}`,
     episodes: `${base}:episodes`,
     expiryWarnings: `${base}:expiry-warnings`,
+    /** Hash: selected group ID → its name and when preflight last saw it. */
+    selectedGroups: `${base}:selected-groups`,
   };
 }
 export type OrgKeys = ReturnType<typeof orgKeys>;

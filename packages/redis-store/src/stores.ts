@@ -6,6 +6,7 @@ import { IntegrationRepository } from './integration-repository.js';
 import { NotificationRepository } from './notification-repository.js';
 import { RunRepository } from './run-repository.js';
 import { SecretBox } from './secret-box.js';
+import { SelectedGroupRepository } from './selected-group-repository.js';
 import { SnapshotStore } from './snapshot-store.js';
 
 /**
@@ -26,6 +27,8 @@ export interface Stores {
   /** The notifier's episodes, alert notifications and email delivery state. */
   alerts: AlertRepository;
   expiryWarnings: ExpiryWarningRepository;
+  /** Each org's selected groups as preflights last saw them (names for the overview). */
+  selectedGroups: SelectedGroupRepository;
 }
 
 export function createStores(
@@ -42,5 +45,6 @@ export function createStores(
     notifications: new NotificationRepository(redis, prefix),
     alerts: new AlertRepository(redis, prefix),
     expiryWarnings: new ExpiryWarningRepository(redis, prefix),
+    selectedGroups: new SelectedGroupRepository(redis, prefix),
   };
 }

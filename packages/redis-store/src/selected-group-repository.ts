@@ -1,0 +1,100 @@
+import {
+  type GroupSighting,
+  type SelectedGroup,
+  selectedGroupSchema,
+  uncheckedGroup,
+} from '@pinnacle/domain';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { orgKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+
+/** One hash field's value: a selected group's record without its ID (the field). */
+const storedSchema = selectedGroupSchema.omit({ id: true });
+
+// Records one preflight's group check. Found groups take the name seen and
+// the check's time; missing ones keep the name and time last seen; groups no
+// longer selected (not in the check) are dropped.
+// KEYS: the org's selected-groups hash. ARGV: checkedAt, JSON [{id, displayName, missing}].
+const RECORD_CHECK = new LuaScript(`
+local checked = cjson.decode(ARGV[2])
+local keep = {}
+for _, g in ipairs(checked) do
+  keep[g.id] = true
+  local name, seen = g.displayName, ARGV[1]
+  if g.missing then
+    name, seen = cjson.null, cjson.null
+    local prev = redis.call('HGET', KEYS[1], g.id)
+    if prev then
+      local p = cjson.decode(prev)
+      name, seen = p.displayName, p.lastSeenAt
+    end
+  end
+  redis.call('HSET', KEYS[1], g.id, cjson.encode({displayName = name, lastSeenAt = seen, missing = g.missing}))
+end
+for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if not keep[id] then redis.call('HDEL', KEYS[1], id) end
+end
+return 1
+`);
+
+/**
+ * Each org's selected groups as preflights last saw them (name, when seen,
+ * missing), so the overview can name them. One hash per org under the
+ * org's hash tag; every preflight that checks the groups updates it.
+ */
+export class SelectedGroupRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(orgId: string): string {
+    return orgKeys(this.prefix, orgId).selectedGroups;
+  }
+
+  /** Records what one preflight saw of the selected groups (all of them, found or missing). */
+  async recordCheck(
+    orgId: string,
+    checkedAt: Date,
+    groups: readonly GroupSighting[],
+  ): Promise<void> {
+    const sightings = z
+      .array(selectedGroupSchema.pick({ id: true, displayName: true, missing: true }))
+      .parse(groups)
+      .map((g) => ({
+        ...g,
+        id: g.id.toLowerCase(),
+        displayName: g.missing ? null : g.displayName,
+      }));
+    await RECORD_CHECK.run(
+      this.redis,
+      [this.key(orgId)],
+      [checkedAt.toISOString(), JSON.stringify(sightings)],
+    );
+  }
+
+  /**
+   * The given groups (the settings' selection, in its order) as last seen;
+   * a group no preflight has checked yet has no name and no time.
+   */
+  async list(orgId: string, groupIds: readonly string[]): Promise<SelectedGroup[]> {
+    if (groupIds.length === 0) return [];
+    const rows = await this.redis.hmget(this.key(orgId), ...groupIds.map((id) => id.toLowerCase()));
+    return groupIds.map((id, i) => {
+      const stored = parseStored(rows[i] ?? null);
+      return stored ? { id, ...stored } : uncheckedGroup(id);
+    });
+  }
+}
+
+/** A field's value, or null when absent or unreadable (then the group reads as unchecked). */
+function parseStored(raw: string | null): z.infer<typeof storedSchema> | null {
+  if (!raw) return null;
+  try {
+    const parsed = storedSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
