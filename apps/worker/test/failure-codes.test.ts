@@ -173,18 +173,83 @@ describe('preflight stops with a reason the admin can act on', () => {
     expect(run.failure!.details).toMatchObject({ errorCodes: [700016] });
   });
 
-  it('tenant_not_found on AADSTS90002, by GUID and by domain', async () => {
+  it('tenant_not_found at OpenID metadata discovery (a custom authority host), by GUID and by domain', async () => {
     const byId = newOrgId();
-    await h.configure(byId, { ...settingsFor(t, [t.groups.sales]), tenantId: randomUUID() });
+    const unknown = randomUUID();
+    await h.configure(byId, { ...settingsFor(t, [t.groups.sales]), tenantId: unknown });
     const a = await expectStopped(byId, { code: 'tenant_not_found', category: 'configuration' });
-    expect(a.failure!.details).toMatchObject({ errorCodes: [90002] });
+    expect(a.failure!.details).toEqual({
+      endpoint: 'metadata_discovery',
+      status: 400,
+      error: 'invalid_tenant',
+      errorCodes: [90002],
+      traceId: expect.any(String),
+      correlationId: expect.any(String),
+      tenantId: unknown,
+    });
+    expect(a.failure!.message).toContain(unknown);
+    expect(a.failure!.remediation.join(' ')).toContain('Directory (tenant) ID');
+    // Entra answered at discovery: no token request was made.
+    expect(h.sim.requests().filter((r) => r.path.startsWith(`/${unknown}/oauth2/`))).toEqual([]);
 
     const byDomain = newOrgId();
     await h.configure(byDomain, {
       ...settingsFor(t, [t.groups.sales]),
       tenantId: 'nobody-here.onmicrosoft.com',
     });
-    await expectStopped(byDomain, { code: 'tenant_not_found', category: 'configuration' });
+    const b = await expectStopped(byDomain, {
+      code: 'tenant_not_found',
+      category: 'configuration',
+    });
+    expect(b.failure!.details).toMatchObject({ tenantId: 'nobody-here.onmicrosoft.com' });
+  });
+
+  it('tenant_not_found at the token endpoint (AADSTS90002), as Microsoft hosts answer it', async () => {
+    h.sim.updateSettings({ unknownTenantFailsAt: 'token_endpoint' });
+    try {
+      const orgId = newOrgId();
+      const unknown = randomUUID();
+      await h.configure(orgId, { ...settingsFor(t, [t.groups.sales]), tenantId: unknown });
+      const run = await expectStopped(orgId, {
+        code: 'tenant_not_found',
+        category: 'configuration',
+      });
+      expect(run.failure!.details).toMatchObject({
+        endpoint: 'token',
+        status: 400,
+        error: 'invalid_request',
+        errorCodes: [90002],
+        tenantId: unknown,
+      });
+    } finally {
+      h.sim.updateSettings({ unknownTenantFailsAt: 'metadata_discovery' });
+    }
+  });
+
+  it('app_disabled on AADSTS7000112, saying the admin must enable the app', async () => {
+    const disabled = fixtureTenant();
+    h.sim.addTenant(disabled.input);
+    h.sim.setFaults(disabled.tenantId, { disableApp: {} });
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(disabled, [disabled.groups.sales]));
+    const run = await expectStopped(orgId, { code: 'app_disabled', category: 'configuration' });
+    expect(run.failure!.details).toMatchObject({ status: 400, errorCodes: [7000112] });
+    expect(run.failure!.remediation.join(' ')).toMatch(/Enabled for users to sign-in/);
+  });
+
+  it('access_blocked on AADSTS53003, saying the admin must change the Conditional Access policy', async () => {
+    const blocked = fixtureTenant();
+    h.sim.addTenant(blocked.input);
+    h.sim.setFaults(blocked.tenantId, { blockByConditionalAccess: {} });
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(blocked, [blocked.groups.sales]));
+    const run = await expectStopped(orgId, { code: 'access_blocked', category: 'permissions' });
+    expect(run.failure!.details).toMatchObject({
+      status: 400,
+      error: 'invalid_grant',
+      errorCodes: [53003],
+    });
+    expect(run.failure!.remediation.join(' ')).toMatch(/Conditional Access/);
   });
 
   it('consent_missing lists the missing permissions and links to admin consent', async () => {
@@ -216,6 +281,47 @@ describe('preflight stops with a reason the admin can act on', () => {
     await h.configure(orgId, settingsFor(t, [t.groups.sales, ...missing]));
     const run = await expectStopped(orgId, { code: 'group_not_found', category: 'groups' });
     expect([...(run.failure!.details.groupIds as string[])].sort()).toEqual(missing);
+    // The run and the org's record keep what the check saw, missing groups too.
+    expect(run.groups).toEqual([
+      { id: t.groups.sales, displayName: 'Sales', missing: false },
+      ...missing.map((id) => ({ id, displayName: null, missing: true })),
+    ]);
+    const recorded = await h.stores.selectedGroups.list(orgId, [t.groups.sales, ...missing]);
+    expect(recorded.map((g) => [g.displayName, g.missing])).toEqual([
+      ['Sales', false],
+      [null, true],
+      [null, true],
+    ]);
+    expect(Date.parse(recorded[0]!.lastSeenAt!)).toBeGreaterThanOrEqual(Date.parse(run.startedAt!));
+  });
+
+  it('a selected group deleted since the last run keeps its last name, marked missing', async () => {
+    const tenant = fixtureTenant();
+    h.sim.addTenant(tenant.input);
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(tenant, [tenant.groups.sales, tenant.groups.engineering]));
+    const ok = await h.syncAndWait(orgId);
+    expect(ok.status).toBe('succeeded');
+    const seenAt = (await h.stores.selectedGroups.list(orgId, [tenant.groups.engineering]))[0]!
+      .lastSeenAt;
+    h.sim.setFaults(tenant.tenantId, { deleteGroups: [{ groupId: tenant.groups.engineering }] });
+    const failed = await expectStopped(orgId, { code: 'group_not_found', category: 'groups' });
+    expect(failed.groups).toContainEqual({
+      id: tenant.groups.engineering,
+      displayName: null,
+      missing: true,
+    });
+    expect(
+      await h.stores.selectedGroups.list(orgId, [tenant.groups.sales, tenant.groups.engineering]),
+    ).toEqual([
+      expect.objectContaining({ displayName: 'Sales', missing: false }),
+      {
+        id: tenant.groups.engineering,
+        displayName: 'Engineering',
+        missing: true,
+        lastSeenAt: seenAt,
+      },
+    ]);
   });
 });
 
@@ -238,6 +344,24 @@ describe('transient trouble', () => {
     } finally {
       h.sim.clearFaults(flaky.tenantId);
     }
+  });
+
+  it('metadata discovery answered 503 is transient, never tenant_not_found', async () => {
+    const down = fixtureTenant();
+    h.sim.addTenant(down.input);
+    h.sim.setFaults(down.tenantId, { entraUnavailable: { every: 1, retryAfterSeconds: 0 } });
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(down, [down.groups.sales]));
+    const run = await h.waitForRun(orgId, await h.syncNow(orgId, { attempts: 2 }), 60_000);
+    expect(run.status).toBe('failed');
+    expect(run.attempts).toBe(2);
+    expect(run.failure).toMatchObject({
+      code: 'entra_unreachable',
+      details: { lastReason: 'server_error' },
+    });
+    const seen = h.sim.requests({ tenantId: down.tenantId });
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen.every((r) => r.kind === 'discovery' && r.status === 503)).toBe(true);
   });
 
   it('a transient failure that clears up before retries run out is a success', async () => {

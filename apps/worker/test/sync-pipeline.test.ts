@@ -48,6 +48,23 @@ describe('a sync of nested, overlapping and cyclic groups', () => {
     expect(users.some((u) => u.groupIds.includes(platform))).toBe(false);
     expect(run.stats).toMatchObject({ users: 12, added: 12, removed: 0, changed: 0, groups: 4 });
     expect(run.stats.graphRequests).toBeGreaterThan(4);
+    // One token, from the credential's cache for every Graph request after the first.
+    expect(run.stats.tokenRequests).toBe(1);
+    // The names preflight saw: in the run, and in the org's record for the overview.
+    expect(run.groups).toEqual([
+      { id: engineering, displayName: 'Engineering', missing: false },
+      { id: sales, displayName: 'Sales', missing: false },
+      { id: cycleA, displayName: 'Cycle A', missing: false },
+      { id: empty, displayName: 'Empty', missing: false },
+    ]);
+    const recorded = await h.stores.selectedGroups.list(orgId, [engineering, sales, cycleA, empty]);
+    expect(recorded.map((g) => g.displayName)).toEqual([
+      'Engineering',
+      'Sales',
+      'Cycle A',
+      'Empty',
+    ]);
+    expect(recorded.every((g) => !g.missing && g.lastSeenAt !== null)).toBe(true);
   });
 
   it('includes disabled accounts when the settings say so, and counts the change', async () => {
@@ -94,6 +111,58 @@ describe('throttling', () => {
       expect(h.sim.requests().filter((r) => r.status === 429)).toHaveLength(4);
     } finally {
       h.sim.clearFaults(t.tenantId);
+    }
+  });
+});
+
+describe('a sync that outlives its access token', () => {
+  const memberPages = (tenantId: string, group: string) =>
+    h.sim
+      .requests({ tenantId, kind: 'graph' })
+      .filter((r) => r.path.includes(`/groups/${group}/transitiveMembers/`));
+
+  it('tokens invalidated mid-fetch: one fresh token, the same page again, the group not restarted', async () => {
+    const tenant = fixtureTenant({ users: 3000 });
+    h.sim.addTenant(tenant.input);
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(tenant, [tenant.groups.big]));
+    // The group check and the first page pass; then every token issued so far stops working.
+    h.sim.setFaults(tenant.tenantId, { invalidateTokens: { afterRequests: 2 } });
+    const run = await h.syncAndWait(orgId);
+    expect(run.status).toBe('succeeded');
+    expect(run.attempts).toBe(1);
+    expect(run.stats.users).toBe(2998);
+    const pages = memberPages(tenant.tenantId, tenant.groups.big);
+    expect(pages.map((r) => r.status)).toEqual([200, 401, 200, 200, 200]);
+    expect(pages[2]!.path).toBe(pages[1]!.path);
+    expect(pages.filter((r) => !r.path.includes('$skiptoken='))).toHaveLength(1);
+    expect(run.stats).toMatchObject({ tokenRequests: 2, graphRequests: 6 });
+  });
+
+  it('a run of 11 pages spanning three token lifetimes (clock skew 0) completes whole', async () => {
+    const lifetimeSeconds = 1;
+    const tenant = fixtureTenant({ users: 10_500 });
+    h.sim.addTenant(tenant.input);
+    h.sim.updateSettings({ clockSkewSeconds: 0 });
+    h.sim.updateTenantSettings(tenant.tenantId, { tokenLifetimeSeconds: lifetimeSeconds });
+    // 300 ms per Graph request: the group check and eleven pages outlast three lifetimes.
+    h.sim.setFaults(tenant.tenantId, { latencyMs: 300 });
+    try {
+      const orgId = newOrgId();
+      await h.configure(orgId, settingsFor(tenant, [tenant.groups.big]));
+      const run = await h.syncAndWait(orgId);
+      expect(run.status).toBe('succeeded');
+      expect(run.attempts).toBe(1);
+      expect(run.stats.users).toBe(10_498);
+      expect(memberPages(tenant.tenantId, tenant.groups.big).length).toBeGreaterThanOrEqual(11);
+      // The premise held: the run outlived three token lifetimes...
+      const spannedMs = Date.parse(run.finishedAt!) - Date.parse(run.startedAt!);
+      expect(spannedMs).toBeGreaterThanOrEqual(3 * lifetimeSeconds * 1000);
+      // ...and renewed its token as it went.
+      expect(run.stats.tokenRequests).toBeGreaterThanOrEqual(3);
+    } finally {
+      h.sim.clearFaults(tenant.tenantId);
+      h.sim.updateSettings({ clockSkewSeconds: 300 });
     }
   });
 });

@@ -1,8 +1,9 @@
 import { buildFailure, classifyGraphError, type FailureContext } from '@pinnacle/domain';
-import { type GraphReader, GraphRequestError } from '@pinnacle/entra-graph';
+import { EntraTokenError, type GraphReader, GraphRequestError } from '@pinnacle/entra-graph';
 import type { SnapshotStore } from '@pinnacle/redis-store';
 import { mapBounded } from './preflight.js';
 import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
+import { tokenFailure } from './token-errors.js';
 
 export interface FetchInput {
   orgId: string;
@@ -52,6 +53,10 @@ export async function fetchMembers(input: FetchInput): Promise<{ staged: number 
         await Promise.allSettled(writes);
       }
     } catch (error) {
+      // The token renewed mid-fetch (ahead of expiry, or after Graph refused
+      // one) and Entra said no: the secret expired, the app was disabled...
+      if (error instanceof EntraTokenError)
+        throw tokenFailure(error, 'fetch', input.failureContext);
       if (!(error instanceof GraphRequestError)) throw error;
       const verdict = classifyGraphError({
         status: error.status,

@@ -1,24 +1,26 @@
 import {
   buildFailure,
   classifyGraphError,
-  classifyTokenError,
   evaluateGrantedRoles,
   excessPermissionsWarning,
   type FailureCode,
   type FailureContext,
+  type GroupSighting,
   guidSchema,
   looksLikeGuid,
   type RunWarning,
   tenantIdSchema,
 } from '@pinnacle/domain';
 import {
-  acquireGraphToken,
   EntraTokenError,
   GraphReader,
   GraphRequestError,
+  type GraphToken,
+  GraphTokenProvider,
 } from '@pinnacle/entra-graph';
 import type { StoredIntegration } from '@pinnacle/redis-store';
 import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
+import { tokenFailure } from './token-errors.js';
 
 export interface EntraEndpoints {
   authorityHost: string;
@@ -37,6 +39,8 @@ export interface ValidatedSettings {
 export interface PreflightResult {
   settings: ValidatedSettings;
   graph: GraphReader;
+  /** Where the Graph reader's tokens come from; its stats count the token requests. */
+  tokens: GraphTokenProvider;
   groups: { id: string; displayName: string | null }[];
   warnings: RunWarning[];
 }
@@ -50,6 +54,12 @@ export interface PreflightInput {
   graphTimeoutMs?: number;
   /** How many group lookups run at once. */
   concurrency?: number;
+  /**
+   * Told what the group check saw of every selected group (found with its
+   * name, or missing) before preflight goes on or stops on missing groups.
+   * Not called when the check could not finish (transient trouble).
+   */
+  onGroupsChecked?: (groups: GroupSighting[]) => Promise<void>;
 }
 
 function stop(code: FailureCode, details: Record<string, unknown>, context: FailureContext): never {
@@ -119,28 +129,21 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     stop('client_secret_expired', { expiresAt, source: 'recorded_expiry' }, context);
   }
 
-  let token: Awaited<ReturnType<typeof acquireGraphToken>>;
+  // One provider for the whole sync: every Graph request takes its token
+  // from it, so a sync that outlives a token renews it instead of failing.
+  const tokens = new GraphTokenProvider({
+    authorityHost: endpoints.authorityHost,
+    tenantId,
+    clientId,
+    clientSecret: clientSecret as string,
+    ...(input.graphTimeoutMs ? { timeoutMs: input.graphTimeoutMs } : {}),
+  });
+  let token: GraphToken;
   try {
-    token = await acquireGraphToken({
-      authorityHost: endpoints.authorityHost,
-      tenantId,
-      clientId,
-      clientSecret: clientSecret as string,
-    });
+    token = await tokens.getToken();
   } catch (error) {
-    if (!(error instanceof EntraTokenError)) throw error;
-    const verdict = classifyTokenError(
-      error.response
-        ? {
-            status: error.response.status,
-            error: error.response.error ?? undefined,
-            errorCodes: error.response.errorCodes,
-          }
-        : { network: error.network ?? 'connection' },
-    );
-    if (verdict.kind === 'transient')
-      throw new TransientSyncError('preflight', verdict.reason, { cause: error });
-    stop(verdict.code, verdict.details, context);
+    if (error instanceof EntraTokenError) throw tokenFailure(error, 'preflight', context);
+    throw error;
   }
 
   const roles = evaluateGrantedRoles(token.claims.roles);
@@ -157,7 +160,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
 
   const graph = new GraphReader({
     baseUrl: endpoints.graphBaseUrl,
-    accessToken: token.token,
+    tokens,
     ...(input.graphTimeoutMs ? { timeoutMs: input.graphTimeoutMs } : {}),
   });
   const groupIds = integration.groupIds.map((id) => id.toLowerCase());
@@ -168,6 +171,10 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
       if (!(error instanceof GraphRequestError)) throw error;
       return { groupId, error };
     }
+  }).catch((error: unknown) => {
+    // A token renewed (or refreshed) during the lookups and refused.
+    if (error instanceof EntraTokenError) throw tokenFailure(error, 'preflight', context);
+    throw error;
   });
   const notFound: string[] = [];
   for (const lookup of lookups) {
@@ -185,6 +192,13 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     if (verdict.code === 'group_not_found') notFound.push(lookup.groupId);
     else stop(verdict.code, verdict.details, context);
   }
+  const found = lookups.flatMap((l) => ('group' in l && l.group ? [l.group] : []));
+  await input.onGroupsChecked?.(
+    groupIds.map((id): GroupSighting => {
+      const group = found.find((g) => g.id.toLowerCase() === id);
+      return { id, displayName: group?.displayName ?? null, missing: group === undefined };
+    }),
+  );
   if (notFound.length > 0) stop('group_not_found', { groupIds: notFound }, context);
 
   return {
@@ -196,7 +210,8 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
       massRemovalGuard: integration.massRemovalGuard,
     },
     graph,
-    groups: lookups.flatMap((l) => ('group' in l && l.group ? [l.group] : [])),
+    tokens,
+    groups: found,
     warnings,
   };
 }

@@ -15,6 +15,7 @@ import type {
   HealthRepository,
   IntegrationRepository,
   RunRepository,
+  SelectedGroupRepository,
   SnapshotStore,
 } from '@pinnacle/redis-store';
 import { type SyncScheduler, shouldBackOff } from '@pinnacle/sync-scheduler';
@@ -29,6 +30,8 @@ export interface SyncDependencies {
   runs: RunRepository;
   health: HealthRepository;
   snapshots: SnapshotStore;
+  /** The org's selected groups as preflight last saw them (names for the overview). */
+  selectedGroups: SelectedGroupRepository;
   notificationQueue: TypedQueue<'notifications'>;
   /** Backs the org's schedule off while it fails on something only an admin can fix. */
   scheduler: SyncScheduler;
@@ -137,6 +140,13 @@ export async function processSyncJob(
       now: now(),
       concurrency: deps.groupConcurrency ?? 4,
       ...(deps.graphTimeoutMs ? { graphTimeoutMs: deps.graphTimeoutMs } : {}),
+      // The org's record and this run both keep the names the check saw.
+      onGroupsChecked: async (groups) => {
+        await Promise.all([
+          deps.selectedGroups.recordCheck(orgId, now(), groups),
+          save({ groups }),
+        ]);
+      },
     });
     failureContext = {
       ...failureContext,
@@ -165,6 +175,7 @@ export async function processSyncJob(
     Object.assign(stats, {
       graphRequests: preflight.graph.stats.requests,
       throttledRequests: preflight.graph.stats.throttled,
+      tokenRequests: preflight.tokens.stats.tokenRequests,
     });
 
     stage = 'commit';
@@ -183,6 +194,7 @@ export async function processSyncJob(
         groups: stats.groups,
         graphRequests: stats.graphRequests,
         throttledRequests: stats.throttledRequests,
+        tokenRequests: stats.tokenRequests,
       },
     });
     Object.assign(stats, {
@@ -357,6 +369,7 @@ function pickStats(meta: Record<string, unknown>): Partial<RunStats> {
     'groups',
     'graphRequests',
     'throttledRequests',
+    'tokenRequests',
   ] as const) {
     const value = meta[key];
     if (typeof value === 'number') out[key] = value;
