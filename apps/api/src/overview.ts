@@ -1,29 +1,10 @@
 import { isActiveRunStatus, nextRunAt, parseSchedule, type Run } from '@pinnacle/domain';
 import type { StoredIntegration } from '@pinnacle/redis-store';
-import { z } from 'zod';
 import type { ApiStores } from './deps.js';
 import type { SyncOverview } from './schemas.js';
 import { clientSecretView } from './views.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-
-/**
- * Group names as a committed snapshot's meta may carry them: a map of ID to
- * name, or a list of `{ id, displayName }`. Anything else is ignored.
- */
-const groupNamesSchema = z.union([
-  z.record(z.string(), z.string().nullable()),
-  z.array(z.object({ id: z.string(), displayName: z.string().nullable() })),
-]);
-
-function groupNameLookup(meta: Record<string, unknown> | null): Map<string, string | null> {
-  const parsed = groupNamesSchema.safeParse(meta?.groupNames);
-  if (!parsed.success) return new Map();
-  const entries = Array.isArray(parsed.data)
-    ? parsed.data.map((g) => [g.id.toLowerCase(), g.displayName] as const)
-    : Object.entries(parsed.data).map(([id, name]) => [id.toLowerCase(), name] as const);
-  return new Map(entries);
-}
 
 /** Whole days until `expiresAt`, rounded down: negative once it has passed. */
 export function daysLeft(expiresAt: string, now: Date): number | null {
@@ -55,22 +36,21 @@ export async function buildSyncOverview(
   now: Date,
   scheduler?: { nextRun(orgId: string): Promise<Date | null> },
 ): Promise<SyncOverview> {
-  const [integration, health, activeRunId, version, scheduled] = await Promise.all([
+  const [integration, health, activeRunId, scheduled] = await Promise.all([
     stores.integrations.get(orgId),
     stores.health.get(orgId),
     stores.runs.activeRunId(orgId),
-    stores.snapshots.currentVersion(orgId),
     scheduler ? scheduler.nextRun(orgId) : Promise.resolve(null),
   ]);
-  const [activeRun, lastRun, lastSuccessfulRun, meta] = await Promise.all([
+  const [activeRun, lastRun, lastSuccessfulRun, groups] = await Promise.all([
     runOrNull(stores, orgId, activeRunId),
     stores.runs.findLatest(orgId, (run) => !isActiveRunStatus(run.status)),
     runOrNull(stores, orgId, health.lastSuccessfulRunId),
-    version ? stores.snapshots.versionMeta(orgId, version) : Promise.resolve(null),
+    // Names as the latest preflight saw them; a group gone missing keeps its last name.
+    stores.selectedGroups.list(orgId, integration?.groupIds ?? []),
   ]);
   const secret = clientSecretView(integration);
   const left = secret.expiresAt ? daysLeft(secret.expiresAt, now) : null;
-  const names = groupNameLookup(meta);
   return {
     orgId,
     configured: integration !== null,
@@ -103,9 +83,6 @@ export async function buildSyncOverview(
       expired:
         left !== null && secret.expiresAt !== null && Date.parse(secret.expiresAt) <= now.getTime(),
     },
-    groups: (integration?.groupIds ?? []).map((id) => ({
-      id,
-      displayName: names.get(id.toLowerCase()) ?? null,
-    })),
+    groups,
   };
 }

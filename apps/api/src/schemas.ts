@@ -10,6 +10,7 @@ import {
   orgIdSchema,
   runIdSchema,
   runSchema,
+  selectedGroupSchema,
 } from '@pinnacle/domain';
 import { z } from 'zod';
 
@@ -89,8 +90,12 @@ export const syncOverviewSchema = z.object({
     daysLeft: z.number().int().nullable(),
     expired: z.boolean(),
   }),
-  /** The selected groups; names as of the last committed snapshot, when known. */
-  groups: z.array(z.object({ id: z.string(), displayName: z.string().nullable() })),
+  /**
+   * The selected groups with the names the latest preflight saw; a group
+   * that no longer exists keeps its last name, marked `missing`. A group no
+   * preflight has checked yet has no name and `lastSeenAt` null.
+   */
+  groups: z.array(selectedGroupSchema),
 });
 export type SyncOverview = z.infer<typeof syncOverviewSchema>;
 

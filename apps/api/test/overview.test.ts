@@ -138,9 +138,10 @@ describe('sync overview', () => {
     expect(o.nextScheduledRunAt).toBe(nextRunAt(schedule.schedule, 'org-ov', now).toISOString());
     expect(Date.parse(o.nextScheduledRunAt!)).toBeGreaterThan(now.getTime());
     expect(o.schedule).toEqual({ enabled: true, every: '6h' });
+    // No preflight has checked the groups yet.
     expect(o.groups).toEqual([
-      { id: GROUP_A, displayName: null },
-      { id: GROUP_B, displayName: null },
+      { id: GROUP_A, displayName: null, missing: false, lastSeenAt: null },
+      { id: GROUP_B, displayName: null, missing: false, lastSeenAt: null },
     ]);
   });
 
@@ -199,28 +200,35 @@ describe('sync overview', () => {
     expect(o.openFailure?.since).toBe(new Date(now.getTime() - 200 * 60_000 + 1000).toISOString());
   });
 
-  it("names the selected groups from the committed snapshot's meta", async () => {
-    const runId = 'snap-run';
-    await stores.snapshots.stagePage('org-ov', runId, GROUP_A, [
-      {
-        id: '55555555-5555-4555-8555-555555555555',
-        displayName: 'Ada',
-        mail: null,
-        userPrincipalName: 'ada@contoso.com',
-        accountEnabled: true,
-      },
+  it('names the selected groups as the latest preflight saw them; a deleted one keeps its name', async () => {
+    const monday = new Date(now.getTime() - 2 * DAY);
+    await stores.selectedGroups.recordCheck('org-ov', monday, [
+      { id: GROUP_A, displayName: 'Sales (EMEA)', missing: false },
+      { id: GROUP_B, displayName: 'Engineering', missing: false },
     ]);
-    const built = await stores.snapshots.buildVersion('org-ov', runId, {
-      includeDisabledUsers: true,
-    });
-    await stores.snapshots.promote('org-ov', runId, built.baseVersion, {
-      runId,
-      groupNames: { [GROUP_A]: 'Sales' },
-    });
-    const o = await overview();
-    expect(o.groups).toEqual([
-      { id: GROUP_A, displayName: 'Sales' },
-      { id: GROUP_B, displayName: null },
+    expect((await overview()).groups).toEqual([
+      {
+        id: GROUP_A,
+        displayName: 'Sales (EMEA)',
+        missing: false,
+        lastSeenAt: monday.toISOString(),
+      },
+      { id: GROUP_B, displayName: 'Engineering', missing: false, lastSeenAt: monday.toISOString() },
+    ]);
+
+    const tuesday = new Date(now.getTime() - DAY);
+    await stores.selectedGroups.recordCheck('org-ov', tuesday, [
+      { id: GROUP_A, displayName: 'Sales (EMEA)', missing: false },
+      { id: GROUP_B, displayName: null, missing: true },
+    ]);
+    expect((await overview()).groups).toEqual([
+      {
+        id: GROUP_A,
+        displayName: 'Sales (EMEA)',
+        missing: false,
+        lastSeenAt: tuesday.toISOString(),
+      },
+      { id: GROUP_B, displayName: 'Engineering', missing: true, lastSeenAt: monday.toISOString() },
     ]);
   });
 });

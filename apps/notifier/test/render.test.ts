@@ -78,6 +78,34 @@ describe('renderEmail: sync_failed', () => {
     );
   });
 
+  it.each([
+    ['app_disabled', 7000112, 'application disabled', /Enabled for users to sign-in\?" to Yes/],
+    ['access_blocked', 53003, 'blocked by Conditional Access', /Conditional Access → Policies/],
+  ] as const)(
+    '%s: subject, message and what the tenant admin must change',
+    (code, aadsts, label, step) => {
+      const f = buildFailure(
+        code,
+        { status: 400, errorCodes: [aadsts] },
+        { clientId: '11111111-2222-3333-4444-555555555555', tenantId: 'contoso.onmicrosoft.com' },
+      );
+      const e = renderEmail(
+        withFailure({
+          code: f.code,
+          title: f.title,
+          message: f.message,
+          remediation: f.remediation,
+        }),
+        ctx,
+      );
+      expect(e.subject).toBe(`[org-acme] Microsoft Entra ID sync failed: ${label}`);
+      expect(e.text).toContain(`AADSTS${aadsts}`);
+      expect(e.text).toContain(`${label} (${code})`);
+      expect(e.text).toMatch(step);
+      expect(e.html).toContain(`<li>${escapeHtml(f.remediation[0]!)}</li>`);
+    },
+  );
+
   it('has a deterministic Message-ID per alert, and no thread for a first alert', () => {
     expect(email.messageId).toBe('<failed-run-1.org-acme@pinnacle.test>');
     expect(renderEmail(structuredClone(failed), ctx).messageId).toBe(email.messageId);
