@@ -252,6 +252,22 @@ describe('preflight stops with a reason the admin can act on', () => {
     expect(run.failure!.remediation.join(' ')).toMatch(/Conditional Access/);
   });
 
+  it('authentication_failed on an AADSTS code not mapped to another failure', async () => {
+    const odd = fixtureTenant();
+    h.sim.addTenant(odd.input);
+    h.sim.setFaults(odd.tenantId, {
+      tokenError: { every: 1, status: 400, error: 'invalid_resource', code: 500011 },
+    });
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(odd, [odd.groups.sales]));
+    const run = await expectStopped(orgId, {
+      code: 'authentication_failed',
+      category: 'credentials',
+    });
+    expect(run.failure!.details).toMatchObject({ errorCodes: [500011], endpoint: 'token' });
+    expect(run.failure!.remediation[0]).toContain('error?code=500011');
+  });
+
   it('consent_missing lists the missing permissions and links to admin consent', async () => {
     const noConsent = fixtureTenant({ roles: ['User.Read.All'] });
     h.sim.addTenant(noConsent.input);
@@ -362,6 +378,17 @@ describe('transient trouble', () => {
     const seen = h.sim.requests({ tenantId: down.tenantId });
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen.every((r) => r.kind === 'discovery' && r.status === 503)).toBe(true);
+  });
+
+  it('a 404 that is not Graph speaking (no error code) is transient, never group_not_found', async () => {
+    const proxied = fixtureTenant();
+    h.sim.addTenant(proxied.input);
+    h.sim.setFaults(proxied.tenantId, { graphError: { every: 1, status: 404 } });
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(proxied, [proxied.groups.sales]));
+    const run = await h.waitForRun(orgId, await h.syncNow(orgId, { attempts: 2 }), 60_000);
+    expect(run.failure).toMatchObject({ code: 'entra_unreachable' });
+    expect(run.attempts).toBe(2);
   });
 
   it('a transient failure that clears up before retries run out is a success', async () => {

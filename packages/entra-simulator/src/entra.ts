@@ -123,6 +123,13 @@ export const aadsts = {
     code: 90033,
     message: 'A transient error has occurred. Please try again.',
   }),
+  // Not Microsoft's text: the tokenError fault's answer names itself as simulated.
+  simulated: (f: { status: number; error: string; code: number }): AadstsError => ({
+    status: f.status,
+    error: f.error,
+    code: f.code,
+    message: `The Entra simulator was asked to answer AADSTS${f.code} (tokenError fault).`,
+  }),
   missingParameter: (name: string): AadstsError => ({
     status: 400,
     error: 'invalid_request',
@@ -344,6 +351,14 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
     return fail(aadsts.temporarilyUnavailable(), tid, req.form.get('client_id'), {
       headers: { 'retry-after': String(injected.retryAfterSeconds) },
       fault: injected.kind,
+    });
+  }
+  const asked = tenant.faults.onTokenRequest();
+  if (asked) {
+    return fail(aadsts.simulated(asked), tid, req.form.get('client_id'), {
+      headers:
+        asked.retryAfterSeconds !== null ? { 'retry-after': String(asked.retryAfterSeconds) } : {},
+      fault: asked.kind,
     });
   }
 

@@ -4,9 +4,18 @@ export type InjectedFault =
   | { kind: 'throttle'; retryAfterSeconds: number }
   | { kind: 'unavailable'; retryAfterSeconds: number }
   | { kind: 'serverError' }
-  | { kind: 'reset'; afterBytes: number | undefined };
+  | { kind: 'reset'; afterBytes: number | undefined }
+  | { kind: 'graphError'; status: number; code: string | null; retryAfterSeconds: number | null };
 
 export type InjectedEntraFault = { kind: 'entraUnavailable'; retryAfterSeconds: number };
+
+export type InjectedTokenFault = {
+  kind: 'tokenError';
+  status: number;
+  error: string;
+  code: number;
+  retryAfterSeconds: number | null;
+};
 
 interface Cadence {
   count?: number | undefined;
@@ -42,6 +51,9 @@ export class TenantFaults {
   /** Group (lower-case ID) → last request number at which it still exists. */
   private deleteAfter = new Map<string, number>();
   /** Entra requests (discovery and token) for the tenant, ever, and when the current spec was set. */
+  private entraSeen = 0;
+  private entraBase = 0;
+  /** Token requests alone, likewise. */
   private tokenSeen = 0;
   private tokenBase = 0;
   /** `seen` at which issued tokens are to be invalidated; null once done (or none asked). */
@@ -50,6 +62,7 @@ export class TenantFaults {
   set(spec: FaultSpec, now: Date): void {
     this.spec = spec;
     this.base = this.seen;
+    this.entraBase = this.entraSeen;
     this.tokenBase = this.tokenSeen;
     this.secretsExpiredAt = spec.expireSecrets ? now : null;
     this.deleteAfter = new Map(
@@ -75,7 +88,7 @@ export class TenantFaults {
 
   /**
    * Counts one authenticated Graph request and says what to inject into it.
-   * The first matching fault wins, in the order reset, 500, 503, 429.
+   * The first matching fault wins, in the order reset, 500, 503, 429, any status.
    */
   onGraphRequest(): { fault: InjectedFault | null; latencyMs: number } {
     this.seen++;
@@ -98,6 +111,18 @@ export class TenantFaults {
         latencyMs,
       };
     }
+    if (s.graphError && fires(s.graphError, n)) {
+      const g = s.graphError;
+      return {
+        fault: {
+          kind: 'graphError',
+          status: g.status,
+          code: g.code ?? null,
+          retryAfterSeconds: g.retryAfterSeconds ?? null,
+        },
+        latencyMs,
+      };
+    }
     return { fault: null, latencyMs };
   }
 
@@ -114,12 +139,27 @@ export class TenantFaults {
 
   /** Counts one Entra request (discovery or token) for the tenant and says what to inject into it. */
   onEntraRequest(): InjectedEntraFault | null {
-    this.tokenSeen++;
-    const n = this.tokenSeen - this.tokenBase;
+    this.entraSeen++;
+    const n = this.entraSeen - this.entraBase;
     const u = this.spec.entraUnavailable;
     if (u && fires(u, n))
       return { kind: 'entraUnavailable', retryAfterSeconds: u.retryAfterSeconds };
     return null;
+  }
+
+  /** Counts one token request for the tenant and says which AADSTS answer to inject. */
+  onTokenRequest(): InjectedTokenFault | null {
+    this.tokenSeen++;
+    const n = this.tokenSeen - this.tokenBase;
+    const t = this.spec.tokenError;
+    if (!t || !fires(t, n)) return null;
+    return {
+      kind: 'tokenError',
+      status: t.status,
+      error: t.error,
+      code: t.code,
+      retryAfterSeconds: t.retryAfterSeconds ?? null,
+    };
   }
 
   /** The app's service principal is disabled in the tenant (AADSTS7000112). */

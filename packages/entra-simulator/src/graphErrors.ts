@@ -167,6 +167,31 @@ export const graphErrors = {
     ),
   serverError: (ids: RequestIds, now: Date) =>
     graphError(500, 'generalException', 'An unspecified error has occurred.', ids, now),
+  // The graphError fault: any status, with Graph's body when given a code;
+  // without one, a gateway's HTML page (no Graph error code at all).
+  injected: (
+    f: { status: number; code: string | null; retryAfterSeconds: number | null },
+    ids: RequestIds,
+    now: Date,
+  ): GraphResponse => {
+    const headers: Record<string, string> =
+      f.retryAfterSeconds !== null ? { 'retry-after': String(f.retryAfterSeconds) } : {};
+    if (f.code !== null) {
+      return graphError(
+        f.status,
+        f.code,
+        `The Entra simulator was asked to answer ${f.status} (graphError fault).`,
+        ids,
+        now,
+        headers,
+      );
+    }
+    return {
+      status: f.status,
+      headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
+      body: `<html><body><h1>${f.status}</h1><p>Entra simulator: graphError fault without a Graph code.</p></body></html>`,
+    };
+  },
   // Not Microsoft's: the simulator says plainly what it does not emulate,
   // rather than pretend an unsupported query worked.
   notSimulated: (what: string, ids: RequestIds, now: Date) =>

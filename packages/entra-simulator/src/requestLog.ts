@@ -13,7 +13,7 @@ export interface RequestLogEntry {
   /** Tenant ID when known (resolved from the path or the token). */
   tenantId: string | null;
   appId: string | null;
-  /** Injected fault, if any: throttle, unavailable, serverError, reset, entraUnavailable. */
+  /** Injected fault, if any: throttle, unavailable, serverError, reset, graphError, entraUnavailable, tokenError. */
   fault: string | null;
   /** AADSTS code of a token error. */
   aadsts: number | null;

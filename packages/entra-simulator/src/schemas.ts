@@ -226,6 +226,39 @@ export const faultSpecSchema = z.object({
     .refine(oneCadence, cadenceMessage)
     .optional(),
   /**
+   * Any Graph status, for what the other faults do not cover (408, 502, 504,
+   * a 404 from something that is not Graph...): with `code`, Graph's JSON
+   * error body carrying it; without, an HTML page as a proxy or gateway
+   * would answer. Checked after the others.
+   */
+  graphError: z
+    .object({
+      ...cadence,
+      status: z.number().int().min(400).max(599),
+      code: z.string().min(1).max(64).optional(),
+      retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+    })
+    .refine(oneCadence, cadenceMessage)
+    .optional(),
+  /**
+   * Any AADSTS answer at the token endpoint (not discovery), counted over the
+   * tenant's token requests: an unmapped code (authentication_failed), a
+   * transient one (90006, 90055...), a 429 or 5xx.
+   */
+  tokenError: z
+    .object({
+      ...cadence,
+      status: z.number().int().min(400).max(599).default(400),
+      error: z
+        .string()
+        .regex(/^[a-z_]{1,64}$/)
+        .default('invalid_request'),
+      code: z.number().int().min(1),
+      retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+    })
+    .refine(oneCadence, cadenceMessage)
+    .optional(),
+  /**
    * Every access token issued so far stops working (Graph answers 401 as for
    * an expired token) once N more Graph requests have been served; 0: at once.
    */

@@ -273,7 +273,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       extra: Partial<NewLogEntry>,
       kind: 'graph' | 'graph-write' = 'graph',
     ) => {
-      sendJson(res, r.status, r.body, { ...graphHeaders(ids), ...r.headers });
+      if (typeof r.body === 'string') {
+        // Not JSON: a gateway's page (the graphError fault without a code).
+        res.writeHead(r.status, {
+          ...graphHeaders(ids),
+          ...r.headers,
+          'content-length': Buffer.byteLength(r.body),
+        });
+        res.end(r.body);
+      } else {
+        sendJson(res, r.status, r.body, { ...graphHeaders(ids), ...r.headers });
+      }
       record({
         time: now,
         method,
@@ -311,6 +321,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     if (fault?.kind === 'serverError') {
       return send(graphErrors.serverError(ids, now), { fault: 'serverError' });
+    }
+    if (fault?.kind === 'graphError') {
+      return send(graphErrors.injected(fault, ids, now), { fault: 'graphError' });
     }
     const response = serveGraph(
       { method, pathname: url.pathname, search: url.searchParams, headers: req.headers },

@@ -90,6 +90,30 @@ describe('throttling and server errors', () => {
     expect(counters.serverErrors).toBeGreaterThanOrEqual(1);
   });
 
+  it('any other status, with a Graph error code or as a gateway page without one', async () => {
+    sim.setFaults(c.domain, {
+      graphError: { count: 1, status: 504, code: 'GatewayTimeout', retryAfterSeconds: 4 },
+    });
+    const err = (await caught(getGroup())) as GraphClientError;
+    expect(err.statusCode).toBe(504);
+    expect(err.code).toBe('GatewayTimeout');
+    expect(err.headers?.get('retry-after')).toBe('4');
+    expect((await getGroup()).id).toBe(allStaff);
+
+    sim.setFaults(c.domain, { graphError: { count: 1, status: 404 } });
+    const res = await fetch(`${sim.url}/v1.0/groups/${allStaff}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await res.text()).toMatch(/<html>/);
+    expect(sim.requests().at(-1)).toMatchObject({
+      status: 404,
+      fault: 'graphError',
+      graphError: null,
+    });
+  });
+
   it('added latency still answers correctly', async () => {
     sim.setFaults(c.domain, { latencyMs: 30 });
     expect((await getGroup()).id).toBe(allStaff);
@@ -350,6 +374,22 @@ describe('credential and consent changes', () => {
     expect(discovery.status).toBe(503);
     expect(await discovery.json()).toMatchObject({ error: 'temporarily_unavailable' });
     expect(sim.requests().at(-1)).toMatchObject({ kind: 'discovery', fault: 'entraUnavailable' });
+  });
+
+  it('any AADSTS answer at the token endpoint, as asked', async () => {
+    sim.setFaults(c.domain, {
+      tokenError: { count: 1, status: 400, error: 'invalid_resource', code: 500011 },
+    });
+    const err = await caught(
+      credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE),
+    );
+    expect(entraFailure(err)).toEqual({ error: 'invalid_resource', code: 500011, status: 400 });
+    await expect(
+      credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE),
+    ).resolves.toBeDefined();
+    expect(() =>
+      sim.setFaults(c.domain, { tokenError: { every: 1, code: 90055, error: 'Bad Error' } }),
+    ).toThrow(expect.objectContaining({ code: 'invalid_fault_spec' }));
   });
 
   it('rejects invalid fault specs and unknown tenants with coded errors', () => {
