@@ -173,8 +173,24 @@ describe('GET /openapi.json', () => {
         'failure',
         'warnings',
         'stats',
+        'groups',
       ]),
     );
+    type Props = { properties?: Record<string, unknown>; required?: string[] };
+    const stats = (run?.properties as Record<string, Props> | undefined)?.stats;
+    expect(stats?.required).toContain('tokenRequests');
+
+    const overview =
+      doc.paths['/api/v1/orgs/{orgId}/sync-overview']?.get?.responses['200']?.content?.[
+        'application/json'
+      ]?.schema;
+    const groups = (overview?.properties as Record<string, { items?: Props }> | undefined)?.groups;
+    expect(Object.keys(groups?.items?.properties ?? {}).sort()).toEqual([
+      'displayName',
+      'id',
+      'lastSeenAt',
+      'missing',
+    ]);
   });
 
   it('includes the probes and needs no token', async () => {
