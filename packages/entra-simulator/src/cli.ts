@@ -40,7 +40,7 @@ const lines: string[] = [
   `Entra ID + Microsoft Graph simulator listening on ${sim.url}`,
   `  CA certificate   ${sim.caPath}`,
   `  for the service  ENTRA_AUTHORITY_HOST=${sim.authorityHost} GRAPH_BASE_URL=${sim.graphBaseUrl} NODE_EXTRA_CA_CERTS=${sim.caPath}`,
-  `  control API      ${sim.url}/_sim/health, /_sim/tenants, /_sim/requests, /_sim/counters`,
+  `  control API      ${sim.url}/_sim/health, /_sim/settings, /_sim/tenants, /_sim/requests, /_sim/counters`,
   '',
 ];
 for (const d of demos) {
