@@ -257,9 +257,16 @@ export class GraphTokenProvider implements GraphTokenSource {
   private async acquire(slot: CredentialSlot): Promise<GraphToken> {
     slot.answers.token = null;
     slot.answers.metadata_discovery = null;
+    // Not AbortSignal.timeout(): this runs before every Graph request, and
+    // its timer would outlive each (mostly cached) answer by the full timeout.
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new DOMException('Token request timed out', 'TimeoutError')),
+      this.timeoutMs,
+    );
     try {
       const accessToken = await slot.credential.getToken(GRAPH_SCOPE, {
-        abortSignal: AbortSignal.timeout(this.timeoutMs),
+        abortSignal: abort.signal,
       });
       // The TokenCredential contract allows null; these credentials throw instead.
       if (!accessToken) throw new Error('the credential returned no token');
@@ -272,6 +279,8 @@ export class GraphTokenProvider implements GraphTokenSource {
       return token;
     } catch (error) {
       throw this.toTokenError(error, slot.answers);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
