@@ -3,10 +3,33 @@ import { z } from 'zod';
 import { guidSchema } from './identifiers.js';
 
 /**
- * A user of the committed snapshot (`GET /orgs/{orgId}/directory/users`).
- * `groupIds`: the selected groups the user belongs to, directly or through
- * nesting (lower-case GUIDs). `displayName` and `mail` are null when Entra
- * has none (mail is null for accounts without a mailbox).
+ * A user as a Graph members page returns it with
+ * `$select=id,displayName,mail,userPrincipalName,accountEnabled`: the one
+ * model of a user's own fields, from the Graph reader through the snapshot
+ * store to the API. Extra properties (`@odata.type`, anything Graph adds)
+ * are ignored and dropped. A property Graph leaves out reads as null; a
+ * missing (or null) `accountEnabled` reads as enabled (Graph omits it only
+ * for a caller without User.Read.All, which preflight already stops), so an
+ * omission never removes a user. Field defaults and per-field transforms
+ * only, never one of the whole object: one object per user, for pages of 999.
+ */
+export const graphUserSchema = z.object({
+  id: guidSchema,
+  displayName: z.string().nullable().default(null),
+  mail: z.string().nullable().default(null),
+  userPrincipalName: z.string().min(1),
+  accountEnabled: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? true),
+});
+export type GraphUser = z.output<typeof graphUserSchema>;
+
+/**
+ * A user of the committed snapshot (`GET /orgs/{orgId}/directory/users`):
+ * its Graph fields, and `groupIds`, the selected groups it belongs to,
+ * directly or through nesting (lower-case GUIDs). `displayName` and `mail`
+ * are null when Entra has none (mail is null for accounts without a mailbox).
  */
 export const directoryUserSchema = z.object({
   id: guidSchema,
@@ -17,32 +40,6 @@ export const directoryUserSchema = z.object({
   groupIds: z.array(guidSchema),
 });
 export type DirectoryUser = z.infer<typeof directoryUserSchema>;
-
-/**
- * A user as a Graph members page returns it with
- * `$select=id,displayName,mail,userPrincipalName,accountEnabled`. Extra
- * properties (`@odata.type`, anything Graph adds) are ignored and dropped.
- * A property Graph leaves out reads as null; a missing `accountEnabled`
- * reads as enabled (Graph omits it only for a caller without User.Read.All,
- * which preflight already stops), so an omission never removes a user.
- */
-export const graphUserSchema = z.object({
-  id: guidSchema,
-  displayName: z
-    .string()
-    .nullish()
-    .transform((v) => v ?? null),
-  mail: z
-    .string()
-    .nullish()
-    .transform((v) => v ?? null),
-  userPrincipalName: z.string().min(1),
-  accountEnabled: z
-    .boolean()
-    .nullish()
-    .transform((v) => v ?? true),
-});
-export type GraphUser = z.infer<typeof graphUserSchema>;
 
 /** One page of `transitiveMembers/microsoft.graph.user`. */
 export const graphUsersPageSchema = z.object({

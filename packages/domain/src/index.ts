@@ -1,8 +1,10 @@
 export * from './directory.js';
 export * from './entra-errors.js';
+export * from './failure-alerts.js';
 export * from './failures.js';
 export * from './graph-errors.js';
 export * from './identifiers.js';
+export * from './integration-health.js';
 export * from './mass-removal.js';
 export * from './notification.js';
 export * from './pagination.js';
@@ -11,5 +13,6 @@ export * from './run.js';
 export * from './schedule.js';
 export * from './selected-groups.js';
 export * from './settings.js';
+export * from './snapshot-meta.js';
 export * from './transient.js';
 export * from './validation-errors.js';

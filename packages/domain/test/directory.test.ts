@@ -53,6 +53,16 @@ describe('graphUserSchema', () => {
     });
   });
 
+  it('reads an explicit null accountEnabled as enabled too', () => {
+    const parsed = graphUserSchema.parse({
+      id: USER_ID,
+      userPrincipalName: 'x@contoso.com',
+      accountEnabled: null,
+    });
+    expect(parsed.accountEnabled).toBe(true);
+    expect(directoryUserSchema.parse(toDirectoryUser(parsed, [G1])).accountEnabled).toBe(true);
+  });
+
   it('requires a GUID id and a UPN', () => {
     expect(graphUserSchema.safeParse({ id: 'nope', userPrincipalName: 'x@y.com' }).success).toBe(
       false,

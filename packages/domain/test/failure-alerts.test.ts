@@ -1,13 +1,20 @@
-import { type EpisodeState, emptyEpisodeState, RECENT_ALERTS_KEPT } from '@pinnacle/redis-store';
 import { describe, expect, it } from 'vitest';
 import {
   decideEpisode,
   type EpisodeDecision,
+  type EpisodeState,
+  emptyEpisodeState,
+  episodeRef,
+  episodeStateSchema,
+  type IntegrationHealth,
   MAX_EMAILS_PER_EPISODE,
   nextReminderAt,
+  RECENT_ALERTS_KEPT,
+  recordRunOutcome,
   reminderOffsetDays,
   type SyncEvent,
-} from '../src/episodes/episode-machine.js';
+  unknownHealth,
+} from '../src/index.js';
 
 const T0 = Date.UTC(2026, 2, 1, 6, 0, 0);
 const HOUR = 3600 * 1000;
@@ -15,7 +22,58 @@ const DAY = 24 * HOUR;
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
 let seq = 0;
-function failed(offsetMs: number, code = 'client_secret_expired'): SyncEvent {
+
+/**
+ * The worker's side of one org: records each finished run in its health,
+ * in the order the runs finish, and hands off what it decided, as the run
+ * lifecycle does. Tests deliver the hand-offs in any order they like.
+ */
+function org() {
+  let health: IntegrationHealth = unknownHealth;
+  return {
+    failed(offsetMs: number, code = 'client_secret_expired'): SyncEvent {
+      const runId = `run-${++seq}`;
+      const recorded = recordRunOutcome(health, {
+        kind: 'failed',
+        runId,
+        at: at(offsetMs),
+        code,
+        category: 'credentials',
+      });
+      health = recorded.next;
+      if (!('episode' in recorded.transition)) throw new Error('a failure opens or continues one');
+      return {
+        kind: 'failed',
+        alertId: `failed-${runId}`,
+        notificationId: `failed-${runId}`,
+        runId,
+        occurredAt: at(offsetMs),
+        code,
+        episode: episodeRef(recorded.transition.episode),
+      };
+    },
+    /** A success: its recovery hand-off, or null when it closed nothing (none is sent). */
+    succeeded(offsetMs: number): SyncEvent | null {
+      const runId = `run-${++seq}`;
+      const recorded = recordRunOutcome(health, { kind: 'succeeded', runId, at: at(offsetMs) });
+      health = recorded.next;
+      const t = recorded.transition;
+      if (t.kind !== 'recovered') return null;
+      return {
+        kind: 'recovered',
+        alertId: `recovered-${runId}`,
+        notificationId: `recovered-${runId}`,
+        runId,
+        occurredAt: at(offsetMs),
+        previousFailureCode: t.previousFailureCode,
+        episode: t.closed ? episodeRef(t.closed) : null,
+      };
+    },
+  };
+}
+
+/** A failure as a worker older than episode references handed it off. */
+function legacyFailed(offsetMs: number, code = 'client_secret_expired'): SyncEvent {
   seq++;
   return {
     kind: 'failed',
@@ -24,9 +82,10 @@ function failed(offsetMs: number, code = 'client_secret_expired'): SyncEvent {
     runId: `run-${seq}`,
     occurredAt: at(offsetMs),
     code,
+    episode: null,
   };
 }
-function recovered(offsetMs: number, previousFailureCode = 'client_secret_expired'): SyncEvent {
+function legacyRecovered(offsetMs: number, code = 'client_secret_expired'): SyncEvent {
   seq++;
   return {
     kind: 'recovered',
@@ -34,15 +93,17 @@ function recovered(offsetMs: number, previousFailureCode = 'client_secret_expire
     notificationId: `recovered-run-${seq}`,
     runId: `run-${seq}`,
     occurredAt: at(offsetMs),
-    previousFailureCode,
+    previousFailureCode: code,
+    episode: null,
   };
 }
 
-/** Applies events in order, as the notifier stores them. */
-function run(events: SyncEvent[], start: EpisodeState = emptyEpisodeState) {
+/** Applies events in the order given, as the notifier stores them. */
+function deliver(events: (SyncEvent | null)[], start: EpisodeState = emptyEpisodeState) {
   let state = start;
   const decisions: EpisodeDecision[] = [];
   for (const event of events) {
+    if (event === null) continue;
     const decision = decideEpisode(state, event);
     decisions.push(decision);
     state = decision.next;
@@ -67,8 +128,8 @@ describe('reminder cadence', () => {
 
 describe('decideEpisode: failures', () => {
   it('opens an episode on the first failure and alerts on every channel', () => {
-    const event = failed(0);
-    const { state, decisions } = run([event]);
+    const event = org().failed(0);
+    const { state, decisions } = deliver([event]);
     const [d] = decisions;
     expect(d?.outcome).toBe('opened');
     expect(d?.applied).toEqual({
@@ -85,6 +146,7 @@ describe('decideEpisode: failures', () => {
     });
     expect(state.open).toMatchObject({
       code: 'client_secret_expired',
+      firstRunId: event.runId,
       notificationId: event.notificationId,
       openedBy: event.alertId,
       count: 1,
@@ -94,9 +156,10 @@ describe('decideEpisode: failures', () => {
     expect(state.lastEventAt).toBe(at(0));
   });
 
-  it('folds the same code at later runs into the episode without an email', () => {
-    const first = failed(0);
-    const { state, decisions } = run([first, ...[1, 2, 3, 4].map((h) => failed(h * HOUR))]);
+  it('folds the same episode at later runs into it without an email', () => {
+    const o = org();
+    const first = o.failed(0);
+    const { state, decisions } = deliver([first, ...[1, 2, 3, 4].map((h) => o.failed(h * HOUR))]);
     expect(decisions.map((d) => d.outcome)).toEqual([
       'opened',
       'repeated',
@@ -110,6 +173,7 @@ describe('decideEpisode: failures', () => {
       new Set([first.notificationId]),
     );
     expect(state.open).toMatchObject({
+      firstRunId: first.runId,
       count: 5,
       firstSeenAt: at(0),
       lastSeenAt: at(4 * HOUR),
@@ -120,8 +184,9 @@ describe('decideEpisode: failures', () => {
 
   it('reminds after 1, 3, 7, 14 and 21 days, then never again (6 emails at most)', () => {
     // A run every 6 hours for 60 days.
-    const events = Array.from({ length: 60 * 4 }, (_, i) => failed(i * 6 * HOUR));
-    const { state, decisions } = run(events);
+    const o = org();
+    const events = Array.from({ length: 60 * 4 }, (_, i) => o.failed(i * 6 * HOUR));
+    const { state, decisions } = deliver(events);
     const emails = decisions.filter((d) => d.applied.email !== null);
     expect(emails).toHaveLength(MAX_EMAILS_PER_EPISODE);
     expect(emails.map((d) => d.outcome)).toEqual([
@@ -142,21 +207,29 @@ describe('decideEpisode: failures', () => {
   });
 
   it('sends one reminder, not a burst, after days without runs', () => {
-    const { state, decisions } = run([failed(0), failed(10 * DAY), failed(10 * DAY + HOUR)]);
+    const o = org();
+    const { state, decisions } = deliver([
+      o.failed(0),
+      o.failed(10 * DAY),
+      o.failed(10 * DAY + HOUR),
+    ]);
     expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'reminded', 'repeated']);
     expect(state.open?.nextReminderAt).toBe(at(14 * DAY));
   });
 
-  it('closes the episode and alerts at once on a different code', () => {
-    const first = failed(0);
-    const other = failed(2 * HOUR, 'consent_missing');
-    const { state, decisions } = run([first, failed(HOUR), other]);
+  it('closes the episode and alerts at once when the worker replaces it', () => {
+    const o = org();
+    const first = o.failed(0);
+    const repeat = o.failed(HOUR);
+    const other = o.failed(2 * HOUR, 'consent_missing');
+    const { state, decisions } = deliver([first, repeat, other]);
     const d = decisions[2];
     expect(d?.outcome).toBe('replaced');
     expect(d?.applied.notificationId).toBe(other.notificationId);
     expect(d?.applied.email).toMatchObject({ reminder: 0, failureCode: 'consent_missing' });
     expect(state.open).toMatchObject({
       code: 'consent_missing',
+      firstRunId: other.runId,
       count: 1,
       openedBy: other.alertId,
       emailsSent: 1,
@@ -165,10 +238,12 @@ describe('decideEpisode: failures', () => {
 });
 
 describe('decideEpisode: successes', () => {
-  it('closes the open episode with a recovery alert', () => {
-    const first = failed(0);
-    const success = recovered(3 * HOUR);
-    const { state, decisions } = run([first, failed(HOUR), failed(2 * HOUR), success]);
+  it('closes the open episode with a recovery alert describing it', () => {
+    const o = org();
+    const first = o.failed(0);
+    const events = [first, o.failed(HOUR), o.failed(2 * HOUR), o.succeeded(3 * HOUR)];
+    const success = events[3]!;
+    const { state, decisions } = deliver(events);
     const d = decisions[3];
     expect(d?.outcome).toBe('recovered');
     expect(d?.applied).toEqual({
@@ -187,8 +262,9 @@ describe('decideEpisode: successes', () => {
     expect(state.open).toBeNull();
   });
 
-  it('says nothing for a success with no open episode', () => {
-    const { state, decisions } = run([recovered(0)]);
+  it('hands nothing off for a success with nothing open; says nothing for a stray recovery', () => {
+    expect(org().succeeded(0)).toBeNull();
+    const { state, decisions } = deliver([legacyRecovered(0)]);
     expect(decisions[0]?.outcome).toBe('no_open_episode');
     expect(decisions[0]?.applied.notificationId).toBeNull();
     expect(decisions[0]?.applied.email).toBeNull();
@@ -196,17 +272,19 @@ describe('decideEpisode: successes', () => {
   });
 
   it('opens a new episode (and emails) for a failure after recovery', () => {
-    const { decisions } = run([failed(0), recovered(HOUR), failed(2 * HOUR)]);
+    const o = org();
+    const { decisions } = deliver([o.failed(0), o.succeeded(HOUR), o.failed(2 * HOUR)]);
     expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'recovered', 'opened']);
     expect(decisions[2]?.applied.email?.reminder).toBe(0);
   });
 });
 
-describe('decideEpisode: retries and late events', () => {
+describe('decideEpisode: retries and hand-offs out of order', () => {
   it('replays an alert it applied before: same delivery, nothing counted twice', () => {
-    const first = failed(0);
-    const second = failed(HOUR);
-    const { state } = run([first, second]);
+    const o = org();
+    const first = o.failed(0);
+    const second = o.failed(HOUR);
+    const { state } = deliver([first, second]);
     for (const event of [first, second]) {
       const replay = decideEpisode(state, event);
       expect(replay.outcome).toBe('replay');
@@ -219,32 +297,132 @@ describe('decideEpisode: retries and late events', () => {
   });
 
   it('does not let a late failure reopen an episode a later success closed', () => {
-    const late = failed(HOUR);
-    const { state, decisions } = run([failed(0), recovered(2 * HOUR), late]);
+    const o = org();
+    const opened = o.failed(0);
+    const late = o.failed(HOUR);
+    const success = o.succeeded(2 * HOUR);
+    const { state, decisions } = deliver([opened, success, late]);
     expect(decisions[2]?.outcome).toBe('stale');
     expect(decisions[2]?.applied.notificationId).toBeNull();
     expect(state.open).toBeNull();
   });
 
-  it('counts a late repeat of the open code, without moving last seen back or reminding', () => {
-    const { state, decisions } = run([failed(0), failed(2 * DAY), failed(DAY + HOUR)]);
+  it('counts as the worker did when a repeat arrives late, without moving last seen back', () => {
+    const o = org();
+    const events = [o.failed(0), o.failed(DAY + HOUR), o.failed(2 * DAY)];
+    const { state, decisions } = deliver([events[0]!, events[2]!, events[1]!]);
     expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'reminded', 'repeated']);
     expect(state.open).toMatchObject({ count: 3, lastSeenAt: at(2 * DAY), emailsSent: 2 });
     expect(state.lastEventAt).toBe(at(2 * DAY));
   });
 
-  it('ignores a late failure of another code', () => {
-    const { state, decisions } = run([failed(HOUR), failed(0, 'tenant_not_found')]);
-    expect(decisions[1]?.outcome).toBe('stale');
+  it('ignores a late failure of an episode the worker has replaced since', () => {
+    const o = org();
+    const older = o.failed(0, 'tenant_not_found');
+    const newer = o.failed(HOUR);
+    const { state, decisions } = deliver([newer, older]);
+    expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'stale']);
     expect(state.open?.code).toBe('client_secret_expired');
   });
 
+  it('an episode whose first hand-off is late opens with the count and start the worker recorded', () => {
+    const o = org();
+    const first = o.failed(0);
+    const second = o.failed(HOUR);
+    const { state, decisions } = deliver([second, first]);
+    expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'repeated']);
+    expect(decisions[0]?.applied.email).toMatchObject({ since: at(0), occurrences: 2 });
+    expect(decisions[1]?.applied.email).toBeNull();
+    expect(state.open).toMatchObject({ firstRunId: first.runId, count: 2, firstSeenAt: at(0) });
+  });
+
+  it('a failure after a recovery still on its way is a new episode, even with the same code', () => {
+    // The worker: failed, recovered, failed again with the same code: two episodes.
+    const o = org();
+    const first = o.failed(0);
+    const success = o.succeeded(HOUR);
+    const again = o.failed(2 * HOUR);
+    const { state, decisions } = deliver([first, again, success]);
+    expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'replaced', 'stale']);
+    expect(decisions[1]?.applied.email).toMatchObject({ reminder: 0, occurrences: 1 });
+    expect(state.open).toMatchObject({
+      firstRunId: again.runId,
+      count: 1,
+      firstSeenAt: at(2 * HOUR),
+    });
+  });
+
+  it('a recovery of an episode it never saw (its hand-off late) closes the open one, described as the worker recorded it', () => {
+    const o = org();
+    const first = o.failed(0);
+    const replacing = o.failed(HOUR, 'consent_missing');
+    const success = o.succeeded(2 * HOUR);
+    const { state, decisions } = deliver([first, success, replacing]);
+    expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'recovered', 'stale']);
+    expect(decisions[1]?.applied.email).toEqual({
+      reminder: 0,
+      since: at(HOUR),
+      occurrences: 1,
+      threadAlertId: null,
+      failureCode: 'consent_missing',
+    });
+    expect(state.open).toBeNull();
+  });
+
   it(`remembers the last ${RECENT_ALERTS_KEPT} alerts`, () => {
-    const events = Array.from({ length: RECENT_ALERTS_KEPT + 10 }, (_, i) => failed(i * HOUR));
-    const { state } = run(events);
+    const o = org();
+    const events = Array.from({ length: RECENT_ALERTS_KEPT + 10 }, (_, i) => o.failed(i * HOUR));
+    const { state } = deliver(events);
     expect(state.recent).toHaveLength(RECENT_ALERTS_KEPT);
     expect(state.recent[0]?.alertId).toBe(events[10]?.alertId);
     expect(state.recent.at(-1)?.alertId).toBe(events.at(-1)?.alertId);
+  });
+});
+
+describe('hand-offs and states from before episode references', () => {
+  it('matches by code: the same code folds in, another replaces, a success recovers', () => {
+    const { state, decisions } = deliver([
+      legacyFailed(0),
+      legacyFailed(HOUR),
+      legacyFailed(2 * HOUR, 'consent_missing'),
+      legacyRecovered(3 * HOUR, 'consent_missing'),
+    ]);
+    expect(decisions.map((d) => d.outcome)).toEqual([
+      'opened',
+      'repeated',
+      'replaced',
+      'recovered',
+    ]);
+    expect(decisions[1]?.episode).toMatchObject({ firstRunId: null, count: 2 });
+    expect(decisions[3]?.applied.email).toMatchObject({ failureCode: 'consent_missing' });
+    expect(state.open).toBeNull();
+  });
+
+  it('an episode opened without a reference takes the first one a hand-off brings', () => {
+    const o = org();
+    const { state, decisions } = deliver([legacyFailed(0), o.failed(HOUR), o.failed(2 * HOUR)]);
+    expect(decisions.map((d) => d.outcome)).toEqual(['opened', 'repeated', 'repeated']);
+    expect(state.open?.firstRunId).toBe(`run-${seq - 1}`);
+  });
+
+  it('a stored state without episode references still parses', () => {
+    const stored = {
+      open: {
+        code: 'client_secret_expired',
+        notificationId: 'failed-run-1',
+        openedBy: 'failed-run-1',
+        openedAt: at(0),
+        firstSeenAt: at(0),
+        lastSeenAt: at(0),
+        lastRunId: 'run-1',
+        count: 1,
+        emailsSent: 1,
+        nextReminderAt: at(DAY),
+      },
+      lastEventAt: at(0),
+      recent: [],
+    };
+    expect(episodeStateSchema.parse(stored).open?.firstRunId).toBeNull();
   });
 });
 
@@ -262,8 +440,8 @@ describe('reminders from the scan (no run to bring them up)', () => {
   }
 
   it('sends the due reminder on the cadence, moving neither the count nor the last event', () => {
-    const opened = failed(0);
-    const { state, decisions } = run([
+    const opened = org().failed(0);
+    const { state, decisions } = deliver([
       opened,
       reminder(2 * HOUR),
       reminder(DAY + HOUR),
@@ -286,7 +464,7 @@ describe('reminders from the scan (no run to bring them up)', () => {
   });
 
   it('a reminder that is not due stores nothing and delivers nothing', () => {
-    const { state } = run([failed(0)]);
+    const { state } = deliver([org().failed(0)]);
     const d = decideEpisode(state, reminder(HOUR));
     expect(d.outcome).toBe('not_due');
     expect(d.next).toBe(state);
@@ -294,11 +472,14 @@ describe('reminders from the scan (no run to bring them up)', () => {
   });
 
   it('owes nothing for a closed episode, another code, or one that sent every email', () => {
-    const closed = run([failed(0), recovered(HOUR)]).state;
+    const o = org();
+    const closed = deliver([o.failed(0), o.succeeded(HOUR)]).state;
     expect(decideEpisode(closed, reminder(2 * DAY)).outcome).toBe('not_due');
-    const open = run([failed(0)]).state;
+    const open = deliver([org().failed(0)]).state;
     expect(decideEpisode(open, reminder(2 * DAY, 'consent_missing')).outcome).toBe('not_due');
-    const spent = run([failed(0)].concat([1, 3, 7, 14, 21].map((d) => reminder(d * DAY + HOUR))));
+    const spent = deliver(
+      [org().failed(0)].concat([1, 3, 7, 14, 21].map((d) => reminder(d * DAY + HOUR))),
+    );
     expect(spent.decisions.filter((d) => d.outcome === 'reminded')).toHaveLength(5);
     expect(spent.state.open).toMatchObject({
       emailsSent: MAX_EMAILS_PER_EPISODE,
@@ -308,7 +489,7 @@ describe('reminders from the scan (no run to bring them up)', () => {
   });
 
   it('the same reminder again (a retried job) replays what was decided', () => {
-    const { state } = run([failed(0)]);
+    const { state } = deliver([org().failed(0)]);
     const due = reminder(DAY + HOUR);
     const first = decideEpisode(state, due);
     const again = decideEpisode(first.next, due);

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { RunStats } from './run.js';
+
+const count = z.number().int().min(0);
+
+/**
+ * The selected groups' names, as a committed snapshot may carry them: a map
+ * of group ID to name, or a list of `{ id, displayName }`.
+ */
+export const snapshotGroupNamesSchema = z.union([
+  z.record(z.string(), z.string().nullable()),
+  z.array(z.object({ id: z.string(), displayName: z.string().nullable() })),
+]);
+export type SnapshotGroupNames = z.infer<typeof snapshotGroupNamesSchema>;
+
+/**
+ * What a commit records beside the snapshot version it makes current: the
+ * run that built it and that run's counts. Every field but `runId` is
+ * optional, so metas written by any earlier version still parse; unknown
+ * fields are dropped.
+ */
+export const snapshotMetaSchema = z.object({
+  runId: z.string(),
+  committedAt: z.string().optional(),
+  users: count.optional(),
+  added: count.optional(),
+  changed: count.optional(),
+  removed: count.optional(),
+  /** Users of the version this one replaced. */
+  previousUsers: count.optional(),
+  groups: count.nullable().optional(),
+  graphRequests: count.optional(),
+  throttledRequests: count.optional(),
+  /** Unreadable names are left out rather than failing the whole meta. */
+  groupNames: snapshotGroupNamesSchema.optional().catch(undefined),
+});
+export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
+
+const STAT_KEYS = [
+  'users',
+  'added',
+  'removed',
+  'changed',
+  'groups',
+  'graphRequests',
+  'throttledRequests',
+] as const satisfies readonly (keyof RunStats & keyof SnapshotMeta)[];
+
+/** The run counts a commit recorded (those it has), to finish its run with. */
+export function committedRunStats(meta: SnapshotMeta): Partial<RunStats> {
+  const stats: Partial<RunStats> = {};
+  for (const key of STAT_KEYS) {
+    const value = meta[key];
+    if (typeof value === 'number') stats[key] = value;
+  }
+  return stats;
+}
