@@ -41,7 +41,7 @@ async function commit(runId: string, groups: Record<string, StagedUser[]>): Prom
     await stores.snapshots.stagePage(orgId, runId, groupId, users);
   }
   const built = await stores.snapshots.buildVersion(orgId, runId, { includeDisabledUsers: true });
-  await stores.snapshots.promote(orgId, runId, built.baseVersion, { runId });
+  await stores.snapshots.promote(orgId, runId, built.baseVersion);
 }
 
 async function page(query: string) {

@@ -6,6 +6,7 @@ import {
   GraphError,
   HTTPMessageHandler,
 } from '@microsoft/microsoft-graph-client';
+import { type GraphUser, graphUsersPageSchema } from '@pinnacle/domain';
 import { z } from 'zod';
 import type { GraphTokenSource } from './token.js';
 
@@ -26,23 +27,6 @@ export class GraphRequestError extends Error {
     this.name = 'GraphRequestError';
   }
 }
-
-// Field defaults rather than a transform of the whole object: one object per
-// user instead of two, for pages that are 999 users each.
-export const graphUserSchema = z.object({
-  id: z.string(),
-  displayName: z.string().nullable().default(null),
-  mail: z.string().nullable().default(null),
-  userPrincipalName: z.string().nullable().default(null),
-  accountEnabled: z.boolean().nullable().default(null),
-});
-export type GraphUser = z.output<typeof graphUserSchema>;
-
-const membersPageSchema = z.object({
-  value: z.array(graphUserSchema),
-  '@odata.nextLink': z.string().optional(),
-  '@odata.count': z.number().optional(),
-});
 
 const groupSchema = z.object({ id: z.string(), displayName: z.string().nullable().optional() });
 
@@ -181,7 +165,7 @@ export class GraphReader {
     path: string,
   ): Promise<{ users: GraphUser[]; next: string | undefined }> {
     // The OData cast with $count is an advanced query: Graph wants both.
-    const page = membersPageSchema.parse(await this.get(path, { ConsistencyLevel: 'eventual' }));
+    const page = graphUsersPageSchema.parse(await this.get(path, { ConsistencyLevel: 'eventual' }));
     return { users: page.value, next: page['@odata.nextLink'] };
   }
 

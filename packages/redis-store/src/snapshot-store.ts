@@ -1,20 +1,21 @@
+import {
+  type DirectoryUser,
+  type GraphUser,
+  type SnapshotMeta,
+  snapshotMetaSchema,
+} from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
 import { LuaScript, luaBulk } from './lua-script.js';
 
-/** A user as read from Graph (before group IDs are attached). */
-export interface StagedUser {
-  id: string;
-  displayName: string | null;
-  mail: string | null;
-  userPrincipalName: string | null;
-  accountEnabled: boolean | null;
-}
+/** A user as read from Graph, before its groups are attached: the domain's one user model. */
+export type StagedUser = GraphUser;
 
 /** A committed directory user: the shape the API serves. */
-export interface SnapshotUser extends StagedUser {
-  groupIds: string[];
-}
+export type SnapshotUser = DirectoryUser;
+
+/** A stored user row; versions before the one Graph user model kept a missing `accountEnabled` as null. */
+type StoredUserRow = Omit<StagedUser, 'accountEnabled'> & { accountEnabled: boolean | null };
 
 export interface SnapshotDiff {
   users: number;
@@ -268,10 +269,10 @@ export class SnapshotStore {
     return this.redis.get(this.keys(orgId).snapshotCurrent);
   }
 
-  /** What `promote` recorded about a committed version (its run's stats). */
-  async versionMeta(orgId: string, version: string): Promise<Record<string, unknown> | null> {
+  /** What `promote` recorded about a committed version (its run and the run's counts). */
+  async versionMeta(orgId: string, version: string): Promise<SnapshotMeta | null> {
     const json = await this.redis.get(this.keys(orgId).snapshotMeta(version));
-    return json ? (JSON.parse(json) as Record<string, unknown>) : null;
+    return json ? snapshotMetaSchema.parse(JSON.parse(json)) : null;
   }
 
   async countUsers(orgId: string, version?: string | null): Promise<number> {
@@ -315,12 +316,12 @@ export class SnapshotStore {
     return { baseVersion, users, added, changed, removed: previousUsers - matched, previousUsers };
   }
 
-  /** Makes the built version the committed one, atomically. */
+  /** Makes the built version the committed one, atomically, with its meta (the run's counts). */
   async promote(
     orgId: string,
     runId: string,
     baseVersion: string | null,
-    meta: Record<string, unknown>,
+    meta: Omit<SnapshotMeta, 'runId'> = {},
   ): Promise<void> {
     const k = this.keys(orgId);
     const v = this.versionKeys(orgId, runId);
@@ -339,7 +340,12 @@ export class SnapshotStore {
         old.groups,
         old.meta,
       ],
-      [baseVersion ?? '', runId, RETIRED_VERSION_TTL_SECONDS, JSON.stringify(meta)],
+      [
+        baseVersion ?? '',
+        runId,
+        RETIRED_VERSION_TTL_SECONDS,
+        JSON.stringify(snapshotMetaSchema.parse({ ...meta, runId })),
+      ],
     );
     if (ok !== 1) throw new SnapshotConflictError();
   }
@@ -394,8 +400,12 @@ export class SnapshotStore {
     const items: SnapshotUser[] = [];
     rows.forEach((row, i) => {
       if (row === null) return;
-      const user = JSON.parse(row) as StagedUser;
-      items.push({ ...user, groupIds: (groups[i] ?? '').split(',').filter(Boolean) });
+      const user = JSON.parse(row) as StoredUserRow;
+      items.push({
+        ...user,
+        accountEnabled: user.accountEnabled ?? true,
+        groupIds: (groups[i] ?? '').split(',').filter(Boolean),
+      });
     });
     const last = pageIds[pageIds.length - 1];
     const nextCursor =

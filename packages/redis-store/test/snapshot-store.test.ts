@@ -77,7 +77,7 @@ async function commit(
   await store.resetStaging(orgId, runId);
   for (const p of pages) await store.stagePage(orgId, runId, p.groupId, p.users);
   const diff = await store.buildVersion(orgId, runId, options);
-  await store.promote(orgId, runId, diff.baseVersion, { runId, users: diff.users });
+  await store.promote(orgId, runId, diff.baseVersion, { users: diff.users });
   return diff;
 }
 
@@ -117,7 +117,7 @@ describe('SnapshotStore staging and build', () => {
       removed: 0,
       previousUsers: 0,
     });
-    await store.promote(org, 'run-1', diff.baseVersion, {});
+    await store.promote(org, 'run-1', diff.baseVersion);
     const { items } = await readAll(org, 10);
     expect(items.map((u) => [u.id, u.groupIds])).toEqual([
       ['a', ['g-b', 'g-c']],
@@ -130,7 +130,7 @@ describe('SnapshotStore staging and build', () => {
 
   it('replaying a page changes nothing', async () => {
     const org = 'org-replay';
-    const page = [user('a'), user('b', { accountEnabled: null, mail: null })];
+    const page = [user('a'), user('b', { mail: null })];
     await store.resetStaging(org, 'run-1');
     await store.stagePage(org, 'run-1', 'g-1', page);
     await store.stagePage(org, 'run-1', 'g-2', [user('a')]);
@@ -147,12 +147,28 @@ describe('SnapshotStore staging and build', () => {
 
     const diff = await store.buildVersion(org, 'run-1', enabledOnly);
     expect(diff.users).toBe(2);
-    await store.promote(org, 'run-1', null, {});
+    await store.promote(org, 'run-1', null);
     const { items } = await readAll(org, 10);
-    // accountEnabled null (unknown) is not "disabled".
     expect(items).toEqual([
       { ...user('a'), groupIds: ['g-1', 'g-2'] },
-      { ...user('b', { accountEnabled: null, mail: null }), groupIds: ['g-1'] },
+      { ...user('b', { mail: null }), groupIds: ['g-1'] },
+    ]);
+  });
+
+  it('serves a user stored with accountEnabled null (by an older version) as enabled', async () => {
+    const org = 'org-null-enabled';
+    // Versions before the one Graph user model kept a missing accountEnabled as null.
+    const older = { ...user('b'), accountEnabled: null } as unknown as StagedUser;
+    await store.resetStaging(org, 'run-1');
+    await store.stagePage(org, 'run-1', 'g-1', [user('a'), older]);
+    const diff = await store.buildVersion(org, 'run-1', enabledOnly);
+    // Null (unknown) is not "disabled": kept, and served as enabled.
+    expect(diff.users).toBe(2);
+    await store.promote(org, 'run-1', null);
+    const { items } = await readAll(org, 10);
+    expect(items.map((u) => [u.id, u.accountEnabled])).toEqual([
+      ['a', true],
+      ['b', true],
     ]);
   });
 
@@ -164,7 +180,7 @@ describe('SnapshotStore staging and build', () => {
     await store.stagePage(org, 'run-1', 'g-0', [user('a')]);
     await store.stagePage(org, 'run-1', 'g-1', [user('a')]);
     const diff = await store.buildVersion(org, 'run-1', everyone);
-    await store.promote(org, 'run-1', diff.baseVersion, {});
+    await store.promote(org, 'run-1', diff.baseVersion);
     const { items } = await readAll(org, 10);
     expect(items.map((u) => u.groupIds)).toEqual([['g-0', 'g-1', 'g-10']]);
   });
@@ -209,7 +225,7 @@ describe('SnapshotStore staging and build', () => {
     ]);
     const diff = await store.buildVersion(org, 'run-1', enabledOnly);
     expect(diff.users).toBe(1);
-    await store.promote(org, 'run-1', diff.baseVersion, {});
+    await store.promote(org, 'run-1', diff.baseVersion);
     expect((await readAll(org, 10)).items).toEqual([
       { ...user('re-enabled'), groupIds: ['g-1', 'g-2'] },
     ]);
@@ -402,7 +418,7 @@ describe('SnapshotStore promote', () => {
         if (startedAfterPromote) return;
       }
     })();
-    await store.promote(org, 'run-2', diff.baseVersion, {});
+    await store.promote(org, 'run-2', diff.baseVersion);
     promoted = true;
     await reads;
     expect(seen.at(-1)).toBe('run-2');
@@ -421,7 +437,7 @@ describe('SnapshotStore promote', () => {
     const d3 = await store.buildVersion(org, 'run-3', everyone);
     expect(d2.baseVersion).toBe('run-1');
     expect(d3.baseVersion).toBe('run-1');
-    await store.promote(org, 'run-2', d2.baseVersion, {});
+    await store.promote(org, 'run-2', d2.baseVersion);
     await expect(store.promote(org, 'run-3', d3.baseVersion, {})).rejects.toBeInstanceOf(
       SnapshotConflictError,
     );
@@ -437,7 +453,7 @@ describe('SnapshotStore promote', () => {
     // The loser rebuilds on the new base and then commits.
     const again = await store.buildVersion(org, 'run-3', everyone);
     expect(again).toMatchObject({ baseVersion: 'run-2', added: 1, removed: 1 });
-    await store.promote(org, 'run-3', again.baseVersion, {});
+    await store.promote(org, 'run-3', again.baseVersion);
     expect(await store.currentVersion(org)).toBe('run-3');
   });
 
@@ -515,7 +531,7 @@ describe('SnapshotStore resetStaging and discard', () => {
     await store.stagePage(org, 'run-1', 'g-new', [user('a')]);
     const diff = await store.buildVersion(org, 'run-1', everyone);
     expect(diff.users).toBe(1);
-    await store.promote(org, 'run-1', diff.baseVersion, {});
+    await store.promote(org, 'run-1', diff.baseVersion);
     expect((await readAll(org, 10)).items).toEqual([{ ...user('a'), groupIds: ['g-new'] }]);
   });
 
@@ -682,7 +698,7 @@ describe('SnapshotStore at scale', () => {
     await store.stagePage(org, 'run-1', 'g-1', page.slice(1_000, 2_200));
     const diff = await store.buildVersion(org, 'run-1', enabledOnly);
     expect(diff.users).toBe(2_499);
-    await store.promote(org, 'run-1', diff.baseVersion, {});
+    await store.promote(org, 'run-1', diff.baseVersion);
     const { items } = await readAll(org, 500);
     expect(items.map((u) => u.id)).toEqual(
       Array.from({ length: 2_500 }, (_, n) => uid(n)).filter((id) => id !== uid(7)),
@@ -727,7 +743,7 @@ describe('SnapshotStore at scale', () => {
       removed: 0,
       previousUsers: 0,
     });
-    await store.promote(org, 'run-1', null, {});
+    await store.promote(org, 'run-1', null);
     expect(await store.countUsers(org)).toBe(N);
 
     const { items } = await readAll(org, 1000);
@@ -763,7 +779,7 @@ describe('SnapshotStore at scale', () => {
       removed: 1500,
       previousUsers: N,
     });
-    await store.promote(org, 'run-2', second.baseVersion, {});
+    await store.promote(org, 'run-2', second.baseVersion);
     expect(await store.countUsers(org)).toBe(N - 1200);
   });
 });

@@ -3,6 +3,7 @@ import {
   evaluateMassRemoval,
   type FailureContext,
   type MassRemovalGuard,
+  type SnapshotMeta,
 } from '@pinnacle/domain';
 import type { SnapshotDiff, SnapshotStore } from '@pinnacle/redis-store';
 import { SyncStoppedError } from './sync-errors.js';
@@ -16,7 +17,8 @@ export interface CommitInput {
   /** Sync Now's explicit one-run override of the guard. */
   allowMassRemoval: boolean;
   failureContext: FailureContext;
-  meta: Record<string, unknown>;
+  /** Recorded with the version; the diff's counts are added to it. */
+  meta: Omit<SnapshotMeta, 'runId' | keyof SnapshotDiff>;
 }
 
 /**
