@@ -1,5 +1,5 @@
 import { type Notification, notificationSchema } from '@pinnacle/domain';
-import { dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
+import { AlertRepository, dataPrefix } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -8,7 +8,8 @@ import { signToken, startTestApi, type TestApi } from './helpers.js';
 let r: TestRedis;
 let api: TestApi;
 let token: string;
-let repo: NotificationRepository;
+/** The notifier's writer: the one way notifications get into the inbox. */
+let repo: AlertRepository;
 const now = new Date();
 
 const listSchema = z.object({
@@ -40,9 +41,9 @@ beforeAll(async () => {
   r = await useTestRedis('api-notifications');
   api = await startTestApi(r, { clock: () => new Date(now) });
   token = await signToken({ org: orgId });
-  repo = new NotificationRepository(r.redis, dataPrefix(r.prefix));
-  for (let i = 0; i < 6; i++) await repo.upsert(orgId, notification(`n${i}`, 60 - i));
-  await repo.upsert('org-other', notification('secret-other', 1));
+  repo = new AlertRepository(r.redis, dataPrefix(r.prefix));
+  for (let i = 0; i < 6; i++) await repo.upsertNotification(orgId, notification(`n${i}`, 60 - i));
+  await repo.upsertNotification('org-other', notification('secret-other', 1));
 });
 afterAll(async () => {
   await api?.close();
@@ -90,7 +91,7 @@ describe('notifications', () => {
     await api.request('POST', `/api/v1/orgs/${orgId}/notifications/n1/read`, { token });
     expect(await all('?unread=true&limit=2')).toEqual(['n5', 'n3', 'n2', 'n0']);
     expect(await all('?unread=false&limit=10')).toEqual(['n5', 'n4', 'n3', 'n2', 'n1', 'n0']);
-    expect((await repo.get(orgId, 'n4'))?.readAt).toBe(now.toISOString());
+    expect((await repo.getNotification(orgId, 'n4'))?.readAt).toBe(now.toISOString());
   });
 
   it("answers 404 for an unknown or another org's notification", async () => {
@@ -101,8 +102,8 @@ describe('notifications', () => {
       expect(res.status, id).toBe(404);
       expect(res.json).toEqual({ error: 'not_found' });
     }
-    expect((await repo.get('org-other', 'secret-other'))?.readAt).toBeNull();
-    expect(await repo.get(orgId, 'nope')).toBeNull();
+    expect((await repo.getNotification('org-other', 'secret-other'))?.readAt).toBeNull();
+    expect(await repo.getNotification(orgId, 'nope')).toBeNull();
   });
 
   it('answers 400 naming cursor for a cursor it did not issue', async () => {

@@ -1,4 +1,11 @@
-import { newQueuedRun, nextRunAt, parseSchedule, type Run } from '@pinnacle/domain';
+import {
+  newQueuedRun,
+  nextRunAt,
+  parseSchedule,
+  type Run,
+  type RunOutcome,
+  recordRunOutcome,
+} from '@pinnacle/domain';
 import { createStores, type Stores } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +48,13 @@ const overview = async (orgId = 'org-ov') => {
   return syncOverviewSchema.parse(res.json);
 };
 
+/** Records a finished run in the org's health, as the worker does. */
+async function recordHealth(orgId: string, outcome: RunOutcome): Promise<void> {
+  const reading = await stores.health.read(orgId);
+  const { next } = recordRunOutcome(reading.health, outcome);
+  expect(await stores.health.compareAndSet(orgId, reading, next)).toBe(true);
+}
+
 function run(id: string, minutesAgo: number, patch: Partial<Run>): Run {
   const createdAt = new Date(now.getTime() - minutesAgo * 60_000);
   return { ...newQueuedRun({ id, orgId: 'org-ov', trigger: 'schedule', createdAt }), ...patch };
@@ -74,7 +88,7 @@ async function finished(
       : {}),
   };
   await stores.runs.save(done);
-  await stores.health.record(
+  await recordHealth(
     'org-ov',
     status === 'succeeded'
       ? { kind: 'succeeded', runId: id, at: done.finishedAt! }

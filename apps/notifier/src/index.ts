@@ -7,7 +7,6 @@ export * from './alerts/in-app.js';
 export * from './email/email-processor.js';
 export * from './email/mailer.js';
 export * from './email/render.js';
-export * from './episodes/episode-machine.js';
 export * from './episodes/reminder-scan.js';
 export * from './expiry/expiry-scan.js';
 export * from './expiry/expiry-thresholds.js';

@@ -1,6 +1,6 @@
-import { buildFailure, notificationSchema } from '@pinnacle/domain';
+import { type AlertedEpisode, buildFailure, notificationSchema } from '@pinnacle/domain';
 import { emailJobSchema, type NotificationJob } from '@pinnacle/queue-contracts';
-import type { Episode, StoredIntegration } from '@pinnacle/redis-store';
+import type { StoredIntegration } from '@pinnacle/redis-store';
 import { describe, expect, it } from 'vitest';
 import { notificationIdOf } from '../src/alerts/alert-ids.js';
 import { emailChannel } from '../src/alerts/email-channel.js';
@@ -74,8 +74,9 @@ const failed: NotificationJob = {
   occurredAt: '2026-01-02T03:00:00.000Z',
   failure,
 };
-const episode: Episode = {
+const episode: AlertedEpisode = {
   code: 'consent_missing',
+  firstRunId: 'run-1',
   notificationId: 'failed-run-1',
   openedBy: 'failed-run-1',
   openedAt: '2026-01-02T01:00:00.000Z',
@@ -94,6 +95,7 @@ describe('buildInAppNotification', () => {
       alertId: 'failed-run-3',
       notificationId: 'failed-run-3',
       episode,
+      plan: null,
       email: null,
     });
     expect(notificationSchema.parse(n)).toEqual({
@@ -120,6 +122,13 @@ describe('buildInAppNotification', () => {
       alertId: 'failed-run-3',
       notificationId: 'failed-run-3',
       episode,
+      plan: {
+        reminder: 1,
+        since: episode.firstSeenAt,
+        occurrences: 3,
+        threadAlertId: 'failed-run-1',
+        failureCode: 'consent_missing',
+      },
       email: 'pending',
     });
     expect(n.delivery.email).toBe('pending');
@@ -138,6 +147,14 @@ describe('buildInAppNotification', () => {
       alertId: 'recovered-run-4',
       notificationId: 'recovered-run-4',
       episode,
+      // The closed episode as the worker recorded it.
+      plan: {
+        reminder: 0,
+        since: episode.firstSeenAt,
+        occurrences: 3,
+        threadAlertId: 'failed-run-1',
+        failureCode: 'consent_missing',
+      },
       email: 'pending',
     });
     expect(recovered).toMatchObject({
@@ -164,6 +181,7 @@ describe('buildInAppNotification', () => {
       alertId: 'expiring-org-1-2026-02-01-14d',
       notificationId: 'expiring-org-1-2026-02-01-14d',
       episode: null,
+      plan: null,
       email: 'disabled',
     });
     expect(notificationSchema.parse(expiring)).toMatchObject({

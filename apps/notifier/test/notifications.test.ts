@@ -281,6 +281,35 @@ describe('failure episodes', () => {
     expect(entry).toMatchObject({ count: 3, delivery: { email: 'delivered' } });
   });
 
+  it("follows the worker's episodes: the same code after a recovery still on its way is a new episode", async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId);
+    // As the worker hands them off: failed, failed again, recovered, failed
+    // again with the same code (a second episode, opened by its own run).
+    const [r1, r2, r3, r4] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const first = { ...syncFailed(orgId, at(0)), runId: r1 };
+    const repeat = { ...syncFailed(orgId, at(HOUR)), runId: r2 };
+    const recovery = { ...syncRecovered(orgId, at(2 * HOUR), 'client_secret_expired'), runId: r3 };
+    const again = { ...syncFailed(orgId, at(3 * HOUR)), runId: r4 };
+    const firstEpisode = { firstRunId: r1, since: at(0) };
+    // The recovery's hand-off is delayed (a retry) until after the next failure's.
+    await deliver({ ...first, episode: { ...firstEpisode, count: 1 } });
+    await deliver({ ...repeat, episode: { ...firstEpisode, count: 2 } });
+    await deliver({ ...again, episode: { firstRunId: r4, since: at(3 * HOUR), count: 1 } });
+    await deliver({ ...recovery, episode: { ...firstEpisode, count: 2 } });
+
+    const inbox = await h.inbox(orgId);
+    expect(inbox.map((n) => [n.type, n.runId, n.count, n.firstSeenAt])).toEqual([
+      ['sync_failed', r4, 1, at(3 * HOUR)],
+      ['sync_failed', r2, 2, at(0)],
+    ]);
+    // Each episode alerted once; the late recovery of the first one says nothing.
+    expect(h.mailsFor(orgId).map((m) => m.parsed.subject)).toEqual([
+      `[${orgId}] Microsoft Entra ID sync failed: client secret expired`,
+      `[${orgId}] Microsoft Entra ID sync failed: client secret expired`,
+    ]);
+  });
+
   it('a success with no failure open says nothing', async () => {
     const orgId = newOrgId();
     await h.configure(orgId);

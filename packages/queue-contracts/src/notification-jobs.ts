@@ -1,4 +1,4 @@
-import { orgIdSchema, runIdSchema, syncFailureSchema } from '@pinnacle/domain';
+import { episodeRefSchema, orgIdSchema, runIdSchema, syncFailureSchema } from '@pinnacle/domain';
 import { z } from 'zod';
 import type { EnvOf, QueueDefinition } from './queue-definition.js';
 
@@ -13,6 +13,11 @@ export const syncFailedJobSchema = z.object({
   ...base,
   runId: runIdSchema,
   failure: syncFailureSchema,
+  /**
+   * The failure episode the worker recorded this run in: the notifier
+   * follows it rather than deciding again. Absent from workers before it.
+   */
+  episode: episodeRefSchema.optional(),
 });
 
 export const syncRecoveredJobSchema = z.object({
@@ -21,6 +26,8 @@ export const syncRecoveredJobSchema = z.object({
   runId: runIdSchema,
   /** The failure code of the episode this success closes. */
   previousFailureCode: z.string().min(1).max(64),
+  /** The episode this success closes, as the worker recorded it. Absent from workers before it. */
+  episode: episodeRefSchema.optional(),
 });
 
 /**

@@ -1,71 +1,16 @@
-import { deliveryStateSchema, notificationSchema } from '@pinnacle/domain';
+import {
+  deliveryStateSchema,
+  type EpisodeState,
+  emptyEpisodeState,
+  episodeStateSchema,
+  notificationSchema,
+} from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { globalKeys, orgKeys } from './keys.js';
 import { LuaScript, luaTrimIndex } from './lua-script.js';
 import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
 import { withScores } from './zset.js';
-
-/** One failure episode of an org: the same failure code, run after run, until a success. */
-export const episodeSchema = z.object({
-  code: z.string(),
-  /** The in-app notification that stands for the whole episode. */
-  notificationId: z.string(),
-  /** The alert that opened it: its email starts the thread later emails refer to. */
-  openedBy: z.string(),
-  /** When the opening alert occurred: the reminder cadence counts from here. */
-  openedAt: z.string(),
-  firstSeenAt: z.string(),
-  lastSeenAt: z.string(),
-  lastRunId: z.string(),
-  count: z.number().int().min(1),
-  /** Emails decided for this episode (the first alert and reminders). */
-  emailsSent: z.number().int().min(0),
-  /** Null once the reminders are used up. */
-  nextReminderAt: z.string().nullable(),
-});
-export type Episode = z.infer<typeof episodeSchema>;
-
-/** The email an alert was decided to send, as the email needs it. */
-export const emailPlanSchema = z.object({
-  /** 0 for the first email of an alert, n for the n-th reminder of an episode. */
-  reminder: z.number().int().min(0),
-  /** When the episode the email is about started (null when unknown). */
-  since: z.string().nullable(),
-  occurrences: z.number().int().min(1).nullable(),
-  /** The alert whose email opened the thread (References header). */
-  threadAlertId: z.string().nullable(),
-  /** The failure code the email is about (for a recovery: the code of the closed episode). */
-  failureCode: z.string().nullable(),
-});
-export type EmailPlan = z.infer<typeof emailPlanSchema>;
-
-/**
- * What one alert was decided to deliver. Kept (for the last few alerts) so a
- * replayed job delivers exactly what the first attempt decided and counts
- * nothing twice.
- */
-export const appliedAlertSchema = z.object({
-  alertId: z.string(),
-  outcome: z.string(),
-  /** The in-app notification it wrote; null when it wrote none (stale, nothing open). */
-  notificationId: z.string().nullable(),
-  email: emailPlanSchema.nullable(),
-});
-export type AppliedAlert = z.infer<typeof appliedAlertSchema>;
-
-export const episodeStateSchema = z.object({
-  open: episodeSchema.nullable(),
-  /** The newest sync event applied: an older one arriving late cannot reopen or close anything. */
-  lastEventAt: z.string().nullable(),
-  /** The latest applied alerts, oldest first (bounded). */
-  recent: z.array(appliedAlertSchema),
-});
-export type EpisodeState = z.infer<typeof episodeStateSchema>;
-
-export const emptyEpisodeState: EpisodeState = { open: null, lastEventAt: null, recent: [] };
-/** Applied alerts remembered per org. Replays come within minutes; this covers far more. */
-export const RECENT_ALERTS_KEPT = 50;
 
 /**
  * The in-app notification as the notifier stores it: the API's record plus
@@ -83,11 +28,14 @@ export type StoredNotification = z.infer<typeof storedNotificationSchema>;
 export const finalEmailStateSchema = deliveryStateSchema.exclude(['pending']);
 export type FinalEmailState = z.infer<typeof finalEmailStateSchema>;
 
-// Writes the episode state (compare-and-set; ARGV[1] '*' skips it) and the
-// alert's in-app notification in one step, so neither exists without the
-// other. The notification merge keeps createdAt, a readAt once set (as
-// NotificationRepository's upsert does), the delivered-email list, and the
-// email state unless this write starts a new email (another emailAlertId).
+// The one write of an in-app notification, with the episode state when the
+// alert has one (compare-and-set; ARGV[1] '*' skips it), so neither exists
+// without the other. The merge over a stored notification of the same ID:
+// createdAt stays (the inbox order never shifts), a readAt once set stays (a
+// repeat never resurfaces what the admin read, and a concurrent "mark read"
+// is never lost), the delivered-email list stays, and so does the email
+// state unless this write starts a new email (another emailAlertId). The
+// notification is indexed by creation time and the inbox trimmed to `limit`.
 // KEYS: state, notification, index. ARGV: expected state, new state ('' =
 // none), notification json ('' = none), score, id, limit, notification key
 // prefix. Returns 1, or 0 when the state changed meanwhile.

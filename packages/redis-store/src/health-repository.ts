@@ -1,89 +1,7 @@
+import { type IntegrationHealth, integrationHealthSchema, unknownHealth } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import { orgKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
-
-export const integrationHealthSchema = z.object({
-  status: z.enum(['unknown', 'healthy', 'failing']),
-  /** The open failure episode: the same code run after run is one episode. */
-  openFailure: z
-    .object({
-      code: z.string(),
-      category: z.string(),
-      since: z.string(),
-      lastSeenAt: z.string(),
-      firstRunId: z.string(),
-      lastRunId: z.string(),
-      count: z.number().int(),
-    })
-    .nullable(),
-  lastRunId: z.string().nullable(),
-  lastRunAt: z.string().nullable(),
-  lastSuccessfulRunId: z.string().nullable(),
-  lastSuccessAt: z.string().nullable(),
-  /**
-   * What the health was before the last recorded run, so a retried hand-off
-   * of that run learns the same transition (e.g. "this success ends a failure").
-   */
-  beforeLastRun: z
-    .object({
-      status: z.enum(['unknown', 'healthy', 'failing']),
-      openFailureCode: z.string().nullable(),
-    })
-    .nullable()
-    .default(null),
-});
-export type IntegrationHealth = z.infer<typeof integrationHealthSchema>;
-
-export const unknownHealth: IntegrationHealth = {
-  status: 'unknown',
-  openFailure: null,
-  lastRunId: null,
-  lastRunAt: null,
-  lastSuccessfulRunId: null,
-  lastSuccessAt: null,
-  beforeLastRun: null,
-};
-
-export type RunOutcome =
-  | { kind: 'succeeded'; runId: string; at: string }
-  | { kind: 'failed'; runId: string; at: string; code: string; category: string };
-
-/** Applies a finished run to the health record (pure, so it is easy to test). */
-export function applyOutcome(previous: IntegrationHealth, outcome: RunOutcome): IntegrationHealth {
-  const base = {
-    ...previous,
-    lastRunId: outcome.runId,
-    lastRunAt: outcome.at,
-    beforeLastRun: { status: previous.status, openFailureCode: previous.openFailure?.code ?? null },
-  };
-  if (outcome.kind === 'succeeded') {
-    return {
-      ...base,
-      status: 'healthy',
-      openFailure: null,
-      lastSuccessfulRunId: outcome.runId,
-      lastSuccessAt: outcome.at,
-    };
-  }
-  const open = previous.openFailure;
-  const sameEpisode = open !== null && open.code === outcome.code;
-  return {
-    ...base,
-    status: 'failing',
-    openFailure: sameEpisode
-      ? { ...open, lastSeenAt: outcome.at, lastRunId: outcome.runId, count: open.count + 1 }
-      : {
-          code: outcome.code,
-          category: outcome.category,
-          since: outcome.at,
-          lastSeenAt: outcome.at,
-          firstRunId: outcome.runId,
-          lastRunId: outcome.runId,
-          count: 1,
-        },
-  };
-}
 
 // KEYS: health. ARGV: expected json ('' = absent), new json.
 const COMPARE_AND_SET = new LuaScript(`
@@ -99,11 +17,11 @@ export interface HealthReading {
   health: IntegrationHealth;
 }
 
-export type HealthTransition = {
-  before: { status: IntegrationHealth['status']; openFailureCode: string | null };
-  next: IntegrationHealth;
-};
-
+/**
+ * Each org's integration health record (the model and its transitions are
+ * `@pinnacle/domain`'s; the worker decides them). Stored whole, replaced
+ * only over the reading it was decided from.
+ */
 export class HealthRepository {
   constructor(
     private readonly redis: Redis,
@@ -120,35 +38,16 @@ export class HealthRepository {
   }
 
   /**
-   * Records a finished run; returns the transition it made. Recording the
-   * same run again (a retried hand-off) changes nothing and returns the same
-   * transition. `read` is an earlier reading to start from (saves a round
-   * trip when it is still current; re-read otherwise).
+   * Stores `next` if the record is still what `expected` read; false when it
+   * changed meanwhile (read again and decide again).
    */
-  async record(
+  async compareAndSet(
     orgId: string,
-    outcome: RunOutcome,
-    read?: HealthReading,
-  ): Promise<HealthTransition> {
+    expected: HealthReading,
+    next: IntegrationHealth,
+  ): Promise<boolean> {
+    const json = JSON.stringify(integrationHealthSchema.parse(next));
     const key = orgKeys(this.prefix, orgId).health;
-    let current = read ?? (await this.read(orgId));
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const previous = current.health;
-      // A retried hand-off must not count the same run twice.
-      if (previous.lastRunId === outcome.runId && previous.beforeLastRun) {
-        return { before: previous.beforeLastRun, next: previous };
-      }
-      const next = applyOutcome(previous, outcome);
-      if (
-        (await COMPARE_AND_SET.run(this.redis, [key], [current.raw, JSON.stringify(next)])) === 1
-      ) {
-        return {
-          before: { status: previous.status, openFailureCode: previous.openFailure?.code ?? null },
-          next,
-        };
-      }
-      current = await this.read(orgId);
-    }
-    throw new Error(`Could not record the run outcome of org ${orgId}: too many concurrent writes`);
+    return (await COMPARE_AND_SET.run(this.redis, [key], [expected.raw, json])) === 1;
   }
 }

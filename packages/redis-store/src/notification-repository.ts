@@ -2,7 +2,7 @@ import type { Notification } from '@pinnacle/domain';
 import { decodeCursor, encodeCursor, notificationSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
-import { LuaScript, luaTrimIndex } from './lua-script.js';
+import { LuaScript } from './lua-script.js';
 
 /** In-app notifications kept per org; the oldest fall off. */
 export const NOTIFICATIONS_PER_ORG = 500;
@@ -16,27 +16,6 @@ export class NotificationCursorError extends Error {
     this.name = 'NotificationCursorError';
   }
 }
-
-// Creates or updates one notification atomically, indexes it by creation
-// time and trims the org's inbox to the newest `limit`. An update keeps the
-// stored createdAt (and its index score, via NX) and a readAt once set.
-// KEYS: notification, index. ARGV: new json, score, id, limit, notification
-// key prefix (for trimming). Returns the stored json.
-const UPSERT = new LuaScript(`
-local json = ARGV[1]
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local old = cjson.decode(cur)
-  local new = cjson.decode(json)
-  new.createdAt = old.createdAt
-  if old.readAt ~= cjson.null then new.readAt = old.readAt end
-  json = cjson.encode(new)
-end
-redis.call('SET', KEYS[1], json)
-redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[3])
-${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]')}
-return json
-`);
 
 // Sets readAt unless already set. KEYS: notification. ARGV: readAt.
 // Returns the stored json, or false when there is no such notification.
@@ -59,8 +38,10 @@ export interface NotificationListOptions {
 }
 
 /**
- * The in-app inbox of each org, newest first. Bounded per org, so filtering
- * by `unread` may walk the whole index (500 at most) without an extra one.
+ * The in-app inbox of each org, newest first, as the API reads it and marks
+ * it read. Bounded per org, so filtering by `unread` may walk the whole index
+ * (500 at most) without an extra one. Notifications are written by the
+ * notifier only, through `AlertRepository` (one merge rule for every write).
  */
 export class NotificationRepository {
   constructor(
@@ -75,31 +56,6 @@ export class NotificationRepository {
   async get(orgId: string, id: string): Promise<Notification | null> {
     const json = await this.redis.get(this.keys(orgId).notification(id));
     return json ? notificationSchema.parse(JSON.parse(json)) : null;
-  }
-
-  /**
-   * Creates the notification or updates the stored one with the same ID (the
-   * notifier bumps count, lastSeenAt and delivery of an episode's
-   * notification). Idempotent. An update keeps the stored `createdAt`, so the
-   * inbox order never shifts, and keeps `readAt` once set: a repeat of the
-   * same episode must not resurface what the admin already read, and the
-   * merge runs in one script so a concurrent "mark read" is never lost.
-   */
-  async upsert(orgId: string, notification: Notification): Promise<Notification> {
-    const incoming = notificationSchema.parse(notification);
-    const k = this.keys(orgId);
-    const stored = (await UPSERT.run(
-      this.redis,
-      [k.notification(incoming.id), k.notifications],
-      [
-        JSON.stringify(incoming),
-        String(Date.parse(incoming.createdAt)),
-        incoming.id,
-        String(NOTIFICATIONS_PER_ORG),
-        k.notification(''),
-      ],
-    )) as string;
-    return notificationSchema.parse(JSON.parse(stored));
   }
 
   /**

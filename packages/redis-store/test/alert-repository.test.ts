@@ -1,11 +1,7 @@
+import { type EpisodeState, emptyEpisodeState } from '@pinnacle/domain';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AlertRepository,
-  type EpisodeState,
-  emptyEpisodeState,
-  type StoredNotification,
-} from '../src/alert-repository.js';
+import { AlertRepository, type StoredNotification } from '../src/alert-repository.js';
 import { orgKeys } from '../src/keys.js';
 import { NOTIFICATIONS_PER_ORG, NotificationRepository } from '../src/notification-repository.js';
 import { dataPrefix } from '../src/stores.js';
@@ -47,6 +43,7 @@ function stateWith(count: number): EpisodeState {
   return {
     open: {
       code: 'client_secret_expired',
+      firstRunId: 'run-1',
       notificationId: 'ep',
       openedBy: 'alert-1',
       openedAt: at(0),

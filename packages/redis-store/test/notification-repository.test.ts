@@ -2,6 +2,7 @@ import type { Notification } from '@pinnacle/domain';
 import { encodeCursor } from '@pinnacle/domain';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertRepository } from '../src/alert-repository.js';
 import {
   NOTIFICATIONS_PER_ORG,
   NotificationCursorError,
@@ -11,10 +12,13 @@ import { dataPrefix } from '../src/stores.js';
 
 let r: TestRedis;
 let repo: NotificationRepository;
+/** The notifier's writer: the one way notifications get into the inbox. */
+let writer: AlertRepository;
 
 beforeAll(async () => {
   r = await useTestRedis('notification-repository');
   repo = new NotificationRepository(r.redis, dataPrefix(r.prefix));
+  writer = new AlertRepository(r.redis, dataPrefix(r.prefix));
 });
 afterAll(() => r.cleanup());
 
@@ -56,47 +60,39 @@ async function allIds(orgId: string, unread?: boolean, limit = 3): Promise<strin
 describe('NotificationRepository', () => {
   it('stores a notification and reads it back', async () => {
     const n = notification('n1', 0);
-    expect(await repo.upsert('org-store', n)).toEqual(n);
+    await writer.upsertNotification('org-store', n);
     expect(await repo.get('org-store', 'n1')).toEqual(n);
     expect(await repo.get('org-store', 'missing')).toBeNull();
     expect(await repo.get('other-org', 'n1')).toBeNull();
   });
 
-  it('upserts by ID idempotently, keeping createdAt and readAt', async () => {
+  it('an update by ID keeps createdAt and readAt, and is idempotent', async () => {
     const orgId = 'org-upsert';
-    const first = notification('ep', 0);
-    await repo.upsert(orgId, first);
+    await writer.upsertNotification(orgId, notification('ep', 0));
     await repo.markRead(orgId, 'ep', new Date(at(1)));
 
     const bumped = notification('ep', 5, {
       count: 2,
       firstSeenAt: at(0),
       createdAt: at(5), // a notifier that lost the original must not move it in the inbox
-      delivery: { inApp: 'delivered', email: 'delivered' },
     });
-    const once = await repo.upsert(orgId, bumped);
-    const twice = await repo.upsert(orgId, bumped);
-    expect(twice).toEqual(once);
-    expect(once).toMatchObject({
-      count: 2,
-      lastSeenAt: at(5),
-      createdAt: at(0),
-      readAt: at(1),
-      delivery: { inApp: 'delivered', email: 'delivered' },
-    });
+    await writer.upsertNotification(orgId, bumped);
+    const once = await repo.get(orgId, 'ep');
+    await writer.upsertNotification(orgId, bumped);
     expect(await repo.get(orgId, 'ep')).toEqual(once);
+    expect(once).toMatchObject({ count: 2, lastSeenAt: at(5), createdAt: at(0), readAt: at(1) });
     expect((await repo.list(orgId, { limit: 10 })).items.map((n) => n.id)).toEqual(['ep']);
   });
 
   it('rejects a notification that does not match the schema', async () => {
     const bad = { ...notification('bad', 0), severity: 'fatal' } as unknown as Notification;
-    await expect(repo.upsert('org-bad', bad)).rejects.toThrow();
+    await expect(writer.upsertNotification('org-bad', bad)).rejects.toThrow();
     expect(await repo.get('org-bad', 'bad')).toBeNull();
   });
 
   it('lists newest first with cursor paging and an unread filter', async () => {
     const orgId = 'org-list';
-    for (let i = 0; i < 10; i++) await repo.upsert(orgId, notification(`n${i}`, i));
+    for (let i = 0; i < 10; i++) await writer.upsertNotification(orgId, notification(`n${i}`, i));
     for (const i of [1, 4, 5, 8]) await repo.markRead(orgId, `n${i}`);
 
     expect(await allIds(orgId)).toEqual([
@@ -124,10 +120,10 @@ describe('NotificationRepository', () => {
 
   it('keeps paging stable when newer notifications arrive', async () => {
     const orgId = 'org-stable';
-    for (let i = 0; i < 4; i++) await repo.upsert(orgId, notification(`s${i}`, i));
+    for (let i = 0; i < 4; i++) await writer.upsertNotification(orgId, notification(`s${i}`, i));
     const first = await repo.list(orgId, { limit: 2 });
     expect(first.items.map((n) => n.id)).toEqual(['s3', 's2']);
-    await repo.upsert(orgId, notification('s4', 4));
+    await writer.upsertNotification(orgId, notification('s4', 4));
     const second = await repo.list(orgId, { limit: 2, cursor: first.nextCursor ?? undefined });
     expect(second.items.map((n) => n.id)).toEqual(['s1', 's0']);
     expect(second.nextCursor).toBeNull();
@@ -145,7 +141,7 @@ describe('NotificationRepository', () => {
 
   it('marks read idempotently and returns null for an unknown ID', async () => {
     const orgId = 'org-read';
-    await repo.upsert(orgId, notification('r1', 0));
+    await writer.upsertNotification(orgId, notification('r1', 0));
     const read = await repo.markRead(orgId, 'r1', new Date(at(10)));
     expect(read?.readAt).toBe(at(10));
     const again = await repo.markRead(orgId, 'r1', new Date(at(20)));
@@ -157,7 +153,8 @@ describe('NotificationRepository', () => {
   it(`keeps only the newest ${NOTIFICATIONS_PER_ORG} per org`, async () => {
     const orgId = 'org-bounded';
     const total = NOTIFICATIONS_PER_ORG + 7;
-    for (let i = 0; i < total; i++) await repo.upsert(orgId, notification(`b${i}`, i));
+    for (let i = 0; i < total; i++)
+      await writer.upsertNotification(orgId, notification(`b${i}`, i));
     const index = await r.redis.zcard(`${dataPrefix(r.prefix)}:{o:${orgId}}:notifications`);
     expect(index).toBe(NOTIFICATIONS_PER_ORG);
     // The trimmed records are deleted, not just unindexed.
@@ -172,11 +169,14 @@ describe('NotificationRepository', () => {
 
   it('never loses a mark-read to a concurrent notifier update', async () => {
     const orgId = 'org-race';
-    await repo.upsert(orgId, notification('race', 0));
+    await writer.upsertNotification(orgId, notification('race', 0));
     await Promise.all([
       repo.markRead(orgId, 'race', new Date(at(1))),
       ...Array.from({ length: 10 }, (_, i) =>
-        repo.upsert(orgId, notification('race', i + 1, { count: i + 2, firstSeenAt: at(0) })),
+        writer.upsertNotification(
+          orgId,
+          notification('race', i + 1, { count: i + 2, firstSeenAt: at(0) }),
+        ),
       ),
     ]);
     const stored = await repo.get(orgId, 'race');

@@ -1,14 +1,18 @@
+import {
+  type AppliedAlert,
+  decideEpisode,
+  type EpisodeOutcome,
+  type SyncEvent,
+} from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { NotificationJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type {
   AlertRepository,
-  AppliedAlert,
   IntegrationRepository,
   StoredNotification,
 } from '@pinnacle/redis-store';
-import { decideEpisode, type EpisodeOutcome, type SyncEvent } from '../episodes/episode-machine.js';
 import { alertIdOf, notificationIdOf } from './alert-ids.js';
 import { emailChannel } from './email-channel.js';
 import { buildEmailJob } from './email-job.js';
@@ -53,6 +57,7 @@ function syncEvent(payload: NotificationJob, alertId: string): SyncEvent | null 
       runId: payload.runId,
       occurredAt: payload.occurredAt,
       code: payload.failure.code,
+      episode: payload.episode ?? null,
     };
   }
   if (payload.type === 'sync_failure_reminder') {
@@ -73,6 +78,7 @@ function syncEvent(payload: NotificationJob, alertId: string): SyncEvent | null 
       runId: payload.runId,
       occurredAt: payload.occurredAt,
       previousFailureCode: payload.previousFailureCode,
+      episode: payload.episode ?? null,
     };
   }
   return null;
@@ -126,6 +132,7 @@ export async function processNotificationJob(
             alertId,
             notificationId: applied.notificationId,
             episode: decision.episode,
+            plan: applied.email,
             email: applied.email ? emailState : null,
           })
         : null;
@@ -163,6 +170,7 @@ export async function processNotificationJob(
         alertId,
         notificationId,
         episode: null,
+        plan: applied.email,
         email: emailState,
       }),
     );

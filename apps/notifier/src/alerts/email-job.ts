@@ -1,5 +1,5 @@
+import type { EmailPlan } from '@pinnacle/domain';
 import type { EmailContent, EmailJob, NotificationJob } from '@pinnacle/queue-contracts';
-import type { EmailPlan } from '@pinnacle/redis-store';
 
 /** The email job of an alert: what its email says, decided from the payload and the plan. */
 export function buildEmailJob(args: {

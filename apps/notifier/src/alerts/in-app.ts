@@ -1,14 +1,19 @@
-import { NOTIFICATION_SEVERITY } from '@pinnacle/domain';
+import { type AlertedEpisode, type EmailPlan, NOTIFICATION_SEVERITY } from '@pinnacle/domain';
 import type { NotificationJob } from '@pinnacle/queue-contracts';
-import type { Episode, StoredNotification } from '@pinnacle/redis-store';
+import type { StoredNotification } from '@pinnacle/redis-store';
 import { expiredText, expiringText, recoveredText } from './alert-text.js';
 
 export interface InAppInput {
   payload: NotificationJob;
   alertId: string;
   notificationId: string;
-  /** sync_failed: the episode after this event; sync_recovered: the episode it closed. */
-  episode: Episode | null;
+  /** sync_failed: the episode after this event. */
+  episode: AlertedEpisode | null;
+  /**
+   * What this alert's email says (sync_recovered: the episode it closed, as
+   * the worker recorded it); null when it sends none.
+   */
+  plan: EmailPlan | null;
   /** The email this alert starts ('pending' or 'disabled'); null when it starts none (a repeat). */
   email: 'pending' | 'disabled' | null;
 }
@@ -60,14 +65,16 @@ export function buildInAppNotification(input: InAppInput): StoredNotification {
       };
     }
     case 'sync_recovered': {
-      const failureCode = episode?.code ?? payload.previousFailureCode;
+      // Says what the recovery email says about the closed episode.
+      const { plan } = input;
+      const failureCode = plan?.failureCode ?? payload.previousFailureCode;
       return {
         ...base,
         ...recoveredText({
           runId: payload.runId,
           failureCode,
-          since: episode?.firstSeenAt ?? null,
-          occurrences: episode?.count ?? null,
+          since: plan?.since ?? null,
+          occurrences: plan?.occurrences ?? null,
         }),
         failureCode,
         runId: payload.runId,

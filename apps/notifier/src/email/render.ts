@@ -1,3 +1,4 @@
+import { MAX_EMAILS_PER_EPISODE } from '@pinnacle/domain';
 import type { EmailJob } from '@pinnacle/queue-contracts';
 import {
   expiredText,
@@ -7,7 +8,6 @@ import {
   recoveredText,
   secretRotationSteps,
 } from '../alerts/alert-text.js';
-import { MAX_EMAILS_PER_EPISODE } from '../episodes/episode-machine.js';
 
 export interface RenderContext {
   /** PORTAL_BASE_URL. */
