@@ -31,6 +31,7 @@ export const snapshotMetaSchema = z.object({
   groups: count.nullable().optional(),
   graphRequests: count.optional(),
   throttledRequests: count.optional(),
+  tokenRequests: count.optional(),
   /** Unreadable names are left out rather than failing the whole meta. */
   groupNames: snapshotGroupNamesSchema.optional().catch(undefined),
 });
@@ -44,6 +45,7 @@ const STAT_KEYS = [
   'groups',
   'graphRequests',
   'throttledRequests',
+  'tokenRequests',
 ] as const satisfies readonly (keyof RunStats & keyof SnapshotMeta)[];
 
 /** The run counts a commit recorded (those it has), to finish its run with. */

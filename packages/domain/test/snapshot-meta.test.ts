@@ -9,6 +9,7 @@ describe('snapshotMetaSchema', () => {
       groups: 2,
       graphRequests: 9,
       throttledRequests: 1,
+      tokenRequests: 2,
       users: 40,
       added: 3,
       changed: 2,
@@ -25,6 +26,7 @@ describe('snapshotMetaSchema', () => {
       groups: 2,
       graphRequests: 9,
       throttledRequests: 1,
+      tokenRequests: 2,
     });
   });
 

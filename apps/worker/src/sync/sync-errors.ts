@@ -1,13 +1,11 @@
-import type { SyncFailure } from '@pinnacle/domain';
-
-export type SyncStage = 'preflight' | 'fetch' | 'commit';
+import type { RunStage, SyncFailure } from '@pinnacle/domain';
 
 /** A blocking issue: the sync stops, commits nothing and is not retried. */
 export class SyncStoppedError extends Error {
   readonly code = 'sync_stopped';
   constructor(
     readonly failure: SyncFailure,
-    readonly stage: SyncStage,
+    readonly stage: RunStage,
   ) {
     super(`Sync stopped in ${stage}: ${failure.code}`);
     this.name = 'SyncStoppedError';
@@ -18,7 +16,7 @@ export class SyncStoppedError extends Error {
 export class TransientSyncError extends Error {
   readonly code = 'sync_transient';
   constructor(
-    readonly stage: SyncStage,
+    readonly stage: RunStage,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {

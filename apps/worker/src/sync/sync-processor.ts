@@ -1,15 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
 import {
   buildFailure,
+  committedRunStats,
   type FailureContext,
-  newQueuedRun,
-  type Run,
+  type RunStage,
   type RunStats,
+  type RunWarning,
   type SyncFailure,
 } from '@pinnacle/domain';
 import { type Logger, secretScrubber } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
-import type { NotificationJob, SyncJob } from '@pinnacle/queue-contracts';
+import type { SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type {
   HealthRepository,
@@ -18,12 +18,15 @@ import type {
   SelectedGroupRepository,
   SnapshotStore,
 } from '@pinnacle/redis-store';
-import { type SyncScheduler, shouldBackOff } from '@pinnacle/sync-scheduler';
+import type { SyncScheduler } from '@pinnacle/sync-scheduler';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { commitSnapshot } from './commit.js';
 import { fetchMembers } from './fetch.js';
 import { type EntraEndpoints, runPreflight } from './preflight.js';
-import { type SyncStage, SyncStoppedError, TransientSyncError } from './sync-errors.js';
+import { RunLifecycle, type SkippedJob } from './run-lifecycle.js';
+import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
+
+export { scheduledRunId } from './run-lifecycle.js';
 
 export interface SyncDependencies {
   integrations: IntegrationRepository;
@@ -45,18 +48,12 @@ export interface SyncDependencies {
   metrics: Pick<MetricsRecorder, 'runFinished'>;
 }
 
-/** A scheduled job's run ID, stable across re-deliveries of the same job. */
-export function scheduledRunId(jobId: string): string {
-  return `s-${createHash('sha256').update(jobId).digest('hex').slice(0, 32)}`;
-}
-
-export type SyncJobResult =
-  | { outcome: 'succeeded'; runId: string }
-  | { outcome: 'skipped'; reason: string; runId?: string };
+export type SyncJobResult = { outcome: 'succeeded'; runId: string } | SkippedJob;
 
 /**
- * One attempt of one sync job: preflight, fetch, commit, with the run record
- * kept current at every stage. Blocking failures end the job for good
+ * One attempt of one sync job: preflight, fetch, commit. The run's
+ * bookkeeping (its record, health, schedule, hand-off, metrics) is the
+ * RunLifecycle's. Blocking failures end the job for good
  * (UnrecoverableError); transient ones are rethrown for BullMQ's backoff
  * until the last attempt, which fails as `entra_unreachable`.
  */
@@ -66,61 +63,40 @@ export async function processSyncJob(
   deps: SyncDependencies,
 ): Promise<SyncJobResult> {
   const now = deps.now ?? (() => new Date());
+  const opened = await RunLifecycle.open(payload, job, { ...deps, now });
+  if ('outcome' in opened) return opened;
+  const { lifecycle, integration, log } = opened;
   const { orgId } = payload;
-  const jobFields = { orgId, jobId: job.id };
+  const runId = lifecycle.run.id;
+  let warnings: RunWarning[] = lifecycle.run.warnings;
+  const stats: RunStats = { ...lifecycle.run.stats };
 
-  // One round trip for everything the run starts from (the run itself too,
-  // unless a scheduled job must create it first). The health reading is the
-  // compare-and-set token for recording the outcome: current for a run that
-  // stops at once, re-read otherwise.
-  const [resolved, integration, committedVersion, healthReading] = await Promise.all([
-    resolveRun(),
-    deps.integrations.get(orgId),
-    deps.snapshots.currentVersion(orgId),
-    deps.health.read(orgId),
-  ]);
-  if ('outcome' in resolved) return resolved;
-  let run: Run = resolved.run;
-  const log = deps.logger.child({ ...jobFields, runId: run.id });
-  if (run.status === 'succeeded' || run.status === 'failed') {
-    return { outcome: 'skipped', reason: 'already_finished', runId: run.id };
-  }
-
-  const attempt = job.attemptsMade + 1;
-  const maxAttempts = job.opts.attempts ?? 1;
-  let stage: SyncStage = 'preflight';
-  let warnings = run.warnings;
-  const stats = { ...run.stats };
-  // Saves go out in order, one after the other, but the caller need not wait
-  // for one before doing more work: a failure surfaces at the next awaited save.
-  let saving: Promise<void> = Promise.resolve();
-  const save = (patch: Partial<Run>): Promise<void> => {
-    const next: Run = { ...run, ...patch };
-    run = next;
-    saving = saving.then(() => deps.runs.save(next));
-    return saving;
-  };
-
-  // The commit of this very run landed before the worker died: finish it.
-  if (committedVersion === run.id) {
+  if (opened.commitLanded) {
+    // The commit of this very run landed before its worker died: close it
+    // with the counts the commit recorded.
     log.info('commit already landed in an earlier attempt; completing the run');
-    await finishSucceeded();
-    return { outcome: 'succeeded', runId: run.id };
+    const meta = await deps.snapshots.versionMeta(orgId, runId);
+    await lifecycle.succeed({
+      warnings,
+      stats: { ...stats, ...(meta && committedRunStats(meta)) },
+    });
+    return { outcome: 'succeeded', runId };
   }
 
-  // Not awaited: preflight starts while the run is marked running (a
-  // failed write surfaces at the next save).
-  save({
-    status: 'running',
-    stage,
-    attempts: attempt,
-    startedAt: run.startedAt ?? now().toISOString(),
-  }).catch(() => {});
-  log.info({ attempt, maxAttempts, trigger: run.trigger }, 'sync started');
-
+  lifecycle.start();
+  log.info(
+    {
+      attempt: lifecycle.attempt,
+      maxAttempts: lifecycle.maxAttempts,
+      trigger: lifecycle.run.trigger,
+    },
+    'sync started',
+  );
+  let stage: RunStage = 'preflight';
   let failureContext: FailureContext = { authorityHost: deps.endpoints.authorityHost };
   let release: () => void = () => {};
   try {
+    // Preflight: settings, credentials, permissions, groups.
     if (!integration) {
       throw new SyncStoppedError(
         buildFailure(
@@ -144,7 +120,7 @@ export async function processSyncJob(
       onGroupsChecked: async (groups) => {
         await Promise.all([
           deps.selectedGroups.recordCheck(orgId, now(), groups),
-          save({ groups }),
+          lifecycle.note({ groups }),
         ]);
       },
     });
@@ -156,12 +132,13 @@ export async function processSyncJob(
     warnings = preflight.warnings;
     stats.groups = preflight.groups.length;
 
+    // Fetch: every selected group's members, staged in Redis page by page.
     stage = 'fetch';
-    await save({ stage, warnings });
+    await lifecycle.enter(stage, { warnings });
     let pages = 0;
     await fetchMembers({
       orgId,
-      runId: run.id,
+      runId,
       groupIds: preflight.settings.groupIds,
       graph: preflight.graph,
       snapshots: deps.snapshots,
@@ -172,24 +149,22 @@ export async function processSyncJob(
         if (pages % 20 === 0) await job.updateProgress({ stage: 'fetch', pages });
       },
     });
-    Object.assign(stats, {
-      graphRequests: preflight.graph.stats.requests,
-      throttledRequests: preflight.graph.stats.throttled,
-      tokenRequests: preflight.tokens.stats.tokenRequests,
-    });
+    stats.graphRequests = preflight.graph.stats.requests;
+    stats.throttledRequests = preflight.graph.stats.throttled;
+    stats.tokenRequests = preflight.tokens.stats.tokenRequests;
 
+    // Commit: diff, guard against mass removal, swap.
     stage = 'commit';
-    await save({ stage, stats });
+    await lifecycle.enter(stage, { stats });
     const diff = await commitSnapshot({
       orgId,
-      runId: run.id,
+      runId,
       snapshots: deps.snapshots,
       includeDisabledUsers: preflight.settings.includeDisabledUsers,
       guard: preflight.settings.massRemovalGuard,
       allowMassRemoval: payload.allowMassRemoval === true,
       failureContext,
       meta: {
-        runId: run.id,
         committedAt: now().toISOString(),
         groups: stats.groups,
         graphRequests: stats.graphRequests,
@@ -197,154 +172,56 @@ export async function processSyncJob(
         tokenRequests: stats.tokenRequests,
       },
     });
-    Object.assign(stats, {
-      users: diff.users,
-      added: diff.added,
-      removed: diff.removed,
-      changed: diff.changed,
-    });
-    await finishSucceeded();
-    const mem = process.memoryUsage();
-    log.info(
-      {
-        stats,
-        rssMb: Math.round(mem.rss / 1048576),
-        heapUsedMb: Math.round(mem.heapUsed / 1048576),
-        externalMb: Math.round(mem.external / 1048576),
-      },
-      'sync succeeded',
-    );
-    return { outcome: 'succeeded', runId: run.id };
+    stats.users = diff.users;
+    stats.added = diff.added;
+    stats.removed = diff.removed;
+    stats.changed = diff.changed;
   } catch (error) {
-    if (error instanceof SyncStoppedError) {
-      await finishFailed(error.failure, error.stage);
-      throw blocking(error.failure.code);
-    }
-    const transient = error instanceof TransientSyncError;
-    const lastAttempt = attempt >= maxAttempts;
-    if (!lastAttempt) {
-      log.warn(
-        { err: error, attempt, maxAttempts, stage },
-        transient ? 'transient failure; will retry' : 'unexpected error; will retry',
-      );
-      await save({ status: 'queued', stage });
-      throw error;
-    }
-    const failure = transient
-      ? buildFailure(
-          'entra_unreachable',
-          { attempts: attempt, lastReason: (error as TransientSyncError).reason },
-          failureContext,
-        )
-      : buildFailure(
-          'internal_error',
-          { attempts: attempt, reason: 'unexpected_error' },
-          failureContext,
-        );
-    log.error({ err: error, attempt, stage }, 'retries exhausted');
-    await deps.snapshots.discard(orgId, run.id);
-    await finishFailed(failure, transient ? (error as TransientSyncError).stage : stage);
-    throw blocking(failure.code);
+    throw await stopped(error);
   } finally {
     release();
   }
 
-  /** The run this job executes, or why the job has nothing to do. */
-  async function resolveRun(): Promise<{ run: Run } | SyncJobResult> {
-    if (payload.runId) {
-      const found = await deps.runs.get(orgId, payload.runId);
-      if (found) return { run: found };
-      deps.logger.warn(
-        { ...jobFields, runId: payload.runId },
-        'run record not found; dropping job',
+  // Outside the catch above: the commit has landed, so a failed closing
+  // write fails this attempt and the retry completes the run, never fails it.
+  await lifecycle.succeed({ warnings, stats });
+  log.info({ stats }, 'sync succeeded');
+  return { outcome: 'succeeded', runId };
+
+  /** Ends the attempt on `error`: the error for BullMQ, once the run records what happened. */
+  async function stopped(error: unknown): Promise<unknown> {
+    if (error instanceof SyncStoppedError) {
+      await lifecycle.fail(error.failure, error.stage, { warnings, stats });
+      return blocking(error.failure.code);
+    }
+    const { attempt, maxAttempts } = lifecycle;
+    if (!lifecycle.lastAttempt) {
+      log.warn(
+        { err: error, attempt, maxAttempts, stage },
+        error instanceof TransientSyncError
+          ? 'transient failure; will retry'
+          : 'unexpected error; will retry',
       );
-      return { outcome: 'skipped', reason: 'run_not_found', runId: payload.runId };
+      await lifecycle.retry(stage);
+      return error;
     }
-    const runId = scheduledRunId(String(job.id ?? randomUUID()));
-    const created = await deps.runs.createIfIdle(
-      newQueuedRun({ id: runId, orgId, trigger: payload.trigger, createdAt: now() }),
-    );
-    if (!created.created && created.run.id !== runId) {
-      // A Sync Now (or an earlier schedule) is already on it: never two at once.
-      deps.logger.info(
-        { ...jobFields, activeRunId: created.run.id },
-        'org already has a run in progress; scheduled run skipped',
-      );
-      return { outcome: 'skipped', reason: 'run_in_progress', runId: created.run.id };
-    }
-    return { run: created.run };
-  }
-
-  async function finishSucceeded(): Promise<void> {
-    const current = run;
-    const at = now().toISOString();
-    const committed = await deps.snapshots.versionMeta(orgId, current.id);
-    const finalStats: RunStats = committed ? { ...stats, ...pickStats(committed) } : stats;
-    const transition = await deps.health.record(
-      orgId,
-      { kind: 'succeeded', runId: current.id, at },
-      healthReading,
-    );
-    if (transition.before.status === 'failing' && integration) {
-      // Fixed: back to the admin's own schedule.
-      await deps.scheduler.apply(orgId, integration.schedule, { backedOff: false });
-    }
-    if (transition.before.status === 'failing' && transition.before.openFailureCode) {
-      await handOff({
-        type: 'sync_recovered',
-        orgId,
-        runId: current.id,
-        occurredAt: at,
-        previousFailureCode: transition.before.openFailureCode,
-      });
-    }
-    await save({
-      status: 'succeeded',
-      stage: 'commit',
-      finishedAt: at,
-      failure: null,
-      warnings,
-      stats: finalStats,
-    });
-    void deps.metrics.runFinished(run);
-  }
-
-  async function finishFailed(failure: SyncFailure, failedStage: SyncStage): Promise<void> {
-    const current = run;
-    const at = now().toISOString();
-    log.warn({ code: failure.code, stage: failedStage }, 'sync failed');
-    // Independent of each other, so at once; the run is marked failed only
-    // after all of them, so a crash in between re-runs the job and repeats
-    // them (each is idempotent per run).
-    await Promise.all([
-      deps.health.record(
-        orgId,
-        { kind: 'failed', runId: current.id, at, code: failure.code, category: failure.category },
-        healthReading,
-      ),
-      handOff({ type: 'sync_failed', orgId, runId: current.id, occurredAt: at, failure }),
-      integration?.schedule.enabled && shouldBackOff(failure.category)
-        ? // Failing every interval would only repeat the same alert: run daily
-          // until the admin changes something (saving settings lifts this).
-          deps.scheduler.apply(orgId, integration.schedule, { backedOff: true })
-        : null,
-    ]);
-    const saved = save({
-      status: 'failed',
-      stage: failedStage,
-      finishedAt: at,
-      failure,
-      warnings,
-      stats,
-    });
-    // Told before the save lands, so the metrics leave in the same write.
-    void deps.metrics.runFinished(run);
-    await saved;
-  }
-
-  async function handOff(message: NotificationJob): Promise<void> {
-    // The job ID is derived from the run: a retried or crashed hand-off adds it once.
-    await deps.notificationQueue.add(message);
+    const failure: SyncFailure =
+      error instanceof TransientSyncError
+        ? buildFailure(
+            'entra_unreachable',
+            { attempts: attempt, lastReason: error.reason },
+            failureContext,
+          )
+        : buildFailure(
+            'internal_error',
+            { attempts: attempt, reason: 'unexpected_error' },
+            failureContext,
+          );
+    log.error({ err: error, attempt, stage }, 'retries exhausted');
+    await deps.snapshots.discard(orgId, runId);
+    const failedStage = error instanceof TransientSyncError ? error.stage : stage;
+    await lifecycle.fail(failure, failedStage, { warnings, stats });
+    return blocking(failure.code);
   }
 }
 
@@ -357,22 +234,4 @@ function blocking(code: string): UnrecoverableError {
   const error = new UnrecoverableError(code);
   error.stack = `UnrecoverableError: ${code}`;
   return error;
-}
-
-function pickStats(meta: Record<string, unknown>): Partial<RunStats> {
-  const out: Partial<RunStats> = {};
-  for (const key of [
-    'users',
-    'added',
-    'removed',
-    'changed',
-    'groups',
-    'graphRequests',
-    'throttledRequests',
-    'tokenRequests',
-  ] as const) {
-    const value = meta[key];
-    if (typeof value === 'number') out[key] = value;
-  }
-  return out;
 }

@@ -1,6 +1,11 @@
-import { buildFailure, classifyTokenError, type FailureContext } from '@pinnacle/domain';
+import {
+  buildFailure,
+  classifyTokenError,
+  type FailureContext,
+  type RunStage,
+} from '@pinnacle/domain';
 import type { EntraTokenError } from '@pinnacle/entra-graph';
-import { type SyncStage, SyncStoppedError, TransientSyncError } from './sync-errors.js';
+import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
 
 /**
  * A token acquisition that failed, in preflight or when a token is renewed
@@ -10,7 +15,7 @@ import { type SyncStage, SyncStoppedError, TransientSyncError } from './sync-err
  */
 export function tokenFailure(
   error: EntraTokenError,
-  stage: SyncStage,
+  stage: RunStage,
   context: FailureContext,
 ): SyncStoppedError | TransientSyncError {
   const r = error.response;
