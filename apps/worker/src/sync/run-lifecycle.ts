@@ -91,8 +91,8 @@ export class RunLifecycle {
    * The run a sync job executes, with what it starts from, in one round trip
    * (the run itself too, unless a scheduled job must create it first); or why
    * the job has nothing to do. The health reading is the compare-and-set token
-   * for recording the outcome: current for a run that stops at once, re-read
-   * otherwise.
+   * for recording the outcome: nothing else writes the health while the run
+   * holds the org's slot, so it is current at the end too (re-read if not).
    */
   static async open(
     payload: SyncJob,
@@ -271,7 +271,12 @@ export class RunLifecycle {
    * save fails.
    */
   private save(patch: Partial<Run>): Promise<void> {
-    const run: Run = { ...this.current, ...patch };
+    // A copy of the counts: the caller keeps counting into its own object.
+    const run: Run = {
+      ...this.current,
+      ...patch,
+      stats: { ...(patch.stats ?? this.current.stats) },
+    };
     this.current = run;
     const saved = this.saving.then(() => this.deps.runs.save(run));
     this.saving = saved.catch(() => {});
