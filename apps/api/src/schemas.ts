@@ -3,6 +3,7 @@ import {
   clientSecretViewSchema,
   cursorSchema,
   directoryUserSchema,
+  healthStatusSchema,
   limitQuerySchema,
   listEnvelopeSchema,
   notificationIdSchema,
@@ -56,7 +57,8 @@ export const runListSchema = listEnvelopeSchema(runSchema);
 export const notificationListSchema = listEnvelopeSchema(notificationSchema);
 export const directoryUserListSchema = listEnvelopeSchema(directoryUserSchema);
 
-export const integrationHealthStatusSchema = z.enum(['unknown', 'healthy', 'failing']);
+/** The integration's health, as the worker records it. */
+export const integrationHealthStatusSchema = healthStatusSchema;
 
 /** `GET /orgs/{orgId}/sync-overview`: the integration's state at a glance. */
 export const syncOverviewSchema = z.object({
