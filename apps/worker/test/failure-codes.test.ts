@@ -39,8 +39,9 @@ async function expectStopped(
   // Failed as non-retryable in BullMQ too: one attempt, nothing left waiting.
   const job = await findSyncJob(run.id);
   expect(job?.attemptsMade).toBe(1);
-  // The hand-off to the notifier: the run's failure, under the job ID the
-  // notification queue's rule gives that message.
+  // The hand-off to the notifier: the run's failure, and the failure
+  // episode the worker recorded it in (the org's first: this run opens it),
+  // under the job ID the notification queue's rule gives that message.
   expect(run.failure).toMatchObject({ code: expected.code });
   const message: NotificationJob = {
     type: 'sync_failed',
@@ -48,6 +49,7 @@ async function expectStopped(
     runId: run.id,
     occurredAt: run.finishedAt!,
     failure: run.failure!,
+    episode: { firstRunId: run.id, since: run.finishedAt!, count: 1 },
   };
   const handOff = await h.notifications.getJob(notificationJobId(message));
   expect(handOff?.data).toEqual(message);
@@ -71,13 +73,15 @@ async function handOffsOf(orgId: string): Promise<NotificationJob[]> {
 }
 
 /** The recovery hand-off of a run, as the worker must have made it. */
-function recoveryOf(run: Run, previousFailureCode: string): NotificationJob {
+/** The hand-off of `run` recovering from the episode `failed` opened (and was alone in). */
+function recoveryOf(run: Run, failed: Run): NotificationJob {
   return {
     type: 'sync_recovered',
     orgId: run.orgId,
     runId: run.id,
     occurredAt: run.finishedAt!,
-    previousFailureCode,
+    previousFailureCode: failed.failure!.code,
+    episode: { firstRunId: failed.id, since: failed.finishedAt!, count: 1 },
   };
 }
 
@@ -421,13 +425,13 @@ describe('recovery', () => {
     });
     const ok = await h.syncAndWait(orgId);
     expect(ok.status).toBe('succeeded');
-    const recovery = recoveryOf(ok, 'client_secret_expired');
+    const recovery = recoveryOf(ok, failed);
     expect((await h.notifications.getJob(notificationJobId(recovery)))?.data).toEqual(recovery);
     // A further success is not another recovery.
     const again = await h.syncAndWait(orgId);
     expect(again.status).toBe('succeeded');
     expect(
-      await h.notifications.getJob(notificationJobId(recoveryOf(again, 'client_secret_expired'))),
+      await h.notifications.getJob(notificationJobId(recoveryOf(again, failed))),
     ).toBeUndefined();
     expect((await handOffsOf(orgId)).map((m) => m.type).sort()).toEqual([
       'sync_failed',
