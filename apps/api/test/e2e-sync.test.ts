@@ -233,13 +233,15 @@ describe('each failure code, reached through the API', () => {
     expect(run.attempts).toBe(1);
     expect(run.failure).toMatchObject({ code, category, retryable: false });
     expect(run.failure!.remediation.length).toBeGreaterThan(0);
-    // The hand-off, under the job ID the notification queue's rule gives it.
+    // The hand-off, with the failure episode the worker recorded (this run
+    // opens it), under the job ID the notification queue's rule gives it.
     const handOff: NotificationJob = {
       type: 'sync_failed',
       orgId: org,
       runId: run.id,
       occurredAt: run.finishedAt!,
       failure: run.failure!,
+      episode: { firstRunId: run.id, since: run.finishedAt!, count: 1 },
     };
     expect((await notificationQueue.getJob(notificationJobId(handOff)))?.data).toEqual(handOff);
   });
@@ -285,7 +287,8 @@ describe('recovery through the API', () => {
       org,
       settings(t, { clientSecretExpiresAt: new Date(Date.now() - DAY).toISOString() }),
     );
-    expect((await syncNow(org)).failure?.code).toBe('client_secret_expired');
+    const failed = await syncNow(org);
+    expect(failed.failure?.code).toBe('client_secret_expired');
     const overview = await api.request('GET', `/api/v1/orgs/${org}/sync-overview`, { token });
     expect(overview.json).toMatchObject({
       status: 'failing',
@@ -307,6 +310,7 @@ describe('recovery through the API', () => {
       runId: run.id,
       occurredAt: run.finishedAt!,
       previousFailureCode: 'client_secret_expired',
+      episode: { firstRunId: failed.id, since: failed.finishedAt!, count: 1 },
     };
     expect((await notificationQueue.getJob(notificationJobId(recovery)))?.data).toEqual(recovery);
   });
