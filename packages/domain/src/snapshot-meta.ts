@@ -4,20 +4,11 @@ import type { RunStats } from './run.js';
 const count = z.number().int().min(0);
 
 /**
- * The selected groups' names, as a committed snapshot may carry them: a map
- * of group ID to name, or a list of `{ id, displayName }`.
- */
-export const snapshotGroupNamesSchema = z.union([
-  z.record(z.string(), z.string().nullable()),
-  z.array(z.object({ id: z.string(), displayName: z.string().nullable() })),
-]);
-export type SnapshotGroupNames = z.infer<typeof snapshotGroupNamesSchema>;
-
-/**
  * What a commit records beside the snapshot version it makes current: the
  * run that built it and that run's counts. Every field but `runId` is
  * optional, so metas written by any earlier version still parse; unknown
- * fields are dropped.
+ * fields (e.g. group names, now kept per org by the selected-groups record)
+ * are dropped.
  */
 export const snapshotMetaSchema = z.object({
   runId: z.string(),
@@ -32,8 +23,6 @@ export const snapshotMetaSchema = z.object({
   graphRequests: count.optional(),
   throttledRequests: count.optional(),
   tokenRequests: count.optional(),
-  /** Unreadable names are left out rather than failing the whole meta. */
-  groupNames: snapshotGroupNamesSchema.optional().catch(undefined),
 });
 export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
 

@@ -31,21 +31,14 @@ describe('snapshotMetaSchema', () => {
   });
 
   it('parses older and smaller metas; counts they lack are left out, not zero', () => {
-    const meta = snapshotMetaSchema.parse({ runId: 'run-2', users: 1, somethingOld: true });
+    const meta = snapshotMetaSchema.parse({
+      runId: 'run-2',
+      users: 1,
+      groupNames: { g1: 'Sales' },
+    });
     expect(meta).toEqual({ runId: 'run-2', users: 1 });
     expect(committedRunStats(meta)).toEqual({ users: 1 });
     expect(committedRunStats(snapshotMetaSchema.parse({ runId: 'r', groups: null }))).toEqual({});
-  });
-
-  it('keeps group names in either form, and drops unreadable ones rather than failing', () => {
-    const asMap = snapshotMetaSchema.parse({ runId: 'r', groupNames: { g1: 'Sales', g2: null } });
-    expect(asMap.groupNames).toEqual({ g1: 'Sales', g2: null });
-    const asList = snapshotMetaSchema.parse({
-      runId: 'r',
-      groupNames: [{ id: 'g1', displayName: 'Sales' }],
-    });
-    expect(asList.groupNames).toEqual([{ id: 'g1', displayName: 'Sales' }]);
-    expect(snapshotMetaSchema.parse({ runId: 'r', groupNames: 42 }).groupNames).toBeUndefined();
   });
 
   it('refuses a meta with a malformed count', () => {
