@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Parses an env string that is a boolean flag ("true"/"1"/"false"/"0"). */
@@ -10,6 +11,74 @@ const secretEncryptionKey = z
   .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, {
     message: 'must be 32 bytes encoded as base64 (e.g. `openssl rand -base64 32`)',
   });
+
+/**
+ * `SECRET_DECRYPTION_KEYS`: previous encryption keys, comma-separated, each
+ * like SECRET_ENCRYPTION_KEY. A bad entry is named by its position
+ * (`SECRET_DECRYPTION_KEYS.1`), never by its value.
+ */
+const secretDecryptionKeys = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== ''),
+  )
+  .pipe(z.array(secretEncryptionKey).max(16, 'at most 16 previous keys'));
+
+const TRUST_PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address Express's `trust proxy` accepts: a preset, an IP, or an IP/prefix. */
+function isProxyAddress(entry: string): boolean {
+  if (TRUST_PROXY_PRESETS.has(entry)) return true;
+  const [ip, prefix, extra] = entry.split('/');
+  const family = isIP(ip ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `TRUST_PROXY` → Express's `trust proxy`: `false` (the socket's address), a
+ * hop count, or the proxies' addresses. `true` is refused: it would take the
+ * left-most X-Forwarded-For entry, which any client writes itself.
+ */
+const trustProxy = z.string().transform((v, ctx): false | number | string[] => {
+  const value = v.trim();
+  if (value === 'false' || value === '0') return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  if (value === 'true') {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'true would trust any client-written X-Forwarded-For; give the number of proxies in front of the api, or their addresses',
+    });
+    return z.NEVER;
+  }
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length === 0 || !entries.every(isProxyAddress)) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be false, a hop count, or comma-separated proxy addresses (IP, IP/prefix, loopback, linklocal, uniquelocal)',
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+/** Defaults of the hardening knobs, shared by the schema and callers that build an env by hand. */
+export const securityDefaults = {
+  /** A bearer token may not live longer than this (its `exp` from now, and `exp - iat`). */
+  API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: 86_400,
+  /** Failed ops logins one source address may make per window before it is throttled. */
+  OPS_LOGIN_MAX_FAILURES: 10,
+  OPS_LOGIN_WINDOW_SECONDS: 900,
+} as const;
 
 /**
  * The environment contract of DESIGN.md. Every variable the service reads is
@@ -27,9 +96,17 @@ const envShape = z.object({
     .default('entra-sync'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** When set, bearer tokens must carry this `iss`. */
+  API_AUTH_ISSUER: z.string().min(1).max(512).optional(),
+  /** When set, bearer tokens must carry this `aud`. */
+  API_AUTH_AUDIENCE: z.string().min(1).max(512).optional(),
   OPS_USER: z.string().min(1).optional(),
   OPS_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Bull Board without write actions (retry, promote, clean, pause, add, ...). */
+  OPS_READ_ONLY: flag.default(false),
   SECRET_ENCRYPTION_KEY: secretEncryptionKey.optional(),
+  /** Previous SECRET_ENCRYPTION_KEYs, still accepted for decryption during a key rotation. */
+  SECRET_DECRYPTION_KEYS: secretDecryptionKeys.optional(),
   ENTRA_AUTHORITY_HOST: httpsOrHttpUrl.default('https://login.microsoftonline.com'),
   GRAPH_BASE_URL: httpsOrHttpUrl.default('https://graph.microsoft.com'),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
@@ -59,6 +136,28 @@ const envShape = z.object({
   /** Port of the notifier's /healthz and /readyz; 0 turns the health server off. */
   NOTIFIER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Upper bound of a bearer token's lifetime (see securityDefaults). */
+  API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(securityDefaults.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS),
+  /** Failed ops logins per source address and window before that address gets 429s. */
+  OPS_LOGIN_MAX_FAILURES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(securityDefaults.OPS_LOGIN_MAX_FAILURES),
+  OPS_LOGIN_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(securityDefaults.OPS_LOGIN_WINDOW_SECONDS),
+  /** Which proxies' X-Forwarded-For the api believes (Express's `trust proxy`). */
+  TRUST_PROXY: trustProxy.default(false),
 });
 
 export const envSchema = envShape.superRefine((env, ctx) => {
@@ -123,10 +222,21 @@ export function loadEnv<R extends ProcessRole>(source: NodeJS.ProcessEnv, role: 
     if (value !== undefined && value !== '') picked[name] = value;
   }
   const demo = picked.DEMO_MODE === 'true' || picked.DEMO_MODE === '1';
-  if (demo) {
+  const problems: { variable: string; message: string }[] = [];
+  // The demo's credentials are public; an explicit production deployment
+  // never gets them, whatever else is set. (NODE_ENV left unset defaults to
+  // production but does not count: `pnpm demo` and tests run without it.)
+  const demoInProduction = demo && picked.NODE_ENV === 'production';
+  if (demoInProduction) {
+    problems.push({
+      variable: 'DEMO_MODE',
+      message:
+        'is refused with NODE_ENV=production: demo mode runs on public, embedded credentials; unset DEMO_MODE, or set NODE_ENV=development on a machine of your own',
+    });
+  }
+  if (demo && !demoInProduction) {
     for (const [k, v] of Object.entries(demoDefaults)) picked[k] ??= v;
   }
-  const problems: { variable: string; message: string }[] = [];
   const result = envSchema.safeParse(picked);
   if (!result.success) {
     for (const issue of result.error.issues) {

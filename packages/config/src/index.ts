@@ -8,4 +8,5 @@ export {
   type ProcessRole,
   type RoleEnv,
   requiredByRole,
+  securityDefaults,
 } from './env.js';

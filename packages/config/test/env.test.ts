@@ -100,3 +100,102 @@ describe('notifier knobs', () => {
     ).toEqual(['NOTIFIER_CONCURRENCY', 'NOTIFIER_EMAIL_BACKOFF_MS']);
   });
 });
+
+describe('key rotation', () => {
+  const previous = [Buffer.alloc(32, 1).toString('base64'), Buffer.alloc(32, 2).toString('base64')];
+
+  it('reads SECRET_DECRYPTION_KEYS as a comma-separated list, spaces and empty entries ignored', () => {
+    expect(loadEnv(required, 'worker').SECRET_DECRYPTION_KEYS).toBeUndefined();
+    const env = loadEnv(
+      { ...required, SECRET_DECRYPTION_KEYS: ` ${previous[0]} ,,${previous[1]},` },
+      'worker',
+    );
+    expect(env.SECRET_DECRYPTION_KEYS).toEqual(previous);
+  });
+
+  it('names a bad previous key by its position, never by its value', () => {
+    try {
+      loadEnv({ ...required, SECRET_DECRYPTION_KEYS: `${previous[0]},c2hvcnQ=` }, 'worker');
+      expect.unreachable();
+    } catch (error) {
+      const e = error as ConfigError;
+      expect(e.problems.map((p) => p.variable)).toEqual(['SECRET_DECRYPTION_KEYS.1']);
+      expect(e.message).not.toContain('c2hvcnQ=');
+      expect(e.message).not.toContain(previous[0]);
+    }
+  });
+});
+
+describe('bearer token knobs', () => {
+  it('default to no issuer or audience and a 24 h lifetime bound', () => {
+    const env = loadEnv(required, 'api');
+    expect(env.API_AUTH_ISSUER).toBeUndefined();
+    expect(env.API_AUTH_AUDIENCE).toBeUndefined();
+    expect(env.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS).toBe(86_400);
+    const set = loadEnv(
+      {
+        ...required,
+        API_AUTH_ISSUER: 'https://portal.pinnacle.example',
+        API_AUTH_AUDIENCE: 'entra-sync',
+        API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
+      },
+      'api',
+    );
+    expect(set).toMatchObject({
+      API_AUTH_ISSUER: 'https://portal.pinnacle.example',
+      API_AUTH_AUDIENCE: 'entra-sync',
+      API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: 3600,
+    });
+    expect(problems({ ...required, API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '10' })).toEqual([
+      'API_AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+    ]);
+  });
+});
+
+describe('ops knobs', () => {
+  it('default to a writable board, 10 failed logins per 15 minutes, and no trusted proxy', () => {
+    const env = loadEnv(required, 'api');
+    expect(env.OPS_READ_ONLY).toBe(false);
+    expect(env.OPS_LOGIN_MAX_FAILURES).toBe(10);
+    expect(env.OPS_LOGIN_WINDOW_SECONDS).toBe(900);
+    expect(env.TRUST_PROXY).toBe(false);
+    expect(loadEnv({ ...required, OPS_READ_ONLY: 'true' }, 'api').OPS_READ_ONLY).toBe(true);
+  });
+
+  it('reads TRUST_PROXY as a hop count or proxy addresses, and refuses true', () => {
+    const trust = (value: string) => loadEnv({ ...required, TRUST_PROXY: value }, 'api').TRUST_PROXY;
+    expect(trust('false')).toBe(false);
+    expect(trust('1')).toBe(1);
+    expect(trust('loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7')).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.0.2.7',
+    ]);
+    for (const bad of ['true', 'proxy.example', '10.0.0.0/33', '1.2.3.4/8/9', 'yes']) {
+      expect(problems({ ...required, TRUST_PROXY: bad }), bad).toEqual(['TRUST_PROXY']);
+    }
+  });
+});
+
+describe('demo mode', () => {
+  it('is refused with an explicit NODE_ENV=production, naming both variables', () => {
+    try {
+      loadEnv({ DEMO_MODE: 'true', NODE_ENV: 'production' }, 'all');
+      expect.unreachable();
+    } catch (error) {
+      const e = error as ConfigError;
+      const demo = e.problems.find((p) => p.variable === 'DEMO_MODE');
+      expect(demo?.message).toContain('NODE_ENV=production');
+      // Nor does it fall back on the public demo credentials.
+      expect(e.problems.map((p) => p.variable)).toContain('API_AUTH_SECRET');
+    }
+  });
+
+  it('runs with NODE_ENV development, test, or left unset', () => {
+    for (const NODE_ENV of ['development', 'test', undefined]) {
+      const env = loadEnv({ DEMO_MODE: 'true', NODE_ENV }, 'all');
+      expect(env.DEMO_MODE).toBe(true);
+    }
+  });
+});

@@ -15,6 +15,7 @@ const SECRET_KEYS = [
   'authorization',
   'encryptedSecret',
   'SECRET_ENCRYPTION_KEY',
+  'SECRET_DECRYPTION_KEYS',
   'API_AUTH_SECRET',
   'OPS_PASSWORD',
 ];
