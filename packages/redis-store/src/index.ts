@@ -1,4 +1,5 @@
 export * from './alert-repository.js';
+export { CursorSigner } from './cursor-signer.js';
 export * from './expiry-warning-repository.js';
 export * from './health-repository.js';
 export * from './integration-repository.js';
@@ -8,5 +9,7 @@ export * from './notification-repository.js';
 export * from './run-repository.js';
 export * from './secret-box.js';
 export * from './selected-group-repository.js';
+export * from './secret-keyring.js';
+export * from './secret-reencryption.js';
 export * from './snapshot-store.js';
 export * from './stores.js';

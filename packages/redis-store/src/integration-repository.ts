@@ -82,6 +82,35 @@ export class IntegrationRepository {
   }
 
   /**
+   * Re-seals the org's client secret with the current encryption key (key
+   * rotation). Nothing else changes but the revision; a concurrent save
+   * wins and is re-sealed in its turn. Throws SecretDecryptionError when no
+   * configured key opens the stored secret, writing nothing.
+   */
+  async resealSecret(orgId: string): Promise<'reencrypted' | 'current' | 'absent'> {
+    const key = orgKeys(this.prefix, orgId).integration;
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
+      const json = await this.redis.get(key);
+      const previous = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
+      if (!previous?.secret) return 'absent';
+      const opened = this.secretBox.open(previous.secret.sealed, orgId);
+      if (opened.current) return 'current';
+      const next = storedIntegrationSchema.parse({
+        ...previous,
+        secret: { ...previous.secret, sealed: this.secretBox.encrypt(opened.plaintext, orgId) },
+        revision: previous.revision + 1,
+      });
+      const written = await COMPARE_AND_SET.run(
+        this.redis,
+        [key],
+        [String(previous.revision), JSON.stringify(next)],
+      );
+      if (written === 1) return 'reencrypted';
+    }
+    throw new Error(`Could not re-encrypt the secret of org ${orgId}: too many concurrent writes`);
+  }
+
+  /**
    * Creates or replaces the settings. Without a new `clientSecret` the stored
    * secret (and its expiry, unless one is given) is kept.
    */
@@ -89,7 +118,13 @@ export class IntegrationRepository {
     orgId: string,
     input: IntegrationSettingsInput,
     now: Date = new Date(),
-  ): Promise<{ integration: StoredIntegration; created: boolean; secretChanged: boolean }> {
+  ): Promise<{
+    integration: StoredIntegration;
+    /** The record this save replaced (null when it created the integration). */
+    previous: StoredIntegration | null;
+    created: boolean;
+    secretChanged: boolean;
+  }> {
     const sealed = input.clientSecret ? this.secretBox.encrypt(input.clientSecret, orgId) : null;
     return this.update(orgId, (previous) => {
       const at = now.toISOString();
@@ -120,6 +155,7 @@ export class IntegrationRepository {
       };
     }).then(({ next, previous }) => ({
       integration: next,
+      previous,
       created: previous === null,
       secretChanged: sealed !== null,
     }));
@@ -130,9 +166,9 @@ export class IntegrationRepository {
     orgId: string,
     rotation: ClientSecretRotation,
     now: Date = new Date(),
-  ): Promise<StoredIntegration> {
+  ): Promise<{ integration: StoredIntegration; previous: StoredIntegration }> {
     const sealed = this.secretBox.encrypt(rotation.clientSecret, orgId);
-    const { next } = await this.update(orgId, (previous) => {
+    const { next, previous } = await this.update(orgId, (previous) => {
       if (!previous) throw new IntegrationNotFoundError(orgId);
       return {
         ...previous,
@@ -146,7 +182,9 @@ export class IntegrationRepository {
         revision: previous.revision + 1,
       };
     });
-    return next;
+    // update() ran the change on a record, so there was one.
+    if (!previous) throw new IntegrationNotFoundError(orgId);
+    return { integration: next, previous };
   }
 
   /** Org IDs whose recorded secret expiry is at or before `until`, soonest first. */
@@ -165,6 +203,25 @@ export class IntegrationRepository {
 
   async listOrgIds(): Promise<string[]> {
     return this.redis.smembers(globalKeys(this.prefix).orgs);
+  }
+
+  /** Every org with an integration, a batch at a time (SSCAN: no single huge reply). */
+  async *orgIdBatches(count = 500): AsyncGenerator<string[]> {
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.sscan(
+        globalKeys(this.prefix).orgs,
+        cursor,
+        'COUNT',
+        count,
+      );
+      cursor = next;
+      // SSCAN may return a member twice while the set is rehashed.
+      const fresh = batch.filter((orgId) => !seen.has(orgId));
+      for (const orgId of fresh) seen.add(orgId);
+      if (fresh.length > 0) yield fresh;
+    } while (cursor !== '0');
   }
 
   /**

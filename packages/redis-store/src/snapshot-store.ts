@@ -5,6 +5,7 @@ import {
   snapshotMetaSchema,
 } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import type { CursorSigner } from './cursor-signer.js';
 import { orgKeys } from './keys.js';
 import { LuaScript, luaBulk } from './lua-script.js';
 
@@ -185,17 +186,15 @@ export function serializeStagedUser(user: StagedUser): string {
 }
 
 interface CursorState {
+  /** The committed version the cursor reads. */
   v: string;
+  /** The last user ID returned. */
   a: string;
 }
 
-function encodeCursor(state: CursorState): string {
-  return Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): CursorState {
+function parseCursorState(payload: string): CursorState | null {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    const parsed = JSON.parse(payload) as unknown;
     if (
       parsed !== null &&
       typeof parsed === 'object' &&
@@ -207,7 +206,7 @@ function decodeCursor(cursor: string): CursorState {
   } catch {
     // fall through
   }
-  throw new SnapshotCursorError('The cursor is not one this API issued');
+  return null;
 }
 
 /**
@@ -218,6 +217,8 @@ export class SnapshotStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** Authenticates directory cursors (see CursorSigner); the same keys on every api replica. */
+    private readonly cursors: CursorSigner,
   ) {}
 
   private keys(orgId: string) {
@@ -369,10 +370,17 @@ export class SnapshotStore {
     let version: string | null;
     let after = '';
     if (options.cursor) {
-      const state = decodeCursor(options.cursor);
+      // Authenticated for this org: a cursor cannot be made up or edited to
+      // name another version (a run still staging, or one that failed).
+      const payload = this.cursors.verify(orgId, options.cursor);
+      const state = payload === null ? null : parseCursorState(payload);
+      if (state === null) throw new SnapshotCursorError('The cursor is not one this API issued');
       version = state.v;
       after = state.a;
-      if ((await this.redis.exists(this.keys(orgId).snapshotIds(version))) === 0) {
+      // Only a committed version has meta (promote writes it); a retired one
+      // keeps it until the version expires.
+      const v = this.versionKeys(orgId, version);
+      if ((await this.redis.exists(v.ids, v.meta)) !== 2) {
         throw new SnapshotCursorError(
           'The snapshot this cursor belongs to has been replaced; start again',
         );
@@ -409,7 +417,9 @@ export class SnapshotStore {
     });
     const last = pageIds[pageIds.length - 1];
     const nextCursor =
-      ids.length > options.limit && last ? encodeCursor({ v: version, a: last }) : null;
+      ids.length > options.limit && last
+        ? this.cursors.sign(orgId, JSON.stringify({ v: version, a: last } satisfies CursorState))
+        : null;
     return { items, nextCursor, version };
   }
 }

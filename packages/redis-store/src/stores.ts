@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AlertRepository } from './alert-repository.js';
+import { CursorSigner } from './cursor-signer.js';
 import { ExpiryWarningRepository } from './expiry-warning-repository.js';
 import { HealthRepository } from './health-repository.js';
 import { IntegrationRepository } from './integration-repository.js';
@@ -7,6 +8,7 @@ import { NotificationRepository } from './notification-repository.js';
 import { RunRepository } from './run-repository.js';
 import { SecretBox } from './secret-box.js';
 import { SelectedGroupRepository } from './selected-group-repository.js';
+import { SecretKeyring } from './secret-keyring.js';
 import { SnapshotStore } from './snapshot-store.js';
 
 /**
@@ -31,17 +33,34 @@ export interface Stores {
   selectedGroups: SelectedGroupRepository;
 }
 
+export interface StoreOptions {
+  /** SECRET_DECRYPTION_KEYS: previous encryption keys, still accepted for decryption. */
+  previousSecretKeys?: readonly string[] | undefined;
+}
+
+/** Purpose label of the directory cursors' MAC key (derived from the encryption keys). */
+export const DIRECTORY_CURSOR_PURPOSE = 'directory users';
+
 export function createStores(
   redis: Redis,
   queuePrefix: string,
   secretEncryptionKey: string,
+  options: StoreOptions = {},
 ): Stores {
   const prefix = dataPrefix(queuePrefix);
+  const keyring = new SecretKeyring({
+    current: secretEncryptionKey,
+    previous: options.previousSecretKeys,
+  });
   return {
-    integrations: new IntegrationRepository(redis, prefix, new SecretBox(secretEncryptionKey)),
+    integrations: new IntegrationRepository(redis, prefix, new SecretBox(keyring)),
     runs: new RunRepository(redis, prefix),
     health: new HealthRepository(redis, prefix),
-    snapshots: new SnapshotStore(redis, prefix),
+    snapshots: new SnapshotStore(
+      redis,
+      prefix,
+      new CursorSigner(keyring, DIRECTORY_CURSOR_PURPOSE),
+    ),
     notifications: new NotificationRepository(redis, prefix),
     alerts: new AlertRepository(redis, prefix),
     expiryWarnings: new ExpiryWarningRepository(redis, prefix),

@@ -88,7 +88,7 @@ describe('IntegrationRepository.put and get', () => {
       tenantId: TENANT,
       clientId: CLIENT,
       secret: {
-        sealed: expect.stringMatching(/^v1\./),
+        sealed: expect.stringMatching(/^v2\./),
         hint: SECRET.slice(-3),
         expiresAt: '2026-12-31T00:00:00.000Z',
         updatedAt: now(0).toISOString(),
@@ -210,18 +210,20 @@ describe('IntegrationRepository.rotateSecret', () => {
   it('changes only the secret, its hint and expiry, updatedAt and revision', async () => {
     const org = 'org-rotate';
     const before = (await repo.put(org, withSecret(SECRET, '2026-03-01'), now(0))).integration;
-    const after = await repo.rotateSecret(
+    const rotated = await repo.rotateSecret(
       org,
       { clientSecret: SECRET_2, expiresAt: '2027-03-01T00:00:00.000Z' },
       now(5),
     );
+    expect(rotated.previous).toEqual(before);
+    const after = rotated.integration;
     expect(omit(after, 'secret', 'updatedAt', 'revision')).toEqual(
       omit(before, 'secret', 'updatedAt', 'revision'),
     );
     expect(after.revision).toBe(before.revision + 1);
     expect(after.updatedAt).toBe(now(5).toISOString());
     expect(after.secret).toEqual({
-      sealed: expect.stringMatching(/^v1\./),
+      sealed: expect.stringMatching(/^v2\./),
       hint: SECRET_2.slice(-3),
       expiresAt: '2027-03-01T00:00:00.000Z',
       updatedAt: now(5).toISOString(),
@@ -235,7 +237,7 @@ describe('IntegrationRepository.rotateSecret', () => {
   it('rotating a draft without a secret adds one and keeps the rest', async () => {
     const org = 'org-rotate-draft';
     const before = (await repo.put(org, input(), now(0))).integration;
-    const after = await repo.rotateSecret(
+    const { integration: after } = await repo.rotateSecret(
       org,
       { clientSecret: SECRET, expiresAt: '2027-03-01T00:00:00.000Z' },
       now(1),

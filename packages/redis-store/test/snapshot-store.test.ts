@@ -1,7 +1,9 @@
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CursorSigner } from '../src/cursor-signer.js';
 import { orgKeys } from '../src/keys.js';
+import { SecretKeyring } from '../src/secret-keyring.js';
 import {
   SnapshotConflictError,
   SnapshotCursorError,
@@ -10,17 +12,19 @@ import {
   type StagedUser,
   serializeStagedUser,
 } from '../src/snapshot-store.js';
-import { dataPrefix } from '../src/stores.js';
+import { DIRECTORY_CURSOR_PURPOSE, dataPrefix } from '../src/stores.js';
 
 let r: TestRedis;
 let prefix: string;
 let store: SnapshotStore;
 let otherConnection: Redis;
+const KEY = Buffer.alloc(32, 3).toString('base64');
+const cursors = new CursorSigner(new SecretKeyring(KEY), DIRECTORY_CURSOR_PURPOSE);
 
 beforeAll(async () => {
   r = await useTestRedis('snapshot-store');
   prefix = dataPrefix(r.prefix);
-  store = new SnapshotStore(r.redis, prefix);
+  store = new SnapshotStore(r.redis, prefix, cursors);
   otherConnection = r.connect();
 });
 afterAll(() => r.cleanup());
@@ -383,7 +387,7 @@ describe('SnapshotStore promote', () => {
 
   it('readers on another connection see the old or the new snapshot, never a mix', async () => {
     const org = 'org-atomic';
-    const reader = new SnapshotStore(otherConnection, prefix);
+    const reader = new SnapshotStore(otherConnection, prefix, cursors);
     const oldIds = Array.from({ length: 300 }, (_, i) => uid(i));
     const newIds = Array.from({ length: 300 }, (_, i) => uid(i + 150));
     await commit(org, 'run-1', [{ groupId: 'g', users: oldIds.map((id) => user(id)) }]);
@@ -675,6 +679,78 @@ describe('SnapshotStore readUsers', () => {
       expect(error, cursor).toBeInstanceOf(SnapshotCursorError);
       expect((error as SnapshotCursorError).code).toBe('cursor_invalid');
     }
+  });
+
+  it('refuses a cursor altered in any byte', async () => {
+    const org = 'org-tampered-cursor';
+    await commit(org, 'run-1', [{ groupId: 'g', users: [user('a'), user('b'), user('c')] }]);
+    const { nextCursor } = await store.readUsers(org, { limit: 1 });
+    const raw = Buffer.from(nextCursor as string, 'base64url');
+    for (let i = 0; i < raw.length; i++) {
+      const copy = Buffer.from(raw);
+      copy[i] = (copy[i] as number) ^ 0x01;
+      await expect(
+        store.readUsers(org, { limit: 1, cursor: copy.toString('base64url') }),
+        `byte ${i}`,
+      ).rejects.toBeInstanceOf(SnapshotCursorError);
+    }
+    // Nor a cursor cut short, or lengthened.
+    for (const cursor of [raw.subarray(0, -1), Buffer.concat([raw, Buffer.from([0])])]) {
+      await expect(
+        store.readUsers(org, { limit: 1, cursor: cursor.toString('base64url') }),
+      ).rejects.toBeInstanceOf(SnapshotCursorError);
+    }
+    // The untouched cursor still reads on.
+    const next = await store.readUsers(org, { limit: 1, cursor: nextCursor as string });
+    expect(next.items.map((u) => u.id)).toEqual(['b']);
+  });
+
+  it('never reads a version that is staged or stopped, even under a genuine signature', async () => {
+    const org = 'org-staged-cursor';
+    await commit(org, 'run-1', [{ groupId: 'g', users: [user('a'), user('b')] }]);
+    // A run staging its version (never committed) and one that stopped midway.
+    await store.resetStaging(org, 'run-staging');
+    await store.stagePage(org, 'run-staging', 'g', [user('secret-1'), user('secret-2')]);
+    await store.resetStaging(org, 'run-stopped');
+    await store.stagePage(org, 'run-stopped', 'g', [user('secret-3')]);
+    await store.buildVersion(org, 'run-stopped', everyone);
+    for (const version of ['run-staging', 'run-stopped']) {
+      // What the old, unsigned format would have let anyone write.
+      const unsigned = Buffer.from(JSON.stringify({ v: version, a: '' })).toString('base64url');
+      await expect(store.readUsers(org, { limit: 10, cursor: unsigned })).rejects.toBeInstanceOf(
+        SnapshotCursorError,
+      );
+      // Even a cursor signed with the service's own key (a leak, a bug) cannot name one.
+      const signed = cursors.sign(org, JSON.stringify({ v: version, a: '' }));
+      await expect(store.readUsers(org, { limit: 10, cursor: signed })).rejects.toBeInstanceOf(
+        SnapshotCursorError,
+      );
+    }
+  });
+
+  it('keeps reading cursors issued before a key rotation while the previous key is configured', async () => {
+    const org = 'org-cursor-rotation';
+    await commit(org, 'run-1', [{ groupId: 'g', users: [user('a'), user('b')] }]);
+    const { nextCursor } = await store.readUsers(org, { limit: 1 });
+    const newKey = Buffer.alloc(32, 4).toString('base64');
+    const rotated = new SnapshotStore(
+      r.redis,
+      prefix,
+      new CursorSigner(
+        new SecretKeyring({ current: newKey, previous: [KEY] }),
+        DIRECTORY_CURSOR_PURPOSE,
+      ),
+    );
+    const page = await rotated.readUsers(org, { limit: 1, cursor: nextCursor as string });
+    expect(page.items.map((u) => u.id)).toEqual(['b']);
+    const dropped = new SnapshotStore(
+      r.redis,
+      prefix,
+      new CursorSigner(new SecretKeyring(newKey), DIRECTORY_CURSOR_PURPOSE),
+    );
+    await expect(
+      dropped.readUsers(org, { limit: 1, cursor: nextCursor as string }),
+    ).rejects.toBeInstanceOf(SnapshotCursorError);
   });
 
   it("another org's cursor does not read that org's snapshot", async () => {
