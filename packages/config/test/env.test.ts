@@ -163,7 +163,8 @@ describe('ops knobs', () => {
   });
 
   it('reads TRUST_PROXY as a hop count or proxy addresses, and refuses true', () => {
-    const trust = (value: string) => loadEnv({ ...required, TRUST_PROXY: value }, 'api').TRUST_PROXY;
+    const trust = (value: string) =>
+      loadEnv({ ...required, TRUST_PROXY: value }, 'api').TRUST_PROXY;
     expect(trust('false')).toBe(false);
     expect(trust('1')).toBe(1);
     expect(trust('loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7')).toEqual([
