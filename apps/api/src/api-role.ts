@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RoleEnv } from '@pinnacle/config';
+import { type RoleEnv, securityDefaults } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
 import { createRedisConnection, TypedQueue, waitForReady } from '@pinnacle/queue-runtime';
 import { createStores, dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
@@ -23,7 +23,21 @@ export type ApiEnv = Pick<
   | 'SECRET_ENCRYPTION_KEY'
 > &
   // Required by loadEnv for the api role; without them the ops endpoints refuse everyone.
-  Partial<Pick<RoleEnv<'api'>, 'OPS_USER' | 'OPS_PASSWORD'>>;
+  Partial<Pick<RoleEnv<'api'>, 'OPS_USER' | 'OPS_PASSWORD'>> &
+  // Hardening knobs: loadEnv fills their defaults; a hand-built env may leave them out.
+  Partial<
+    Pick<
+      RoleEnv<'api'>,
+      | 'SECRET_DECRYPTION_KEYS'
+      | 'API_AUTH_ISSUER'
+      | 'API_AUTH_AUDIENCE'
+      | 'API_AUTH_MAX_TOKEN_LIFETIME_SECONDS'
+      | 'OPS_READ_ONLY'
+      | 'OPS_LOGIN_MAX_FAILURES'
+      | 'OPS_LOGIN_WINDOW_SECONDS'
+      | 'TRUST_PROXY'
+    >
+  >;
 
 export interface StartApiOptions {
   clock?: () => Date;
@@ -47,7 +61,15 @@ const BOOT_READY_TIMEOUT_MS = 5_000;
 const CLOSE_STEP_TIMEOUT_MS = 2_000;
 
 export function apiConfigFromEnv(env: ApiEnv): ApiConfig {
-  return { authSecret: env.API_AUTH_SECRET };
+  return {
+    authSecret: env.API_AUTH_SECRET,
+    authIssuer: env.API_AUTH_ISSUER,
+    authAudience: env.API_AUTH_AUDIENCE,
+    maxTokenLifetimeSeconds:
+      env.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS ??
+      securityDefaults.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+    trustProxy: env.TRUST_PROXY ?? false,
+  };
 }
 
 /**
@@ -126,7 +148,9 @@ export async function startApiRole(
   ).catch(() => log.warn('redis is not answering at boot; starting anyway, /readyz says 503'));
 
   const stores: ApiStores = {
-    ...createStores(storeConnection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY),
+    ...createStores(storeConnection, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY, {
+      previousSecretKeys: env.SECRET_DECRYPTION_KEYS,
+    }),
     notifications: new NotificationRepository(storeConnection, dataPrefix(env.QUEUE_PREFIX)),
   };
   // Sync Now and every org's job scheduler: one producer, its job options from the environment.
@@ -151,6 +175,13 @@ export async function startApiRole(
     metricsConnection: storeConnection,
     queuePrefix: env.QUEUE_PREFIX,
     logger: log,
+    readOnly: env.OPS_READ_ONLY ?? false,
+    loginThrottle: {
+      redis: storeConnection,
+      keyPrefix: `${dataPrefix(env.QUEUE_PREFIX)}:ops-login-failures`,
+      maxFailures: env.OPS_LOGIN_MAX_FAILURES ?? securityDefaults.OPS_LOGIN_MAX_FAILURES,
+      windowSeconds: env.OPS_LOGIN_WINDOW_SECONDS ?? securityDefaults.OPS_LOGIN_WINDOW_SECONDS,
+    },
   });
 
   let shuttingDown = false;

@@ -1,5 +1,11 @@
 import express, { type Express } from 'express';
-import { createTokenVerifier, requireAuth } from './auth.js';
+import {
+  createTokenVerifier,
+  DEFAULT_TOKEN_POLICY,
+  refusalMessage,
+  requireAuth,
+  type TokenPolicy,
+} from './auth.js';
 import type { ApiDeps } from './deps.js';
 import {
   errorHandler,
@@ -21,6 +27,9 @@ import { apiRoutes } from './routes/index.js';
 export function createApiApp(deps: ApiDeps, ops?: Ops): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Which X-Forwarded-For to believe for req.ip (the ops login throttle keys on it).
+  const trustProxy = deps.config.trustProxy ?? false;
+  app.set('trust proxy', Array.isArray(trustProxy) ? [...trustProxy] : trustProxy);
   app.use(requestLogger(deps.logger));
   // Request metrics, `/metrics` and Bull Board at `/admin/queues` (HTTP Basic, ops credentials).
   ops?.mount(app);
@@ -46,8 +55,20 @@ export function createApiApp(deps: ApiDeps, ops?: Ops): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  const verifier = createTokenVerifier(deps.config.authSecret, deps.clock);
-  api.use(requireAuth(verifier, (reason) => deps.logger.info({ reason }, 'bearer token refused')));
+  const tokenPolicy: TokenPolicy = {
+    issuer: deps.config.authIssuer,
+    audience: deps.config.authAudience,
+    maxLifetimeSeconds:
+      deps.config.maxTokenLifetimeSeconds ?? DEFAULT_TOKEN_POLICY.maxLifetimeSeconds,
+  };
+  const verifier = createTokenVerifier(deps.config.authSecret, deps.clock, tokenPolicy);
+  api.use(
+    requireAuth(
+      verifier,
+      (reason) => deps.logger.info({ reason }, 'bearer token refused'),
+      (reason) => refusalMessage(reason, tokenPolicy),
+    ),
+  );
   api.use(requireJsonContentType);
   api.use(
     express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),

@@ -17,6 +17,13 @@ export interface ApiConfig {
   staleRunAfterMs?: number;
   /** Upper bound of one queue call, so a request never hangs on Redis. Default 5 s. */
   queueTimeoutMs?: number;
+  /** API_AUTH_ISSUER / API_AUTH_AUDIENCE: when set, every token must carry them. */
+  authIssuer?: string | undefined;
+  authAudience?: string | undefined;
+  /** API_AUTH_MAX_TOKEN_LIFETIME_SECONDS. Default 24 h. */
+  maxTokenLifetimeSeconds?: number;
+  /** TRUST_PROXY, as Express's `trust proxy`: whose X-Forwarded-For names the client. Default false. */
+  trustProxy?: false | number | readonly string[];
 }
 
 export type ReadinessStatus = 'ready' | 'unavailable' | 'shutting_down';

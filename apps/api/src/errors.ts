@@ -10,6 +10,7 @@ export type ApiErrorCode =
   | 'unsupported_media_type'
   | 'bad_request'
   | 'unavailable'
+  | 'rate_limited'
   | 'internal_error';
 
 /**
@@ -22,19 +23,27 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ApiErrorCode,
     readonly issues?: ValidationIssue[],
+    /** A sentence for the caller (`message` in the body); never echoes what they sent. */
+    readonly detail?: string,
   ) {
     super(code);
     this.name = 'ApiError';
   }
 
-  body(): { error: ApiErrorCode; issues?: ValidationIssue[] } {
-    return this.issues ? { error: this.code, issues: this.issues } : { error: this.code };
+  body(): { error: ApiErrorCode; issues?: ValidationIssue[]; message?: string } {
+    return {
+      error: this.code,
+      ...(this.issues ? { issues: this.issues } : {}),
+      ...(this.detail !== undefined ? { message: this.detail } : {}),
+    };
   }
 }
 
 export const notFound = () => new ApiError(404, 'not_found');
 export const forbidden = () => new ApiError(403, 'forbidden');
-export const unauthorized = () => new ApiError(401, 'unauthorized');
+/** 401; `detail` says why when the reason helps the token's issuer (a claim it must fix). */
+export const unauthorized = (detail?: string) =>
+  new ApiError(401, 'unauthorized', undefined, detail);
 export const validationFailed = (issues: ValidationIssue[]) =>
   new ApiError(400, 'validation_failed', issues);
 

@@ -42,6 +42,18 @@ export function requestLogger(logger: Logger): RequestHandler {
   };
 }
 
+/**
+ * Pages and data that must never be shown inside another site's frame
+ * (clickjacking): CSP `frame-ancestors 'none'` for current browsers and
+ * `X-Frame-Options: DENY` for old ones. On /admin/queues and /metrics (and
+ * the console).
+ */
+export const denyFraming: RequestHandler = (_req, res, next) => {
+  res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
+  res.setHeader('X-Frame-Options', 'DENY');
+  next();
+};
+
 function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');

@@ -86,7 +86,9 @@ function operationOf(route: ApiRoute): Operation {
     description: 'A path parameter, query parameter or body field is invalid (`issues` names each)',
     schema: validationErrorResponseSchema,
   });
-  responses['401'] = errorResponse('No, malformed, expired or wrongly signed bearer token');
+  responses['401'] = errorResponse(
+    'No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which)',
+  );
   responses['403'] = errorResponse('The token is for another org');
   responses['404'] = errorResponse('Not found');
   if (route.body) {

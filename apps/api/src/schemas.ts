@@ -47,7 +47,11 @@ export const notificationsQuerySchema = z.strictObject({
 export const emptyBodySchema = z.strictObject({});
 
 // Responses.
-export const errorResponseSchema = z.object({ error: z.string() });
+export const errorResponseSchema = z.object({
+  error: z.string(),
+  /** Why, when it helps the caller fix the request (e.g. a token claim the service refuses). */
+  message: z.string().optional(),
+});
 export const validationErrorResponseSchema = z.object({
   error: z.literal('validation_failed'),
   issues: z.array(z.object({ path: z.string(), message: z.string() })),

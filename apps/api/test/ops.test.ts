@@ -29,7 +29,8 @@ const ops = { authorization: basic(OPS_USER, OPS_PASSWORD) };
 
 beforeAll(async () => {
   r = await useTestRedis('api-ops');
-  api = await startTestApi(r, { env: { OPS_USER, OPS_PASSWORD } });
+  // This file sends many wrong credentials on purpose; the login throttle has tests of its own.
+  api = await startTestApi(r, { env: { OPS_USER, OPS_PASSWORD, OPS_LOGIN_MAX_FAILURES: 10_000 } });
   queue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
 });
 afterAll(async () => {
@@ -218,7 +219,10 @@ describe('/metrics', () => {
   });
 
   it('gives the same fleet-wide numbers whichever api process is scraped', async () => {
-    const other = await startTestApi(r, { env: { OPS_USER, OPS_PASSWORD } });
+    // Replicas share the login throttle's counters too: the same generous limit.
+    const other = await startTestApi(r, {
+      env: { OPS_USER, OPS_PASSWORD, OPS_LOGIN_MAX_FAILURES: 10_000 },
+    });
     try {
       const [a, b] = await Promise.all([
         api.request('GET', '/metrics', { headers: ops }),

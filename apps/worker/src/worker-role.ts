@@ -27,6 +27,7 @@ export type WorkerEnv = Pick<
   | 'SYNC_LOCK_DURATION_MS'
   | 'SYNC_STALLED_INTERVAL_MS'
   | 'GRAPH_TIMEOUT_MS'
+  | 'SECRET_DECRYPTION_KEYS'
 > & { SECRET_ENCRYPTION_KEY: string };
 
 /** The worker role: the `sync` queue's worker, started by the role's worker registry. */
@@ -51,6 +52,7 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
     registry.storeConnection,
     env.QUEUE_PREFIX,
     env.SECRET_ENCRYPTION_KEY,
+    { previousSecretKeys: env.SECRET_DECRYPTION_KEYS },
   );
   // On the store connection too: a failed run's hand-off then leaves in the
   // same write as its health record (a socket write costs more than the command).

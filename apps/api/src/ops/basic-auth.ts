@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
+import type { LoginThrottle } from './login-throttle.js';
 
 /** OPS_USER and OPS_PASSWORD: who may see Bull Board and /metrics. */
 export interface OpsCredentials {
@@ -9,7 +10,13 @@ export interface OpsCredentials {
 
 export const OPS_REALM = 'ops';
 
-export type BasicAuthFailure = 'missing' | 'malformed' | 'mismatch' | 'not_configured';
+export type BasicAuthFailure =
+  | 'missing'
+  | 'malformed'
+  | 'mismatch'
+  | 'not_configured'
+  /** Too many failed logins from the source address: refused unchecked. */
+  | 'throttled';
 
 /** Equal-length digests, so neither the comparison nor its length gives anything away. */
 function digest(value: string): Buffer {
@@ -40,28 +47,55 @@ export function credentialsMatch(expected: OpsCredentials, presented: OpsCredent
   return userOk && passwordOk;
 }
 
+/** Answers a throttled address: 429 with Retry-After, DESIGN's rate-limit body. */
+function tooManyFailures(res: Response, retryAfterSeconds: number): void {
+  res.setHeader('Retry-After', String(retryAfterSeconds));
+  res.setHeader('Cache-Control', 'no-store');
+  res.status(429).json({
+    error: 'rate_limited',
+    message: 'Too many failed ops logins from this address; try again later',
+    retryAfterSeconds,
+  });
+}
+
 /**
  * HTTP Basic auth for the ops endpoints. Without configured credentials
  * (only possible outside `loadEnv`, e.g. a test harness) every request is
  * refused: the ops endpoints fail closed.
+ *
+ * With a throttle, wrong credentials count against the source address
+ * (`req.ip`, which TRUST_PROXY decides); an address past its limit gets 429
+ * without its credentials being checked, right or wrong, so guessing gains
+ * nothing. A request without credentials (a browser's first) counts nothing.
  */
 export function requireBasicAuth(
   credentials: OpsCredentials | undefined,
-  onRefused: (reason: BasicAuthFailure) => void = () => {},
+  onRefused: (reason: BasicAuthFailure, address: string) => void = () => {},
+  throttle?: LoginThrottle,
 ): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const header = req.headers.authorization;
-    const presented = parseBasicAuthorization(header);
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     let failure: BasicAuthFailure | undefined;
     if (credentials === undefined) failure = 'not_configured';
     else if (header === undefined || header === '') failure = 'missing';
-    else if (presented === undefined) failure = 'malformed';
-    else if (!credentialsMatch(credentials, presented)) failure = 'mismatch';
+    else {
+      const wait = throttle ? await throttle.blockedFor(address) : 0;
+      if (wait > 0) {
+        onRefused('throttled', address);
+        tooManyFailures(res, wait);
+        return;
+      }
+      const presented = parseBasicAuthorization(header);
+      if (presented === undefined) failure = 'malformed';
+      else if (!credentialsMatch(credentials, presented)) failure = 'mismatch';
+      if (failure !== undefined) await throttle?.failed(address);
+    }
     if (failure === undefined) {
       next();
       return;
     }
-    onRefused(failure);
+    onRefused(failure, address);
     res.setHeader('WWW-Authenticate', `Basic realm="${OPS_REALM}"`);
     res.setHeader('Cache-Control', 'no-store');
     res.status(401).json({ error: 'unauthorized' });

@@ -34,6 +34,8 @@ export interface BullBoardOptions {
   queues: readonly Queue[];
   /** The path it is mounted under. Default `/admin/queues`. */
   basePath?: string;
+  /** OPS_READ_ONLY: every queue in Bull Board's read-only mode (no retry, clean, pause, add, ...). */
+  readOnly?: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export function createBullBoardRouter(options: BullBoardOptions): RequestHandler
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   const adapters = options.queues.map((queue) => {
-    const adapter = new BullMQAdapter(queue);
+    const adapter = new BullMQAdapter(queue, { readOnlyMode: options.readOnly ?? false });
     adapter.setFormatter('data', (data: unknown) => redactSecrets(data));
     adapter.setFormatter('returnValue', (data: unknown) => redactSecrets(data));
     return adapter;

@@ -4,13 +4,16 @@ import { Queue } from 'bullmq';
 import type { Express, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { withTimeout } from '../errors.js';
+import { denyFraming } from '../http.js';
 import { requestContext } from '../request-context.js';
 import { type OpsCredentials, requireBasicAuth } from './basic-auth.js';
 import { BULL_BOARD_PATH, createBullBoardRouter } from './bull-board.js';
+import { createLoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 
 export { type OpsCredentials, requireBasicAuth } from './basic-auth.js';
 export { BULL_BOARD_PATH, redactSecrets } from './bull-board.js';
+export { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 export { type ApiMetrics, createApiMetrics } from './metrics.js';
 
 export const METRICS_PATH = '/metrics';
@@ -24,6 +27,10 @@ export interface OpsOptions {
   metricsConnection: Redis;
   queuePrefix: string;
   logger: Logger;
+  /** OPS_READ_ONLY: Bull Board shows everything and changes nothing. */
+  readOnly?: boolean;
+  /** Throttles failed logins per source address (OPS_LOGIN_MAX_FAILURES, OPS_LOGIN_WINDOW_SECONDS). */
+  loginThrottle?: LoginThrottleOptions;
 }
 
 /** What the api role serves for ops: Bull Board and /metrics, behind HTTP Basic auth. */
@@ -35,6 +42,18 @@ export interface Ops {
   mount(app: Express): void;
   close(): Promise<void>;
 }
+
+/** OPS_READ_ONLY: only reads reach Bull Board. */
+const refuseWrites: RequestHandler = (req, res, next) => {
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    next();
+    return;
+  }
+  res.setHeader('Allow', 'GET, HEAD');
+  res
+    .status(405)
+    .json({ error: 'read_only', message: 'Bull Board runs read-only (OPS_READ_ONLY)' });
+};
 
 /** Names the route in the request log and the HTTP metrics. */
 const tagRoute =
@@ -68,22 +87,34 @@ export function createOps(options: OpsOptions): Ops {
   if (options.credentials === undefined) {
     log.warn('OPS_USER and OPS_PASSWORD are not set: /metrics and /admin/queues refuse everyone');
   }
-  const auth = requireBasicAuth(options.credentials, (reason) => {
-    if (reason === 'missing') log.debug({ reason }, 'ops credentials required');
-    else log.info({ reason }, 'ops credentials refused');
-  });
+  const throttle = options.loginThrottle && createLoginThrottle(options.loginThrottle);
+  const auth = requireBasicAuth(
+    options.credentials,
+    (reason, address) => {
+      if (reason === 'missing') log.debug({ reason }, 'ops credentials required');
+      else if (reason === 'throttled') log.warn({ reason, address }, 'ops login throttled');
+      else log.info({ reason, address }, 'ops credentials refused');
+    },
+    throttle,
+  );
+  const readOnly = options.readOnly ?? false;
 
   return {
     metrics,
     queues: opsQueues,
     mount(app) {
       app.use(metrics.httpMetrics);
+      // Never inside a frame (clickjacking), refusals included.
+      app.use([METRICS_PATH, BULL_BOARD_PATH], denyFraming);
       app.get(METRICS_PATH, tagRoute(METRICS_PATH), auth, metrics.handler);
       app.use(
         BULL_BOARD_PATH,
         tagRoute(BULL_BOARD_PATH),
         auth,
-        createBullBoardRouter({ queues: opsQueues, basePath: BULL_BOARD_PATH }),
+        // Bull Board's read-only mode, and on top of it no write method at all,
+        // whatever routes a later Bull Board adds.
+        ...(readOnly ? [refuseWrites] : []),
+        createBullBoardRouter({ queues: opsQueues, basePath: BULL_BOARD_PATH, readOnly }),
       );
     },
     async close() {

@@ -4,6 +4,7 @@ import {
   integrationSettingsViewSchema,
 } from '@pinnacle/domain';
 import { IntegrationNotFoundError, type StoredIntegration } from '@pinnacle/redis-store';
+import { changedSettingsFields, recordAudit } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import { type ApiRoute, defineRoute } from '../route.js';
@@ -63,13 +64,23 @@ export function integrationRoutes(deps: ApiDeps): ApiRoute[] {
         200: { description: 'Replaced', schema: integrationSettingsViewSchema },
         201: { description: 'Created', schema: integrationSettingsViewSchema },
       },
-      async handle({ params, body, holdSecret }) {
+      async handle({ params, body, auth, holdSecret }) {
         if (body.clientSecret) holdSecret(body.clientSecret);
-        const { integration, created } = await integrations.put(params.orgId, body, deps.clock());
+        const { integration, previous, created } = await integrations.put(
+          params.orgId,
+          body,
+          deps.clock(),
+        );
         deps.logger.info(
           { orgId: params.orgId, created, revision: integration.revision },
           'integration settings saved',
         );
+        recordAudit(deps.logger, auth, {
+          action: 'integration.saved',
+          orgId: params.orgId,
+          fields: changedSettingsFields(previous, integration),
+          target: { created },
+        });
         await afterSettingsChange(deps, params.orgId, integration);
         return { status: created ? 201 : 200, body: integrationView(integration) };
       },
@@ -84,11 +95,20 @@ export function integrationRoutes(deps: ApiDeps): ApiRoute[] {
       query: noQuerySchema,
       body: { schema: clientSecretRotationSchema, required: true },
       responses: { 200: { description: 'Rotated', schema: integrationSettingsViewSchema } },
-      async handle({ params, body, holdSecret }) {
+      async handle({ params, body, auth, holdSecret }) {
         holdSecret(body.clientSecret);
         try {
-          const integration = await integrations.rotateSecret(params.orgId, body, deps.clock());
+          const { integration, previous } = await integrations.rotateSecret(
+            params.orgId,
+            body,
+            deps.clock(),
+          );
           deps.logger.info({ orgId: params.orgId }, 'client secret rotated');
+          recordAudit(deps.logger, auth, {
+            action: 'integration.client_secret_rotated',
+            orgId: params.orgId,
+            fields: changedSettingsFields(previous, integration),
+          });
           await afterSettingsChange(deps, params.orgId, integration);
           return { status: 200, body: integrationView(integration) };
         } catch (error) {

@@ -1,5 +1,6 @@
 import { notificationSchema } from '@pinnacle/domain';
 import { NotificationCursorError } from '@pinnacle/redis-store';
+import { recordAudit } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound, validationFailed } from '../errors.js';
 import { type ApiRoute, defineRoute } from '../route.js';
@@ -52,9 +53,17 @@ export function notificationRoutes(deps: ApiDeps): ApiRoute[] {
       query: noQuerySchema,
       body: { schema: emptyBodySchema, required: false },
       responses: { 200: { description: 'The notification, read', schema: notificationSchema } },
-      async handle({ params }) {
-        const read = await notifications.markRead(params.orgId, params.id, deps.clock());
+      async handle({ params, auth }) {
+        const at = deps.clock();
+        const read = await notifications.markRead(params.orgId, params.id, at);
         if (!read) throw notFound();
+        recordAudit(deps.logger, auth, {
+          action: 'notification.read',
+          orgId: params.orgId,
+          // Marking it again keeps the first readAt: nothing changed then.
+          fields: read.readAt === at.toISOString() ? ['readAt'] : [],
+          target: { notificationId: params.id },
+        });
         return { status: 200, body: read };
       },
     }),

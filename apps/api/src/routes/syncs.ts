@@ -1,4 +1,5 @@
 import { runSchema, syncAcceptedSchema, syncRequestSchema } from '@pinnacle/domain';
+import { recordAudit } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import { type ApiRoute, defineRoute } from '../route.js';
@@ -47,6 +48,17 @@ export function syncRoutes(deps: ApiDeps): ApiRoute[] {
           },
           'sync requested',
         );
+        recordAudit(deps.logger, auth, {
+          action: 'sync.requested',
+          orgId: params.orgId,
+          // No setting changes; the run it made (or joined, deduplicated) is the target.
+          fields: [],
+          target: {
+            runId: accepted.runId,
+            deduplicated: accepted.deduplicated,
+            ...(body.allowMassRemoval ? { allowMassRemoval: true } : {}),
+          },
+        });
         return { status: 202, body: accepted };
       },
     }),
