@@ -11,7 +11,12 @@ export function withLogContext<T>(fields: Record<string, unknown>, fn: () => T):
   return storage.run({ ...storage.getStore(), ...fields }, fn);
 }
 
-/** The fields of the current log context (none outside of one). */
-export function logContextFields(): Readonly<Record<string, unknown>> {
-  return storage.getStore() ?? {};
+/**
+ * The fields of the current log context (none outside of one), as a fresh
+ * object: pino merges each line's own fields into what its mixin returns,
+ * so handing it the stored object would carry one line's fields into every
+ * later line of the same context.
+ */
+export function logContextFields(): Record<string, unknown> {
+  return { ...storage.getStore() };
 }

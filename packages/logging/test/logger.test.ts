@@ -82,4 +82,17 @@ describe('withLogContext', () => {
       ['after', undefined, undefined],
     ]);
   });
+
+  it("never carries one line's own fields into the next line of the same context", () => {
+    const { lines, logger } = capture();
+    withLogContext({ requestId: 'r-2' }, () => {
+      logger.info({ audit: true, fields: ['a'] }, 'first');
+      logger.info('second');
+    });
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries[0]).toMatchObject({ requestId: 'r-2', audit: true, msg: 'first' });
+    expect(entries[1]).toMatchObject({ requestId: 'r-2', msg: 'second' });
+    expect(entries[1]).not.toHaveProperty('audit');
+    expect(entries[1]).not.toHaveProperty('fields');
+  });
 });
