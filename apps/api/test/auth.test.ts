@@ -166,3 +166,120 @@ describe('bearer authentication', () => {
     expect(log).not.toMatch(/authorization/i);
   });
 });
+
+const HOUR = 3600;
+
+describe('token lifetime (API_AUTH_MAX_TOKEN_LIFETIME_SECONDS, default 24 h)', () => {
+  const path = '/api/v1/orgs/org-a/sync-overview';
+  const lifetimeRefusal = z.object({
+    error: z.literal('unauthorized'),
+    message: z.string().regex(/lives longer than this service accepts/),
+  });
+
+  const accepted: [string, Parameters<typeof signToken>[0]][] = [
+    ['an hour-long token', { expiresIn: HOUR }],
+    ['a token of exactly 24 h', { expiresIn: 24 * HOUR }],
+    ['a token without iat, expiring within 24 h', { expiresIn: 23 * HOUR, omit: ['iat'] }],
+    ['a token issued 23 h ago for 24 h', { issuedAt: -23 * HOUR, expiresIn: HOUR }],
+  ];
+  for (const [name, options] of accepted) {
+    it(`accepts ${name}`, async () => {
+      const res = await api.request('GET', path, { token: await token(options) });
+      expect(res.status, res.text).toBe(200);
+    });
+  }
+
+  const refused: [string, Parameters<typeof signToken>[0]][] = [
+    ['a token expiring in 25 h', { expiresIn: 25 * HOUR }],
+    ['a token expiring in a year, without iat', { expiresIn: 365 * 24 * HOUR, omit: ['iat'] }],
+    [
+      'a token issued 2 days ago, still valid for an hour',
+      { issuedAt: -48 * HOUR, expiresIn: HOUR },
+    ],
+  ];
+  for (const [name, options] of refused) {
+    it(`refuses ${name}, saying why and never echoing the token`, async () => {
+      const t = await token(options);
+      const res = await api.request('GET', path, { token: t });
+      expect(res.status).toBe(401);
+      lifetimeRefusal.parse(res.json);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(res.text).not.toContain(t);
+      expect(res.text).not.toContain(t.split('.')[1]);
+    });
+  }
+
+  it('follows the configured bound', async () => {
+    const strict = await startTestApi(r, { env: { API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: 600 } });
+    try {
+      const ok = await strict.request('GET', path, { token: await token({ expiresIn: 300 }) });
+      expect(ok.status).toBe(200);
+      const long = await strict.request('GET', path, { token: await token({ expiresIn: 1200 }) });
+      expect(long.status).toBe(401);
+      expect(long.json).toMatchObject({ message: expect.stringContaining('600 seconds') });
+      expect(strict.logs.join('\n')).toContain('"reason":"lifetime"');
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
+describe('issuer and audience (API_AUTH_ISSUER, API_AUTH_AUDIENCE)', () => {
+  const ISSUER = 'https://portal.pinnacle.example';
+  const AUDIENCE = 'pinnacle-entra-sync';
+  const path = '/api/v1/orgs/org-a/sync-overview';
+  let strict: TestApi;
+
+  beforeAll(async () => {
+    strict = await startTestApi(r, {
+      env: { API_AUTH_ISSUER: ISSUER, API_AUTH_AUDIENCE: AUDIENCE },
+    });
+  });
+  afterAll(async () => {
+    await strict?.close();
+  });
+
+  it('accepts a token carrying both (the audience may be one of several)', async () => {
+    for (const audience of [AUDIENCE, ['another-service', AUDIENCE]]) {
+      const t = await token({ issuer: ISSUER, audience });
+      expect((await strict.request('GET', path, { token: t })).status).toBe(200);
+    }
+  });
+
+  const refused: [string, Parameters<typeof signToken>[0], RegExp][] = [
+    ['no issuer', { audience: AUDIENCE }, /issuer/],
+    ['another issuer', { issuer: 'https://evil.example', audience: AUDIENCE }, /issuer/],
+    ['no audience', { issuer: ISSUER }, /not meant for this service/],
+    ['another audience', { issuer: ISSUER, audience: 'other' }, /not meant for this service/],
+  ];
+  for (const [name, options, message] of refused) {
+    it(`refuses ${name} with a 401 that says which claim, without echoing it`, async () => {
+      const t = await token(options);
+      const res = await strict.request('GET', path, { token: t });
+      expect(res.status).toBe(401);
+      expect(res.json).toMatchObject({
+        error: 'unauthorized',
+        message: expect.stringMatching(message),
+      });
+      expect(res.text).not.toContain('evil.example');
+      expect(res.text).not.toContain(t);
+    });
+  }
+
+  it('are not required when unset (the default)', async () => {
+    const t = await token({ issuer: 'https://anyone.example', audience: 'anything' });
+    expect((await api.request('GET', path, { token: t })).status).toBe(200);
+    expect((await api.request('GET', path, { token: await token() })).status).toBe(200);
+  });
+
+  it('still never logs a token', () => {
+    const log = strict.logs.join('\n');
+    expect(log).toContain('"reason":"issuer"');
+    expect(log).toContain('"reason":"audience"');
+    for (const t of tokensUsed) {
+      expect(log).not.toContain(t);
+      const signature = t.split('.')[2];
+      if (signature) expect(log).not.toContain(signature);
+    }
+  });
+});

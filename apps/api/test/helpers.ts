@@ -16,7 +16,11 @@ export interface TokenOptions {
   secret?: string;
   alg?: 'HS256' | 'HS384' | 'HS512';
   extra?: Record<string, unknown>;
-  omit?: ('sub' | 'org' | 'role' | 'exp')[];
+  omit?: ('sub' | 'org' | 'role' | 'exp' | 'iat')[];
+  /** `iat`, in seconds from now (negative: in the past). Default now. */
+  issuedAt?: number;
+  issuer?: string;
+  audience?: string | string[];
 }
 
 export async function signToken(options: TokenOptions = {}): Promise<string> {
@@ -27,7 +31,12 @@ export async function signToken(options: TokenOptions = {}): Promise<string> {
     ...options.extra,
   };
   for (const key of options.omit ?? []) delete claims[key];
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'HS256' }).setIssuedAt();
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'HS256' });
+  if (!options.omit?.includes('iat')) {
+    jwt.setIssuedAt(Math.floor(Date.now() / 1000) + (options.issuedAt ?? 0));
+  }
+  if (options.issuer !== undefined) jwt.setIssuer(options.issuer);
+  if (options.audience !== undefined) jwt.setAudience(options.audience);
   if (!options.omit?.includes('exp')) {
     jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresIn ?? 3600));
   }

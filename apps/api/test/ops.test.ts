@@ -340,6 +340,165 @@ describe('Bull Board', () => {
   });
 });
 
+describe('framing', () => {
+  it('/metrics and /admin/queues forbid being framed, refusals included', async () => {
+    const cases: [string, Record<string, string>][] = [
+      ['/metrics', ops],
+      ['/metrics', {}],
+      ['/admin/queues', ops],
+      ['/admin/queues', {}],
+      ['/admin/queues/api/queues', ops],
+    ];
+    for (const [path, headers] of cases) {
+      const res = await api.request('GET', path, { headers });
+      expect(res.headers.get('content-security-policy'), path).toBe("frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+    }
+  });
+});
+
+describe('OPS_READ_ONLY', () => {
+  let readOnly: TestApi;
+  let board: Queue;
+  beforeAll(async () => {
+    const prefix = `${r.prefix}-ro`;
+    readOnly = await startTestApi(
+      { url: r.url, prefix },
+      { env: { OPS_USER, OPS_PASSWORD, OPS_READ_ONLY: true } },
+    );
+    board = new Queue('sync', { connection: r.connect(), prefix });
+    await board.add('sync-org', { orgId: 'org-ro', trigger: 'manual' });
+    await board.add('sync-org', { orgId: 'org-ro-2', trigger: 'manual' }, { delay: 3_600_000 });
+  });
+  afterAll(async () => {
+    await board?.close();
+    await readOnly?.close();
+  });
+
+  it('shows the queues and their jobs', async () => {
+    expect((await readOnly.request('GET', '/admin/queues', { headers: ops })).status).toBe(200);
+    const list = await readOnly.request(
+      'GET',
+      '/admin/queues/api/queues?activeQueue=sync&status=waiting&page=1&jobsPerPage=50',
+      { headers: ops },
+    );
+    expect(list.status).toBe(200);
+    expect(list.text).toContain('org-ro');
+    const queues = (list.json as { queues: { name: string; readOnlyMode: boolean }[] }).queues;
+    expect(queues.length).toBeGreaterThan(0);
+    expect(queues.every((q) => q.readOnlyMode)).toBe(true);
+  });
+
+  it('refuses every write action, and nothing changes', async () => {
+    const before = await board.getJobCounts();
+    const writes: [string, string, unknown?][] = [
+      ['PUT', '/admin/queues/api/queues/sync/pause'],
+      ['PUT', '/admin/queues/api/queues/pause'],
+      ['PUT', '/admin/queues/api/queues/sync/promote'],
+      ['PUT', '/admin/queues/api/queues/sync/clean/waiting'],
+      ['PUT', '/admin/queues/api/queues/sync/empty'],
+      ['PUT', '/admin/queues/api/queues/sync/obliterate'],
+      ['POST', '/admin/queues/api/queues/sync/add', { name: 'x', data: {} }],
+      ['DELETE', '/admin/queues/api/queues/sync'],
+    ];
+    for (const [method, path, body] of writes) {
+      const res = await readOnly.request(method, path, {
+        headers: ops,
+        ...(body === undefined ? {} : { body }),
+      });
+      expect(res.status, `${method} ${path}`).toBe(405);
+    }
+    expect(await board.isPaused()).toBe(false);
+    expect(await board.getJobCounts()).toEqual(before);
+  });
+
+  it('is off by default: the same action works on a writable board', async () => {
+    const res = await api.request('PUT', '/admin/queues/api/queues/sync/pause', { headers: ops });
+    expect(res.status).toBe(200);
+    expect(await queue.isPaused()).toBe(true);
+    await queue.resume();
+  });
+});
+
+describe('failed ops logins', () => {
+  const wrong = { authorization: basic(OPS_USER, 'not-the-password-at-all') };
+
+  async function throttledApi(name: string, env: Parameters<typeof startTestApi>[1]) {
+    // A prefix of its own: the counters of this file's other api must not count here.
+    return startTestApi({ url: r.url, prefix: `${r.prefix}-${name}` }, env);
+  }
+
+  it('are throttled per source address, even with the right password, across replicas', async () => {
+    const env = {
+      OPS_USER,
+      OPS_PASSWORD,
+      OPS_LOGIN_MAX_FAILURES: 3,
+      OPS_LOGIN_WINDOW_SECONDS: 600,
+    };
+    const a = await throttledApi('throttle', { env });
+    const b = await throttledApi('throttle', { env });
+    try {
+      for (let i = 0; i < 3; i++) {
+        expectBasicChallenge(await a.request('GET', '/metrics', { headers: wrong }));
+      }
+      // Past the limit: 429 without looking at the credentials, right ones included.
+      for (const headers of [wrong, ops]) {
+        for (const path of ['/metrics', '/admin/queues']) {
+          const res = await a.request('GET', path, { headers });
+          expect(res.status, path).toBe(429);
+          expect(res.json).toMatchObject({ error: 'rate_limited', message: expect.any(String) });
+          const retryAfter = Number(res.headers.get('retry-after'));
+          expect(retryAfter).toBeGreaterThan(0);
+          expect(retryAfter).toBeLessThanOrEqual(600);
+          expect((res.json as { retryAfterSeconds: number }).retryAfterSeconds).toBe(retryAfter);
+          expect(res.headers.get('x-frame-options')).toBe('DENY');
+        }
+      }
+      // The other replica counts in the same Redis keys.
+      expect((await b.request('GET', '/metrics', { headers: ops })).status).toBe(429);
+      // X-Forwarded-For is not believed without TRUST_PROXY: no way around the limit.
+      const spoofed = await a.request('GET', '/metrics', {
+        headers: { ...ops, 'x-forwarded-for': '198.51.100.77' },
+      });
+      expect(spoofed.status).toBe(429);
+      // Asking without credentials is no failure: the browser's challenge still comes.
+      expectBasicChallenge(await a.request('GET', '/metrics'));
+      const log = a.logs.join('\n');
+      expect(log).toContain('ops login throttled');
+      expect(log).not.toContain('not-the-password-at-all');
+      expect(log).not.toContain(OPS_PASSWORD);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('behind a trusted proxy, count per client address from X-Forwarded-For', async () => {
+    const t = await throttledApi('proxied', {
+      env: { OPS_USER, OPS_PASSWORD, OPS_LOGIN_MAX_FAILURES: 2, TRUST_PROXY: ['loopback'] },
+    });
+    try {
+      const attacker = { 'x-forwarded-for': '203.0.113.5' };
+      for (let i = 0; i < 2; i++) {
+        expectBasicChallenge(
+          await t.request('GET', '/metrics', { headers: { ...wrong, ...attacker } }),
+        );
+      }
+      expect(
+        (await t.request('GET', '/metrics', { headers: { ...ops, ...attacker } })).status,
+      ).toBe(429);
+      // Another client behind the same proxy is not locked out.
+      const colleague = { 'x-forwarded-for': '203.0.113.9' };
+      expect(
+        (await t.request('GET', '/metrics', { headers: { ...ops, ...colleague } })).status,
+      ).toBe(200);
+      expect(t.logs.join('\n')).toContain('"address":"203.0.113.5"');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('/metrics during a Redis outage', () => {
   let server: RedisServer;
   let outage: TestApi;

@@ -1,7 +1,8 @@
+import { createStores } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
+import { ENCRYPTION_KEY, settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
 
 let r: TestRedis;
 let api: TestApi;
@@ -217,6 +218,70 @@ describe('field validation', () => {
       expect(res.status, url).toBe(400);
       expect(pathsOf(res.json), url).toEqual([field]);
     }
+  });
+
+  it('names a tampered, forged or foreign directory cursor', async () => {
+    // A committed snapshot of two users, so there is a real cursor to tamper with.
+    const stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
+    const users = ['a', 'b'].map((n) => ({
+      id: `00000000-0000-4000-8000-00000000000${n === 'a' ? 1 : 2}`,
+      displayName: n,
+      mail: null,
+      userPrincipalName: `${n}@contoso.com`,
+      accountEnabled: true,
+    }));
+    await stores.snapshots.resetStaging('org-v', 'run-v');
+    await stores.snapshots.stagePage('org-v', 'run-v', 'g', users);
+    const built = await stores.snapshots.buildVersion('org-v', 'run-v', {
+      includeDisabledUsers: true,
+    });
+    await stores.snapshots.promote('org-v', 'run-v', built.baseVersion, {});
+    // And a run still staging, whose copy no cursor may reach.
+    await stores.snapshots.resetStaging('org-v', 'run-staging');
+    await stores.snapshots.stagePage('org-v', 'run-staging', 'g', users);
+
+    const first = await api.request('GET', '/api/v1/orgs/org-v/directory/users?limit=1', { token });
+    const cursor = z.object({ nextCursor: z.string() }).parse(first.json).nextCursor;
+    const raw = Buffer.from(cursor, 'base64url');
+    const flipped = Buffer.from(raw);
+    flipped[0] = (flipped[0] as number) ^ 0x01;
+    const macFlipped = Buffer.from(raw);
+    macFlipped[raw.length - 1] = (macFlipped[raw.length - 1] as number) ^ 0x01;
+    const b64 = (value: string) => Buffer.from(value).toString('base64url');
+    const hostile = [
+      flipped.toString('base64url'),
+      macFlipped.toString('base64url'),
+      raw.subarray(0, raw.length - 16).toString('base64url'),
+      b64(JSON.stringify({ v: 'run-staging', a: '' })),
+      Buffer.concat([
+        Buffer.from(JSON.stringify({ v: 'run-staging', a: '' })),
+        raw.subarray(-16),
+      ]).toString('base64url'),
+    ];
+    const other = await signToken({ org: 'org-w' });
+    for (const bad of hostile) {
+      const res = await api.request('GET', `/api/v1/orgs/org-v/directory/users?cursor=${bad}`, {
+        token,
+      });
+      expect(res.status, bad).toBe(400);
+      expect(pathsOf(res.json)).toEqual(['cursor']);
+      expect(res.text).not.toContain('secret');
+    }
+    // org-v's genuine cursor, presented for another org (with that org's token).
+    const foreign = await api.request(
+      'GET',
+      `/api/v1/orgs/org-w/directory/users?cursor=${cursor}`,
+      {
+        token: other,
+      },
+    );
+    expect(foreign.status).toBe(400);
+    expect(pathsOf(foreign.json)).toEqual(['cursor']);
+    // The untouched cursor reads on.
+    const next = await api.request('GET', `/api/v1/orgs/org-v/directory/users?cursor=${cursor}`, {
+      token,
+    });
+    expect(next.status).toBe(200);
   });
 
   it('names a hostile run ID', async () => {
