@@ -18,7 +18,10 @@ export type ResealResult =
  * repository, without the runner or the command changing.
  */
 export interface SealedSecretKind {
-  /** Reported as is, e.g. `client_secret`. */
+  /**
+   * Reported as is, e.g. `client-secret`: kebab-case, since the logger
+   * redacts keys named like `client_secret` wherever they appear.
+   */
   readonly name: string;
   /** Re-seals every value of this kind that the org stores; one result per value, none if it has none. */
   reseal(orgId: string): Promise<ResealResult[]>;
@@ -27,7 +30,7 @@ export interface SealedSecretKind {
 /** One org's client secret (the integration record). */
 export function clientSecretKind(integrations: IntegrationRepository): SealedSecretKind {
   return {
-    name: 'client_secret',
+    name: 'client-secret',
     async reseal(orgId) {
       try {
         const outcome = await integrations.resealSecret(orgId);

@@ -87,8 +87,8 @@ describe('reencryptSecrets', () => {
       reencrypted: 30,
       alreadyCurrent: 0,
       failed: 1,
-      byKind: { client_secret: { reencrypted: 30, alreadyCurrent: 0, failed: 1 } },
-      failures: [{ orgId: 'org-lost', kind: 'client_secret', reason: 'unknown_key' }],
+      byKind: { 'client-secret': { reencrypted: 30, alreadyCurrent: 0, failed: 1 } },
+      failures: [{ orgId: 'org-lost', kind: 'client-secret', reason: 'unknown_key' }],
     });
     expect(seen).toEqual(report.failures);
     // No secret or key in the report.
@@ -120,7 +120,7 @@ describe('reencryptSecrets', () => {
     await repo.put('org-x', settings('org-x'));
     await repo.put('org-y', settings('org-y'));
     const certificates: SealedSecretKind = {
-      name: 'certificate_private_key',
+      name: 'certificate-private-key',
       async reseal(orgId) {
         if (orgId === 'org-y') throw new Error('a record this version cannot read');
         return [
@@ -135,18 +135,18 @@ describe('reencryptSecrets', () => {
       currentKeyId: 'k',
     });
     expect(report.byKind).toEqual({
-      client_secret: { reencrypted: 0, alreadyCurrent: 2, failed: 0 },
-      certificate_private_key: { reencrypted: 1, alreadyCurrent: 0, failed: 2 },
+      'client-secret': { reencrypted: 0, alreadyCurrent: 2, failed: 0 },
+      'certificate-private-key': { reencrypted: 1, alreadyCurrent: 0, failed: 2 },
     });
     expect(report.failures).toEqual(
       expect.arrayContaining([
         {
           orgId: 'org-x',
-          kind: 'certificate_private_key',
+          kind: 'certificate-private-key',
           reason: 'unauthenticated',
           item: 'cert-2',
         },
-        { orgId: 'org-y', kind: 'certificate_private_key', reason: 'unreadable' },
+        { orgId: 'org-y', kind: 'certificate-private-key', reason: 'unreadable' },
       ]),
     );
     expect(report).toMatchObject({ reencrypted: 1, alreadyCurrent: 2, failed: 2 });
