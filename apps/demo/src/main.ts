@@ -41,6 +41,8 @@ async function main() {
 
   const env = loadEnv(
     {
+      // Demo mode is refused with NODE_ENV=production; this is a laptop.
+      NODE_ENV: 'development',
       DEMO_MODE: 'true',
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,

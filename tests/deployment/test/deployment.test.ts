@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envVariableNames } from '@pinnacle/config';
+import { envVariableNames, requiredByRole } from '@pinnacle/config';
 import { type QueueKey, queues } from '@pinnacle/queue-contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -36,6 +36,13 @@ interface Compose {
 }
 
 const APP_SERVICES = ['api', 'worker', 'notifier'] as const;
+/**
+ * Variables compose itself reads that no service does: Redis's password,
+ * which reaches the services only inside their REDIS_URL.
+ */
+const COMPOSE_ONLY_VARIABLES = new Set(['REDIS_PASSWORD']);
+/** `${REDIS_PASSWORD:?message}`: required, compose refuses to start without it. */
+const REQUIRED_REDIS_PASSWORD = /^\$\{REDIS_PASSWORD:\?[^}]*\}$/;
 /** The root scripts that start each role (DESIGN.md's process commands). */
 const ROLE_SCRIPTS = ['start', 'start:api', 'start:worker', 'start:notifier'] as const;
 
@@ -68,6 +75,13 @@ function environmentOf(s: Service): Record<string, string> {
     );
   }
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v ?? '')]));
+}
+
+/** Every .ts file under a folder of the repo, recursively (paths relative to the root). */
+function sourcesOf(dir: string): string[] {
+  return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)));
 }
 
 function argv(command: string | string[] | undefined): string[] {
@@ -157,8 +171,8 @@ describe('docker-compose.yml', () => {
     expect(keys.filter((k) => !known.has(k))).toEqual([]);
   });
 
-  it('interpolates only variables of @pinnacle/config', () => {
-    const known = new Set<string>(envVariableNames);
+  it("interpolates only variables of @pinnacle/config (and Redis's password)", () => {
+    const known = new Set<string>([...envVariableNames, ...COMPOSE_ONLY_VARIABLES]);
     const used = [...composeText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1] ?? '');
     expect(used.length).toBeGreaterThan(0);
     expect(used.filter((v) => !known.has(v))).toEqual([]);
@@ -176,7 +190,11 @@ describe('docker-compose.yml', () => {
     }
     expect(environmentOf(service('worker')).SECRET_ENCRYPTION_KEY).toMatch(/^\$\{[A-Z_]+:\?/);
     for (const name of APP_SERVICES) {
-      expect(environmentOf(service(name)).REDIS_URL).toBe('redis://redis:6379');
+      // Redis's password, from the same variable as the server's --requirepass.
+      const url = environmentOf(service(name)).REDIS_URL ?? '';
+      const match = /^redis:\/\/:(.+)@redis:6379$/.exec(url);
+      expect(match, `${name} REDIS_URL carries the password`).not.toBeNull();
+      expect(match?.[1]).toMatch(REQUIRED_REDIS_PASSWORD);
     }
     const notifier = environmentOf(service('notifier'));
     expect(notifier.SMTP_URL).toContain('smtp://mailpit:1025');
@@ -197,6 +215,47 @@ describe('docker-compose.yml', () => {
         const values = roles.map((role) => environmentOf(service(role))[variable]);
         expect(new Set(values).size, `${variable} on ${roles.join(', ')}: ${values}`).toBe(1);
       }
+    }
+  });
+
+  it('gives the encryption keys only to the roles that decrypt or encrypt secrets', () => {
+    const keyVariables = ['SECRET_ENCRYPTION_KEY', 'SECRET_DECRYPTION_KEYS'];
+    for (const name of APP_SERVICES) {
+      const env = environmentOf(service(name));
+      const needs = (requiredByRole[name] as readonly string[]).includes('SECRET_ENCRYPTION_KEY');
+      for (const variable of keyVariables) {
+        expect(variable in env, `${name} ${variable}`).toBe(needs);
+      }
+    }
+    // The notifier reads settings, never a secret: its code names no key.
+    expect(requiredByRole.notifier as readonly string[]).not.toContain('SECRET_ENCRYPTION_KEY');
+    const notifierSources = sourcesOf('apps/notifier/src');
+    expect(notifierSources.length).toBeGreaterThan(0);
+    for (const file of notifierSources) {
+      const text = read(file);
+      for (const name of [...keyVariables, 'revealSecret']) {
+        expect(text, `${file} mentions ${name}`).not.toContain(name);
+      }
+    }
+  });
+
+  it('runs Redis with a password, and its healthcheck uses it', () => {
+    const redis = service('redis');
+    const args = argv(redis.command);
+    expect(args).toContain('--requirepass');
+    expect(args[args.indexOf('--requirepass') + 1]).toMatch(REQUIRED_REDIS_PASSWORD);
+    expect(environmentOf(redis).REDISCLI_AUTH).toMatch(REQUIRED_REDIS_PASSWORD);
+    expect(argv(redis.healthcheck?.test)).toContain('redis-cli');
+  });
+
+  it.each(['redis', 'mailpit'])('publishes %s on this machine only, if at all', (name) => {
+    for (const port of service(name).ports ?? []) {
+      if (typeof port === 'object') {
+        expect(port.host_ip, `${name} port ${JSON.stringify(port)}`).toBe('127.0.0.1');
+        continue;
+      }
+      // "host_ip:host:container"; a bare "host:container" binds every interface.
+      expect(String(port), `${name} port ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+(\/(tcp|udp))?$/);
     }
   });
 
