@@ -31,7 +31,7 @@ export type ApiEnv = Pick<
       | 'SECRET_DECRYPTION_KEYS'
       | 'API_AUTH_ISSUER'
       | 'API_AUTH_AUDIENCE'
-      | 'API_AUTH_MAX_TOKEN_LIFETIME_SECONDS'
+      | 'API_AUTH_MAX_TOKEN_LIFETIME'
       | 'OPS_READ_ONLY'
       | 'OPS_LOGIN_MAX_FAILURES'
       | 'OPS_LOGIN_WINDOW_SECONDS'
@@ -66,8 +66,7 @@ export function apiConfigFromEnv(env: ApiEnv): ApiConfig {
     authIssuer: env.API_AUTH_ISSUER,
     authAudience: env.API_AUTH_AUDIENCE,
     maxTokenLifetimeSeconds:
-      env.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS ??
-      securityDefaults.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+      env.API_AUTH_MAX_TOKEN_LIFETIME ?? securityDefaults.API_AUTH_MAX_TOKEN_LIFETIME,
     trustProxy: env.TRUST_PROXY ?? false,
   };
 }

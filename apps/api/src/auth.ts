@@ -39,7 +39,7 @@ export interface TokenPolicy {
   /** API_AUTH_AUDIENCE: the `aud` every token must name. */
   audience?: string | undefined;
   /**
-   * API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: `exp` may lie at most this far
+   * API_AUTH_MAX_TOKEN_LIFETIME: `exp` may lie at most this far
    * ahead, and `exp - iat` may not exceed it, so a leaked token does not
    * work for long. A token without `iat` is held to the first bound only.
    */

@@ -20,7 +20,7 @@ export interface ApiConfig {
   /** API_AUTH_ISSUER / API_AUTH_AUDIENCE: when set, every token must carry them. */
   authIssuer?: string | undefined;
   authAudience?: string | undefined;
-  /** API_AUTH_MAX_TOKEN_LIFETIME_SECONDS. Default 24 h. */
+  /** API_AUTH_MAX_TOKEN_LIFETIME. Default 24 h. */
   maxTokenLifetimeSeconds?: number;
   /** TRUST_PROXY, as Express's `trust proxy`: whose X-Forwarded-For names the client. Default false. */
   trustProxy?: false | number | readonly string[];

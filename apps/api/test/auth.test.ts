@@ -169,7 +169,7 @@ describe('bearer authentication', () => {
 
 const HOUR = 3600;
 
-describe('token lifetime (API_AUTH_MAX_TOKEN_LIFETIME_SECONDS, default 24 h)', () => {
+describe('token lifetime (API_AUTH_MAX_TOKEN_LIFETIME, default 24 h)', () => {
   const path = '/api/v1/orgs/org-a/sync-overview';
   const lifetimeRefusal = z.object({
     error: z.literal('unauthorized'),
@@ -210,7 +210,7 @@ describe('token lifetime (API_AUTH_MAX_TOKEN_LIFETIME_SECONDS, default 24 h)', (
   }
 
   it('follows the configured bound', async () => {
-    const strict = await startTestApi(r, { env: { API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: 600 } });
+    const strict = await startTestApi(r, { env: { API_AUTH_MAX_TOKEN_LIFETIME: 600 } });
     try {
       const ok = await strict.request('GET', path, { token: await token({ expiresIn: 300 }) });
       expect(ok.status).toBe(200);

@@ -74,7 +74,7 @@ const trustProxy = z.string().transform((v, ctx): false | number | string[] => {
 /** Defaults of the hardening knobs, shared by the schema and callers that build an env by hand. */
 export const securityDefaults = {
   /** A bearer token may not live longer than this (its `exp` from now, and `exp - iat`). */
-  API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: 86_400,
+  API_AUTH_MAX_TOKEN_LIFETIME: 86_400,
   /** Failed ops logins one source address may make per window before it is throttled. */
   OPS_LOGIN_MAX_FAILURES: 10,
   OPS_LOGIN_WINDOW_SECONDS: 900,
@@ -136,13 +136,13 @@ const envShape = z.object({
   /** Port of the notifier's /healthz and /readyz; 0 turns the health server off. */
   NOTIFIER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Upper bound of a bearer token's lifetime (see securityDefaults). */
-  API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce
+  /** Upper bound of a bearer token's lifetime, in seconds (see securityDefaults). */
+  API_AUTH_MAX_TOKEN_LIFETIME: z.coerce
     .number()
     .int()
     .min(60)
     .max(30 * 86_400)
-    .default(securityDefaults.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS),
+    .default(securityDefaults.API_AUTH_MAX_TOKEN_LIFETIME),
   /** Failed ops logins per source address and window before that address gets 429s. */
   OPS_LOGIN_MAX_FAILURES: z.coerce
     .number()

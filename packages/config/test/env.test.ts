@@ -131,23 +131,23 @@ describe('bearer token knobs', () => {
     const env = loadEnv(required, 'api');
     expect(env.API_AUTH_ISSUER).toBeUndefined();
     expect(env.API_AUTH_AUDIENCE).toBeUndefined();
-    expect(env.API_AUTH_MAX_TOKEN_LIFETIME_SECONDS).toBe(86_400);
+    expect(env.API_AUTH_MAX_TOKEN_LIFETIME).toBe(86_400);
     const set = loadEnv(
       {
         ...required,
         API_AUTH_ISSUER: 'https://portal.pinnacle.example',
         API_AUTH_AUDIENCE: 'entra-sync',
-        API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
+        API_AUTH_MAX_TOKEN_LIFETIME: '3600',
       },
       'api',
     );
     expect(set).toMatchObject({
       API_AUTH_ISSUER: 'https://portal.pinnacle.example',
       API_AUTH_AUDIENCE: 'entra-sync',
-      API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: 3600,
+      API_AUTH_MAX_TOKEN_LIFETIME: 3600,
     });
-    expect(problems({ ...required, API_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '10' })).toEqual([
-      'API_AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+    expect(problems({ ...required, API_AUTH_MAX_TOKEN_LIFETIME: '10' })).toEqual([
+      'API_AUTH_MAX_TOKEN_LIFETIME',
     ]);
   });
 });
