@@ -473,6 +473,26 @@ describe('failed ops logins', () => {
     }
   });
 
+  it('let no more guesses through than the limit, however many arrive at once', async () => {
+    const t = await throttledApi('burst', {
+      env: { OPS_USER, OPS_PASSWORD, OPS_LOGIN_MAX_FAILURES: 3 },
+    });
+    try {
+      // Right credentials give their attempt back: using the board costs nothing.
+      for (let i = 0; i < 5; i++) {
+        expect((await t.request('GET', '/metrics', { headers: ops })).status).toBe(200);
+      }
+      const burst = await Promise.all(
+        Array.from({ length: 20 }, () => t.request('GET', '/metrics', { headers: wrong })),
+      );
+      const statuses = burst.map((res) => res.status).sort();
+      expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(17);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('behind a trusted proxy, count per client address from X-Forwarded-For', async () => {
     const t = await throttledApi('proxied', {
       env: { OPS_USER, OPS_PASSWORD, OPS_LOGIN_MAX_FAILURES: 2, TRUST_PROXY: ['loopback'] },

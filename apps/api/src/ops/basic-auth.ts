@@ -80,7 +80,7 @@ export function requireBasicAuth(
     if (credentials === undefined) failure = 'not_configured';
     else if (header === undefined || header === '') failure = 'missing';
     else {
-      const wait = throttle ? await throttle.blockedFor(address) : 0;
+      const wait = throttle ? await throttle.attempt(address) : 0;
       if (wait > 0) {
         onRefused('throttled', address);
         tooManyFailures(res, wait);
@@ -89,7 +89,7 @@ export function requireBasicAuth(
       const presented = parseBasicAuthorization(header);
       if (presented === undefined) failure = 'malformed';
       else if (!credentialsMatch(credentials, presented)) failure = 'mismatch';
-      if (failure !== undefined) await throttle?.failed(address);
+      if (failure === undefined) await throttle?.succeeded(address);
     }
     if (failure === undefined) {
       next();

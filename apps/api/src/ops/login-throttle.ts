@@ -14,16 +14,18 @@ export interface LoginThrottleOptions {
 
 /**
  * Failed ops logins per source address, counted in Redis by
- * rate-limiter-flexible so every api replica shares them. While Redis is
- * away each process counts in memory instead (the library's insurance
- * limiter), so /metrics keeps answering during an outage and guessing is
- * still slowed.
+ * rate-limiter-flexible so every api replica shares them. Each attempt with
+ * credentials takes one point before they are checked (one atomic INCR), and
+ * right credentials give it back: a burst of guesses sent at once cannot
+ * slip past the limit between a check and a count. While Redis is away each
+ * process counts in memory instead (the library's insurance limiter), so
+ * /metrics keeps answering during an outage and guessing is still slowed.
  */
 export interface LoginThrottle {
-  /** Seconds until `address` may try again; 0 when it may now. */
-  blockedFor(address: string): Promise<number>;
-  /** Counts one failed login from `address`. */
-  failed(address: string): Promise<void>;
+  /** Takes one attempt from `address`'s allowance: 0 to go on, else the seconds to wait. */
+  attempt(address: string): Promise<number>;
+  /** The credentials were right: the attempt is given back. */
+  succeeded(address: string): Promise<void>;
 }
 
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
@@ -37,18 +39,20 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     insuranceLimiter: new RateLimiterMemory({ ...limits, keyPrefix: options.keyPrefix }),
   });
   return {
-    async blockedFor(address) {
-      const state = await limiter.get(address);
-      if (state === null || state.consumedPoints < options.maxFailures) return 0;
-      return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
-    },
-    async failed(address) {
+    async attempt(address) {
       try {
         await limiter.consume(address);
+        return 0;
       } catch (error) {
-        // Past the limit consume rejects with the counter's state: counted all the same.
-        if (!(error instanceof RateLimiterRes)) throw error;
+        // Past the limit consume rejects with the counter's state.
+        if (error instanceof RateLimiterRes) {
+          return Math.max(1, Math.ceil(error.msBeforeNext / 1000));
+        }
+        throw error;
       }
+    },
+    async succeeded(address) {
+      await limiter.reward(address);
     },
   };
 }
