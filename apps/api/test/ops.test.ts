@@ -513,6 +513,20 @@ describe('failed ops logins', () => {
         (await t.request('GET', '/metrics', { headers: { ...ops, ...colleague } })).status,
       ).toBe(200);
       expect(t.logs.join('\n')).toContain('"address":"203.0.113.5"');
+
+      // Made-up forwarded "addresses" are one source, however they vary.
+      for (const forged of ['not-an-ip', '<script>x</script>']) {
+        expectBasicChallenge(
+          await t.request('GET', '/metrics', {
+            headers: { ...wrong, 'x-forwarded-for': `198.51.100.1, ${forged}` },
+          }),
+        );
+      }
+      const another = await t.request('GET', '/metrics', {
+        headers: { ...ops, 'x-forwarded-for': 'yet-another-made-up-value' },
+      });
+      expect(another.status).toBe(429);
+      expect(t.logs.join('\n')).not.toContain('<script>');
     } finally {
       await t.close();
     }

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import { isIP } from 'node:net';
+import type { Request, RequestHandler, Response } from 'express';
 import type { LoginThrottle } from './login-throttle.js';
 
 /** OPS_USER and OPS_PASSWORD: who may see Bull Board and /metrics. */
@@ -47,6 +48,20 @@ export function credentialsMatch(expected: OpsCredentials, presented: OpsCredent
   return userOk && passwordOk;
 }
 
+/** Stands for every source address that is not an IP address (see sourceAddress). */
+export const UNPARSABLE_ADDRESS = 'unparsable';
+
+/**
+ * The client's address as Express decides it (`trust proxy`). Behind a
+ * trusted proxy it comes from X-Forwarded-For, which can hold any text;
+ * anything but an IP address counts as one and the same source, so made-up
+ * values neither multiply the allowance nor reach keys and logs.
+ */
+export function sourceAddress(req: Request): string {
+  const address = req.ip ?? req.socket.remoteAddress ?? '';
+  return isIP(address) === 0 ? UNPARSABLE_ADDRESS : address;
+}
+
 /** Answers a throttled address: 429 with Retry-After, DESIGN's rate-limit body. */
 function tooManyFailures(res: Response, retryAfterSeconds: number): void {
   res.setHeader('Retry-After', String(retryAfterSeconds));
@@ -75,7 +90,7 @@ export function requireBasicAuth(
 ): RequestHandler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
-    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const address = sourceAddress(req);
     let failure: BasicAuthFailure | undefined;
     if (credentials === undefined) failure = 'not_configured';
     else if (header === undefined || header === '') failure = 'missing';
