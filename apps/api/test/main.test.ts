@@ -41,6 +41,25 @@ describe('api process', () => {
     expect(stderr).not.toContain('too-short');
   });
 
+  it('refuses demo mode with NODE_ENV=production, naming both variables', async () => {
+    const child = spawnNodeProcess(entry, {
+      env: env({
+        DEMO_MODE: 'true',
+        NODE_ENV: 'production',
+        API_AUTH_SECRET: undefined,
+        OPS_USER: undefined,
+        OPS_PASSWORD: undefined,
+        SECRET_ENCRYPTION_KEY: undefined,
+      }),
+    });
+    const exit = await child.exited;
+    expect(exit.code).toBe(1);
+    const stderr = child.stderrLines().join('\n');
+    expect(stderr).toMatch(/DEMO_MODE: .*NODE_ENV=production/);
+    // Nor does it fall back on the demo's public credentials.
+    expect(stderr).toContain('API_AUTH_SECRET');
+  });
+
   it('serves, and exits 0 on SIGTERM', async () => {
     const child = spawnNodeProcess(entry, { env: env({}) });
     const line = await child.waitForLine(/"msg":"api listening"/, 20_000);
