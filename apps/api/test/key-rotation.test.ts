@@ -87,13 +87,10 @@ async function deploy(keys: { current: string; previous?: string[] }): Promise<v
   await worker?.close();
   await api?.close();
   const previous = keys.previous?.length ? { SECRET_DECRYPTION_KEYS: keys.previous } : {};
+  // As a deployment sets them: the same for every role.
+  const retries = { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 };
   api = await startTestApi(r, {
-    env: {
-      SECRET_ENCRYPTION_KEY: keys.current,
-      ...previous,
-      SYNC_ATTEMPTS: 2,
-      SYNC_BACKOFF_MS: 50,
-    },
+    env: { SECRET_ENCRYPTION_KEY: keys.current, ...previous, ...retries },
   });
   worker = startWorkerRole(
     {
@@ -105,6 +102,7 @@ async function deploy(keys: { current: string; previous?: string[] }): Promise<v
       GRAPH_BASE_URL: sim.graphBaseUrl,
       SYNC_CONCURRENCY: 4,
       SYNC_GROUP_CONCURRENCY: 2,
+      ...retries,
       SYNC_LOCK_DURATION_MS: 30_000,
       SYNC_STALLED_INTERVAL_MS: 5_000,
       GRAPH_TIMEOUT_MS: 10_000,
