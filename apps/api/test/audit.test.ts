@@ -4,7 +4,7 @@
  * own log lines.
  */
 import { type Notification, notificationSchema } from '@pinnacle/domain';
-import { dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
+import { AlertRepository, dataPrefix } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -166,7 +166,7 @@ describe('audit log', () => {
   });
 
   it('notification read: readAt the first time, nothing the second', async () => {
-    const repo = new NotificationRepository(r.redis, dataPrefix(r.prefix));
+    const repo = new AlertRepository(r.redis, dataPrefix(r.prefix));
     const at = new Date().toISOString();
     const stored: Notification = notificationSchema.parse({
       id: 'n-audit',
@@ -183,7 +183,7 @@ describe('audit log', () => {
       readAt: null,
       delivery: { inApp: 'delivered', email: 'disabled' },
     });
-    await repo.upsert('org-audit', stored);
+    await repo.upsertNotification('org-audit', stored);
     const token = await signToken({ sub: 'dave@contoso.com', org: 'org-audit' });
     const read = () =>
       api.request('POST', '/api/v1/orgs/org-audit/notifications/n-audit/read', { token });
