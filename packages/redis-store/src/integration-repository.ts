@@ -225,6 +225,23 @@ export class IntegrationRepository {
   }
 
   /**
+   * The orgs with an integration, by org ID, a page at a time: `after` is
+   * the last org ID of the previous page, so orgs added while a client pages
+   * neither shift nor repeat what it sees. Reads the whole set per page,
+   * which is fine for an org picker's thousands of orgs.
+   */
+  async listOrgIdsPage(options: {
+    limit: number;
+    after?: string | undefined;
+  }): Promise<{ orgIds: string[]; more: boolean }> {
+    const all = (await this.listOrgIds()).sort();
+    const from = options.after === undefined ? 0 : all.findIndex((id) => id > options.after!);
+    if (from < 0) return { orgIds: [], more: false };
+    const orgIds = all.slice(from, from + options.limit);
+    return { orgIds, more: from + options.limit < all.length };
+  }
+
+  /**
    * Optimistic read-modify-write: the script writes only if the revision is
    * still the one read, so two concurrent saves cannot lose each other's
    * secret. (Not WATCH: the connection is shared by concurrent requests.)

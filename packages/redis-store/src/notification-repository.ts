@@ -30,6 +30,40 @@ redis.call('SET', KEYS[1], json)
 return json
 `);
 
+// Counts the org's unread notifications. The inbox is bounded
+// (NOTIFICATIONS_PER_ORG), so one pass over it is cheap; the notifier writes
+// notifications in scripts of its own, so no separate unread index is kept
+// in step with them. KEYS: index. ARGV: notification key prefix.
+const COUNT_UNREAD = new LuaScript(`
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local cur = redis.call('GET', ARGV[1] .. id)
+  if cur and cjson.decode(cur).readAt == cjson.null then n = n + 1 end
+end
+return n
+`);
+
+// Marks every unread notification of the org read, in one step, so a
+// notification the notifier stores meanwhile is either marked or left
+// unread whole. KEYS: index. ARGV: readAt, notification key prefix.
+// Returns how many were marked.
+const MARK_ALL_READ = new LuaScript(`
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[2] .. id
+  local cur = redis.call('GET', key)
+  if cur then
+    local doc = cjson.decode(cur)
+    if doc.readAt == cjson.null then
+      doc.readAt = ARGV[1]
+      redis.call('SET', key, cjson.encode(doc))
+      n = n + 1
+    end
+  end
+end
+return n
+`);
+
 export interface NotificationListOptions {
   limit: number;
   cursor?: string | undefined;
@@ -69,6 +103,22 @@ export class NotificationRepository {
       [at.toISOString()],
     )) as string | null;
     return stored ? notificationSchema.parse(JSON.parse(stored)) : null;
+  }
+
+  /** How many of the org's notifications are unread (whatever page or filter is shown). */
+  async unreadCount(orgId: string): Promise<number> {
+    const k = this.keys(orgId);
+    return (await COUNT_UNREAD.run(this.redis, [k.notifications], [k.notification('')])) as number;
+  }
+
+  /** Marks every unread notification read at `at`; a read one keeps its `readAt`. */
+  async markAllRead(orgId: string, at: Date = new Date()): Promise<number> {
+    const k = this.keys(orgId);
+    return (await MARK_ALL_READ.run(
+      this.redis,
+      [k.notifications],
+      [at.toISOString(), k.notification('')],
+    )) as number;
   }
 
   /**

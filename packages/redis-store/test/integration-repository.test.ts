@@ -396,4 +396,29 @@ describe('IntegrationRepository secret-expiry index', () => {
     ).toEqual(['org-b', 'org-c', 'org-a']);
     expect((await own.listOrgIds()).sort()).toEqual(['org-a', 'org-b', 'org-c', 'org-d']);
   });
+
+  it('pages the orgs with an integration by org ID', async () => {
+    const own = new IntegrationRepository(r.redis, `${prefix}-paged`, box);
+    for (const org of ['org-c', 'org-a', 'org-e', 'org-b', 'org-d']) {
+      await own.put(org, input(), now(0));
+    }
+    const first = await own.listOrgIdsPage({ limit: 2 });
+    expect(first).toEqual({ orgIds: ['org-a', 'org-b'], more: true });
+    // An org added before the cursor does not shift the next page.
+    await own.put('org-aa', input(), now(1));
+    const second = await own.listOrgIdsPage({ limit: 2, after: 'org-b' });
+    expect(second).toEqual({ orgIds: ['org-c', 'org-d'], more: true });
+    expect(await own.listOrgIdsPage({ limit: 2, after: 'org-d' })).toEqual({
+      orgIds: ['org-e'],
+      more: false,
+    });
+    expect(await own.listOrgIdsPage({ limit: 2, after: 'org-e' })).toEqual({
+      orgIds: [],
+      more: false,
+    });
+    expect(await own.listOrgIdsPage({ limit: 10, after: 'org-a' })).toEqual({
+      orgIds: ['org-aa', 'org-b', 'org-c', 'org-d', 'org-e'],
+      more: false,
+    });
+  });
 });

@@ -182,4 +182,34 @@ describe('NotificationRepository', () => {
     const stored = await repo.get(orgId, 'race');
     expect(stored?.readAt).toBe(at(1));
   });
+
+  it('counts the unread across the whole inbox, whatever the page', async () => {
+    const orgId = 'org-unread-count';
+    expect(await repo.unreadCount(orgId)).toBe(0);
+    for (let i = 0; i < 7; i++) await repo.upsert(orgId, notification(`u${i}`, i));
+    await repo.markRead(orgId, 'u2', new Date(at(10)));
+    expect(await repo.unreadCount(orgId)).toBe(6);
+    // Another org's inbox is its own.
+    expect(await repo.unreadCount('org-unread-other')).toBe(0);
+  });
+
+  it('marks all read at once, keeping each earlier readAt', async () => {
+    const orgId = 'org-read-all';
+    for (let i = 0; i < 5; i++) await repo.upsert(orgId, notification(`r${i}`, i));
+    await repo.markRead(orgId, 'r1', new Date(at(10)));
+    expect(await repo.markAllRead(orgId, new Date(at(20)))).toBe(4);
+    expect(await repo.unreadCount(orgId)).toBe(0);
+    expect((await repo.get(orgId, 'r1'))?.readAt).toBe(at(10));
+    expect((await repo.get(orgId, 'r3'))?.readAt).toBe(at(20));
+    // Every field but readAt is as stored.
+    const { readAt: _r, ...rest } = (await repo.get(orgId, 'r3'))!;
+    const { readAt: _o, ...original } = notification('r3', 3);
+    expect(rest).toEqual(original);
+    // Idempotent; an unknown org marks nothing.
+    expect(await repo.markAllRead(orgId, new Date(at(30)))).toBe(0);
+    expect(await repo.markAllRead('org-read-all-none')).toBe(0);
+    // A notification stored later is unread again.
+    await repo.upsert(orgId, notification('r9', 9));
+    expect(await repo.unreadCount(orgId)).toBe(1);
+  });
 });
