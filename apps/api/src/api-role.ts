@@ -45,6 +45,8 @@ export interface StartApiOptions {
   host?: string;
   /** How long in-flight requests may take to finish on close() before their sockets are cut. */
   shutdownGraceMs?: number;
+  /** The admin console's build to serve at /console/ (default `apps/console/dist`). */
+  consoleDir?: string;
 }
 
 export interface ApiRole {
@@ -189,7 +191,10 @@ export async function startApiRole(
     syncQueue,
     scheduler,
     logger: log,
-    config: apiConfigFromEnv(env),
+    config: {
+      ...apiConfigFromEnv(env),
+      ...(options.consoleDir !== undefined ? { consoleDir: options.consoleDir } : {}),
+    },
     clock: options.clock ?? (() => new Date()),
     readiness: redisReadiness([storeConnection, queueConnection], () => shuttingDown),
   };

@@ -6,6 +6,7 @@ import {
   requireAuth,
   type TokenPolicy,
 } from './auth.js';
+import { DEFAULT_CONSOLE_DIR, mountConsole } from './console.js';
 import type { ApiDeps } from './deps.js';
 import {
   errorHandler,
@@ -75,6 +76,9 @@ export function createApiApp(deps: ApiDeps, ops?: Ops): Express {
   );
   mountRoutes(api, API_BASE_PATH, routes);
   app.use(API_BASE_PATH, api);
+
+  // The admin console's static build at /console/ (503 until it is built).
+  mountConsole(app, deps.config.consoleDir ?? DEFAULT_CONSOLE_DIR);
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -24,6 +24,8 @@ export interface ApiConfig {
   maxTokenLifetimeSeconds?: number;
   /** TRUST_PROXY, as Express's `trust proxy`: whose X-Forwarded-For names the client. Default false. */
   trustProxy?: false | number | readonly string[];
+  /** The admin console's build served at /console/. Default: `apps/console/dist`. */
+  consoleDir?: string;
 }
 
 export type ReadinessStatus = 'ready' | 'unavailable' | 'shutting_down';

@@ -58,7 +58,19 @@ export const validationErrorResponseSchema = z.object({
 });
 
 export const runListSchema = listEnvelopeSchema(runSchema);
-export const notificationListSchema = listEnvelopeSchema(notificationSchema);
+export const notificationListSchema = listEnvelopeSchema(notificationSchema).extend({
+  /** Unread notifications in the whole inbox, whatever the page or filter. */
+  unreadCount: z.number().int().min(0),
+});
+/** `POST /orgs/{orgId}/notifications/read-all`. */
+export const markAllReadResponseSchema = z.object({
+  /** How many were unread and are now read. */
+  markedRead: z.number().int().min(0),
+});
+
+/** `GET /orgs`: one org with an integration (room for more fields, e.g. its health). */
+export const orgSummarySchema = z.object({ orgId: orgIdSchema });
+export const orgListSchema = listEnvelopeSchema(orgSummarySchema);
 export const directoryUserListSchema = listEnvelopeSchema(directoryUserSchema);
 
 /** The integration's health, as the worker records it. */

@@ -15,6 +15,7 @@ const now = new Date();
 const listSchema = z.object({
   items: z.array(notificationSchema),
   nextCursor: z.string().nullable(),
+  unreadCount: z.number().int(),
 });
 const orgId = 'org-inbox';
 
@@ -73,6 +74,9 @@ describe('notifications', () => {
     const first = await list('?limit=4');
     expect(first.items).toHaveLength(4);
     expect(first.nextCursor).not.toBeNull();
+    // The unread count is the whole inbox's, on every page.
+    expect(first.unreadCount).toBe(6);
+    expect((await list(`?limit=4&cursor=${first.nextCursor}`)).unreadCount).toBe(6);
   });
 
   it('marks read idempotently and filters unread', async () => {
@@ -92,6 +96,7 @@ describe('notifications', () => {
     expect(await all('?unread=true&limit=2')).toEqual(['n5', 'n3', 'n2', 'n0']);
     expect(await all('?unread=false&limit=10')).toEqual(['n5', 'n4', 'n3', 'n2', 'n1', 'n0']);
     expect((await repo.getNotification(orgId, 'n4'))?.readAt).toBe(now.toISOString());
+    expect((await list('?unread=true')).unreadCount).toBe(4);
   });
 
   it("answers 404 for an unknown or another org's notification", async () => {
@@ -118,5 +123,29 @@ describe('notifications', () => {
         issues: [{ path: 'cursor', message: 'must be a cursor returned as nextCursor' }],
       });
     }
+  });
+
+  it('marks all read at once, for this org only', async () => {
+    const other = await signToken({ org: 'org-other' });
+    const res = await api.request('POST', `/api/v1/orgs/${orgId}/notifications/read-all`, {
+      token,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ markedRead: 4 });
+    const page = await list('?limit=10');
+    expect(page.unreadCount).toBe(0);
+    expect(page.items.every((n) => n.readAt !== null)).toBe(true);
+    // Idempotent, with an empty JSON body too.
+    const again = await api.request('POST', `/api/v1/orgs/${orgId}/notifications/read-all`, {
+      token,
+      body: {},
+    });
+    expect(again.json).toEqual({ markedRead: 0 });
+    // Another org's inbox is untouched, and its token cannot mark this one.
+    expect((await repo.get('org-other', 'secret-other'))?.readAt).toBeNull();
+    const forbidden = await api.request('POST', `/api/v1/orgs/${orgId}/notifications/read-all`, {
+      token: other,
+    });
+    expect(forbidden.status).toBe(403);
   });
 });

@@ -81,6 +81,8 @@ const expected: {
     query: ['limit', 'cursor', 'unread'],
   },
   { method: 'post', path: '/api/v1/orgs/{orgId}/notifications/{id}/read', success: '200' },
+  { method: 'post', path: '/api/v1/orgs/{orgId}/notifications/read-all', success: '200' },
+  { method: 'get', path: '/api/v1/orgs', success: '200', query: ['limit', 'cursor'] },
   {
     method: 'get',
     path: '/api/v1/orgs/{orgId}/directory/users',

@@ -53,6 +53,7 @@ const writeRoutes = [
   { method: 'PUT', path: '/api/v1/orgs/org-v/integration/client-secret' },
   { method: 'POST', path: '/api/v1/orgs/org-v/syncs' },
   { method: 'POST', path: '/api/v1/orgs/org-v/notifications/n-1/read' },
+  { method: 'POST', path: '/api/v1/orgs/org-v/notifications/read-all' },
 ] as const;
 
 describe('bad input to every write route', () => {
@@ -212,6 +213,11 @@ describe('field validation', () => {
       ['/api/v1/orgs/org-v/notifications?unread=maybe', 'unread'],
       ['/api/v1/orgs/org-v/directory/users?cursor=not*a*cursor', 'cursor'],
       ['/api/v1/orgs/org-v/integration?x=1', 'x'],
+      ['/api/v1/orgs?limit=0', 'limit'],
+      ['/api/v1/orgs?cursor=%2F%2F', 'cursor'],
+      // A well-formed cursor whose content is no org ID: not one the API issued.
+      [`/api/v1/orgs?cursor=${Buffer.from('a:b').toString('base64url')}`, 'cursor'],
+      ['/api/v1/orgs?org=x', 'org'],
     ];
     for (const [url, field] of cases) {
       const res = await api.request('GET', url, { token });
@@ -282,6 +288,14 @@ describe('field validation', () => {
       token,
     });
     expect(next.status).toBe(200);
+  });
+
+  it('names an unknown query parameter of a write route', async () => {
+    const res = await api.request('POST', '/api/v1/orgs/org-v/notifications/read-all?all=1', {
+      token,
+    });
+    expect(res.status).toBe(400);
+    expect(pathsOf(res.json)).toEqual(['all']);
   });
 
   it('names a hostile run ID', async () => {

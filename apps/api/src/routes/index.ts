@@ -3,6 +3,7 @@ import type { ApiRoute } from '../route.js';
 import { directoryRoutes } from './directory.js';
 import { integrationRoutes } from './integration.js';
 import { notificationRoutes } from './notifications.js';
+import { orgRoutes } from './orgs.js';
 import { overviewRoutes } from './overview.js';
 import { syncRoutes } from './syncs.js';
 
@@ -14,5 +15,6 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...overviewRoutes(deps),
     ...notificationRoutes(deps),
     ...directoryRoutes(deps),
+    ...orgRoutes(deps),
   ];
 }

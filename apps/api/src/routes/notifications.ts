@@ -6,6 +6,7 @@ import { notFound, validationFailed } from '../errors.js';
 import { type ApiRoute, defineRoute } from '../route.js';
 import {
   emptyBodySchema,
+  markAllReadResponseSchema,
   noQuerySchema,
   notificationListSchema,
   notificationParamsSchema,
@@ -22,7 +23,7 @@ export function notificationRoutes(deps: ApiDeps): ApiRoute[] {
       method: 'get',
       path: '/orgs/{orgId}/notifications',
       operationId: 'listNotifications',
-      summary: 'The in-app inbox, newest first',
+      summary: 'The in-app inbox, newest first, with the unread count of the whole inbox',
       tag,
       params: orgParamsSchema,
       query: notificationsQuerySchema,
@@ -31,8 +32,11 @@ export function notificationRoutes(deps: ApiDeps): ApiRoute[] {
       },
       async handle({ params, query }) {
         try {
-          const page = await notifications.list(params.orgId, query);
-          return { status: 200, body: page };
+          const [page, unreadCount] = await Promise.all([
+            notifications.list(params.orgId, query),
+            notifications.unreadCount(params.orgId),
+          ]);
+          return { status: 200, body: { ...page, unreadCount } };
         } catch (error) {
           if (error instanceof NotificationCursorError) {
             throw validationFailed([
@@ -65,6 +69,23 @@ export function notificationRoutes(deps: ApiDeps): ApiRoute[] {
           target: { notificationId: params.id },
         });
         return { status: 200, body: read };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/orgs/{orgId}/notifications/read-all',
+      operationId: 'markAllNotificationsRead',
+      summary: 'Marks every unread notification read (idempotent)',
+      tag,
+      params: orgParamsSchema,
+      query: noQuerySchema,
+      body: { schema: emptyBodySchema, required: false },
+      responses: {
+        200: { description: 'How many were marked read', schema: markAllReadResponseSchema },
+      },
+      async handle({ params }) {
+        const markedRead = await notifications.markAllRead(params.orgId, deps.clock());
+        return { status: 200, body: { markedRead } };
       },
     }),
   ];
