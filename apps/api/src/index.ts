@@ -9,6 +9,7 @@ export {
 export { createApiApp } from './app.js';
 export { ANY_ORG, type AuthClaims, authClaimsSchema } from './auth.js';
 export type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
+export { describeApi } from './describe.js';
 export { ApiError, type ApiErrorCode } from './errors.js';
 export { API_BASE_PATH, buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
 export type { ApiRoute } from './route.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { describeApi } from '../src/index.js';
 import { startTestApi, type TestApi } from './helpers.js';
 
 let r: TestRedis;
@@ -205,5 +206,10 @@ describe('GET /openapi.json', () => {
     // Unrelated noise in the request changes nothing.
     const res = await api.request('GET', `/openapi.json?x=${randomBytes(2).toString('hex')}`);
     expect(res.status).toBe(200);
+  });
+
+  it('is the document describeApi() gives without a running app (the console is typed from it)', async () => {
+    const served = (await api.request('GET', '/openapi.json')).json;
+    expect(describeApi()).toEqual(served);
   });
 });

@@ -1,0 +1,72 @@
+import type { ValidationIssue } from './types.js';
+
+/** Why an API call did not give its answer: what the views branch on. */
+export type ApiFailure =
+  | { kind: 'unauthorized' }
+  | { kind: 'forbidden' }
+  | { kind: 'not_found' }
+  | { kind: 'validation'; issues: ValidationIssue[] }
+  | { kind: 'rate_limited'; retryAfterSeconds: number | null }
+  | { kind: 'unavailable' }
+  | { kind: 'network' }
+  | { kind: 'server'; status: number };
+
+export class ApiError extends Error {
+  constructor(readonly failure: ApiFailure) {
+    super(failure.kind);
+    this.name = 'ApiError';
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function issuesOf(body: unknown): ValidationIssue[] {
+  if (!isRecord(body) || !Array.isArray(body.issues)) return [];
+  return body.issues.filter(
+    (i): i is ValidationIssue =>
+      isRecord(i) && typeof i.path === 'string' && typeof i.message === 'string',
+  );
+}
+
+/** Classifies an error answer by its status (and, for 400 and 429, its body). */
+export function failureOf(status: number, body: unknown, retryAfter: string | null): ApiFailure {
+  if (status === 401) return { kind: 'unauthorized' };
+  if (status === 403) return { kind: 'forbidden' };
+  if (status === 404) return { kind: 'not_found' };
+  if (status === 400 && isRecord(body) && body.error === 'validation_failed') {
+    return { kind: 'validation', issues: issuesOf(body) };
+  }
+  if (status === 429) {
+    const fromBody = isRecord(body) ? body.retryAfterSeconds : undefined;
+    const seconds = typeof fromBody === 'number' ? fromBody : Number(retryAfter ?? Number.NaN);
+    return { kind: 'rate_limited', retryAfterSeconds: Number.isFinite(seconds) ? seconds : null };
+  }
+  if (status === 503) return { kind: 'unavailable' };
+  return { kind: 'server', status };
+}
+
+/** What to tell a person about a failure (validation issues are shown by their fields). */
+export function describeFailure(failure: ApiFailure): string {
+  switch (failure.kind) {
+    case 'unauthorized':
+      return 'Your sign-in is no longer accepted. Sign in again.';
+    case 'forbidden':
+      return 'Your sign-in does not give access to this organisation.';
+    case 'not_found':
+      return 'Not found.';
+    case 'validation':
+      return 'Some values were not accepted. Check the highlighted fields.';
+    case 'rate_limited':
+      return failure.retryAfterSeconds !== null
+        ? `Too many requests. Try again in ${failure.retryAfterSeconds} seconds.`
+        : 'Too many requests. Try again shortly.';
+    case 'unavailable':
+      return 'The service is temporarily unavailable. Try again in a few seconds.';
+    case 'network':
+      return 'The service could not be reached. Check your connection and try again.';
+    case 'server':
+      return `The service answered with an error (HTTP ${failure.status}). Try again; if it persists, contact support.`;
+  }
+}

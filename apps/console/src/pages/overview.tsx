@@ -1,0 +1,273 @@
+import { unwrap } from '../api/client.js';
+import type { OverviewGroup, Run, SyncOverview } from '../api/types.js';
+import { useSession } from '../auth/session.js';
+import { FailureDetails, RunCounts, RunStatusBadge, Warnings } from '../components/run.js';
+import { Page } from '../components/page.js';
+import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
+import { SyncNowPanel } from '../components/sync-now.js';
+import { Alert, Badge, Card, Facts } from '../components/ui.js';
+import { useUnread } from '../components/unread.js';
+import {
+  dateOnly,
+  dateTime,
+  duration,
+  plural,
+  relativeTime,
+  secretExpiryText,
+  secretExpiryTone,
+} from '../lib/format.js';
+import { orgPath } from '../lib/routes.js';
+import { Link } from '../lib/router.js';
+import { useInterval, useResource } from '../lib/use-resource.js';
+
+/** The overview is read again this often, so a scheduled run shows up without a reload. */
+const REFRESH_MS = 30_000;
+
+interface OverviewData {
+  overview: SyncOverview;
+  /** The run that carries the open failure's title, message and remediation. */
+  failingRun: Run | null;
+}
+
+function Health({ overview, failingRun }: OverviewData) {
+  const now = new Date();
+  if (overview.status === 'failing' && overview.openFailure) {
+    const f = overview.openFailure;
+    return (
+      <Alert
+        tone="danger"
+        title={
+          <>
+            Failing since {dateTime(f.since)}{' '}
+            <span className="alert__aside">({relativeTime(f.since, now)})</span>
+          </>
+        }
+      >
+        <p>
+          {failingRun?.failure?.title ?? f.code}
+          {f.count > 1 ? ` — ${plural(f.count, 'failed run')} in a row, the last ${relativeTime(f.lastSeenAt, now)}.` : '.'}
+        </p>
+      </Alert>
+    );
+  }
+  if (overview.status === 'healthy') {
+    return (
+      <Alert tone="success" title="Healthy">
+        <p>
+          {overview.lastSuccessAt
+            ? `Last successful sync ${relativeTime(overview.lastSuccessAt, now)} (${dateTime(overview.lastSuccessAt)}).`
+            : 'The last sync succeeded.'}
+        </p>
+      </Alert>
+    );
+  }
+  return (
+    <Alert tone="info" title="Never synced">
+      <p>No sync has finished yet. Press Sync now to run the first one.</p>
+    </Alert>
+  );
+}
+
+function RunCard({ title, run, empty }: { title: string; run: Run | null; empty: string }) {
+  const now = new Date();
+  return (
+    <Card title={title} headingLevel={3}>
+      {run ? (
+        <>
+          <p className="run-line">
+            <RunStatusBadge run={run} />{' '}
+            {run.finishedAt ? (
+              <span title={dateTime(run.finishedAt)}>{relativeTime(run.finishedAt, now)}</span>
+            ) : null}
+            <span className="muted">
+              {' · '}
+              {run.trigger === 'manual' ? 'Sync now' : 'Scheduled'}
+              {duration(run.startedAt, run.finishedAt) ? ` · took ${duration(run.startedAt, run.finishedAt)}` : ''}
+            </span>
+          </p>
+          <RunCounts run={run} />
+        </>
+      ) : (
+        <p className="muted">{empty}</p>
+      )}
+    </Card>
+  );
+}
+
+function GroupsCard({ orgId, groups }: { orgId: string; groups: OverviewGroup[] }) {
+  return (
+    <Card title="Selected groups" headingLevel={3}>
+      {groups.length === 0 ? (
+        <EmptyView title="No groups selected" action={<Link to={orgPath(orgId, 'settings')}>Choose groups in Settings</Link>}>
+          <p>A sync reads the members of the groups you select.</p>
+        </EmptyView>
+      ) : (
+        <ul className="group-list">
+          {groups.map((g) => (
+            <li key={g.id}>
+              {g.displayName ? (
+                <>
+                  <span className="group-list__name">{g.displayName}</span>{' '}
+                  <code className="group-list__id">{g.id}</code>
+                </>
+              ) : (
+                <code>{g.id}</code>
+              )}
+              {g.missing ? (
+                <>
+                  {' '}
+                  <Badge tone="danger">Missing in Entra ID</Badge>
+                </>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
+function SecretCard({ orgId, overview }: { orgId: string; overview: SyncOverview }) {
+  const secret = overview.clientSecret;
+  const tone = secretExpiryTone(secret.daysLeft, secret.expired);
+  return (
+    <Card title="Client secret" headingLevel={3}>
+      {secret.configured ? (
+        <>
+          <p>
+            <Badge tone={tone}>{secretExpiryText(secret.daysLeft, secret.expired)}</Badge>
+          </p>
+          <Facts
+            items={[
+              ['Expires', secret.expiresAt ? dateOnly(secret.expiresAt) : 'Not recorded'],
+              ['Ends in', secret.hint ? <code>…{secret.hint}</code> : '—'],
+            ]}
+          />
+        </>
+      ) : (
+        <p className="muted">No client secret is stored.</p>
+      )}
+      <p>
+        <Link to={`${orgPath(orgId, 'settings')}#rotate-secret`}>Rotate the client secret</Link>
+      </p>
+    </Card>
+  );
+}
+
+function ScheduleCard({ overview }: { overview: SyncOverview }) {
+  const now = new Date();
+  const schedule = overview.schedule;
+  return (
+    <Card title="Next scheduled run" headingLevel={3}>
+      {schedule?.enabled && overview.nextScheduledRunAt ? (
+        <>
+          <p className="big">{relativeTime(overview.nextScheduledRunAt, now)}</p>
+          <Facts
+            items={[
+              ['At', dateTime(overview.nextScheduledRunAt)],
+              ['Every', <code key="every">{schedule.every}</code>],
+            ]}
+          />
+        </>
+      ) : (
+        <p className="muted">Scheduled syncs are off. Syncs run only when someone presses Sync now.</p>
+      )}
+    </Card>
+  );
+}
+
+export function OverviewPage({ orgId }: { orgId: string }) {
+  const { api } = useSession();
+  const unread = useUnread();
+  const { state, reload } = useResource(async (): Promise<OverviewData> => {
+    const overview = await unwrap(
+      api.GET('/api/v1/orgs/{orgId}/sync-overview', { params: { path: { orgId } } }),
+    );
+    let failingRun: Run | null = null;
+    const open = overview.openFailure;
+    if (open) {
+      failingRun =
+        overview.lastRun?.id === open.lastRunId
+          ? overview.lastRun
+          : await unwrap(
+              api.GET('/api/v1/orgs/{orgId}/syncs/{runId}', {
+                params: { path: { orgId, runId: open.lastRunId } },
+              }),
+            ).catch(() => null);
+    }
+    return { overview, failingRun };
+  }, [api, orgId]);
+  useInterval(() => void reload(), REFRESH_MS);
+
+  if (state.status === 'loading') {
+    return (
+      <Page title="Sync overview">
+        <LoadingView label="Loading the sync overview…" lines={6} />
+      </Page>
+    );
+  }
+  if (state.status === 'error') {
+    return (
+      <Page title="Sync overview">
+        <ErrorView title="The sync overview could not be loaded" failure={state.failure} onRetry={() => void reload()} />
+      </Page>
+    );
+  }
+  const { overview, failingRun } = state.data;
+  if (!overview.configured) {
+    return (
+      <Page title="Sync overview">
+        <EmptyView
+          title="Microsoft Entra ID is not connected yet"
+          action={
+            <Link className="button button--primary" to={orgPath(orgId, 'settings')}>
+              Set up the integration
+            </Link>
+          }
+        >
+          <p>
+            Connect your Entra ID tenant with an app registration's tenant ID, client ID and client
+            secret, then choose the groups whose members the platform should know.
+          </p>
+        </EmptyView>
+      </Page>
+    );
+  }
+
+  const groups = overview.groups as OverviewGroup[];
+  const warnings = overview.lastRun?.warnings ?? [];
+  return (
+    <Page title="Sync overview" subtitle="Microsoft Entra ID users and groups of this organisation">
+      <div className="stack">
+        <Health overview={overview} failingRun={failingRun} />
+        {overview.status === 'failing' && failingRun?.failure ? (
+          <Card title="What went wrong" className="card--danger">
+            <FailureDetails failure={failingRun.failure} />
+          </Card>
+        ) : null}
+        <SyncNowPanel
+          orgId={orgId}
+          activeRun={overview.currentRun}
+          lastRun={overview.lastRun}
+          onFinished={() => {
+            void reload();
+            void unread.refresh();
+          }}
+        />
+        <div className="grid">
+          <RunCard title="Last run" run={overview.lastRun} empty="No sync has finished yet." />
+          <RunCard title="Last successful run" run={overview.lastSuccessfulRun} empty="No sync has succeeded yet." />
+          <ScheduleCard overview={overview} />
+          <SecretCard orgId={orgId} overview={overview} />
+          <GroupsCard orgId={orgId} groups={groups} />
+          <Card title="Warnings" headingLevel={3}>
+            {warnings.length > 0 ? <Warnings warnings={warnings} /> : <p className="muted">The last sync raised no warning.</p>}
+          </Card>
+        </div>
+        <p>
+          <Link to={orgPath(orgId, 'runs')}>See every run in the run history</Link>
+        </p>
+      </div>
+    </Page>
+  );
+}

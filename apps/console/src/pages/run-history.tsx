@@ -1,0 +1,137 @@
+import { useState } from 'react';
+import { unwrap } from '../api/client.js';
+import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import type { Run, RunPage } from '../api/types.js';
+import { useSession } from '../auth/session.js';
+import { Page } from '../components/page.js';
+import { FailureDetails, RunStats, RunStatusBadge, STAGES, StageSteps, Warnings } from '../components/run.js';
+import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
+import { Alert, Button, Card } from '../components/ui.js';
+import { count, dateTime, duration, relativeTime } from '../lib/format.js';
+import { orgPath } from '../lib/routes.js';
+import { Link } from '../lib/router.js';
+import { useResource } from '../lib/use-resource.js';
+
+const PAGE_SIZE = 20;
+
+function RunItem({ run }: { run: Run }) {
+  const now = new Date();
+  const stage = STAGES.find((s) => s.stage === run.stage)?.label ?? run.stage;
+  const took = duration(run.startedAt, run.finishedAt);
+  return (
+    <li className="disclosure-list__item">
+      <details className="disclosure" data-run-id={run.id}>
+        <summary className="disclosure__summary">
+          <span className="disclosure__main">
+            <RunStatusBadge run={run} />{' '}
+            <span className="disclosure__title">
+              {run.failure ? run.failure.title : run.status === 'succeeded' ? `${count(run.stats.users)} users` : stage}
+            </span>
+          </span>
+          <span className="disclosure__meta">
+            <span title={dateTime(run.createdAt)}>{relativeTime(run.createdAt, now)}</span>
+            {' · '}
+            {run.trigger === 'manual' ? 'Sync now' : 'Scheduled'}
+            {took ? ` · ${took}` : ''}
+          </span>
+        </summary>
+        <div className="disclosure__body">
+          <StageSteps run={run} />
+          <p className="muted">
+            Started {run.startedAt ? dateTime(run.startedAt) : 'not yet'}
+            {run.finishedAt ? `, finished ${dateTime(run.finishedAt)}` : ''}. Run ID <code>{run.id}</code>
+          </p>
+          {run.failure ? <FailureDetails failure={run.failure} headingLevel={3} /> : null}
+          {run.warnings.length > 0 ? (
+            <>
+              <h3 className="subheading">Warnings</h3>
+              <Warnings warnings={run.warnings} />
+            </>
+          ) : null}
+          <h3 className="subheading">Stats</h3>
+          <RunStats run={run} />
+        </div>
+      </details>
+    </li>
+  );
+}
+
+export function RunHistoryPage({ orgId }: { orgId: string }) {
+  const { api } = useSession();
+  const [older, setOlder] = useState<RunPage[]>([]);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreFailure, setMoreFailure] = useState<ApiFailure | null>(null);
+  const { state, reload, refreshing } = useResource(async () => {
+    setOlder([]);
+    return unwrap(
+      api.GET('/api/v1/orgs/{orgId}/syncs', {
+        params: { path: { orgId }, query: { limit: PAGE_SIZE } },
+      }),
+    );
+  }, [api, orgId]);
+
+  const pages = state.status === 'ready' ? [state.data, ...older] : [];
+  const runs = pages.flatMap((p) => p.items);
+  const cursor = pages[pages.length - 1]?.nextCursor ?? null;
+
+  const more = async () => {
+    if (!cursor) return;
+    setLoadingMore(true);
+    setMoreFailure(null);
+    try {
+      const next = await unwrap(
+        api.GET('/api/v1/orgs/{orgId}/syncs', {
+          params: { path: { orgId }, query: { limit: PAGE_SIZE, cursor } },
+        }),
+      );
+      setOlder((o) => [...o, next]);
+    } catch (error) {
+      setMoreFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  return (
+    <Page
+      title="Run history"
+      subtitle="Every sync of this organisation, newest first. Open a run for its stages, failure, warnings and stats."
+      actions={
+        <Button busy={refreshing} onClick={() => void reload()}>
+          Refresh
+        </Button>
+      }
+    >
+      <Card>
+        {state.status === 'loading' ? <LoadingView label="Loading the run history…" lines={5} /> : null}
+        {state.status === 'error' ? (
+          <ErrorView title="The run history could not be loaded" failure={state.failure} onRetry={() => void reload()} />
+        ) : null}
+        {state.status === 'ready' && runs.length === 0 ? (
+          <EmptyView title="No sync has run yet" action={<Link to={orgPath(orgId)}>Run one from the overview</Link>}>
+            <p>Runs appear here as they are queued, with their stage, result and counts.</p>
+          </EmptyView>
+        ) : null}
+        {runs.length > 0 ? (
+          <ul className="disclosure-list" aria-label="Runs">
+            {runs.map((run) => (
+              <RunItem key={run.id} run={run} />
+            ))}
+          </ul>
+        ) : null}
+        {moreFailure ? (
+          <Alert tone="danger" live="alert" title="Older runs could not be loaded">
+            {describeFailure(moreFailure)}
+          </Alert>
+        ) : null}
+        {cursor ? (
+          <div className="list-footer">
+            <Button busy={loadingMore} onClick={() => void more()}>
+              Show older runs
+            </Button>
+          </div>
+        ) : null}
+      </Card>
+    </Page>
+  );
+}
