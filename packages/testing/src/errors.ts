@@ -7,6 +7,8 @@ export type TestingErrorCode =
   | 'smtp_sink_failed'
   /** A child process ended before what was being waited for happened. */
   | 'process_exited'
+  /** No Chromium to drive (none installed at the path), or it did not start. */
+  | 'browser_unavailable'
   /** Something awaited did not happen in time. */
   | 'timeout'
   /** A fixture was used in a way it does not support (wrong argument or state). */
