@@ -1,6 +1,6 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { type ApiClient, createApiClient } from '../api/client.js';
-import { readStoredToken, storeToken } from './storage.js';
+import { captureFragmentToken, readStoredToken, storeToken } from './storage.js';
 import { checkToken, normaliseToken, type TokenClaims } from './token.js';
 
 export interface Session {
@@ -63,6 +63,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     storeToken(token);
     setState({ token, claims: checked.claims, ended: null });
     return { ok: true as const };
+  }, []);
+
+  // A sign-in link opened in a tab already showing the console changes only
+  // the fragment: no page load, so the new token is taken here.
+  useEffect(() => {
+    const onHashChange = () => {
+      if (captureFragmentToken()) setState(initialState());
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
   }, []);
 
   // Sign out at the token's expiry rather than at the next refused request.

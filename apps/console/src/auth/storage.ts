@@ -27,13 +27,14 @@ export function storeToken(token: string | null): void {
  * A sign-in link `/console/orgs/{orgId}#token=<jwt>`: moves the token into
  * session storage and clears it from the address bar and the history entry.
  */
-export function captureFragmentToken(): void {
+export function captureFragmentToken(): boolean {
   const { token, rest } = takeTokenFromFragment(window.location.hash);
-  if (token === null) return;
+  if (token === null) return false;
   storeToken(token);
   window.history.replaceState(
     window.history.state,
     '',
     `${window.location.pathname}${window.location.search}${rest}`,
   );
+  return true;
 }

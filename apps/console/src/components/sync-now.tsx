@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { unwrap } from '../api/client.js';
 import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Run } from '../api/types.js';
@@ -40,6 +40,7 @@ export function SyncNowPanel({
   const finishedRef = useRef(onFinished);
   finishedRef.current = onFinished;
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
+  const titleId = useId();
 
   // A run that started elsewhere (a schedule, another tab) is followed too.
   useEffect(() => {
@@ -102,9 +103,9 @@ export function SyncNowPanel({
   const wouldRemove = latest?.failure?.details.removedUsers;
 
   return (
-    <section className="card sync-now" aria-labelledby="sync-now-title">
+    <section className="card sync-now" aria-labelledby={titleId}>
       <div className="card__header">
-        <Heading className="card__title" id="sync-now-title">
+        <Heading className="card__title" id={titleId}>
           Sync now
         </Heading>
         <div className="card__actions">

@@ -1,4 +1,4 @@
-import type { ButtonHTMLAttributes, ReactNode } from 'react';
+import { type ButtonHTMLAttributes, type ReactNode, useId } from 'react';
 import type { Tone } from '../lib/format.js';
 
 type ButtonVariant = 'primary' | 'secondary' | 'danger' | 'quiet';
@@ -56,28 +56,35 @@ export function Alert({
   );
 }
 
+/** A titled section: its heading names it (a landmark region screen readers can jump to). */
 export function Card({
   title,
   children,
   actions,
   className,
   headingLevel = 2,
-  labelledBy,
+  headingId,
 }: {
   title?: ReactNode;
   children: ReactNode;
   actions?: ReactNode;
   className?: string;
   headingLevel?: 2 | 3;
-  labelledBy?: string;
+  /** The heading's ID, for links to the card (e.g. `#rotate-secret`); generated otherwise. */
+  headingId?: string;
 }) {
+  const generated = useId();
+  const id = headingId ?? generated;
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
   return (
-    <section className={['card', className].filter(Boolean).join(' ')} aria-labelledby={labelledBy}>
+    <section
+      className={['card', className].filter(Boolean).join(' ')}
+      aria-labelledby={title ? id : undefined}
+    >
       {title || actions ? (
         <div className="card__header">
           {title ? (
-            <Heading className="card__title" id={labelledBy}>
+            <Heading className="card__title" id={id}>
               {title}
             </Heading>
           ) : null}

@@ -11,11 +11,25 @@ export function secretExpiryTone(daysLeft: number | null, expired: boolean): Ton
   return daysLeft <= SECRET_WARNING_DAYS ? 'warning' : 'success';
 }
 
-export function secretExpiryText(daysLeft: number | null, expired: boolean): string {
+const DAY_MS = 86_400_000;
+
+/**
+ * "45 days left", "Expires today", "Expired 3 days ago". Days ago are
+ * counted from the expiry itself: the API's `daysLeft` rounds down, which
+ * would read one day more once negative.
+ */
+export function secretExpiryText(
+  daysLeft: number | null,
+  expired: boolean,
+  expiresAt: string | null = null,
+  now: Date = new Date(),
+): string {
   if (expired) {
-    if (daysLeft === null) return 'Expired';
-    const ago = -daysLeft;
-    return ago <= 1 ? 'Expired' : `Expired ${ago} days ago`;
+    const at = expiresAt === null ? Number.NaN : Date.parse(expiresAt);
+    if (!Number.isFinite(at)) return 'Expired';
+    const ago = Math.floor((now.getTime() - at) / DAY_MS);
+    if (ago < 1) return 'Expired today';
+    return ago === 1 ? 'Expired 1 day ago' : `Expired ${ago} days ago`;
   }
   if (daysLeft === null) return 'No expiry recorded';
   if (daysLeft === 0) return 'Expires today';
@@ -73,8 +87,8 @@ export function count(value: number | null | undefined, locale?: string): string
 }
 
 /** Plural noun: "1 user", "2 users". */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
+export function plural(n: number, one: string, many = `${one}s`, locale?: string): string {
+  return `${count(n, locale)} ${n === 1 ? one : many}`;
 }
 
 /** Splits a remediation step into text and https links (nothing else is ever linked). */

@@ -135,7 +135,7 @@ function SecretCard({ orgId, overview }: { orgId: string; overview: SyncOverview
       {secret.configured ? (
         <>
           <p>
-            <Badge tone={tone}>{secretExpiryText(secret.daysLeft, secret.expired)}</Badge>
+            <Badge tone={tone}>{secretExpiryText(secret.daysLeft, secret.expired, secret.expiresAt)}</Badge>
           </p>
           <Facts
             items={[

@@ -102,7 +102,7 @@ export function RunHistoryPage({ orgId }: { orgId: string }) {
         </Button>
       }
     >
-      <Card>
+      <Card title="Runs">
         {state.status === 'loading' ? <LoadingView label="Loading the run history…" lines={5} /> : null}
         {state.status === 'error' ? (
           <ErrorView title="The run history could not be loaded" failure={state.failure} onRetry={() => void reload()} />

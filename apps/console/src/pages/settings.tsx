@@ -308,7 +308,7 @@ function RotateSecretForm({
   };
 
   return (
-    <Card title="Rotate client secret" labelledBy="rotate-secret">
+    <Card title="Rotate client secret" headingId="rotate-secret">
       <p className="muted">
         Replaces the client secret and its expiry date. Nothing else changes. Create the new secret in
         Entra ID first (App registrations → your app → Certificates &amp; secrets → New client secret).

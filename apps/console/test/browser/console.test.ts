@@ -1,0 +1,277 @@
+/**
+ * The admin console in Debian's Chromium against the real stack: what an
+ * org admin does when a sync fails, end to end, with accessibility and
+ * layout checked on every page at 360 and 1440 px.
+ */
+import { launchBrowser, type TestBrowser } from '@pinnacle/testing/browser';
+import { waitFor } from '@pinnacle/testing';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { checkPage, recordStages, settled, stagesSeen } from './pages.js';
+import { type Stack, startStack } from './stack.js';
+
+let stack: Stack;
+let browser: TestBrowser;
+const pages: Page[] = [];
+const DAY = 86_400_000;
+const dateIn = (days: number) => new Date(Date.now() + days * DAY).toISOString().slice(0, 10);
+
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage({ width: 1440, height: 900 });
+  pages.push(page);
+  return page;
+}
+
+/** Problems a page must never have: CSP refusals and uncaught errors (HTTP errors are expected). */
+function seriousProblems(page: Page): string[] {
+  return browser
+    .problems(page)
+    .filter((p) => !/Failed to load resource: the server responded with a status of/.test(p));
+}
+
+beforeAll(async () => {
+  stack = await startStack('console-browser');
+  browser = await launchBrowser();
+  const { tenant } = stack;
+  // acme: its stored secret has expired, so every sync stops at preflight.
+  const acme = await stack.call('PUT', '/orgs/acme/integration', {
+    tenantId: tenant.tenantId,
+    clientId: tenant.clientId,
+    clientSecret: tenant.oldSecret,
+    clientSecretExpiresAt: new Date(Date.now() - 3 * DAY).toISOString(),
+    groupIds: [tenant.groups.all, tenant.groups.engineering],
+    schedule: { enabled: true, every: '12h' },
+    notifications: { email: { enabled: true, recipients: ['admin@acme.example'] } },
+  });
+  expect(acme.status).toBe(201);
+  const failed = await stack.syncAndWait('acme');
+  expect(failed.failure?.code).toBe('client_secret_expired');
+  // The failure reaches the inbox (and the admin's mailbox) through the notifier.
+  await waitFor(
+    async () => {
+      const { json } = await stack.call('GET', '/orgs/acme/notifications');
+      return (json as { unreadCount: number }).unreadCount > 0;
+    },
+    { timeoutMs: 30_000, description: 'the failure notification' },
+  );
+}, 180_000);
+
+afterEach(async () => {
+  for (const page of pages.splice(0)) {
+    expect(seriousProblems(page)).toEqual([]);
+    await page.close();
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+describe('the admin console', () => {
+  it('takes an admin from a failing sync to a recovered one', { timeout: 180_000 }, async () => {
+    const page = await newPage();
+    const token = await stack.token('acme');
+    // The link from a failure email, with the portal's token in the fragment.
+    await page.goto(`${stack.url}/console/orgs/acme/integrations/entra-id#token=${token}`);
+    await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();
+    // The token left the address bar (and the history entry) for session storage.
+    expect(page.url()).toBe(`${stack.url}/console/orgs/acme/integrations/entra-id`);
+    expect(await page.evaluate(() => sessionStorage.getItem('pinnacle.console.token'))).toBe(token);
+
+    // Failing, since when and why, and what to do.
+    await page.getByText(/^Failing since/).waitFor();
+    const whatWentWrong = page.getByRole('region', { name: 'What went wrong' });
+    await whatWentWrong.getByRole('heading', { name: 'Client secret expired' }).waitFor();
+    const { json } = await stack.call('GET', '/orgs/acme/sync-overview');
+    const lastRun = (json as { lastRun: { failure: { remediation: string[] } } }).lastRun;
+    const steps = whatWentWrong.locator('ol.failure__steps > li');
+    expect(await steps.allTextContents()).toEqual(lastRun.failure.remediation);
+    await expect.poll(() => page.getByText('Expired 3 days ago').count()).toBe(1);
+    await expect
+      .poll(() => page.getByTestId('unread-count').textContent())
+      .toMatch(/^1\s*unread$/);
+    await checkPage(page, 'overview-failing', { docs: true });
+
+    // Rotate the secret: Settings → Rotate client secret.
+    await page.getByRole('link', { name: 'Rotate the client secret' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    await settled(page);
+    await checkPage(page, 'settings', { docs: true });
+    const rotate = page.getByRole('region', { name: 'Rotate client secret' });
+    await rotate.getByLabel('New client secret').fill(stack.tenant.newSecret);
+    await rotate.getByLabel('Expires').fill(dateIn(180));
+    await rotate.getByRole('button', { name: 'Rotate secret' }).click();
+    await rotate.getByText('The client secret was rotated').waitFor();
+    // Nothing else changed: groups and schedule are as they were.
+    const settings = (await stack.call('GET', '/orgs/acme/integration')).json as {
+      groupIds: string[];
+      schedule: { every: string };
+      clientSecret: { hint: string };
+    };
+    expect(settings.groupIds).toHaveLength(2);
+    expect(settings.schedule.every).toBe('12h');
+    expect(settings.clientSecret.hint).toBe(stack.tenant.newSecret.slice(-3));
+
+    // Sync Now from the rotation's confirmation; Graph is slowed so each stage is seen live.
+    stack.sim.setFaults(stack.tenant.tenantId, { latencyMs: 1_200 });
+    await recordStages(page);
+    const syncNow = rotate.getByRole('region', { name: 'Sync now' });
+    await syncNow.getByRole('button', { name: 'Sync now' }).click();
+    await syncNow.locator('[data-stage="fetch"][data-state="current"]').waitFor({ timeout: 30_000 });
+    // A second press while it runs: the same run, said to be running already.
+    await syncNow.getByRole('button', { name: 'Sync now' }).click();
+    await syncNow.getByText('A sync is already running').waitFor();
+    await page.screenshot({ path: `${(await import('./pages.js')).ARTIFACTS}sync-running.png` });
+    await syncNow.locator('[data-run-status="succeeded"]').waitFor({ timeout: 60_000 });
+    stack.sim.clearFaults(stack.tenant.tenantId);
+    const seen = await stagesSeen(page);
+    expect(seen).toEqual(expect.arrayContaining(['fetch:current', 'commit:done', 'preflight:done']));
+    expect(seen).not.toContain('preflight:failed');
+    await syncNow.getByText(/Sync succeeded: 1,470 users/).waitFor();
+
+    // The recovery arrives in the inbox: the header count and the Notifications page.
+    await page.getByRole('link', { name: /^Notifications/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Notifications' }).waitFor();
+    const recovered = page.locator('[data-notification-type="sync_recovered"]');
+    await waitFor(
+      async () => {
+        if ((await recovered.count()) > 0) return true;
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        await settled(page);
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, description: 'the recovery notification in the inbox' },
+    );
+    await expect
+      .poll(() => page.getByTestId('unread-count').textContent())
+      .toMatch(/^2\s*unread$/);
+    await recovered.locator('summary').click();
+    await checkPage(page, 'notifications', { docs: true });
+    await recovered.getByRole('button', { name: 'Mark as read' }).click();
+    await expect.poll(() => page.getByTestId('unread-count').textContent()).toMatch(/^1\s*unread$/);
+    await page.getByRole('button', { name: 'Mark all as read' }).click();
+    await page.getByText('Everything is read.').waitFor();
+    await expect.poll(() => page.getByTestId('unread-count').count()).toBe(0);
+
+    // The recovery email links back to the console, now healthy.
+    const mails = await stack.smtp.waitForMessages(2, 30_000);
+    const recoveryMail = mails.find((m) => /recover/i.test(m.parsed.subject ?? ''));
+    expect(recoveryMail, mails.map((m) => m.parsed.subject).join(' | ')).toBeDefined();
+    const link = `${stack.url}/console/orgs/acme/integrations/entra-id`;
+    expect(recoveryMail?.parsed.text ?? '').toContain(link);
+    await page.goto(link);
+    await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();
+    await page.getByText('Healthy', { exact: true }).waitFor();
+    await checkPage(page, 'overview-healthy', { docs: true });
+
+    // Run history: newest first, each run expandable to its stage, failure and stats.
+    await page.getByRole('link', { name: 'Run history' }).first().click();
+    await page.getByRole('heading', { level: 1, name: 'Run history' }).waitFor();
+    await settled(page);
+    const runs = page.locator('[data-run-id]');
+    expect(await runs.count()).toBe(2);
+    await runs.nth(0).locator('summary').click();
+    await runs.nth(1).locator('summary').click();
+    await runs.nth(1).getByRole('heading', { name: 'Client secret expired' }).waitFor();
+    await checkPage(page, 'run-history', { docs: true });
+  });
+
+  it('shows a refused save next to the field, losing nothing typed', { timeout: 120_000 }, async () => {
+    const page = await newPage();
+    await page.goto(`${stack.url}/console/orgs/initech`);
+    // No token held: the overview asks to sign in; a pasted token signs in.
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await checkPage(page, 'sign-in', { docs: true });
+    await page.getByLabel('Bearer token').fill(`Bearer ${await stack.token('initech')}`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Microsoft Entra ID is not connected yet').waitFor();
+    await checkPage(page, 'overview-not-configured');
+
+    await page.getByRole('link', { name: 'Set up the integration' }).click();
+    await page.getByRole('heading', { name: 'Connect Microsoft Entra ID' }).waitFor();
+    const form = {
+      tenantId: page.getByLabel('Tenant ID'),
+      clientId: page.getByLabel('Client (application) ID'),
+      groups: page.getByLabel('Group IDs'),
+      every: page.getByLabel('Every'),
+      recipients: page.getByLabel(/^Email recipients/),
+    };
+    await form.tenantId.fill(stack.tenant.tenantId);
+    await form.clientId.fill('not-a-guid');
+    await form.groups.fill(`${stack.tenant.groups.all}\nsales-team`);
+    await form.every.fill('1m');
+    await page.getByLabel('Email notifications').check();
+    await form.recipients.fill('ops@initech.example\nnot an address');
+    await page.getByRole('button', { name: 'Create integration' }).click();
+
+    const summary = page.getByRole('alert').filter({ hasText: 'The settings were not saved' });
+    await summary.waitFor();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('settings-errors');
+    for (const [control, text] of [
+      [form.clientId, /GUID|valid/i],
+      [form.groups, /Entry 2/],
+      [form.every, /./],
+      [form.recipients, /Entry 2/],
+    ] as const) {
+      expect(await control.getAttribute('aria-invalid')).toBe('true');
+      const describedBy = (await control.getAttribute('aria-describedby')) ?? '';
+      const errorId = describedBy.split(' ').find((id) => id.endsWith('-error'));
+      expect(errorId).toBeDefined();
+      expect(await page.locator(`[id="${errorId}"]`).textContent()).toMatch(text);
+    }
+    expect(await form.tenantId.getAttribute('aria-invalid')).toBeNull();
+    // Nothing typed was lost.
+    expect(await form.clientId.inputValue()).toBe('not-a-guid');
+    expect(await form.groups.inputValue()).toBe(`${stack.tenant.groups.all}\nsales-team`);
+    expect(await form.recipients.inputValue()).toBe('ops@initech.example\nnot an address');
+    expect((await stack.call('GET', '/orgs/initech/integration')).status).toBe(404);
+    await checkPage(page, 'settings-errors', { docs: true });
+
+    // The summary's link takes focus to the field.
+    await summary.getByRole('link', { name: 'Client (application) ID' }).click();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('settings-clientId');
+
+    await form.clientId.fill(stack.tenant.clientId);
+    await form.groups.fill(stack.tenant.groups.all);
+    await form.every.fill('6h');
+    await form.recipients.fill('ops@initech.example');
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    await page.getByText('The integration was created.').waitFor();
+    await page.getByRole('button', { name: 'Save settings' }).waitFor();
+    const saved = (await stack.call('GET', '/orgs/initech/integration')).json as {
+      clientId: string;
+      schedule: { every: string };
+    };
+    expect(saved).toMatchObject({ clientId: stack.tenant.clientId, schedule: { every: '6h' } });
+  });
+
+  it('returns an expired or refused token to sign-in with the reason', { timeout: 60_000 }, async () => {
+    const page = await newPage();
+    await page.goto(`${stack.url}/console/orgs/acme#token=${await stack.token('acme', { expiresIn: -60 })}`);
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await page.getByText(/Your sign-in token expired at/).waitFor();
+    expect(page.url()).not.toContain('token=');
+
+    const foreign = await stack.token('acme', { secret: 'a-key-this-api-does-not-hold-0123456789' });
+    await page.goto(`${stack.url}/console/orgs/acme#token=${foreign}`);
+    await page.getByText(/The service refused your sign-in token/).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('pinnacle.console.token'))).toBeNull();
+
+    await page.goto(`${stack.url}/console/orgs/acme#token=${await stack.token('globex')}`);
+    await page.getByText('This sign-in is for another organisation').waitFor();
+  });
+
+  it("lets the portal's org \"*\" token pick any org", { timeout: 60_000 }, async () => {
+    const page = await newPage();
+    await page.goto(`${stack.url}/console/#token=${await stack.token('*')}`);
+    await page.getByRole('heading', { level: 1, name: 'Organisations' }).waitFor();
+    await settled(page);
+    const listed = await page.locator('.org-list a').allTextContents();
+    expect(listed).toEqual(expect.arrayContaining(['acme', 'initech']));
+    await checkPage(page, 'org-picker');
+    await page.getByRole('link', { name: 'acme' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();
+    await page.getByRole('link', { name: 'Switch' }).waitFor();
+  });
+});

@@ -1,0 +1,213 @@
+/**
+ * The real stack the console runs against in the browser tests: the api
+ * role (serving the console's build), the worker and notifier roles, the
+ * Entra ID / Graph simulator over HTTPS and an SMTP capture, on one Redis.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ApiRole, startApiRole } from '@pinnacle/api';
+import { loadEnv } from '@pinnacle/config';
+import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import { createLogger } from '@pinnacle/logging';
+import { type NotifierRole, startNotifierRole } from '@pinnacle/notifier';
+import {
+  getFreePort,
+  type SmtpSink,
+  startSmtpSink,
+  type TestRedis,
+  useTestRedis,
+  waitFor,
+} from '@pinnacle/testing';
+import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
+import { SignJWT } from 'jose';
+
+export const CONSOLE_DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const AUTH_SECRET = `console-test-${randomBytes(16).toString('hex')}`;
+const DAY = 86_400_000;
+
+export interface DemoTenant {
+  tenantId: string;
+  clientId: string;
+  /** Expired in Entra too: what the failing org still has stored. */
+  oldSecret: string;
+  /** Valid for 180 days: what the admin rotates to. */
+  newSecret: string;
+  groups: { all: string; engineering: string };
+  users: number;
+}
+
+export interface Stack {
+  url: string;
+  redis: TestRedis;
+  sim: Simulator;
+  smtp: SmtpSink;
+  api: ApiRole;
+  tenant: DemoTenant;
+  /** A bearer token signed with the api's key (`expiresIn` seconds; negative: expired). */
+  token(org: string, options?: { expiresIn?: number; secret?: string }): Promise<string>;
+  /** An /api/v1 call with a `*` token. */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
+  /** Queues a sync and waits until it has finished. */
+  syncAndWait(orgId: string): Promise<{ status: string; failure: { code: string } | null }>;
+  close(): Promise<void>;
+}
+
+function addTenant(sim: Simulator): DemoTenant {
+  const tenantId = randomUUID();
+  const clientId = randomUUID();
+  const domain = 'acme-console.onmicrosoft.com';
+  const users = Array.from({ length: 1_500 }, (_, i) => ({
+    id: randomUUID(),
+    displayName: `Person ${i}`,
+    userPrincipalName: `person${i}@${domain}`,
+    mail: `person${i}@${domain}`,
+    accountEnabled: i % 50 !== 0,
+    givenName: null,
+    surname: null,
+  }));
+  const groups = { all: randomUUID(), engineering: randomUUID() };
+  const tenant: DemoTenant = {
+    tenantId,
+    clientId,
+    oldSecret: `Old8Q~${randomBytes(18).toString('base64url')}`,
+    newSecret: `New8Q~${randomBytes(18).toString('base64url')}`,
+    groups,
+    users: users.length,
+  };
+  sim.addTenant({
+    kind: 'fixture',
+    tenantId,
+    displayName: 'Acme',
+    domains: [domain],
+    applications: [
+      {
+        appId: clientId,
+        displayName: 'Pinnacle Entra Sync',
+        roles: ['User.Read.All', 'GroupMember.Read.All'],
+        secrets: [
+          { keyId: randomUUID(), value: tenant.oldSecret, expiresAt: new Date(Date.now() - 3 * DAY) },
+          { keyId: randomUUID(), value: tenant.newSecret, expiresAt: new Date(Date.now() + 180 * DAY) },
+        ],
+      },
+    ],
+    users,
+    groups: [
+      {
+        id: groups.engineering,
+        displayName: 'Engineering',
+        description: null,
+        members: users.slice(0, 300).map((u) => u.id),
+        memberGroups: [],
+      },
+      {
+        id: groups.all,
+        displayName: 'All staff',
+        description: null,
+        members: users.slice(300).map((u) => u.id),
+        // Nested: Engineering's members are All staff's too.
+        memberGroups: [groups.engineering],
+      },
+    ],
+  });
+  return tenant;
+}
+
+export async function startStack(name: string): Promise<Stack> {
+  if (!existsSync(join(CONSOLE_DIST, 'index.html'))) {
+    throw new Error(
+      `The console is not built (${CONSOLE_DIST}): run pnpm --filter @pinnacle/console build (turbo's test task does).`,
+    );
+  }
+  const redis = await useTestRedis(name);
+  const caDir = mkdtempSync(join(tmpdir(), 'console-sim-'));
+  const sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
+  trustSimulatorCa(sim.caCertPem);
+  const tenant = addTenant(sim);
+  const smtp = await startSmtpSink();
+  const port = await getFreePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = loadEnv(
+    {
+      NODE_ENV: 'test',
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: redis.prefix,
+      PORT: String(port),
+      API_AUTH_SECRET: AUTH_SECRET,
+      OPS_USER: 'ops',
+      OPS_PASSWORD: 'console-test-ops-password',
+      SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ENTRA_AUTHORITY_HOST: sim.authorityHost,
+      GRAPH_BASE_URL: sim.graphBaseUrl,
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'Pinnacle Series <no-reply@pinnacle.example>',
+      // Emails link to the console where no portal exists.
+      PORTAL_BASE_URL: `${url}/console`,
+      SYNC_ATTEMPTS: '2',
+      SYNC_BACKOFF_MS: '200',
+      WORKER_HEALTH_PORT: '0',
+      NOTIFIER_HEALTH_PORT: '0',
+    },
+    'all',
+  );
+  const logger = createLogger({ name: 'console-test', level: 'warn' });
+  const worker: WorkerRole = startWorkerRole(env, logger);
+  const notifier: NotifierRole = await startNotifierRole(env, logger);
+  const api = await startApiRole(env, logger, { host: '127.0.0.1', consoleDir: CONSOLE_DIST });
+
+  const token = (org: string, options: { expiresIn?: number; secret?: string } = {}) =>
+    new SignJWT({ sub: 'admin@acme.example', org, role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresIn ?? 3600))
+      .sign(new TextEncoder().encode(options.secret ?? AUTH_SECRET));
+  const portal = await token('*');
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${portal}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
+  };
+  const syncAndWait = async (orgId: string) => {
+    const accepted = await call('POST', `/orgs/${orgId}/syncs`, {});
+    if (accepted.status !== 202) throw new Error(`Sync Now answered ${accepted.status}`);
+    const { runId } = accepted.json as { runId: string };
+    return waitFor(
+      async () => {
+        const { json } = await call('GET', `/orgs/${orgId}/syncs/${runId}`);
+        const run = json as { status: string; failure: { code: string } | null };
+        return run.status === 'succeeded' || run.status === 'failed' ? run : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, description: `run ${runId} of ${orgId}` },
+    );
+  };
+
+  return {
+    url,
+    redis,
+    sim,
+    smtp,
+    api,
+    tenant,
+    token,
+    call,
+    syncAndWait,
+    async close() {
+      await api.close();
+      await worker.close();
+      await notifier.close();
+      await smtp.stop();
+      await sim.close();
+      await redis.cleanup();
+      rmSync(caDir, { recursive: true, force: true });
+    },
+  };
+}
