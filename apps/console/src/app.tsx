@@ -3,8 +3,8 @@ import { useSession } from './auth/session.js';
 import { ANY_ORG, canOpenOrg } from './auth/token.js';
 import { Alert, Button } from './components/ui.js';
 import { UnreadProvider, useUnread } from './components/unread.js';
-import { homePath, type OrgPage, orgPath, parseRoute } from './lib/routes.js';
 import { Link, navigate, usePathname } from './lib/router.js';
+import { homePath, type OrgPage, orgPath, parseRoute } from './lib/routes.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { NotificationsPage } from './pages/notifications.js';
 import { OrgPickerPage } from './pages/org-picker.js';
@@ -145,9 +145,8 @@ export function App() {
         <Alert tone="danger" title="This sign-in is for another organisation" live="alert">
           <p>
             You are signed in for <strong>{claims.org}</strong>, which cannot open{' '}
-            <strong>{route.orgId}</strong>.{' '}
-            <Link to={orgPath(claims.org)}>Open {claims.org}</Link>, or sign out and sign in with a
-            token for {route.orgId}.
+            <strong>{route.orgId}</strong>. <Link to={orgPath(claims.org)}>Open {claims.org}</Link>,
+            or sign out and sign in with a token for {route.orgId}.
           </p>
         </Alert>
       </Frame>

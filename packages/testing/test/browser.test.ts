@@ -45,7 +45,12 @@ describe('launchBrowser', () => {
     await page.goto(`${base}/clean`);
     expect(await page.textContent('h1')).toBe('Hello');
     expect(page.viewportSize()).toEqual({ width: 360, height: 640 });
-    expect(await page.evaluate(() => window.sessionStorage.length)).toBe(0);
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length,
+      ),
+    ).toBe(0);
     expect(browser.context.browser()?.version() ?? 'persistent').toBeTruthy();
     await page.close();
   });

@@ -5,7 +5,11 @@
 import type { paths } from './schema.gen.js';
 
 type Json<R> = R extends { content: { 'application/json': infer T } } ? T : never;
-type Ok<P extends keyof paths, M extends 'get' | 'put' | 'post', S extends number> = paths[P][M] extends {
+type Ok<
+  P extends keyof paths,
+  M extends 'get' | 'put' | 'post',
+  S extends number,
+> = paths[P][M] extends {
   responses: infer R;
 }
   ? S extends keyof R

@@ -1,4 +1,12 @@
-import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+} from 'react';
 import { type ApiClient, createApiClient } from '../api/client.js';
 import { captureFragmentToken, readStoredToken, storeToken } from './storage.js';
 import { checkToken, normaliseToken, type TokenClaims } from './token.js';
@@ -24,7 +32,11 @@ function expiredMessage(at: Date | undefined): string {
     : 'Your sign-in token has expired. Sign in again with a new token.';
 }
 
-function initialState(): { token: string | null; claims: TokenClaims | null; ended: string | null } {
+function initialState(): {
+  token: string | null;
+  claims: TokenClaims | null;
+  ended: string | null;
+} {
   const token = readStoredToken();
   if (token === null) return { token: null, claims: null, ended: null };
   const checked = checkToken(token, new Date());
@@ -81,7 +93,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     const ms = state.claims.exp * 1000 - Date.now();
     // setTimeout's bound is about 24.8 days; a longer token is rechecked on the next load.
     if (ms > 2 ** 31 - 1) return;
-    const timer = window.setTimeout(() => signOut(expiredMessage(new Date(state.claims!.exp * 1000))), Math.max(ms, 0));
+    const timer = window.setTimeout(
+      () => signOut(expiredMessage(new Date(state.claims!.exp * 1000))),
+      Math.max(ms, 0),
+    );
     return () => window.clearTimeout(timer);
   }, [state.claims, signOut]);
 

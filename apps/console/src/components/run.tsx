@@ -3,7 +3,11 @@ import { adminConsentLink, count, duration, linkify, type Tone } from '../lib/fo
 import { Badge, Facts } from './ui.js';
 
 export const STAGES: { stage: RunStage; label: string; doing: string }[] = [
-  { stage: 'preflight', label: 'Preflight', doing: 'Checking settings, credentials, permissions and groups' },
+  {
+    stage: 'preflight',
+    label: 'Preflight',
+    doing: 'Checking settings, credentials, permissions and groups',
+  },
   { stage: 'fetch', label: 'Fetch', doing: 'Reading users and group members from Microsoft Graph' },
   { stage: 'commit', label: 'Commit', doing: 'Saving the new snapshot' },
 ];
@@ -97,6 +101,7 @@ export function RunStats({ run }: { run: Run }) {
   const took = duration(run.startedAt, run.finishedAt);
   return (
     <Facts
+      columns
       items={[
         ['Users', count(run.stats.users)],
         ['Groups', count(run.stats.groups)],

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { useCallback, useId, useRef, useState } from 'react';
 import { unwrap } from '../api/client.js';
 import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Run } from '../api/types.js';
@@ -42,12 +42,13 @@ export function SyncNowPanel({
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
   const titleId = useId();
 
-  // A run that started elsewhere (a schedule, another tab) is followed too.
-  useEffect(() => {
+  // A run that started elsewhere (a schedule, another tab) is followed too,
+  // unless this panel is following one of its own (React's "adjust state on a prop change").
+  const [seenActiveId, setSeenActiveId] = useState(activeRun?.id);
+  if (activeRun?.id !== seenActiveId) {
+    setSeenActiveId(activeRun?.id);
     if (activeRun && (run === null || !isActive(run))) setRun(activeRun);
-    // Only when the page's idea of the active run changes.
-    // biome-ignore lint/correctness/useExhaustiveDependencies: run is read, not watched
-  }, [activeRun?.id]);
+  }
 
   const poll = useCallback(async () => {
     if (!run || !isActive(run)) return;

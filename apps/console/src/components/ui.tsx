@@ -14,7 +14,6 @@ export function Button({
 }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: ButtonVariant; busy?: boolean }) {
   return (
     <button
-      // biome-ignore lint/a11y/useButtonType: the type is a prop, 'button' by default
       type={type}
       className={['button', `button--${variant}`, className].filter(Boolean).join(' ')}
       disabled={disabled}
@@ -97,9 +96,9 @@ export function Card({
 }
 
 /** A term/description list laid out as label: value rows. */
-export function Facts({ items }: { items: [ReactNode, ReactNode][] }) {
+export function Facts({ items, columns }: { items: [ReactNode, ReactNode][]; columns?: boolean }) {
   return (
-    <dl className="facts">
+    <dl className={columns ? 'facts facts--columns' : 'facts'}>
       {items.map(([term, value], i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: a fixed list, never reordered
         <div className="facts__row" key={i}>

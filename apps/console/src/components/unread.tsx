@@ -13,7 +13,11 @@ interface Unread {
   set(count: number): void;
 }
 
-const UnreadContext = createContext<Unread>({ count: null, refresh: async () => {}, set: () => {} });
+const UnreadContext = createContext<Unread>({
+  count: null,
+  refresh: async () => {},
+  set: () => {},
+});
 
 /** The org's unread notification count, shown in the header on every page. */
 export function UnreadProvider({ orgId, children }: { orgId: string; children: ReactNode }) {

@@ -6,10 +6,7 @@ export const BASE = '/console';
 
 export type OrgPage = 'overview' | 'runs' | 'notifications' | 'settings';
 
-export type Route =
-  | { page: 'home' }
-  | { page: OrgPage; orgId: string }
-  | { page: 'not-found' };
+export type Route = { page: 'home' } | { page: OrgPage; orgId: string } | { page: 'not-found' };
 
 const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ORG_PAGES: Record<string, OrgPage> = {

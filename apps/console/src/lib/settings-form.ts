@@ -85,7 +85,10 @@ const blankToUndefined = (text: string) => (text.trim() === '' ? undefined : tex
  * along when given; on edit they are left out, which keeps the stored
  * secret (the rotate form replaces it).
  */
-export function settingsInput(v: SettingsFormValues, mode: 'create' | 'edit'): IntegrationSettingsInput {
+export function settingsInput(
+  v: SettingsFormValues,
+  mode: 'create' | 'edit',
+): IntegrationSettingsInput {
   const secret = mode === 'create' ? blankToUndefined(v.clientSecret) : undefined;
   const expiry = mode === 'create' ? blankToUndefined(v.clientSecretExpiresAt) : undefined;
   return {

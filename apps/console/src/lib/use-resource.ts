@@ -18,7 +18,6 @@ export function useResource<T>(
   const [state, setState] = useState<Resource<T>>({ status: 'loading' });
   const [refreshing, setRefreshing] = useState(false);
   const generation = useRef(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps decide when to reload
   const run = useCallback(async (initial: boolean) => {
     const mine = ++generation.current;
     if (initial) setState({ status: 'loading' });
@@ -37,6 +36,7 @@ export function useResource<T>(
     } finally {
       if (mine === generation.current) setRefreshing(false);
     }
+    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps decide when to reload
   }, deps);
   useEffect(() => {
     void run(true);

@@ -8,8 +8,8 @@ import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
 import { Alert, Badge, Button, Card, Facts } from '../components/ui.js';
 import { useUnread } from '../components/unread.js';
 import { dateTime, plural, relativeTime, type Tone } from '../lib/format.js';
-import { orgPath } from '../lib/routes.js';
 import { Link } from '../lib/router.js';
+import { orgPath } from '../lib/routes.js';
 import { useResource } from '../lib/use-resource.js';
 
 const PAGE_SIZE = 20;
@@ -60,13 +60,15 @@ function NotificationItem({
   };
   const severity = SEVERITY[n.severity];
   return (
-    <li className={unread ? 'disclosure-list__item disclosure-list__item--unread' : 'disclosure-list__item'}>
+    <li
+      className={
+        unread ? 'disclosure-list__item disclosure-list__item--unread' : 'disclosure-list__item'
+      }
+    >
       <details className="disclosure" data-notification-type={n.type}>
         <summary className="disclosure__summary">
           <span className="disclosure__main">
-            {unread ? (
-              <span className="unread-dot" role="img" aria-label="Unread" />
-            ) : null}
+            {unread ? <span className="unread-dot" role="img" aria-label="Unread" /> : null}
             <Badge tone={severity.tone}>{severity.label}</Badge>{' '}
             <span className="disclosure__title">{n.title}</span>
           </span>
@@ -82,7 +84,12 @@ function NotificationItem({
               ['First seen', dateTime(n.firstSeenAt)],
               ['Last seen', dateTime(n.lastSeenAt)],
               ...(n.failureCode
-                ? [['Reason code', <code key="code">{n.failureCode}</code>] as [ReactNode, ReactNode]]
+                ? [
+                    ['Reason code', <code key="code">{n.failureCode}</code>] as [
+                      ReactNode,
+                      ReactNode,
+                    ],
+                  ]
                 : []),
               ['Email', DELIVERY[n.delivery.email]],
               ['Read', n.readAt ? dateTime(n.readAt) : 'Not yet'],
@@ -128,7 +135,9 @@ export function NotificationsPage({ orgId }: { orgId: string }) {
     setOlder([]);
     setOverrides({});
     const page = await unwrap(
-      api.GET('/api/v1/orgs/{orgId}/notifications', { params: { path: { orgId }, query: query() } }),
+      api.GET('/api/v1/orgs/{orgId}/notifications', {
+        params: { path: { orgId }, query: query() },
+      }),
     );
     unread.set(page.unreadCount);
     return page;
@@ -164,7 +173,11 @@ export function NotificationsPage({ orgId }: { orgId: string }) {
       const { markedRead } = await unwrap(
         api.POST('/api/v1/orgs/{orgId}/notifications/read-all', { params: { path: { orgId } } }),
       );
-      setAnnounce(markedRead === 0 ? 'Nothing was unread.' : `${plural(markedRead, 'notification')} marked as read.`);
+      setAnnounce(
+        markedRead === 0
+          ? 'Nothing was unread.'
+          : `${plural(markedRead, 'notification')} marked as read.`,
+      );
       await reload();
       await unread.refresh();
     } catch (error) {
@@ -177,13 +190,20 @@ export function NotificationsPage({ orgId }: { orgId: string }) {
   return (
     <Page
       title="Notifications"
-      subtitle={unreadCount > 0 ? `${plural(unreadCount, 'unread notification')}` : 'Everything is read.'}
+      subtitle={
+        unreadCount > 0 ? `${plural(unreadCount, 'unread notification')}` : 'Everything is read.'
+      }
       actions={
         <div className="button-row">
           <Button busy={refreshing} onClick={() => void reload()}>
             Refresh
           </Button>
-          <Button variant="primary" busy={markingAll} disabled={unreadCount === 0} onClick={() => void markAll()}>
+          <Button
+            variant="primary"
+            busy={markingAll}
+            disabled={unreadCount === 0}
+            onClick={() => void markAll()}
+          >
             Mark all as read
           </Button>
         </div>
@@ -195,11 +215,27 @@ export function NotificationsPage({ orgId }: { orgId: string }) {
       <Card>
         <fieldset className="segmented">
           <legend className="visually-hidden">Show</legend>
-          <label className={onlyUnread ? 'segmented__option' : 'segmented__option segmented__option--on'}>
-            <input type="radio" name="filter" checked={!onlyUnread} onChange={() => setOnlyUnread(false)} /> All
+          <label
+            className={onlyUnread ? 'segmented__option' : 'segmented__option segmented__option--on'}
+          >
+            <input
+              type="radio"
+              name="filter"
+              checked={!onlyUnread}
+              onChange={() => setOnlyUnread(false)}
+            />{' '}
+            All
           </label>
-          <label className={onlyUnread ? 'segmented__option segmented__option--on' : 'segmented__option'}>
-            <input type="radio" name="filter" checked={onlyUnread} onChange={() => setOnlyUnread(true)} /> Unread
+          <label
+            className={onlyUnread ? 'segmented__option segmented__option--on' : 'segmented__option'}
+          >
+            <input
+              type="radio"
+              name="filter"
+              checked={onlyUnread}
+              onChange={() => setOnlyUnread(true)}
+            />{' '}
+            Unread
           </label>
         </fieldset>
         {failure ? (
@@ -207,9 +243,15 @@ export function NotificationsPage({ orgId }: { orgId: string }) {
             {describeFailure(failure)}
           </Alert>
         ) : null}
-        {state.status === 'loading' ? <LoadingView label="Loading notifications…" lines={4} /> : null}
+        {state.status === 'loading' ? (
+          <LoadingView label="Loading notifications…" lines={4} />
+        ) : null}
         {state.status === 'error' ? (
-          <ErrorView title="The notifications could not be loaded" failure={state.failure} onRetry={() => void reload()} />
+          <ErrorView
+            title="The notifications could not be loaded"
+            failure={state.failure}
+            onRetry={() => void reload()}
+          />
         ) : null}
         {state.status === 'ready' && items.length === 0 ? (
           <EmptyView title={onlyUnread ? 'No unread notifications' : 'No notifications yet'}>

@@ -6,8 +6,8 @@ import { controlProps, Field } from '../components/field.js';
 import { Page } from '../components/page.js';
 import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
 import { Button, Card } from '../components/ui.js';
-import { orgPath } from '../lib/routes.js';
 import { Link, navigate } from '../lib/router.js';
+import { orgPath } from '../lib/routes.js';
 import { useResource } from '../lib/use-resource.js';
 
 const PAGE_SIZE = 50;
@@ -59,7 +59,11 @@ export function OrgPickerPage() {
       <Card title="Organisations with an Entra ID integration">
         {state.status === 'loading' ? <LoadingView label="Loading organisations…" /> : null}
         {state.status === 'error' ? (
-          <ErrorView title="The organisations could not be loaded" failure={state.failure} onRetry={() => void reload()} />
+          <ErrorView
+            title="The organisations could not be loaded"
+            failure={state.failure}
+            onRetry={() => void reload()}
+          />
         ) : null}
         {state.status === 'ready' && orgs.length === 0 ? (
           <EmptyView title="No organisation has an Entra ID integration yet.">

@@ -1,8 +1,8 @@
 import { unwrap } from '../api/client.js';
 import type { OverviewGroup, Run, SyncOverview } from '../api/types.js';
 import { useSession } from '../auth/session.js';
-import { FailureDetails, RunCounts, RunStatusBadge, Warnings } from '../components/run.js';
 import { Page } from '../components/page.js';
+import { FailureDetails, RunCounts, RunStatusBadge, Warnings } from '../components/run.js';
 import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
 import { SyncNowPanel } from '../components/sync-now.js';
 import { Alert, Badge, Card, Facts } from '../components/ui.js';
@@ -16,8 +16,8 @@ import {
   secretExpiryText,
   secretExpiryTone,
 } from '../lib/format.js';
-import { orgPath } from '../lib/routes.js';
 import { Link } from '../lib/router.js';
+import { orgPath } from '../lib/routes.js';
 import { useInterval, useResource } from '../lib/use-resource.js';
 
 /** The overview is read again this often, so a scheduled run shows up without a reload. */
@@ -45,7 +45,9 @@ function Health({ overview, failingRun }: OverviewData) {
       >
         <p>
           {failingRun?.failure?.title ?? f.code}
-          {f.count > 1 ? ` — ${plural(f.count, 'failed run')} in a row, the last ${relativeTime(f.lastSeenAt, now)}.` : '.'}
+          {f.count > 1
+            ? ` — ${plural(f.count, 'failed run')} in a row, the last ${relativeTime(f.lastSeenAt, now)}.`
+            : '.'}
         </p>
       </Alert>
     );
@@ -68,6 +70,38 @@ function Health({ overview, failingRun }: OverviewData) {
   );
 }
 
+/** Where the fix for a failure is made in the console, when it is made here. */
+function FixAction({ orgId, code }: { orgId: string; code: string }) {
+  if (code === 'client_secret_expired' || code === 'client_secret_invalid') {
+    return (
+      <p>
+        <Link className="button button--primary" to={`${orgPath(orgId, 'settings')}#rotate-secret`}>
+          Rotate the client secret
+        </Link>
+      </p>
+    );
+  }
+  if (
+    [
+      'settings_incomplete',
+      'settings_invalid',
+      'tenant_not_found',
+      'app_not_found',
+      'groups_not_configured',
+      'group_not_found',
+    ].includes(code)
+  ) {
+    return (
+      <p>
+        <Link className="button button--primary" to={orgPath(orgId, 'settings')}>
+          Open the settings
+        </Link>
+      </p>
+    );
+  }
+  return null;
+}
+
 function RunCard({ title, run, empty }: { title: string; run: Run | null; empty: string }) {
   const now = new Date();
   return (
@@ -79,11 +113,12 @@ function RunCard({ title, run, empty }: { title: string; run: Run | null; empty:
             {run.finishedAt ? (
               <span title={dateTime(run.finishedAt)}>{relativeTime(run.finishedAt, now)}</span>
             ) : null}
-            <span className="muted">
-              {' · '}
-              {run.trigger === 'manual' ? 'Sync now' : 'Scheduled'}
-              {duration(run.startedAt, run.finishedAt) ? ` · took ${duration(run.startedAt, run.finishedAt)}` : ''}
-            </span>
+          </p>
+          <p className="muted run-meta">
+            {run.trigger === 'manual' ? 'Sync now' : 'Scheduled'}
+            {duration(run.startedAt, run.finishedAt)
+              ? ` · took ${duration(run.startedAt, run.finishedAt)}`
+              : ''}
           </p>
           <RunCounts run={run} />
         </>
@@ -98,7 +133,10 @@ function GroupsCard({ orgId, groups }: { orgId: string; groups: OverviewGroup[] 
   return (
     <Card title="Selected groups" headingLevel={3}>
       {groups.length === 0 ? (
-        <EmptyView title="No groups selected" action={<Link to={orgPath(orgId, 'settings')}>Choose groups in Settings</Link>}>
+        <EmptyView
+          title="No groups selected"
+          action={<Link to={orgPath(orgId, 'settings')}>Choose groups in Settings</Link>}
+        >
           <p>A sync reads the members of the groups you select.</p>
         </EmptyView>
       ) : (
@@ -135,12 +173,14 @@ function SecretCard({ orgId, overview }: { orgId: string; overview: SyncOverview
       {secret.configured ? (
         <>
           <p>
-            <Badge tone={tone}>{secretExpiryText(secret.daysLeft, secret.expired, secret.expiresAt)}</Badge>
+            <Badge tone={tone}>
+              {secretExpiryText(secret.daysLeft, secret.expired, secret.expiresAt)}
+            </Badge>
           </p>
           <Facts
             items={[
               ['Expires', secret.expiresAt ? dateOnly(secret.expiresAt) : 'Not recorded'],
-              ['Ends in', secret.hint ? <code>…{secret.hint}</code> : '—'],
+              ['Ends in', secret.hint ? <code key="hint">…{secret.hint}</code> : '—'],
             ]}
           />
         </>
@@ -148,7 +188,7 @@ function SecretCard({ orgId, overview }: { orgId: string; overview: SyncOverview
         <p className="muted">No client secret is stored.</p>
       )}
       <p>
-        <Link to={`${orgPath(orgId, 'settings')}#rotate-secret`}>Rotate the client secret</Link>
+        <Link to={`${orgPath(orgId, 'settings')}#rotate-secret`}>Rotate the secret</Link>
       </p>
     </Card>
   );
@@ -170,7 +210,9 @@ function ScheduleCard({ overview }: { overview: SyncOverview }) {
           />
         </>
       ) : (
-        <p className="muted">Scheduled syncs are off. Syncs run only when someone presses Sync now.</p>
+        <p className="muted">
+          Scheduled syncs are off. Syncs run only when someone presses Sync now.
+        </p>
       )}
     </Card>
   );
@@ -209,7 +251,11 @@ export function OverviewPage({ orgId }: { orgId: string }) {
   if (state.status === 'error') {
     return (
       <Page title="Sync overview">
-        <ErrorView title="The sync overview could not be loaded" failure={state.failure} onRetry={() => void reload()} />
+        <ErrorView
+          title="The sync overview could not be loaded"
+          failure={state.failure}
+          onRetry={() => void reload()}
+        />
       </Page>
     );
   }
@@ -243,6 +289,7 @@ export function OverviewPage({ orgId }: { orgId: string }) {
         {overview.status === 'failing' && failingRun?.failure ? (
           <Card title="What went wrong" className="card--danger">
             <FailureDetails failure={failingRun.failure} />
+            <FixAction orgId={orgId} code={failingRun.failure.code} />
           </Card>
         ) : null}
         <SyncNowPanel
@@ -256,12 +303,20 @@ export function OverviewPage({ orgId }: { orgId: string }) {
         />
         <div className="grid">
           <RunCard title="Last run" run={overview.lastRun} empty="No sync has finished yet." />
-          <RunCard title="Last successful run" run={overview.lastSuccessfulRun} empty="No sync has succeeded yet." />
+          <RunCard
+            title="Last successful run"
+            run={overview.lastSuccessfulRun}
+            empty="No sync has succeeded yet."
+          />
           <ScheduleCard overview={overview} />
           <SecretCard orgId={orgId} overview={overview} />
           <GroupsCard orgId={orgId} groups={groups} />
           <Card title="Warnings" headingLevel={3}>
-            {warnings.length > 0 ? <Warnings warnings={warnings} /> : <p className="muted">The last sync raised no warning.</p>}
+            {warnings.length > 0 ? (
+              <Warnings warnings={warnings} />
+            ) : (
+              <p className="muted">The last sync raised no warning.</p>
+            )}
           </Card>
         </div>
         <p>

@@ -4,12 +4,19 @@ import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Run, RunPage } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { Page } from '../components/page.js';
-import { FailureDetails, RunStats, RunStatusBadge, STAGES, StageSteps, Warnings } from '../components/run.js';
+import {
+  FailureDetails,
+  RunStats,
+  RunStatusBadge,
+  STAGES,
+  StageSteps,
+  Warnings,
+} from '../components/run.js';
 import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
 import { Alert, Button, Card } from '../components/ui.js';
 import { count, dateTime, duration, relativeTime } from '../lib/format.js';
-import { orgPath } from '../lib/routes.js';
 import { Link } from '../lib/router.js';
+import { orgPath } from '../lib/routes.js';
 import { useResource } from '../lib/use-resource.js';
 
 const PAGE_SIZE = 20;
@@ -25,7 +32,11 @@ function RunItem({ run }: { run: Run }) {
           <span className="disclosure__main">
             <RunStatusBadge run={run} />{' '}
             <span className="disclosure__title">
-              {run.failure ? run.failure.title : run.status === 'succeeded' ? `${count(run.stats.users)} users` : stage}
+              {run.failure
+                ? run.failure.title
+                : run.status === 'succeeded'
+                  ? `${count(run.stats.users)} users`
+                  : stage}
             </span>
           </span>
           <span className="disclosure__meta">
@@ -39,7 +50,8 @@ function RunItem({ run }: { run: Run }) {
           <StageSteps run={run} />
           <p className="muted">
             Started {run.startedAt ? dateTime(run.startedAt) : 'not yet'}
-            {run.finishedAt ? `, finished ${dateTime(run.finishedAt)}` : ''}. Run ID <code>{run.id}</code>
+            {run.finishedAt ? `, finished ${dateTime(run.finishedAt)}` : ''}. Run ID{' '}
+            <code>{run.id}</code>
           </p>
           {run.failure ? <FailureDetails failure={run.failure} headingLevel={3} /> : null}
           {run.warnings.length > 0 ? (
@@ -103,12 +115,21 @@ export function RunHistoryPage({ orgId }: { orgId: string }) {
       }
     >
       <Card title="Runs">
-        {state.status === 'loading' ? <LoadingView label="Loading the run history…" lines={5} /> : null}
+        {state.status === 'loading' ? (
+          <LoadingView label="Loading the run history…" lines={5} />
+        ) : null}
         {state.status === 'error' ? (
-          <ErrorView title="The run history could not be loaded" failure={state.failure} onRetry={() => void reload()} />
+          <ErrorView
+            title="The run history could not be loaded"
+            failure={state.failure}
+            onRetry={() => void reload()}
+          />
         ) : null}
         {state.status === 'ready' && runs.length === 0 ? (
-          <EmptyView title="No sync has run yet" action={<Link to={orgPath(orgId)}>Run one from the overview</Link>}>
+          <EmptyView
+            title="No sync has run yet"
+            action={<Link to={orgPath(orgId)}>Run one from the overview</Link>}
+          >
             <p>Runs appear here as they are queued, with their stage, result and counts.</p>
           </EmptyView>
         ) : null}

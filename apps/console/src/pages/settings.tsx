@@ -10,8 +10,8 @@ import { SyncNowPanel } from '../components/sync-now.js';
 import { Alert, Button, Card } from '../components/ui.js';
 import { dateOnly } from '../lib/format.js';
 import { issuesByField } from '../lib/issues.js';
-import { orgPath } from '../lib/routes.js';
 import { Link } from '../lib/router.js';
+import { orgPath } from '../lib/routes.js';
 import {
   EMPTY_SETTINGS,
   formFromSettings,
@@ -171,25 +171,68 @@ function SettingsForm({
         {failure ? (
           <div className="alert alert--danger" role="alert" id="settings-errors" tabIndex={-1}>
             <p className="alert__title">The settings were not saved</p>
-            <p className="alert__body">{describeFailure(failure)} Your changes are still in the form.</p>
+            <p className="alert__body">
+              {describeFailure(failure)} Your changes are still in the form.
+            </p>
           </div>
         ) : null}
 
         <fieldset className="fieldset">
           <legend>App registration</legend>
-          <Field id={fieldId('tenantId')} label={LABELS.tenantId} hint={`Entra ID → Overview → Tenant ID, or a verified domain. ${GUID_HINT}`} errors={errorsOf('tenantId')}>
-            <input {...text('tenantId', true)} value={values.tenantId} onChange={(e) => set('tenantId', e.target.value)} />
+          <Field
+            id={fieldId('tenantId')}
+            label={LABELS.tenantId}
+            hint={`Entra ID → Overview → Tenant ID, or a verified domain. ${GUID_HINT}`}
+            errors={errorsOf('tenantId')}
+          >
+            <input
+              {...text('tenantId', true)}
+              value={values.tenantId}
+              onChange={(e) => set('tenantId', e.target.value)}
+            />
           </Field>
-          <Field id={fieldId('clientId')} label={LABELS.clientId} hint="App registrations → your app → Application (client) ID." errors={errorsOf('clientId')}>
-            <input {...text('clientId', true)} value={values.clientId} onChange={(e) => set('clientId', e.target.value)} />
+          <Field
+            id={fieldId('clientId')}
+            label={LABELS.clientId}
+            hint="App registrations → your app → Application (client) ID."
+            errors={errorsOf('clientId')}
+          >
+            <input
+              {...text('clientId', true)}
+              value={values.clientId}
+              onChange={(e) => set('clientId', e.target.value)}
+            />
           </Field>
           {mode === 'create' ? (
             <>
-              <Field id={fieldId('clientSecret')} label={LABELS.clientSecret} hint="Certificates & secrets → the Value column (not the Secret ID). Stored encrypted, never shown again." errors={errorsOf('clientSecret')} optional>
-                <input {...text('clientSecret', true)} type="password" autoComplete="new-password" value={values.clientSecret} onChange={(e) => set('clientSecret', e.target.value)} />
+              <Field
+                id={fieldId('clientSecret')}
+                label={LABELS.clientSecret}
+                hint="Certificates & secrets → the Value column (not the Secret ID). Stored encrypted, never shown again."
+                errors={errorsOf('clientSecret')}
+                optional
+              >
+                <input
+                  {...text('clientSecret', true)}
+                  type="password"
+                  autoComplete="new-password"
+                  value={values.clientSecret}
+                  onChange={(e) => set('clientSecret', e.target.value)}
+                />
               </Field>
-              <Field id={fieldId('clientSecretExpiresAt')} label={LABELS.clientSecretExpiresAt} hint="The Expires date shown next to the secret in Entra ID. Needed with a secret." errors={errorsOf('clientSecretExpiresAt')} optional>
-                <input {...text('clientSecretExpiresAt', true)} type="date" value={values.clientSecretExpiresAt} onChange={(e) => set('clientSecretExpiresAt', e.target.value)} />
+              <Field
+                id={fieldId('clientSecretExpiresAt')}
+                label={LABELS.clientSecretExpiresAt}
+                hint="The Expires date shown next to the secret in Entra ID. Needed with a secret."
+                errors={errorsOf('clientSecretExpiresAt')}
+                optional
+              >
+                <input
+                  {...text('clientSecretExpiresAt', true)}
+                  type="date"
+                  value={values.clientSecretExpiresAt}
+                  onChange={(e) => set('clientSecretExpiresAt', e.target.value)}
+                />
               </Field>
             </>
           ) : (
@@ -201,34 +244,91 @@ function SettingsForm({
                   ends in <code>…{settings.clientSecret.hint}</code>
                 </>
               ) : null}
-              {settings?.clientSecret.expiresAt ? ` and expires on ${dateOnly(settings.clientSecret.expiresAt)}` : ''}
-              . Saving here keeps it; replace it with <a href="#rotate-secret">Rotate client secret</a> below.
+              {settings?.clientSecret.expiresAt
+                ? ` and expires on ${dateOnly(settings.clientSecret.expiresAt)}`
+                : ''}
+              . Saving here keeps it; replace it with{' '}
+              <a href="#rotate-secret">Rotate client secret</a> below.
             </p>
           )}
         </fieldset>
 
         <fieldset className="fieldset">
           <legend>Groups</legend>
-          <Field id={fieldId('groupIds')} label={LABELS.groupIds} hint="One group object ID per line (Entra ID → Groups → the group → Object ID). Members of nested groups are included." errors={errorsOf('groupIds')}>
-            <textarea {...text('groupIds', true)} className="input input--mono" rows={4} value={values.groupIds} onChange={(e) => set('groupIds', e.target.value)} />
+          <Field
+            id={fieldId('groupIds')}
+            label={LABELS.groupIds}
+            hint="One group object ID per line (Entra ID → Groups → the group → Object ID). Members of nested groups are included."
+            errors={errorsOf('groupIds')}
+          >
+            <textarea
+              {...text('groupIds', true)}
+              className="input input--mono"
+              rows={4}
+              value={values.groupIds}
+              onChange={(e) => set('groupIds', e.target.value)}
+            />
           </Field>
-          <CheckboxField id={fieldId('includeDisabledUsers')} label={LABELS.includeDisabledUsers} hint="Off: accounts disabled in Entra ID are left out of the platform." errors={errorsOf('includeDisabledUsers')} checked={values.includeDisabledUsers} onChange={(c) => set('includeDisabledUsers', c)} />
+          <CheckboxField
+            id={fieldId('includeDisabledUsers')}
+            label={LABELS.includeDisabledUsers}
+            hint="Off: accounts disabled in Entra ID are left out of the platform."
+            errors={errorsOf('includeDisabledUsers')}
+            checked={values.includeDisabledUsers}
+            onChange={(c) => set('includeDisabledUsers', c)}
+          />
         </fieldset>
 
         <fieldset className="fieldset">
           <legend>Schedule</legend>
-          <CheckboxField id={fieldId('scheduleEnabled')} label={LABELS.scheduleEnabled} errors={errorsOf('scheduleEnabled')} checked={values.scheduleEnabled} onChange={(c) => set('scheduleEnabled', c)} />
-          <Field id={fieldId('scheduleEvery')} label={LABELS.scheduleEvery} hint='An interval such as "6h" or "1d", or a cron expression such as "0 3 * * *".' errors={errorsOf('scheduleEvery')}>
-            <input {...text('scheduleEvery', true)} className="input input--short" value={values.scheduleEvery} onChange={(e) => set('scheduleEvery', e.target.value)} />
+          <CheckboxField
+            id={fieldId('scheduleEnabled')}
+            label={LABELS.scheduleEnabled}
+            errors={errorsOf('scheduleEnabled')}
+            checked={values.scheduleEnabled}
+            onChange={(c) => set('scheduleEnabled', c)}
+          />
+          <Field
+            id={fieldId('scheduleEvery')}
+            label={LABELS.scheduleEvery}
+            hint='An interval such as "6h" or "1d", or a cron expression such as "0 3 * * *".'
+            errors={errorsOf('scheduleEvery')}
+          >
+            <input
+              {...text('scheduleEvery', true)}
+              className="input input--short"
+              value={values.scheduleEvery}
+              onChange={(e) => set('scheduleEvery', e.target.value)}
+            />
           </Field>
         </fieldset>
 
         <fieldset className="fieldset">
           <legend>Notifications</legend>
-          <p className="muted">Failures, recoveries and expiring secrets always appear in the console's inbox.</p>
-          <CheckboxField id={fieldId('emailEnabled')} label={LABELS.emailEnabled} hint="Also send them by email." errors={errorsOf('emailEnabled')} checked={values.emailEnabled} onChange={(c) => set('emailEnabled', c)} />
-          <Field id={fieldId('recipients')} label={LABELS.recipients} hint="One address per line." errors={errorsOf('recipients')} optional={!values.emailEnabled}>
-            <textarea {...text('recipients', true)} rows={3} value={values.recipients} onChange={(e) => set('recipients', e.target.value)} />
+          <p className="muted">
+            Failures, recoveries and expiring secrets always appear in the console's inbox.
+          </p>
+          <CheckboxField
+            id={fieldId('emailEnabled')}
+            label={LABELS.emailEnabled}
+            hint="Also send them by email."
+            errors={errorsOf('emailEnabled')}
+            checked={values.emailEnabled}
+            onChange={(c) => set('emailEnabled', c)}
+          />
+          <Field
+            id={fieldId('recipients')}
+            label={LABELS.recipients}
+            hint="One address per line."
+            errors={errorsOf('recipients')}
+            optional={!values.emailEnabled}
+          >
+            <textarea
+              {...text('recipients', true)}
+              rows={3}
+              value={values.recipients}
+              onChange={(e) => set('recipients', e.target.value)}
+            />
           </Field>
         </fieldset>
 
@@ -239,11 +339,31 @@ function SettingsForm({
             many, is stopped before it changes anything.
           </p>
           <div className="field-row">
-            <Field id={fieldId('maxRemovedPercent')} label={LABELS.maxRemovedPercent} errors={errorsOf('maxRemovedPercent')}>
-              <input {...text('maxRemovedPercent', false)} className="input input--short" inputMode="decimal" value={values.maxRemovedPercent} onChange={(e) => set('maxRemovedPercent', e.target.value)} />
+            <Field
+              id={fieldId('maxRemovedPercent')}
+              label={LABELS.maxRemovedPercent}
+              errors={errorsOf('maxRemovedPercent')}
+            >
+              <input
+                {...text('maxRemovedPercent', false)}
+                className="input input--short"
+                inputMode="decimal"
+                value={values.maxRemovedPercent}
+                onChange={(e) => set('maxRemovedPercent', e.target.value)}
+              />
             </Field>
-            <Field id={fieldId('minRemovedUsers')} label={LABELS.minRemovedUsers} errors={errorsOf('minRemovedUsers')}>
-              <input {...text('minRemovedUsers', false)} className="input input--short" inputMode="numeric" value={values.minRemovedUsers} onChange={(e) => set('minRemovedUsers', e.target.value)} />
+            <Field
+              id={fieldId('minRemovedUsers')}
+              label={LABELS.minRemovedUsers}
+              errors={errorsOf('minRemovedUsers')}
+            >
+              <input
+                {...text('minRemovedUsers', false)}
+                className="input input--short"
+                inputMode="numeric"
+                value={values.minRemovedUsers}
+                onChange={(e) => set('minRemovedUsers', e.target.value)}
+              />
             </Field>
           </div>
         </fieldset>
@@ -300,7 +420,8 @@ function RotateSecretForm({
       setRotated(result);
       onRotated(result);
     } catch (error) {
-      if (error instanceof ApiError && error.failure.kind === 'validation') setIssues(error.failure.issues);
+      if (error instanceof ApiError && error.failure.kind === 'validation')
+        setIssues(error.failure.issues);
       else setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
     } finally {
       setBusy(false);
@@ -310,8 +431,9 @@ function RotateSecretForm({
   return (
     <Card title="Rotate client secret" headingId="rotate-secret">
       <p className="muted">
-        Replaces the client secret and its expiry date. Nothing else changes. Create the new secret in
-        Entra ID first (App registrations → your app → Certificates &amp; secrets → New client secret).
+        Replaces the client secret and its expiry date. Nothing else changes. Create the new secret
+        in Entra ID first (App registrations → your app → Certificates &amp; secrets → New client
+        secret).
       </p>
       <form onSubmit={(e) => void submit(e)} noValidate className="form">
         {form.length > 0 || failure ? (
@@ -319,7 +441,12 @@ function RotateSecretForm({
             {failure ? describeFailure(failure) : form.join(' ')}
           </Alert>
         ) : null}
-        <Field id="rotate-secret-value" label="New client secret" hint="The Value column, not the Secret ID." errors={byField.secret}>
+        <Field
+          id="rotate-secret-value"
+          label="New client secret"
+          hint="The Value column, not the Secret ID."
+          errors={byField.secret}
+        >
           <input
             {...controlProps('rotate-secret-value', true, byField.secret)}
             className="input"
@@ -330,7 +457,12 @@ function RotateSecretForm({
             onChange={(e) => setSecret(e.target.value)}
           />
         </Field>
-        <Field id="rotate-secret-expires" label="Expires" hint="The Expires date shown next to the new secret." errors={byField.expiresAt}>
+        <Field
+          id="rotate-secret-expires"
+          label="Expires"
+          hint="The Expires date shown next to the new secret."
+          errors={byField.expiresAt}
+        >
           <input
             {...controlProps('rotate-secret-expires', true, byField.expiresAt)}
             className="input input--short"
@@ -354,8 +486,10 @@ function RotateSecretForm({
                   ends in <code>…{rotated.clientSecret.hint}</code>
                 </>
               ) : null}
-              {rotated.clientSecret.expiresAt ? ` and expires on ${dateOnly(rotated.clientSecret.expiresAt)}` : ''}. Run a
-              sync now to check that it works.
+              {rotated.clientSecret.expiresAt
+                ? ` and expires on ${dateOnly(rotated.clientSecret.expiresAt)}`
+                : ''}
+              . Run a sync now to check that it works.
             </p>
           </Alert>
           <SyncNowPanel orgId={orgId} activeRun={null} lastRun={null} headingLevel={3} />
@@ -369,7 +503,9 @@ export function SettingsPage({ orgId }: { orgId: string }) {
   const { api } = useSession();
   const { state, reload } = useResource(async () => {
     try {
-      return await unwrap(api.GET('/api/v1/orgs/{orgId}/integration', { params: { path: { orgId } } }));
+      return await unwrap(
+        api.GET('/api/v1/orgs/{orgId}/integration', { params: { path: { orgId } } }),
+      );
     } catch (error) {
       // No integration yet: the form creates one.
       if (error instanceof ApiError && error.failure.kind === 'not_found') return null;
@@ -390,7 +526,11 @@ export function SettingsPage({ orgId }: { orgId: string }) {
     <Page title="Settings" subtitle="How this organisation connects to Microsoft Entra ID">
       {state.status === 'loading' ? <LoadingView label="Loading the settings…" lines={8} /> : null}
       {state.status === 'error' ? (
-        <ErrorView title="The settings could not be loaded" failure={state.failure} onRetry={() => void reload()} />
+        <ErrorView
+          title="The settings could not be loaded"
+          failure={state.failure}
+          onRetry={() => void reload()}
+        />
       ) : null}
       {state.status === 'ready' ? (
         <div className="stack">

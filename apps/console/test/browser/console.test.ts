@@ -3,12 +3,13 @@
  * org admin does when a sync fails, end to end, with accessibility and
  * layout checked on every page at 360 and 1440 px.
  */
-import { launchBrowser, type TestBrowser } from '@pinnacle/testing/browser';
+
 import { waitFor } from '@pinnacle/testing';
+import { launchBrowser, type TestBrowser } from '@pinnacle/testing/browser';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, recordStages, settled, stagesSeen } from './pages.js';
-import { type Stack, startStack } from './stack.js';
+import { addTenant, type Stack, startStack } from './stack.js';
 
 let stack: Stack;
 let browser: TestBrowser;
@@ -88,9 +89,7 @@ describe('the admin console', () => {
     const steps = whatWentWrong.locator('ol.failure__steps > li');
     expect(await steps.allTextContents()).toEqual(lastRun.failure.remediation);
     await expect.poll(() => page.getByText('Expired 3 days ago').count()).toBe(1);
-    await expect
-      .poll(() => page.getByTestId('unread-count').textContent())
-      .toMatch(/^1\s*unread$/);
+    await expect.poll(() => page.getByTestId('unread-count').textContent()).toMatch(/^1\s*unread$/);
     await checkPage(page, 'overview-failing', { docs: true });
 
     // Rotate the secret: Settings → Rotate client secret.
@@ -118,7 +117,9 @@ describe('the admin console', () => {
     await recordStages(page);
     const syncNow = rotate.getByRole('region', { name: 'Sync now' });
     await syncNow.getByRole('button', { name: 'Sync now' }).click();
-    await syncNow.locator('[data-stage="fetch"][data-state="current"]').waitFor({ timeout: 30_000 });
+    await syncNow
+      .locator('[data-stage="fetch"][data-state="current"]')
+      .waitFor({ timeout: 30_000 });
     // A second press while it runs: the same run, said to be running already.
     await syncNow.getByRole('button', { name: 'Sync now' }).click();
     await syncNow.getByText('A sync is already running').waitFor();
@@ -126,7 +127,9 @@ describe('the admin console', () => {
     await syncNow.locator('[data-run-status="succeeded"]').waitFor({ timeout: 60_000 });
     stack.sim.clearFaults(stack.tenant.tenantId);
     const seen = await stagesSeen(page);
-    expect(seen).toEqual(expect.arrayContaining(['fetch:current', 'commit:done', 'preflight:done']));
+    expect(seen).toEqual(
+      expect.arrayContaining(['fetch:current', 'commit:done', 'preflight:done']),
+    );
     expect(seen).not.toContain('preflight:failed');
     await syncNow.getByText(/Sync succeeded: 1,470 users/).waitFor();
 
@@ -143,9 +146,7 @@ describe('the admin console', () => {
       },
       { timeoutMs: 30_000, intervalMs: 500, description: 'the recovery notification in the inbox' },
     );
-    await expect
-      .poll(() => page.getByTestId('unread-count').textContent())
-      .toMatch(/^2\s*unread$/);
+    await expect.poll(() => page.getByTestId('unread-count').textContent()).toMatch(/^2\s*unread$/);
     await recovered.locator('summary').click();
     await checkPage(page, 'notifications', { docs: true });
     await recovered.getByRole('button', { name: 'Mark as read' }).click();
@@ -177,7 +178,9 @@ describe('the admin console', () => {
     await checkPage(page, 'run-history', { docs: true });
   });
 
-  it('shows a refused save next to the field, losing nothing typed', { timeout: 120_000 }, async () => {
+  it('shows a refused save next to the field, losing nothing typed', {
+    timeout: 120_000,
+  }, async () => {
     const page = await newPage();
     await page.goto(`${stack.url}/console/orgs/initech`);
     // No token held: the overview asks to sign in; a pasted token signs in.
@@ -207,7 +210,9 @@ describe('the admin console', () => {
 
     const summary = page.getByRole('alert').filter({ hasText: 'The settings were not saved' });
     await summary.waitFor();
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('settings-errors');
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.id))
+      .toBe('settings-errors');
     for (const [control, text] of [
       [form.clientId, /GUID|valid/i],
       [form.groups, /Entry 2/],
@@ -230,7 +235,9 @@ describe('the admin console', () => {
 
     // The summary's link takes focus to the field.
     await summary.getByRole('link', { name: 'Client (application) ID' }).click();
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('settings-clientId');
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.id))
+      .toBe('settings-clientId');
 
     await form.clientId.fill(stack.tenant.clientId);
     await form.groups.fill(stack.tenant.groups.all);
@@ -246,14 +253,20 @@ describe('the admin console', () => {
     expect(saved).toMatchObject({ clientId: stack.tenant.clientId, schedule: { every: '6h' } });
   });
 
-  it('returns an expired or refused token to sign-in with the reason', { timeout: 60_000 }, async () => {
+  it('returns an expired or refused token to sign-in with the reason', {
+    timeout: 60_000,
+  }, async () => {
     const page = await newPage();
-    await page.goto(`${stack.url}/console/orgs/acme#token=${await stack.token('acme', { expiresIn: -60 })}`);
+    await page.goto(
+      `${stack.url}/console/orgs/acme#token=${await stack.token('acme', { expiresIn: -60 })}`,
+    );
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     await page.getByText(/Your sign-in token expired at/).waitFor();
     expect(page.url()).not.toContain('token=');
 
-    const foreign = await stack.token('acme', { secret: 'a-key-this-api-does-not-hold-0123456789' });
+    const foreign = await stack.token('acme', {
+      secret: 'a-key-this-api-does-not-hold-0123456789',
+    });
     await page.goto(`${stack.url}/console/orgs/acme#token=${foreign}`);
     await page.getByText(/The service refused your sign-in token/).waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('pinnacle.console.token'))).toBeNull();
@@ -262,13 +275,55 @@ describe('the admin console', () => {
     await page.getByText('This sign-in is for another organisation').waitFor();
   });
 
-  it("lets the portal's org \"*\" token pick any org", { timeout: 60_000 }, async () => {
+  it('lets the admin allow a blocked mass removal with one confirmed press', {
+    timeout: 120_000,
+  }, async () => {
+    const tenant = addTenant(stack.sim, { domain: 'globex' });
+    const put = await stack.call('PUT', '/orgs/globex/integration', {
+      tenantId: tenant.tenantId,
+      clientId: tenant.clientId,
+      clientSecret: tenant.newSecret,
+      clientSecretExpiresAt: new Date(Date.now() + 180 * DAY).toISOString(),
+      groupIds: [tenant.groups.all],
+    });
+    expect(put.status).toBe(201);
+    expect((await stack.syncAndWait('globex')).status).toBe('succeeded');
+    // A reorganisation empties most of All staff: the next sync would remove 1,176 of 1,470.
+    stack.sim.removeTenant(tenant.tenantId);
+    addTenant(stack.sim, { domain: 'globex', base: tenant, allStaffDirect: 0 });
+    expect((await stack.syncAndWait('globex')).failure?.code).toBe('mass_removal_blocked');
+
+    const page = await newPage();
+    await page.goto(`${stack.url}/console/orgs/globex#token=${await stack.token('*')}`);
+    const syncNow = page.getByRole('region', { name: 'Sync now' });
+    await syncNow.getByText('The last sync was stopped by the mass-removal guard').waitFor();
+    await syncNow.getByText(/would have removed 1,176 users/).waitFor();
+    await checkPage(page, 'overview-mass-removal');
+    await syncNow.getByRole('button', { name: 'Allow the removal and sync now…' }).click();
+    // Nothing happens before the confirmation; Cancel takes it back.
+    await syncNow.getByRole('button', { name: 'Cancel' }).click();
+    await syncNow.getByRole('button', { name: 'Allow the removal and sync now…' }).click();
+    await syncNow.getByRole('button', { name: 'Yes, remove them and sync now' }).click();
+    await syncNow.locator('[data-run-status="succeeded"]').waitFor({ timeout: 60_000 });
+    await syncNow.getByText('Sync succeeded: 294 users in the snapshot.').waitFor();
+    const runs = (await stack.call('GET', '/orgs/globex/syncs')).json as {
+      items: { status: string; allowMassRemoval?: boolean; stats: { removed: number | null } }[];
+    };
+    expect(runs.items).toHaveLength(3);
+    expect(runs.items[0]).toMatchObject({
+      status: 'succeeded',
+      allowMassRemoval: true,
+      stats: { removed: 1_176 },
+    });
+  });
+
+  it('lets the portal\'s org "*" token pick any org', { timeout: 60_000 }, async () => {
     const page = await newPage();
     await page.goto(`${stack.url}/console/#token=${await stack.token('*')}`);
     await page.getByRole('heading', { level: 1, name: 'Organisations' }).waitFor();
     await settled(page);
     const listed = await page.locator('.org-list a').allTextContents();
-    expect(listed).toEqual(expect.arrayContaining(['acme', 'initech']));
+    expect(listed).toEqual(expect.arrayContaining(['acme', 'globex', 'initech']));
     await checkPage(page, 'org-picker');
     await page.getByRole('link', { name: 'acme' }).click();
     await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();

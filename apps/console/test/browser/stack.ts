@@ -15,10 +15,10 @@ import { createLogger } from '@pinnacle/logging';
 import { type NotifierRole, startNotifierRole } from '@pinnacle/notifier';
 import {
   getFreePort,
+  useTestRedis as openTestRedis,
   type SmtpSink,
   startSmtpSink,
   type TestRedis,
-  useTestRedis,
   waitFor,
 } from '@pinnacle/testing';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
@@ -37,6 +37,7 @@ export interface DemoTenant {
   newSecret: string;
   groups: { all: string; engineering: string };
   users: number;
+  userIds: string[];
 }
 
 export interface Stack {
@@ -55,12 +56,21 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-function addTenant(sim: Simulator): DemoTenant {
-  const tenantId = randomUUID();
-  const clientId = randomUUID();
-  const domain = 'acme-console.onmicrosoft.com';
+/**
+ * A tenant of 1,500 users (every 50th disabled) in two groups, Engineering
+ * (300) nested in All staff, and an app with an expired and a valid secret.
+ * `allStaffDirect` shrinks All staff's own members (a reorganisation).
+ */
+export function addTenant(
+  sim: Simulator,
+  options: { domain: string; base?: DemoTenant; allStaffDirect?: number } = { domain: 'acme' },
+): DemoTenant {
+  const base = options.base;
+  const tenantId = base?.tenantId ?? randomUUID();
+  const clientId = base?.clientId ?? randomUUID();
+  const domain = `${options.domain}.onmicrosoft.com`;
   const users = Array.from({ length: 1_500 }, (_, i) => ({
-    id: randomUUID(),
+    id: base?.userIds[i] ?? randomUUID(),
     displayName: `Person ${i}`,
     userPrincipalName: `person${i}@${domain}`,
     mail: `person${i}@${domain}`,
@@ -68,19 +78,20 @@ function addTenant(sim: Simulator): DemoTenant {
     givenName: null,
     surname: null,
   }));
-  const groups = { all: randomUUID(), engineering: randomUUID() };
   const tenant: DemoTenant = {
     tenantId,
     clientId,
-    oldSecret: `Old8Q~${randomBytes(18).toString('base64url')}`,
-    newSecret: `New8Q~${randomBytes(18).toString('base64url')}`,
-    groups,
+    oldSecret: base?.oldSecret ?? `Old8Q~${randomBytes(18).toString('base64url')}`,
+    newSecret: base?.newSecret ?? `New8Q~${randomBytes(18).toString('base64url')}`,
+    groups: base?.groups ?? { all: randomUUID(), engineering: randomUUID() },
     users: users.length,
+    userIds: users.map((u) => u.id),
   };
+  const allStaff = users.slice(300, 300 + (options.allStaffDirect ?? 1_200));
   sim.addTenant({
     kind: 'fixture',
     tenantId,
-    displayName: 'Acme',
+    displayName: options.domain,
     domains: [domain],
     applications: [
       {
@@ -88,27 +99,35 @@ function addTenant(sim: Simulator): DemoTenant {
         displayName: 'Pinnacle Entra Sync',
         roles: ['User.Read.All', 'GroupMember.Read.All'],
         secrets: [
-          { keyId: randomUUID(), value: tenant.oldSecret, expiresAt: new Date(Date.now() - 3 * DAY) },
-          { keyId: randomUUID(), value: tenant.newSecret, expiresAt: new Date(Date.now() + 180 * DAY) },
+          {
+            keyId: randomUUID(),
+            value: tenant.oldSecret,
+            expiresAt: new Date(Date.now() - 3 * DAY),
+          },
+          {
+            keyId: randomUUID(),
+            value: tenant.newSecret,
+            expiresAt: new Date(Date.now() + 180 * DAY),
+          },
         ],
       },
     ],
     users,
     groups: [
       {
-        id: groups.engineering,
+        id: tenant.groups.engineering,
         displayName: 'Engineering',
         description: null,
         members: users.slice(0, 300).map((u) => u.id),
         memberGroups: [],
       },
       {
-        id: groups.all,
+        id: tenant.groups.all,
         displayName: 'All staff',
         description: null,
-        members: users.slice(300).map((u) => u.id),
+        members: allStaff.map((u) => u.id),
         // Nested: Engineering's members are All staff's too.
-        memberGroups: [groups.engineering],
+        memberGroups: [tenant.groups.engineering],
       },
     ],
   });
@@ -121,11 +140,11 @@ export async function startStack(name: string): Promise<Stack> {
       `The console is not built (${CONSOLE_DIST}): run pnpm --filter @pinnacle/console build (turbo's test task does).`,
     );
   }
-  const redis = await useTestRedis(name);
+  const redis = await openTestRedis(name);
   const caDir = mkdtempSync(join(tmpdir(), 'console-sim-'));
   const sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
   trustSimulatorCa(sim.caCertPem);
-  const tenant = addTenant(sim);
+  const tenant = addTenant(sim, { domain: 'acme' });
   const smtp = await startSmtpSink();
   const port = await getFreePort();
   const url = `http://127.0.0.1:${port}`;
