@@ -33,7 +33,8 @@ function Frame({ children, nav }: { children: ReactNode; nav?: ReactNode }) {
           {claims ? (
             <div className="topbar__session">
               <span className="topbar__who">
-                Signed in as <strong>{claims.sub}</strong>
+                <span className="topbar__who-label">Signed in as </span>
+                <strong>{claims.sub}</strong>
               </span>
               <Button variant="quiet" onClick={() => signOut()}>
                 Sign out

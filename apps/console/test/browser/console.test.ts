@@ -8,7 +8,7 @@ import { waitFor } from '@pinnacle/testing';
 import { launchBrowser, type TestBrowser } from '@pinnacle/testing/browser';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkPage, recordStages, settled, stagesSeen } from './pages.js';
+import { ARTIFACTS, checkPage, recordStages, settled, stagesSeen, toDocs } from './pages.js';
 import { addTenant, type Stack, startStack } from './stack.js';
 
 let stack: Stack;
@@ -90,13 +90,13 @@ describe('the admin console', () => {
     expect(await steps.allTextContents()).toEqual(lastRun.failure.remediation);
     await expect.poll(() => page.getByText('Expired 3 days ago').count()).toBe(1);
     await expect.poll(() => page.getByTestId('unread-count').textContent()).toMatch(/^1\s*unread$/);
-    await checkPage(page, 'overview-failing', { docs: true });
+    await checkPage(page, 'overview-failing', { docs: [1440, 360] });
 
     // Rotate the secret: Settings → Rotate client secret.
     await page.getByRole('link', { name: 'Rotate the client secret' }).click();
     await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
     await settled(page);
-    await checkPage(page, 'settings', { docs: true });
+    await checkPage(page, 'settings', { docs: [1440] });
     const rotate = page.getByRole('region', { name: 'Rotate client secret' });
     await rotate.getByLabel('New client secret').fill(stack.tenant.newSecret);
     await rotate.getByLabel('Expires').fill(dateIn(180));
@@ -123,7 +123,9 @@ describe('the admin console', () => {
     // A second press while it runs: the same run, said to be running already.
     await syncNow.getByRole('button', { name: 'Sync now' }).click();
     await syncNow.getByText('A sync is already running').waitFor();
-    await page.screenshot({ path: `${(await import('./pages.js')).ARTIFACTS}sync-running.png` });
+    const running = `${ARTIFACTS}sync-running.png`;
+    await syncNow.screenshot({ path: running });
+    toDocs(running, 'sync-running');
     await syncNow.locator('[data-run-status="succeeded"]').waitFor({ timeout: 60_000 });
     stack.sim.clearFaults(stack.tenant.tenantId);
     const seen = await stagesSeen(page);
@@ -148,7 +150,7 @@ describe('the admin console', () => {
     );
     await expect.poll(() => page.getByTestId('unread-count').textContent()).toMatch(/^2\s*unread$/);
     await recovered.locator('summary').click();
-    await checkPage(page, 'notifications', { docs: true });
+    await checkPage(page, 'notifications', { docs: [1440] });
     await recovered.getByRole('button', { name: 'Mark as read' }).click();
     await expect.poll(() => page.getByTestId('unread-count').textContent()).toMatch(/^1\s*unread$/);
     await page.getByRole('button', { name: 'Mark all as read' }).click();
@@ -164,7 +166,7 @@ describe('the admin console', () => {
     await page.goto(link);
     await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();
     await page.getByText('Healthy', { exact: true }).waitFor();
-    await checkPage(page, 'overview-healthy', { docs: true });
+    await checkPage(page, 'overview-healthy', { docs: [1440] });
 
     // Run history: newest first, each run expandable to its stage, failure and stats.
     await page.getByRole('link', { name: 'Run history' }).first().click();
@@ -175,7 +177,7 @@ describe('the admin console', () => {
     await runs.nth(0).locator('summary').click();
     await runs.nth(1).locator('summary').click();
     await runs.nth(1).getByRole('heading', { name: 'Client secret expired' }).waitFor();
-    await checkPage(page, 'run-history', { docs: true });
+    await checkPage(page, 'run-history', { docs: [1440] });
   });
 
   it('shows a refused save next to the field, losing nothing typed', {
@@ -185,7 +187,7 @@ describe('the admin console', () => {
     await page.goto(`${stack.url}/console/orgs/initech`);
     // No token held: the overview asks to sign in; a pasted token signs in.
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-    await checkPage(page, 'sign-in', { docs: true });
+    await checkPage(page, 'sign-in');
     await page.getByLabel('Bearer token').fill(`Bearer ${await stack.token('initech')}`);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Microsoft Entra ID is not connected yet').waitFor();
@@ -231,7 +233,7 @@ describe('the admin console', () => {
     expect(await form.groups.inputValue()).toBe(`${stack.tenant.groups.all}\nsales-team`);
     expect(await form.recipients.inputValue()).toBe('ops@initech.example\nnot an address');
     expect((await stack.call('GET', '/orgs/initech/integration')).status).toBe(404);
-    await checkPage(page, 'settings-errors', { docs: true });
+    await checkPage(page, 'settings-errors', { docs: [1440] });
 
     // The summary's link takes focus to the field.
     await summary.getByRole('link', { name: 'Client (application) ID' }).click();

@@ -19,12 +19,24 @@ export async function settled(page: Page): Promise<void> {
   });
 }
 
+/** Copies an artifact into docs/console/ when TEST_DOCS_SCREENSHOTS=1. */
+export function toDocs(file: string, name: string): void {
+  if (process.env.TEST_DOCS_SCREENSHOTS !== '1') return;
+  mkdirSync(DOCS, { recursive: true });
+  copyFileSync(file, join(DOCS, `${name}.png`));
+}
+
 /**
  * The page at each width: axe-core finds no WCAG A/AA violation, nothing
  * is wider than the viewport (no sideways scrolling), and a screenshot is
- * saved as `<name>-<width>.png`. `docs` copies the screenshots into docs/.
+ * saved as `<name>-<width>.png`. `docs` names the widths whose screenshot
+ * the README shows (copied into docs/console/ with TEST_DOCS_SCREENSHOTS=1).
  */
-export async function checkPage(page: Page, name: string, options: { docs?: boolean } = {}) {
+export async function checkPage(
+  page: Page,
+  name: string,
+  options: { docs?: readonly (typeof WIDTHS)[number][] } = {},
+) {
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: width === 360 ? 800 : 900 });
     await settled(page);
@@ -35,10 +47,7 @@ export async function checkPage(page: Page, name: string, options: { docs?: bool
     );
     expect(overflow, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(0);
     const file = await saveScreenshot(page, ARTIFACTS, `${name}-${width}`);
-    if (options.docs && process.env.TEST_DOCS_SCREENSHOTS === '1') {
-      mkdirSync(DOCS, { recursive: true });
-      copyFileSync(file, join(DOCS, `${name}-${width}.png`));
-    }
+    if (options.docs?.includes(width)) toDocs(file, `${name}-${width}`);
   }
   await page.setViewportSize({ width: 1440, height: 900 });
 }

@@ -171,7 +171,7 @@ export async function startStack(name: string): Promise<Stack> {
     },
     'all',
   );
-  const logger = createLogger({ name: 'console-test', level: 'warn' });
+  const logger = createLogger({ name: 'console-test', level: 'error' });
   const worker: WorkerRole = startWorkerRole(env, logger);
   const notifier: NotifierRole = await startNotifierRole(env, logger);
   const api = await startApiRole(env, logger, { host: '127.0.0.1', consoleDir: CONSOLE_DIST });
