@@ -109,6 +109,7 @@ export function RunStats({ run }: { run: Run }) {
         ['Removed', count(run.stats.removed)],
         ['Changed', count(run.stats.changed)],
         ['Graph requests', count(run.stats.graphRequests)],
+        ['Token requests', count(run.stats.tokenRequests)],
         ['Throttled requests', count(run.stats.throttledRequests)],
         ['Attempts', count(run.attempts)],
         ['Duration', took ?? '—'],

@@ -152,10 +152,12 @@ function GroupsCard({ orgId, groups }: { orgId: string; groups: OverviewGroup[] 
                 <code>{g.id}</code>
               )}
               {g.missing ? (
-                <>
-                  {' '}
+                <span className="group-list__missing">
                   <Badge tone="danger">Missing in Entra ID</Badge>
-                </>
+                  {g.lastSeenAt ? (
+                    <span className="muted"> last seen {relativeTime(g.lastSeenAt, new Date())}</span>
+                  ) : null}
+                </span>
               ) : null}
             </li>
           ))}

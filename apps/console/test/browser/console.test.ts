@@ -166,6 +166,11 @@ describe('the admin console', () => {
     await page.goto(link);
     await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();
     await page.getByText('Healthy', { exact: true }).waitFor();
+    // The selected groups by the names the preflight saw.
+    const groups = page.getByRole('region', { name: 'Selected groups' });
+    expect(await groups.locator('.group-list__name').allTextContents()).toEqual(
+      expect.arrayContaining(['All staff', 'Engineering']),
+    );
     await checkPage(page, 'overview-healthy', { docs: [1440] });
 
     // Run history: newest first, each run expandable to its stage, failure and stats.
