@@ -155,7 +155,10 @@ function GroupsCard({ orgId, groups }: { orgId: string; groups: OverviewGroup[] 
                 <span className="group-list__missing">
                   <Badge tone="danger">Missing in Entra ID</Badge>
                   {g.lastSeenAt ? (
-                    <span className="muted"> last seen {relativeTime(g.lastSeenAt, new Date())}</span>
+                    <span className="muted">
+                      {' '}
+                      last seen {relativeTime(g.lastSeenAt, new Date())}
+                    </span>
                   ) : null}
                 </span>
               ) : null}
