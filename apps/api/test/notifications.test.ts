@@ -142,7 +142,7 @@ describe('notifications', () => {
     });
     expect(again.json).toEqual({ markedRead: 0 });
     // Another org's inbox is untouched, and its token cannot mark this one.
-    expect((await repo.get('org-other', 'secret-other'))?.readAt).toBeNull();
+    expect((await repo.getNotification('org-other', 'secret-other'))?.readAt).toBeNull();
     const forbidden = await api.request('POST', `/api/v1/orgs/${orgId}/notifications/read-all`, {
       token: other,
     });

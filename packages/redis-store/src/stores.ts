@@ -7,8 +7,8 @@ import { IntegrationRepository } from './integration-repository.js';
 import { NotificationRepository } from './notification-repository.js';
 import { RunRepository } from './run-repository.js';
 import { SecretBox } from './secret-box.js';
-import { SelectedGroupRepository } from './selected-group-repository.js';
 import { SecretKeyring } from './secret-keyring.js';
+import { SelectedGroupRepository } from './selected-group-repository.js';
 import { SnapshotStore } from './snapshot-store.js';
 
 /**

@@ -186,7 +186,7 @@ describe('NotificationRepository', () => {
   it('counts the unread across the whole inbox, whatever the page', async () => {
     const orgId = 'org-unread-count';
     expect(await repo.unreadCount(orgId)).toBe(0);
-    for (let i = 0; i < 7; i++) await repo.upsert(orgId, notification(`u${i}`, i));
+    for (let i = 0; i < 7; i++) await writer.upsertNotification(orgId, notification(`u${i}`, i));
     await repo.markRead(orgId, 'u2', new Date(at(10)));
     expect(await repo.unreadCount(orgId)).toBe(6);
     // Another org's inbox is its own.
@@ -195,7 +195,7 @@ describe('NotificationRepository', () => {
 
   it('marks all read at once, keeping each earlier readAt', async () => {
     const orgId = 'org-read-all';
-    for (let i = 0; i < 5; i++) await repo.upsert(orgId, notification(`r${i}`, i));
+    for (let i = 0; i < 5; i++) await writer.upsertNotification(orgId, notification(`r${i}`, i));
     await repo.markRead(orgId, 'r1', new Date(at(10)));
     expect(await repo.markAllRead(orgId, new Date(at(20)))).toBe(4);
     expect(await repo.unreadCount(orgId)).toBe(0);
@@ -209,7 +209,7 @@ describe('NotificationRepository', () => {
     expect(await repo.markAllRead(orgId, new Date(at(30)))).toBe(0);
     expect(await repo.markAllRead('org-read-all-none')).toBe(0);
     // A notification stored later is unread again.
-    await repo.upsert(orgId, notification('r9', 9));
+    await writer.upsertNotification(orgId, notification('r9', 9));
     expect(await repo.unreadCount(orgId)).toBe(1);
   });
 });

@@ -301,7 +301,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -309,6 +309,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -320,6 +321,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -331,6 +333,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -342,6 +345,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -353,6 +357,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -495,7 +500,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -503,6 +508,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -514,6 +520,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -525,6 +532,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -536,6 +544,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -547,6 +556,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -558,6 +568,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -569,6 +580,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -646,7 +658,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -654,6 +666,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -665,6 +678,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -676,6 +690,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -687,6 +702,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -698,6 +714,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -709,6 +726,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -720,6 +738,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -816,7 +835,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -824,6 +843,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -835,6 +855,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -846,6 +867,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -857,6 +879,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -868,6 +891,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -920,7 +944,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -928,6 +952,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -939,6 +964,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -950,6 +976,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -961,6 +988,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -972,6 +1000,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -983,6 +1012,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -994,6 +1024,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1085,7 +1116,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1093,6 +1124,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1104,6 +1136,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1115,6 +1148,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1126,6 +1160,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1137,6 +1172,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1363,7 +1399,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1371,6 +1407,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1382,6 +1419,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1393,6 +1431,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1404,6 +1443,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1415,6 +1455,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1488,7 +1529,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1496,6 +1537,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1507,6 +1549,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1518,6 +1561,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1529,6 +1573,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1540,6 +1585,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1610,7 +1656,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1618,6 +1664,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1629,6 +1676,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1640,6 +1688,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1651,6 +1700,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1662,6 +1712,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1673,6 +1724,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1684,6 +1736,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1731,7 +1784,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1739,6 +1792,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1750,6 +1804,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1761,6 +1816,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1772,6 +1828,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1783,6 +1840,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1794,6 +1852,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1805,6 +1864,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1859,7 +1919,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1867,6 +1927,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1878,6 +1939,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1889,6 +1951,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1900,6 +1963,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1911,6 +1975,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1958,7 +2023,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description No, malformed, expired or wrongly signed bearer token */
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1966,6 +2031,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1977,6 +2043,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1988,6 +2055,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -1999,6 +2067,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
@@ -2010,6 +2079,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: string;
+                        message?: string;
                     };
                 };
             };
