@@ -10,6 +10,7 @@ export * from './notification.js';
 export * from './pagination.js';
 export * from './permissions.js';
 export * from './run.js';
+export * from './run-changes.js';
 export * from './schedule.js';
 export * from './selected-groups.js';
 export * from './settings.js';

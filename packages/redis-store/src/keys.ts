@@ -15,12 +15,28 @@ export function orgKeys(prefix: string, orgId: string) {
     activeRun: `${base}:active-run`,
     runIndex: `${base}:runs`,
     run: (runId: string) => `${base}:run:${runId}`,
+    /** The users a run added, removed and changed: a summary hash and one list per kind. */
+    runChanges: (runId: string) => `${base}:run:${runId}:changes`,
+    runChangeList: (runId: string, kind: 'added' | 'removed' | 'changed') =>
+      `${base}:run:${runId}:changes:${kind}`,
     snapshotCurrent: `${base}:snap:current`,
+    snapshotMeta: (version: string) => `${base}:snap:${version}:meta`,
+    // The compact layout (see snapshot-store.ts): what a built version is
+    // (bucket count, group table, user count), its buckets, and while a run
+    // stages, its plan and staging buckets.
+    snapshotLayout: (version: string) => `${base}:snap:${version}:layout`,
+    snapshotBucket: (version: string, bucket: number) => `${base}:snap:${version}:b:${bucket}`,
+    snapshotStagePlan: (version: string) => `${base}:snap:${version}:plan`,
+    snapshotStageBucket: (version: string, bucket: number) => `${base}:snap:${version}:s:${bucket}`,
+    /** A legacy base version converted for one build's diff (temporary). */
+    snapshotShadowBucket: (version: string, bucket: number) =>
+      `${base}:snap:${version}:x:${bucket}`,
+    // The layout before the compact one: still read until an org's next
+    // successful sync replaces it.
     snapshotUsers: (version: string) => `${base}:snap:${version}:users`,
     snapshotIds: (version: string) => `${base}:snap:${version}:ids`,
     snapshotGroups: (version: string) => `${base}:snap:${version}:groups`,
     snapshotDisabled: (version: string) => `${base}:snap:${version}:disabled`,
-    snapshotMeta: (version: string) => `${base}:snap:${version}:meta`,
     notifications: `${base}:notifications`,
     notification: (id: string) => `${base}:notification:${id}`,
     episodes: `${base}:episodes`,

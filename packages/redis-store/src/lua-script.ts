@@ -13,7 +13,7 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  async run(redis: Redis, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -28,13 +28,21 @@ export class LuaScript {
 /**
  * Lua (to splice into a script) that keeps only the newest `limit` members
  * of a zset index scored by time, deleting the record (`recordPrefix .. id`)
- * of every member it trims. Arguments are Lua expressions, e.g. `KEYS[2]`.
+ * of every member it trims, and the keys named `recordPrefix .. id .. suffix`
+ * for each of `suffixes` (records kept beside it). Arguments are Lua
+ * expressions, e.g. `KEYS[2]`.
  */
-export function luaTrimIndex(index: string, limit: string, recordPrefix: string): string {
+export function luaTrimIndex(
+  index: string,
+  limit: string,
+  recordPrefix: string,
+  suffixes: readonly string[] = [],
+): string {
+  const beside = suffixes.map((s) => `, ${recordPrefix} .. id .. ${JSON.stringify(s)}`).join('');
   return `local excess = redis.call('ZCARD', ${index}) - tonumber(${limit})
 if excess > 0 then
   local old = redis.call('ZRANGE', ${index}, 0, excess - 1)
-  for _, id in ipairs(old) do redis.call('DEL', ${recordPrefix} .. id) end
+  for _, id in ipairs(old) do redis.call('DEL', ${recordPrefix} .. id${beside}) end
   redis.call('ZREMRANGEBYRANK', ${index}, 0, excess - 1)
 end`;
 }

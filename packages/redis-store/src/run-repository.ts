@@ -1,5 +1,5 @@
 import type { Run } from '@pinnacle/domain';
-import { runSchema } from '@pinnacle/domain';
+import { RUN_CHANGE_KINDS, runSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
 import { LuaScript, luaTrimIndex } from './lua-script.js';
@@ -7,9 +7,16 @@ import { LuaScript, luaTrimIndex } from './lua-script.js';
 /** Runs kept per org; older ones fall off the history. */
 export const RUN_HISTORY_LIMIT = 200;
 
+/** Keys kept beside a run record (`run:<id><suffix>`), deleted with it: its recorded changes. */
+const RUN_RECORD_SUFFIXES = (() => {
+  const k = orgKeys('', '');
+  const beside = [k.runChanges('r'), ...RUN_CHANGE_KINDS.map((c) => k.runChangeList('r', c))];
+  return beside.map((key) => key.slice(k.run('r').length));
+})();
+
 // Records a new run unless the org already has one queued or running.
 // KEYS: active, runIndex, newRunKey. ARGV: runId, json, createdAtMs, limit,
-// run key prefix (for trimming old runs).
+// run key prefix (for trimming old runs, with the changes each recorded).
 // Returns {1, json} when created, {0, existingJson} when an active run exists.
 const CREATE_RUN = new LuaScript(`
 local active = redis.call('GET', KEYS[1])
@@ -20,7 +27,7 @@ end
 redis.call('SET', KEYS[3], ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]')}
+${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]', RUN_RECORD_SUFFIXES)}
 return {1, ARGV[2]}
 `);
 

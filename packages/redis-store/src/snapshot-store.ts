@@ -5,18 +5,31 @@ import {
   snapshotMetaSchema,
 } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { CursorSigner } from './cursor-signer.js';
 import { orgKeys } from './keys.js';
-import { LuaScript, luaBulk } from './lua-script.js';
+import { RUN_CHANGES_LIMIT } from './run-changes-repository.js';
+import {
+  bucketOfPrefix,
+  decodeEntry,
+  encodeStagePage,
+  SnapshotEncodingError,
+} from './snapshot-codec.js';
+import {
+  countLegacyUsers,
+  isLegacyVersion,
+  legacyVersionKeys,
+  readLegacyPage,
+  shadowLegacyVersion,
+} from './snapshot-legacy.js';
+import { BUILD_BATCH, PROMOTE, STAGE_PAGE } from './snapshot-scripts.js';
+import { unlinkAll } from './unlink.js';
 
 /** A user as read from Graph, before its groups are attached: the domain's one user model. */
 export type StagedUser = GraphUser;
 
 /** A committed directory user: the shape the API serves. */
 export type SnapshotUser = DirectoryUser;
-
-/** A stored user row; versions before the one Graph user model kept a missing `accountEnabled` as null. */
-type StoredUserRow = Omit<StagedUser, 'accountEnabled'> & { accountEnabled: boolean | null };
 
 export interface SnapshotDiff {
   users: number;
@@ -37,8 +50,8 @@ export class SnapshotCursorError extends Error {
 
 export class SnapshotConflictError extends Error {
   readonly code = 'snapshot_conflict';
-  constructor() {
-    super('The committed snapshot changed while this run was building its own');
+  constructor(reason = 'The committed snapshot changed while this run was building its own') {
+    super(reason);
     this.name = 'SnapshotConflictError';
   }
 }
@@ -47,166 +60,78 @@ export class SnapshotConflictError extends Error {
 const BUILDING_TTL_SECONDS = 6 * 3600;
 /** A replaced version stays readable this long, so paging readers finish on it. */
 const RETIRED_VERSION_TTL_SECONDS = 15 * 60;
-const DIFF_CHUNK = 1000;
+const MAX_BUCKET_BITS = 14;
+
+/** How versions are cut into buckets. The defaults are the product's; tests shrink them. */
+export interface SnapshotLayoutOptions {
+  /** A version of n users has 2^bits buckets of this many to twice as many users. Default 256. */
+  bucketUsers?: number;
+  /** Staging buckets, at least 2^this, so a first sync of any size stays in small pieces. Default 8. */
+  minStageBits?: number;
+  /** Users one build script call handles, about: Redis serves others in between. Default 2048. */
+  batchUsers?: number;
+}
+
+/** Bucket bits for a version of `users` users. */
+export function bucketBits(users: number, bucketUsers = 256): number {
+  if (!(users >= bucketUsers * 2)) return 0;
+  return Math.min(MAX_BUCKET_BITS, Math.floor(Math.log2(users / bucketUsers)));
+}
 
 /*
- * A version is four keys: `ids` (zset, all scores 0: lexical paging),
- * `users` (hash id → user JSON, canonical), `groups` (hash id → sorted,
- * comma-joined selected group IDs) and `disabled` (set). A sync writes its
- * pages straight into its own version, invisible until `promote` points
- * `current` at it. Building, diffing and promoting all run inside Redis, so
- * the worker never holds more than one page, whatever the tenant's size.
+ * The compact layout. A version is `2^bits` buckets, each a Redis list of
+ * packed user records (snapshot-codec.ts) sorted by user ID, a user's bucket
+ * chosen by the first bits of its ID: read in order, the buckets are one list
+ * sorted by ID. Lists are listpacks of 8 KB nodes whatever a record's length
+ * (unlike small hashes and sorted sets, which leave their compact encoding
+ * at 64-byte values or 128 entries), so a user costs its packed bytes and a
+ * few bytes more. `layout` (JSON) names the bucket count, the group table
+ * (records name groups by index) and the user count; `meta` is written by
+ * `promote` and marks the version committed.
+ *
+ * A run stages into hashes of the same key order (`s:<bucket>`: key → groups
+ * and fields, merged page by page in Redis, so the worker holds one page);
+ * building sorts each staging bucket into the version's buckets and diffs
+ * them against the committed version in the same pass, a batch of buckets
+ * per script call. Versions from before the compact layout are still read
+ * (snapshot-legacy.ts) and diffed against.
  */
 
-// Adds one page of a group's members, with one bulk command per structure
-// (a per-user command costs Redis more than the user's data). Idempotent:
-// replaying a page (a retried request) changes nothing.
-// KEYS: ids, users, groups, disabled, current.
-// ARGV: ttl, groupId, runId, then triples id / json / disabled(0|1).
-// Returns -1 and writes nothing when the run's version is already the
-// committed one: a stalled worker still fetching after another worker
-// finished the same run must not write into, or set a TTL on, the live
-// snapshot.
-const STAGE_PAGE = new LuaScript(`
-if redis.call('GET', KEYS[5]) == ARGV[3] then return -1 end
-${luaBulk}
-local gid = ARGV[2]
-local ids, members, users, flags = {}, {}, {}, {}
-for i = 4, #ARGV, 3 do
-  local id = ARGV[i]
-  if not flags[id] then
-    ids[#ids + 1] = id
-    members[#members + 1] = 0
-    members[#members + 1] = id
-  end
-  users[#users + 1] = id
-  users[#users + 1] = ARGV[i + 1]
-  -- The last time a page shows the user decides, as it does for the fields.
-  flags[id] = ARGV[i + 2]
-end
-if #ids == 0 then return 0 end
-bulk('ZADD', KEYS[1], members)
-bulk('HSET', KEYS[2], users)
-local disabled, enabled = {}, {}
-for _, id in ipairs(ids) do
-  if flags[id] == '1' then disabled[#disabled + 1] = id else enabled[#enabled + 1] = id end
-end
-bulk('SADD', KEYS[4], disabled)
-if redis.call('EXISTS', KEYS[4]) == 1 then bulk('SREM', KEYS[4], enabled) end
--- Each user's selected groups: sorted, comma-joined, each group once.
-local changes = {}
-for from = 1, #ids, 1000 do
-  local slice = {unpack(ids, from, math.min(from + 999, #ids))}
-  local current = redis.call('HMGET', KEYS[3], unpack(slice))
-  for j, id in ipairs(slice) do
-    local g = current[j]
-    if not g then
-      changes[#changes + 1] = id
-      changes[#changes + 1] = gid
-    elseif not string.find(',' .. g .. ',', ',' .. gid .. ',', 1, true) then
-      local list = {}
-      for part in string.gmatch(g, '[^,]+') do list[#list + 1] = part end
-      list[#list + 1] = gid
-      table.sort(list)
-      changes[#changes + 1] = id
-      changes[#changes + 1] = table.concat(list, ',')
-    end
-  end
-end
-bulk('HSET', KEYS[3], changes)
-for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
-return 0
-`);
+const layoutSchema = z.object({
+  format: z.literal(2),
+  bits: z.number().int().min(0).max(MAX_BUCKET_BITS),
+  groups: z.array(z.string()),
+  users: z.number().int().min(0),
+});
+type Layout = z.infer<typeof layoutSchema>;
 
-// Leaves disabled accounts out of the version. KEYS: ids, users, groups, disabled.
-const DROP_DISABLED = new LuaScript(`
-${luaBulk}
-local ids = redis.call('SMEMBERS', KEYS[4])
-bulk('ZREM', KEYS[1], ids)
-bulk('HDEL', KEYS[2], ids)
-bulk('HDEL', KEYS[3], ids)
-return #ids
-`);
-
-// Diffs ranks [start, start+count) of the new version against the current
-// one (count at most 1000: one bulk read per structure).
-// KEYS: newIds, newUsers, newGroups, oldUsers, oldGroups. ARGV: start, count.
-// Returns {seen, added, changed, matched}.
-const DIFF_CHUNK_SCRIPT = new LuaScript(`
-local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
-if #ids == 0 then return {0, 0, 0, 0} end
-local found = redis.call('HMGET', KEYS[4], unpack(ids))
--- The users the current version has too, and their current fields.
-local kept, old = {}, {}
-for j, id in ipairs(ids) do
-  if found[j] then
-    kept[#kept + 1] = id
-    old[#old + 1] = found[j]
-  end
-end
-local changed = 0
-if #kept > 0 then
-  local new = redis.call('HMGET', KEYS[2], unpack(kept))
-  local oldGroups = redis.call('HMGET', KEYS[5], unpack(kept))
-  local newGroups = redis.call('HMGET', KEYS[3], unpack(kept))
-  for n = 1, #kept do
-    if old[n] ~= new[n] or oldGroups[n] ~= newGroups[n] then changed = changed + 1 end
-  end
-end
-return {#ids, #ids - #kept, changed, #kept}
-`);
-
-// Points `current` at the new version if nobody else committed in between.
-// One SET is the swap: readers see the old version or the new one.
-// KEYS: current, newIds, newUsers, newGroups, newDisabled, newMeta,
-//       oldIds, oldUsers, oldGroups, oldMeta.
-// ARGV: expected old version ('' for none), new version, retired ttl, meta json.
-const PROMOTE = new LuaScript(`
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[6], ARGV[4])
-for k = 2, 4 do redis.call('PERSIST', KEYS[k]) end
-redis.call('DEL', KEYS[5])
-redis.call('SET', KEYS[1], ARGV[2])
-if cur ~= '' and cur ~= ARGV[2] then
-  for k = 7, 10 do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
-end
-return 1
-`);
-
-/** Canonical JSON of a user's fields: equal users compare equal as strings. */
-export function serializeStagedUser(user: StagedUser): string {
-  return JSON.stringify({
-    id: user.id,
-    displayName: user.displayName,
-    mail: user.mail,
-    userPrincipalName: user.userPrincipalName,
-    accountEnabled: user.accountEnabled,
-  });
-}
-
-interface CursorState {
-  /** The committed version the cursor reads. */
-  v: string;
-  /** The last user ID returned. */
-  a: string;
-}
+/** A directory cursor's state: the committed version it reads, and where it is in it. */
+const cursorStateSchema = z.union([
+  // Compact layout: bucket and offset in it.
+  z.strictObject({ v: z.string().min(1), b: z.number().int().min(0), i: z.number().int().min(0) }),
+  // Legacy layout: the last user ID returned.
+  z.strictObject({ v: z.string().min(1), a: z.string().min(1) }),
+]);
+type CursorState = z.infer<typeof cursorStateSchema>;
 
 function parseCursorState(payload: string): CursorState | null {
   try {
-    const parsed = JSON.parse(payload) as unknown;
-    if (
-      parsed !== null &&
-      typeof parsed === 'object' &&
-      typeof (parsed as CursorState).v === 'string' &&
-      typeof (parsed as CursorState).a === 'string'
-    ) {
-      return parsed as CursorState;
-    }
+    const parsed = cursorStateSchema.safeParse(JSON.parse(payload));
+    if (parsed.success) return parsed.data;
   } catch {
     // fall through
   }
   return null;
+}
+
+function parseLayout(json: string | null): Layout | null {
+  if (json === null) return null;
+  return layoutSchema.parse(JSON.parse(json));
+}
+
+/** Byte i (1-based) is map[i]: a group-index translation a script applies. */
+function indexMap(map: readonly number[]): string {
+  return Buffer.from(map).toString('latin1');
 }
 
 /**
@@ -214,37 +139,154 @@ function parseCursorState(payload: string): CursorState | null {
  * build next to it.
  */
 export class SnapshotStore {
+  /** Bucket bits of the runs this process stages, so a page needs no read first. */
+  private readonly stagingBits = new Map<string, number>();
+  private readonly layoutOptions: Required<SnapshotLayoutOptions>;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     /** Authenticates directory cursors (see CursorSigner); the same keys on every api replica. */
     private readonly cursors: CursorSigner,
-  ) {}
+    options: SnapshotLayoutOptions = {},
+  ) {
+    this.layoutOptions = { bucketUsers: 256, minStageBits: 8, batchUsers: 2048, ...options };
+  }
+
+  private encodeCursor(orgId: string, state: CursorState): string {
+    return this.cursors.sign(orgId, JSON.stringify(state));
+  }
+
+  /**
+   * Authenticated for this org: a cursor cannot be made up or edited to name
+   * another version (a run still staging, or one that failed) or position.
+   */
+  private decodeCursor(orgId: string, cursor: string): CursorState {
+    const payload = this.cursors.verify(orgId, cursor);
+    const state = payload === null ? null : parseCursorState(payload);
+    if (state === null) throw new SnapshotCursorError('The cursor is not one this API issued');
+    return state;
+  }
+
+  private bitsFor(users: number): number {
+    return bucketBits(users, this.layoutOptions.bucketUsers);
+  }
 
   private keys(orgId: string) {
     return orgKeys(this.prefix, orgId);
   }
 
-  private versionKeys(orgId: string, version: string) {
+  private buckets(orgId: string, version: string, bits: number): string[] {
+    const k = this.keys(orgId);
+    return Array.from({ length: 2 ** bits }, (_, b) => k.snapshotBucket(version, b));
+  }
+
+  private stageBuckets(orgId: string, version: string, bits: number): string[] {
+    const k = this.keys(orgId);
+    return Array.from({ length: 2 ** bits }, (_, b) => k.snapshotStageBucket(version, b));
+  }
+
+  private changeKeys(orgId: string, runId: string) {
     const k = this.keys(orgId);
     return {
-      ids: k.snapshotIds(version),
-      users: k.snapshotUsers(version),
-      groups: k.snapshotGroups(version),
-      disabled: k.snapshotDisabled(version),
-      meta: k.snapshotMeta(version),
+      summary: k.runChanges(runId),
+      lists: [
+        k.runChangeList(runId, 'added'),
+        k.runChangeList(runId, 'removed'),
+        k.runChangeList(runId, 'changed'),
+      ],
     };
   }
 
-  /** Starts (or restarts, after a crash) a run's version from empty. */
-  async resetStaging(orgId: string, runId: string): Promise<void> {
-    // A run whose commit already landed (the worker died right after) must
-    // never wipe the version that is now live.
-    if ((await this.currentVersion(orgId)) === runId) throw new SnapshotConflictError();
-    const v = this.versionKeys(orgId, runId);
-    await this.redis.del(v.ids, v.users, v.groups, v.disabled, v.meta);
+  private async layout(orgId: string, version: string): Promise<Layout | null> {
+    return parseLayout(await this.redis.get(this.keys(orgId).snapshotLayout(version)));
   }
 
+  /** Every key a version (built, staging or legacy) may have. */
+  private async versionKeyList(orgId: string, version: string): Promise<string[]> {
+    const k = this.keys(orgId);
+    const [planBits, layoutJson] = await Promise.all([
+      this.redis.hget(k.snapshotStagePlan(version), 'bits'),
+      this.redis.get(k.snapshotLayout(version)),
+    ]);
+    const keys = [k.snapshotStagePlan(version), k.snapshotLayout(version)];
+    keys.push(...legacyVersionKeys(k, version));
+    if (planBits !== null) keys.push(...this.stageBuckets(orgId, version, Number(planBits)));
+    const layout = parseLayout(layoutJson);
+    if (layout) keys.push(...this.buckets(orgId, version, layout.bits));
+    return keys;
+  }
+
+  /**
+   * Starts (or restarts, after a crash) a run's version from empty.
+   * `groupIds` (the selected groups) fixes the version's group table in
+   * order; `expectedUsers` sizes its staging (default: the committed
+   * version's size). The run's recorded changes are cleared too.
+   */
+  async resetStaging(
+    orgId: string,
+    runId: string,
+    options: { groupIds?: readonly string[]; expectedUsers?: number } = {},
+  ): Promise<void> {
+    // A run whose commit already landed (the worker died right after) must
+    // never wipe the version that is now live.
+    const current = await this.currentVersion(orgId);
+    if (current === runId) throw new SnapshotConflictError();
+    const k = this.keys(orgId);
+    const changes = this.changeKeys(orgId, runId);
+    await unlinkAll(this.redis, [
+      ...(await this.versionKeyList(orgId, runId)),
+      changes.summary,
+      ...changes.lists,
+    ]);
+    const expected = options.expectedUsers ?? (current ? await this.countUsers(orgId, current) : 0);
+    const bits = Math.max(this.layoutOptions.minStageBits, this.bitsFor(expected));
+    const groups = [...new Set(options.groupIds ?? [])].sort();
+    if (groups.length > 255) throw new SnapshotEncodingError('A version holds at most 255 groups');
+    const plan: Record<string, string | number> = {
+      bits,
+      groups: groups.length,
+      users: 0,
+      disabled: 0,
+    };
+    groups.forEach((g, i) => {
+      plan[`g:${g}`] = i + 1;
+    });
+    await this.redis
+      .multi()
+      .hset(k.snapshotStagePlan(runId), plan)
+      .expire(k.snapshotStagePlan(runId), BUILDING_TTL_SECONDS)
+      .exec();
+    this.rememberStaging(orgId, runId, bits);
+  }
+
+  private rememberStaging(orgId: string, runId: string, bits: number | null): void {
+    const id = `${orgId}\u0000${runId}`;
+    this.stagingBits.delete(id);
+    if (bits === null) return;
+    // Runs that never build (a crashed fetch) must not pile up here.
+    if (this.stagingBits.size >= 1000) {
+      const oldest = this.stagingBits.keys().next().value;
+      if (oldest !== undefined) this.stagingBits.delete(oldest);
+    }
+    this.stagingBits.set(id, bits);
+  }
+
+  private async stagingBitsOf(orgId: string, runId: string): Promise<number> {
+    const known = this.stagingBits.get(`${orgId}\u0000${runId}`);
+    if (known !== undefined) return known;
+    const bits = await this.redis.hget(this.keys(orgId).snapshotStagePlan(runId), 'bits');
+    if (bits === null) throw new SnapshotConflictError('This run has no staging to add to');
+    this.rememberStaging(orgId, runId, Number(bits));
+    return Number(bits);
+  }
+
+  /**
+   * Adds one page of a group's members to the run's version. Idempotent:
+   * replaying a page changes nothing. Throws SnapshotConflictError when the
+   * version is already the committed one, or the run's staging was
+   * restarted (or expired) since this process staged for it.
+   */
   async stagePage(
     orgId: string,
     runId: string,
@@ -252,18 +294,21 @@ export class SnapshotStore {
     users: StagedUser[],
   ): Promise<void> {
     if (users.length === 0) return;
-    const v = this.versionKeys(orgId, runId);
-    const args: string[] = [String(BUILDING_TTL_SECONDS), groupId, runId];
-    for (const u of users) {
-      args.push(u.id, serializeStagedUser(u), u.accountEnabled === false ? '1' : '0');
+    const bits = await this.stagingBitsOf(orgId, runId);
+    const k = this.keys(orgId);
+    const keys = [k.snapshotCurrent, k.snapshotStagePlan(runId)];
+    const args: (string | number | Buffer)[] = [BUILDING_TTL_SECONDS, runId, groupId, bits];
+    for (const { bucket, records } of encodeStagePage(users, bits)) {
+      keys.push(k.snapshotStageBucket(runId, bucket));
+      args.push(records);
     }
-    const current = this.keys(orgId).snapshotCurrent;
-    const staged = await STAGE_PAGE.run(
-      this.redis,
-      [v.ids, v.users, v.groups, v.disabled, current],
-      args,
-    );
+    const staged = await STAGE_PAGE.run(this.redis, keys, args);
     if (staged === -1) throw new SnapshotConflictError();
+    if (staged === -2) {
+      this.rememberStaging(orgId, runId, null);
+      throw new SnapshotConflictError("This run's staging was restarted or has expired");
+    }
+    if (staged === -3) throw new SnapshotEncodingError('A version holds at most 255 groups');
   }
 
   async currentVersion(orgId: string): Promise<string | null> {
@@ -279,42 +324,176 @@ export class SnapshotStore {
   async countUsers(orgId: string, version?: string | null): Promise<number> {
     const v = version === undefined ? await this.currentVersion(orgId) : version;
     if (!v) return 0;
-    return this.redis.zcard(this.keys(orgId).snapshotIds(v));
+    const layout = await this.layout(orgId, v);
+    if (layout) return layout.users;
+    return countLegacyUsers(this.redis, this.keys(orgId), v);
   }
 
   /**
    * Finishes the run's version (leaving out disabled accounts unless asked)
-   * and diffs it against the committed one, chunk by chunk inside Redis. The
-   * version is not visible until `promote`.
+   * and diffs it against the committed one, a batch of buckets at a time
+   * inside Redis, recording the first RUN_CHANGES_LIMIT users of each kind
+   * of change for the run. The version is not visible until `promote`.
+   * Called again (the committed version moved meanwhile), it re-diffs the
+   * built version against the new one.
    */
   async buildVersion(
     orgId: string,
     runId: string,
     options: { includeDisabledUsers: boolean },
   ): Promise<SnapshotDiff & { baseVersion: string | null }> {
-    const v = this.versionKeys(orgId, runId);
-    if (!options.includeDisabledUsers) {
-      await DROP_DISABLED.run(this.redis, [v.ids, v.users, v.groups, v.disabled], []);
+    const k = this.keys(orgId);
+    const [plan, built, baseVersion] = await Promise.all([
+      this.redis.hgetall(k.snapshotStagePlan(runId)),
+      this.layout(orgId, runId),
+      this.currentVersion(orgId),
+    ]);
+    let source: { mode: 's' | 'f'; bits: number; users: number };
+    let finalBits: number;
+    let groupTable: string[];
+    let remap = '';
+    if (built) {
+      source = { mode: 'f', bits: built.bits, users: built.users };
+      finalBits = built.bits;
+      groupTable = built.groups;
+    } else {
+      // No plan: never staged, expired, or a build died half-way through
+      // consuming it. Only a fresh fetch can tell who the users are.
+      if (plan.bits === undefined || plan.building !== undefined) {
+        throw new SnapshotConflictError('This run has no complete staging to build from');
+      }
+      const staged = Number(plan.users);
+      const kept = options.includeDisabledUsers ? staged : staged - Number(plan.disabled);
+      source = { mode: 's', bits: Number(plan.bits), users: staged };
+      finalBits = this.bitsFor(kept);
+      const arrival = Object.entries(plan)
+        .filter(([field]) => field.startsWith('g:'))
+        .map(([field, index]) => ({ id: field.slice(2), index: Number(index) }));
+      groupTable = arrival.map((g) => g.id).sort();
+      const canonical = new Map(groupTable.map((g, i) => [g, i + 1]));
+      const map = new Array<number>(arrival.length).fill(0);
+      let identity = true;
+      for (const g of arrival) {
+        const to = canonical.get(g.id) as number;
+        map[g.index - 1] = to;
+        if (to !== g.index) identity = false;
+      }
+      if (!identity) remap = indexMap(map);
+      await this.redis.hset(k.snapshotStagePlan(runId), 'building', 1);
     }
-    const baseVersion = await this.currentVersion(orgId);
-    const old = this.versionKeys(orgId, baseVersion ?? '__none__');
-    const previousUsers = await this.countUsers(orgId, baseVersion);
-    let added = 0;
-    let changed = 0;
-    let matched = 0;
-    for (let start = 0; ; start += DIFF_CHUNK) {
-      const [seen, a, c, m] = (await DIFF_CHUNK_SCRIPT.run(
+
+    // The version this one replaces, as a sorted stream of compact records.
+    let old: { bits: number; keys: string[]; users: number; translate: string } | null = null;
+    let shadowKeys: string[] = [];
+    if (baseVersion) {
+      const baseLayout = await this.layout(orgId, baseVersion);
+      if (baseLayout) {
+        const index = new Map(groupTable.map((g, i) => [g, i + 1]));
+        const map = baseLayout.groups.map((g) => index.get(g) ?? 0);
+        const same = map.length === groupTable.length && map.every((to, i) => to === i + 1);
+        old = {
+          bits: baseLayout.bits,
+          keys: this.buckets(orgId, baseVersion, baseLayout.bits),
+          users: baseLayout.users,
+          translate: same ? '' : indexMap(map),
+        };
+      } else if (await isLegacyVersion(this.redis, k, baseVersion)) {
+        const users = await countLegacyUsers(this.redis, k, baseVersion);
+        const bits = this.bitsFor(users);
+        const shadow = await shadowLegacyVersion(this.redis, k, baseVersion, {
+          groupTable,
+          bits,
+          ttlSeconds: BUILDING_TTL_SECONDS,
+        });
+        shadowKeys = shadow.keys;
+        old = { bits, keys: shadow.keys, users: shadow.users, translate: '' };
+      }
+    }
+
+    const changes = this.changeKeys(orgId, runId);
+    await this.redis.unlink(changes.summary, ...changes.lists);
+    const sources =
+      source.mode === 's'
+        ? this.stageBuckets(orgId, runId, source.bits)
+        : this.buckets(orgId, runId, finalBits);
+    const finals = this.buckets(orgId, runId, finalBits);
+    const unitBits = Math.min(source.bits, finalBits);
+    const units = 2 ** unitBits;
+    const perUnit = Math.max(1, source.users / units);
+    const unitsPerBatch = Math.max(1, Math.floor(this.layoutOptions.batchUsers / perUnit));
+    const totals = { users: 0, added: 0, removed: 0, changed: 0 };
+    let oldBucket = 0;
+    let oldOffset = 0;
+    for (let u0 = 0; u0 < units; u0 += unitsPerBatch) {
+      const u1 = Math.min(units, u0 + unitsPerBatch);
+      const end = u1 * 2 ** (32 - unitBits);
+      const perSource = 2 ** (source.bits - unitBits);
+      const perFinal = 2 ** (finalBits - unitBits);
+      const batchSources = sources.slice(u0 * perSource, u1 * perSource);
+      const batchFinals = source.mode === 's' ? finals.slice(u0 * perFinal, u1 * perFinal) : [];
+      let oldKeys: string[] = [];
+      if (old) {
+        const last = Math.min(old.keys.length - 1, bucketOfPrefix(end - 1, old.bits));
+        oldKeys = old.keys.slice(oldBucket, last + 1);
+      }
+      const [users, added, removed, changed, passed, offset] = (await BUILD_BATCH.run(
         this.redis,
-        [v.ids, v.users, v.groups, old.users, old.groups],
-        [start, DIFF_CHUNK],
-      )) as [number, number, number, number];
-      added += a;
-      changed += c;
-      matched += m;
-      if (seen < DIFF_CHUNK) break;
+        [...changes.lists, ...batchSources, ...batchFinals, ...oldKeys],
+        [
+          source.mode,
+          options.includeDisabledUsers ? '1' : '0',
+          BUILDING_TTL_SECONDS,
+          batchSources.length,
+          batchFinals.length,
+          oldKeys.length,
+          finalBits,
+          u0 * perFinal,
+          end,
+          oldOffset,
+          remap,
+          old?.translate ?? '',
+          RUN_CHANGES_LIMIT,
+        ],
+      )) as number[];
+      totals.users += users as number;
+      totals.added += added as number;
+      totals.removed += removed as number;
+      totals.changed += changed as number;
+      oldBucket += passed as number;
+      oldOffset = offset as number;
     }
-    const users = await this.redis.zcard(v.ids);
-    return { baseVersion, users, added, changed, removed: previousUsers - matched, previousUsers };
+
+    const write = this.redis.multi();
+    if (source.mode === 's') {
+      const layout: Layout = {
+        format: 2,
+        bits: finalBits,
+        groups: groupTable,
+        users: totals.users,
+      };
+      write
+        .set(k.snapshotLayout(runId), JSON.stringify(layout), 'EX', BUILDING_TTL_SECONDS)
+        .del(k.snapshotStagePlan(runId));
+    }
+    write.hset(changes.summary, {
+      base: baseVersion ?? '',
+      added: totals.added,
+      removed: totals.removed,
+      changed: totals.changed,
+      applied: 0,
+      limit: RUN_CHANGES_LIMIT,
+    });
+    await write.exec();
+    if (shadowKeys.length > 0) await unlinkAll(this.redis, shadowKeys);
+    this.rememberStaging(orgId, runId, null);
+    return {
+      baseVersion,
+      users: totals.users,
+      added: totals.added,
+      changed: totals.changed,
+      removed: totals.removed,
+      previousUsers: old?.users ?? 0,
+    };
   }
 
   /** Makes the built version the committed one, atomically, with its meta (the run's counts). */
@@ -325,37 +504,46 @@ export class SnapshotStore {
     meta: Omit<SnapshotMeta, 'runId'> = {},
   ): Promise<void> {
     const k = this.keys(orgId);
-    const v = this.versionKeys(orgId, runId);
-    const old = this.versionKeys(orgId, baseVersion ?? '__none__');
+    const layout = await this.layout(orgId, runId);
+    if (!layout) throw new SnapshotConflictError('This run has no built version to promote');
+    const newBuckets = this.buckets(orgId, runId, layout.bits);
+    const oldKeys: string[] = [];
+    if (baseVersion) {
+      const baseLayout = await this.layout(orgId, baseVersion);
+      oldKeys.push(k.snapshotLayout(baseVersion), k.snapshotMeta(baseVersion));
+      if (baseLayout) oldKeys.push(...this.buckets(orgId, baseVersion, baseLayout.bits));
+      else oldKeys.push(...legacyVersionKeys(k, baseVersion));
+    }
     const ok = await PROMOTE.run(
       this.redis,
       [
         k.snapshotCurrent,
-        v.ids,
-        v.users,
-        v.groups,
-        v.disabled,
-        v.meta,
-        old.ids,
-        old.users,
-        old.groups,
-        old.meta,
+        k.snapshotLayout(runId),
+        k.snapshotMeta(runId),
+        k.runChanges(runId),
+        ...newBuckets,
+        ...oldKeys,
       ],
       [
         baseVersion ?? '',
         runId,
         RETIRED_VERSION_TTL_SECONDS,
         JSON.stringify(snapshotMetaSchema.parse({ ...meta, runId })),
+        newBuckets.length,
       ],
     );
     if (ok !== 1) throw new SnapshotConflictError();
   }
 
-  /** Drops what a run built (a run that stops without committing); never the current version. */
+  /**
+   * Drops what a run built (a run that stops without committing); never the
+   * current version. The run's recorded changes stay (for a run stopped by
+   * the mass-removal guard, they are who it would have removed).
+   */
   async discard(orgId: string, runId: string): Promise<void> {
     if ((await this.currentVersion(orgId)) === runId) return;
-    const v = this.versionKeys(orgId, runId);
-    await this.redis.del(v.ids, v.users, v.groups, v.disabled, v.meta);
+    await unlinkAll(this.redis, await this.versionKeyList(orgId, runId));
+    this.rememberStaging(orgId, runId, null);
   }
 
   /**
@@ -367,59 +555,76 @@ export class SnapshotStore {
     orgId: string,
     options: { cursor?: string | undefined; limit: number },
   ): Promise<{ items: SnapshotUser[]; nextCursor: string | null; version: string | null }> {
-    let version: string | null;
-    let after = '';
-    if (options.cursor) {
-      // Authenticated for this org: a cursor cannot be made up or edited to
-      // name another version (a run still staging, or one that failed).
-      const payload = this.cursors.verify(orgId, options.cursor);
-      const state = payload === null ? null : parseCursorState(payload);
-      if (state === null) throw new SnapshotCursorError('The cursor is not one this API issued');
-      version = state.v;
-      after = state.a;
-      // Only a committed version has meta (promote writes it); a retired one
-      // keeps it until the version expires.
-      const v = this.versionKeys(orgId, version);
-      if ((await this.redis.exists(v.ids, v.meta)) !== 2) {
-        throw new SnapshotCursorError(
-          'The snapshot this cursor belongs to has been replaced; start again',
-        );
-      }
-    } else {
-      version = await this.currentVersion(orgId);
-      if (!version) return { items: [], nextCursor: null, version: null };
+    const k = this.keys(orgId);
+    const state = options.cursor ? this.decodeCursor(orgId, options.cursor) : null;
+    const version = state ? state.v : await this.currentVersion(orgId);
+    if (!version) return { items: [], nextCursor: null, version: null };
+    const [layoutJson, committed, legacy] = await Promise.all([
+      this.redis.get(k.snapshotLayout(version)),
+      this.redis.exists(k.snapshotMeta(version)),
+      isLegacyVersion(this.redis, k, version),
+    ]);
+    const layout = parseLayout(layoutJson);
+    // Only a committed version has meta (promote writes it); a retired one
+    // keeps it until the version expires.
+    const readable = state === null || (committed === 1 && ('a' in state ? legacy : layout));
+    if (!readable) {
+      throw new SnapshotCursorError(
+        'The snapshot this cursor belongs to has been replaced; start again',
+      );
     }
-    const v = this.versionKeys(orgId, version);
-    const ids = await this.redis.zrangebylex(
-      v.ids,
-      after ? `(${after}` : '-',
-      '+',
-      'LIMIT',
-      0,
-      options.limit + 1,
+    if (!layout) {
+      // The version predates the compact layout.
+      const after = state && 'a' in state ? state.a : '';
+      const page = await readLegacyPage(this.redis, k, version, after, options.limit);
+      const nextCursor =
+        page.more && page.last ? this.encodeCursor(orgId, { v: version, a: page.last }) : null;
+      return { items: page.items, nextCursor, version };
+    }
+    const bucketCount = 2 ** layout.bits;
+    let bucket = state && 'b' in state ? state.b : 0;
+    let offset = state && 'i' in state ? state.i : 0;
+    if (bucket >= bucketCount)
+      throw new SnapshotCursorError('The cursor is not one this API issued');
+    // Enough buckets per round trip for a page, on average, and one more.
+    const ahead = Math.max(
+      1,
+      Math.ceil((options.limit + 1) / Math.max(1, layout.users / bucketCount)) + 1,
     );
-    const pageIds = ids.slice(0, options.limit);
-    const [rows, groups] = pageIds.length
-      ? await Promise.all([
-          this.redis.hmget(v.users, ...pageIds),
-          this.redis.hmget(v.groups, ...pageIds),
-        ])
-      : [[], []];
-    const items: SnapshotUser[] = [];
-    rows.forEach((row, i) => {
-      if (row === null) return;
-      const user = JSON.parse(row) as StoredUserRow;
-      items.push({
-        ...user,
-        accountEnabled: user.accountEnabled ?? true,
-        groupIds: (groups[i] ?? '').split(',').filter(Boolean),
-      });
-    });
-    const last = pageIds[pageIds.length - 1];
-    const nextCursor =
-      ids.length > options.limit && last
-        ? this.cursors.sign(orgId, JSON.stringify({ v: version, a: last } satisfies CursorState))
-        : null;
-    return { items, nextCursor, version };
+    const entries: Buffer[] = [];
+    let next: { b: number; i: number } | null = null;
+    // Reads on until the page is full and one more entry shows there is a
+    // next page (it may be the first of a later bucket).
+    while (bucket < bucketCount && next === null) {
+      const room = options.limit - entries.length;
+      const reads = this.redis.pipeline();
+      const batch: number[] = [];
+      for (let b = bucket; b < Math.min(bucketCount, bucket + ahead); b++) {
+        const from = b === bucket ? offset : 0;
+        reads.lrangeBuffer(k.snapshotBucket(version, b), from, from + room);
+        batch.push(b);
+      }
+      const replies = (await reads.exec()) ?? [];
+      for (const [j, b] of batch.entries()) {
+        const [error, rows] = replies[j] ?? [null, []];
+        if (error) throw error;
+        const from = b === bucket ? offset : 0;
+        const list = rows as Buffer[];
+        const left = options.limit - entries.length;
+        entries.push(...list.slice(0, left));
+        if (list.length > left) {
+          next = { b, i: from + left };
+          break;
+        }
+      }
+      bucket = (batch.at(-1) ?? bucket) + 1;
+      offset = 0;
+    }
+    const items = entries.map((e) => decodeEntry(e, layout.groups));
+    return {
+      items,
+      nextCursor: next ? this.encodeCursor(orgId, { v: version, b: next.b, i: next.i }) : null,
+      version,
+    };
   }
 }

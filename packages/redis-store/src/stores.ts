@@ -5,6 +5,7 @@ import { ExpiryWarningRepository } from './expiry-warning-repository.js';
 import { HealthRepository } from './health-repository.js';
 import { IntegrationRepository } from './integration-repository.js';
 import { NotificationRepository } from './notification-repository.js';
+import { RunChangesRepository } from './run-changes-repository.js';
 import { RunRepository } from './run-repository.js';
 import { SecretBox } from './secret-box.js';
 import { SecretKeyring } from './secret-keyring.js';
@@ -23,6 +24,8 @@ export function dataPrefix(queuePrefix: string): string {
 export interface Stores {
   integrations: IntegrationRepository;
   runs: RunRepository;
+  /** The users each run added, removed and changed. */
+  runChanges: RunChangesRepository;
   health: HealthRepository;
   snapshots: SnapshotStore;
   notifications: NotificationRepository;
@@ -55,6 +58,7 @@ export function createStores(
   return {
     integrations: new IntegrationRepository(redis, prefix, new SecretBox(keyring)),
     runs: new RunRepository(redis, prefix),
+    runChanges: new RunChangesRepository(redis, prefix),
     health: new HealthRepository(redis, prefix),
     snapshots: new SnapshotStore(
       redis,

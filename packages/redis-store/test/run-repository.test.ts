@@ -272,23 +272,36 @@ describe('RunRepository history', () => {
   it(`keeps the newest ${RUN_HISTORY_LIMIT} runs and deletes the older run records`, async () => {
     const org = 'org-trim';
     const total = RUN_HISTORY_LIMIT + 7;
-    for (let i = 0; i < total; i++) await createFinished(org, `run-${i}`, i);
     const k = orgKeys(prefix, org);
+    // What each run's commit records beside it: its changes.
+    const changeKeys = (id: string) => [
+      k.runChanges(id),
+      k.runChangeList(id, 'added'),
+      k.runChangeList(id, 'removed'),
+      k.runChangeList(id, 'changed'),
+    ];
+    for (let i = 0; i < total; i++) {
+      await createFinished(org, `run-${i}`, i);
+      const [summary, ...lists] = changeKeys(`run-${i}`) as [string, ...string[]];
+      await r.redis.hset(summary, 'added', 1);
+      for (const list of lists) await r.redis.rpush(list, 'x');
+    }
     expect(await r.redis.zcard(k.runIndex)).toBe(RUN_HISTORY_LIMIT);
     for (let i = 0; i < 7; i++) {
       expect(await repo.get(org, `run-${i}`)).toBeNull();
-      expect(await r.redis.exists(k.run(`run-${i}`))).toBe(0);
+      expect(await r.redis.exists(k.run(`run-${i}`), ...changeKeys(`run-${i}`))).toBe(0);
     }
+    expect(await r.redis.exists(...changeKeys('run-7'))).toBe(4);
     expect((await repo.get(org, 'run-7'))?.id).toBe('run-7');
     const all = await listAll(org, 64);
     expect(all).toEqual(
       Array.from({ length: RUN_HISTORY_LIMIT }, (_, i) => `run-${total - 1 - i}`),
     );
-    // Only the kept runs have records: nothing leaks.
+    // Only the kept runs have records (and changes): nothing leaks.
     const runRecords = (await r.keys()).filter(
       (key) => key.startsWith(k.run('')) && key !== k.activeRun,
     );
-    expect(runRecords).toHaveLength(RUN_HISTORY_LIMIT);
+    expect(runRecords).toHaveLength(RUN_HISTORY_LIMIT * 5);
   });
 
   it('findLatest finds the newest match across pages', async () => {

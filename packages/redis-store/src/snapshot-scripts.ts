@@ -1,0 +1,317 @@
+import { LuaScript, luaBulk } from './lua-script.js';
+
+/*
+ * The compact snapshot's scripts (records: snapshot-codec.ts). Lua compares
+ * keys by their first six bytes as a number, then bytewise: Lua's own string
+ * order follows the server's locale (strcoll), which must not decide an
+ * order that Node and every Redis have to agree on.
+ */
+const luaKeys = `
+local byte, sub, char, concat = string.byte, string.sub, string.char, table.concat
+local floor = math.floor
+-- An entry's key's first six bytes as a number (zero-padded): the primary
+-- order, exact below 2^48.
+local function n48(e)
+  local k = byte(e, 1)
+  local a, b, c, d, x, f = byte(e, 2, 7)
+  if k < 6 then
+    local bytes = {a, b, c, d, x, f}
+    for i = k + 1, 6 do bytes[i] = 0 end
+    a, b, c, d, x, f = bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6]
+  end
+  return ((((a * 256 + b) * 256 + c) * 256 + d) * 256 + x) * 256 + f
+end
+local function keyOf(e) return sub(e, 2, 1 + byte(e, 1)) end
+local function bytesLess(a, b)
+  local la, lb = #a, #b
+  for i = 1, (la < lb and la or lb) do
+    local x, y = byte(a, i), byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return la < lb
+end
+local function entryLess(a, b) return bytesLess(keyOf(a), keyOf(b)) end
+`;
+
+// Adds one page of a group's members to the run's staging buckets: hashes
+// of key → entry (snapshot-codec.ts), the user's groups merged, its fields
+// and disabled flag those of the last page that showed it. Idempotent: a
+// replayed page writes nothing.
+// KEYS: current, plan, then the staging buckets the page touches.
+// ARGV: ttl, version, groupId, bucket bits, then per bucket (in KEYS order)
+//       its users as records: [k] key [body length, 2 bytes] body.
+// Returns the users new to the version; -1 (nothing written) when the
+// version is already the committed one (a stalled worker finishing a run
+// another worker committed), -2 when the run's plan is not the one the
+// caller staged for (restarted elsewhere, being built, or expired), -3 past
+// 255 groups.
+export const STAGE_PAGE = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[2] then return -1 end
+${luaBulk}
+local byte, sub, char = string.byte, string.sub, string.char
+local plan = redis.call('HMGET', KEYS[2], 'bits', 'g:' .. ARGV[3], 'building')
+if plan[1] ~= ARGV[4] or plan[3] then return -2 end
+local gi = tonumber(plan[2])
+if not gi then
+  gi = redis.call('HINCRBY', KEYS[2], 'groups', 1)
+  if gi > 255 then return -3 end
+  redis.call('HSET', KEYS[2], 'g:' .. ARGV[3], gi)
+end
+local g = char(gi)
+local function withGroup(groups)
+  for i = 1, #groups do
+    local x = byte(groups, i)
+    if x == gi then return groups end
+    if x > gi then return sub(groups, 1, i - 1) .. g .. sub(groups, i) end
+  end
+  return groups .. g
+end
+local added, disabled = 0, 0
+for k = 3, #KEYS do
+  local records = ARGV[k + 2]
+  local fields, bodies = {}, {}
+  local p = 1
+  while p <= #records do
+    local kl = byte(records, p)
+    local f = sub(records, p + 1, p + kl)
+    local h, l = byte(records, p + kl + 1, p + kl + 2)
+    local bl = h * 256 + l
+    if bodies[f] == nil then fields[#fields + 1] = f end
+    bodies[f] = sub(records, p + kl + 3, p + kl + 2 + bl)
+    p = p + kl + 3 + bl
+  end
+  local writes = {}
+  for from = 1, #fields, 1000 do
+    local slice = {unpack(fields, from, math.min(from + 999, #fields))}
+    local old = redis.call('HMGET', KEYS[k], unpack(slice))
+    for j, f in ipairs(slice) do
+      local body = bodies[f]
+      local off = byte(body, 1) % 4 == 0
+      local prev = old[j]
+      local value
+      if not prev then
+        value = char(#f) .. f .. '\\1' .. g .. body
+        added = added + 1
+        if off then disabled = disabled + 1 end
+      else
+        local at = #f + 2
+        local gc = byte(prev, at)
+        local groups = withGroup(sub(prev, at + 1, at + gc))
+        value = char(#f) .. f .. char(#groups) .. groups .. body
+        if value == prev then
+          value = nil
+        else
+          local was = byte(prev, at + 1 + gc) % 4 == 0
+          if was ~= off then disabled = disabled + (off and 1 or -1) end
+        end
+      end
+      if value then
+        writes[#writes + 1] = f
+        writes[#writes + 1] = value
+      end
+    end
+  end
+  bulk('HSET', KEYS[k], writes)
+  redis.call('EXPIRE', KEYS[k], ARGV[1])
+end
+if added ~= 0 then redis.call('HINCRBY', KEYS[2], 'users', added) end
+if disabled ~= 0 then redis.call('HINCRBY', KEYS[2], 'disabled', disabled) end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return added
+`);
+
+// Builds (or re-diffs) one batch of a version: a range of the key space.
+// The new users come from the staging buckets (mode 's': sorted, disabled
+// accounts left out unless kept, written to the version's buckets, the
+// staging buckets then dropped) or from the built buckets (mode 'f': a
+// re-diff against a newer base). The old version is read as one sorted
+// stream from (its bucket, offset), as far as the batch reaches, so the two
+// versions may have different bucket counts. Equal entries are unchanged
+// users (the entry is the whole record). Records the first `cap` changes of
+// each kind in the run's lists.
+// KEYS: added list, removed list, changed list, then `ns` sources, `nf`
+//       buckets to write (mode 's'), `no` old buckets from the stream's.
+// ARGV: mode, keep disabled (1|0), ttl, ns, nf, no, bucket bits, first
+//       bucket, batch end (key prefix, exclusive), old offset, group remap
+//       (byte i = canonical index of staged index i; '' = identity),
+//       old-group translation (byte i = new index of old index i, 0 = gone;
+//       '' = identity), cap.
+// Returns {users, added, removed, changed, old buckets passed, old offset}.
+export const BUILD_BATCH = new LuaScript(`
+${luaBulk}
+${luaKeys}
+local mode, keepDisabled, ttl = ARGV[1], ARGV[2] == '1', ARGV[3]
+local ns, nf, no = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local fdiv = 2 ^ (32 - tonumber(ARGV[7])) * 65536
+local ffirst = tonumber(ARGV[8])
+local hi = tonumber(ARGV[9]) * 65536
+local off = tonumber(ARGV[10])
+local remap, translate, cap = ARGV[11], ARGV[12], tonumber(ARGV[13])
+
+-- An entry with its group indexes mapped (and sorted); also whether any
+-- mapped to 0 (a group the other version does not have).
+local function mapGroups(e, map)
+  local at = byte(e, 1) + 2
+  local gc = byte(e, at)
+  local list, lost = {}, false
+  for i = at + 1, at + gc do
+    local m = byte(map, byte(e, i)) or 0
+    if m == 0 then lost = true else list[#list + 1] = m end
+  end
+  table.sort(list)
+  local parts = {}
+  for i, m in ipairs(list) do parts[i] = char(m) end
+  return sub(e, 1, at - 1) .. char(#list) .. concat(parts) .. sub(e, at + 1 + gc), lost
+end
+local function groupsOf(e)
+  local at = byte(e, 1) + 2
+  return sub(e, at, at + byte(e, at))
+end
+
+-- The batch's new users, sorted: entries and their numbers.
+local ne, nn = {}, {}
+if mode == 's' then
+  for s = 1, ns do
+    local nums, byNum, ties = {}, {}, {}
+    for _, e in ipairs(redis.call('HVALS', KEYS[3 + s])) do
+      local at = byte(e, 1) + 2
+      if keepDisabled or byte(e, at + 1 + byte(e, at)) % 4 ~= 0 then
+        if remap ~= '' then e = mapGroups(e, remap) end
+        local n = n48(e)
+        local seen = byNum[n]
+        if seen == nil then
+          nums[#nums + 1] = n
+          byNum[n] = e
+        elseif ties[n] then
+          local list = ties[n]
+          list[#list + 1] = e
+        else
+          ties[n] = {seen, e}
+        end
+      end
+    end
+    table.sort(nums)
+    for _, n in ipairs(nums) do
+      local list = ties[n]
+      if list then
+        table.sort(list, entryLess)
+        for _, e in ipairs(list) do ne[#ne + 1], nn[#nn + 1] = e, n end
+      else
+        ne[#ne + 1], nn[#nn + 1] = byNum[n], n
+      end
+    end
+  end
+else
+  for s = 1, ns do
+    for _, e in ipairs(redis.call('LRANGE', KEYS[3 + s], 0, -1)) do
+      ne[#ne + 1], nn[#nn + 1] = e, n48(e)
+    end
+  end
+end
+
+-- The old version: one sorted stream across its buckets, up to the batch end.
+local oldBase = 3 + ns + nf
+local oi, slice, si = 1, {}, 1
+local function peekOld()
+  while true do
+    local e = slice[si]
+    if e then
+      local n = n48(e)
+      if n >= hi then return nil end
+      return e, n
+    end
+    if oi > no then return nil end
+    slice, si = redis.call('LRANGE', KEYS[oldBase + oi], off, off + 511), 1
+    if #slice == 0 then
+      oi, off = oi + 1, 0
+    end
+  end
+end
+local function takeOld()
+  si, off = si + 1, off + 1
+end
+
+local room = {}
+for i = 1, 3 do room[i] = cap - redis.call('LLEN', KEYS[i]) end
+local pushed = {{}, {}, {}}
+local function record(kind, item)
+  local list = pushed[kind]
+  if #list < room[kind] then list[#list + 1] = item end
+end
+
+local added, removed, changed = 0, 0, 0
+local out = {}
+for i = 1, nf do out[i] = {} end
+local oe, on = peekOld()
+for i = 1, #ne do
+  local e, n = ne[i], nn[i]
+  -- Old entries ordered before this one are gone.
+  while oe and (on < n or (on == n and oe ~= e and entryLess(oe, e))) do
+    removed = removed + 1
+    record(2, oe)
+    takeOld()
+    oe, on = peekOld()
+  end
+  if oe and on == n and (oe == e or keyOf(oe) == keyOf(e)) then
+    local old, lost = oe, false
+    if translate ~= '' then old, lost = mapGroups(oe, translate) end
+    if lost or old ~= e then
+      changed = changed + 1
+      if #pushed[3] < room[3] then
+        local groupsDiffer = lost or groupsOf(old) ~= groupsOf(e)
+        pushed[3][#pushed[3] + 1] = char(groupsDiffer and 1 or 0) .. char(floor(#e / 256))
+          .. char(#e % 256) .. e .. oe
+      end
+    end
+    takeOld()
+    oe, on = peekOld()
+  else
+    added = added + 1
+    record(1, e)
+  end
+  if mode == 's' then
+    local list = out[floor(n / fdiv) - ffirst + 1]
+    list[#list + 1] = e
+  end
+end
+while oe do
+  removed = removed + 1
+  record(2, oe)
+  takeOld()
+  oe, on = peekOld()
+end
+
+for i = 1, 3 do bulk('RPUSH', KEYS[i], pushed[i]) end
+if mode == 's' then
+  for i = 1, nf do
+    local key = KEYS[3 + ns + i]
+    bulk('RPUSH', key, out[i])
+    if #out[i] > 0 then redis.call('EXPIRE', key, ttl) end
+  end
+  for s = 1, ns do redis.call('UNLINK', KEYS[3 + s]) end
+end
+return {#ne, added, removed, changed, oi - 1, off}
+`);
+
+// Points `current` at the new version if nobody else committed in between.
+// One SET is the swap: readers see the old version or the new one. The new
+// version's keys stop expiring, the old one's start (readers holding a
+// cursor finish on it meanwhile), and the run's changes are marked applied.
+// KEYS: current, new layout, new meta, run changes summary, the new
+//       version's buckets (`nNew`), then every key of the old version.
+// ARGV: expected old version ('' for none), new version, retired ttl, meta
+//       json, nNew.
+export const PROMOTE = new LuaScript(`
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[1] then return 0 end
+local nNew = tonumber(ARGV[5])
+redis.call('SET', KEYS[3], ARGV[4])
+redis.call('PERSIST', KEYS[2])
+for k = 5, 4 + nNew do redis.call('PERSIST', KEYS[k]) end
+redis.call('SET', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'applied', '1') end
+if cur ~= '' and cur ~= ARGV[2] then
+  for k = 5 + nNew, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
+end
+return 1
+`);
