@@ -65,6 +65,11 @@ describe('a sync of nested, overlapping and cyclic groups', () => {
       'Empty',
     ]);
     expect(recorded.every((g) => !g.missing && g.lastSeenAt !== null)).toBe(true);
+    const changes = await h.stores.runChanges.list(orgId, run.id, { limit: 100 });
+    expect(changes).toMatchObject({ recorded: true, applied: true, truncated: false });
+    expect(changes.items.map((c) => [c.change, c.userId])).toEqual(
+      users.map((u) => ['added', u.id]),
+    );
   });
 
   it('includes disabled accounts when the settings say so, and counts the change', async () => {
@@ -186,12 +191,43 @@ describe('the mass-removal guard', () => {
       details: { currentUsers: 28, removedUsers: 24 },
     });
     // The committed snapshot is untouched.
-    expect(await snapshot(orgId)).toHaveLength(28);
+    const before = await snapshot(orgId);
+    expect(before).toHaveLength(28);
+    // Who it would have removed, with their names, for the admin to check.
+    const wouldRemove = await h.stores.runChanges.list(orgId, blocked.id, {
+      change: 'removed',
+      limit: 100,
+    });
+    expect(wouldRemove).toMatchObject({
+      recorded: true,
+      applied: false,
+      totals: { removed: 24 },
+      truncated: false,
+    });
+    // Sales keeps u0, u8, u10 and u11 (u9 is disabled).
+    const kept = new Set([0, 8, 10, 11].map((i) => t.users[i]?.id));
+    expect(wouldRemove.items.map((c) => c.userId)).toEqual(
+      before.map((u) => u.id).filter((id) => !kept.has(id)),
+    );
+    for (const item of wouldRemove.items) {
+      const user = t.users.find((u) => u.id === item.userId);
+      expect(item).toMatchObject({
+        change: 'removed',
+        displayName: user?.displayName,
+        userPrincipalName: user?.userPrincipalName,
+      });
+    }
 
     const allowed = await h.syncAndWait(orgId, { allowMassRemoval: true });
     expect(allowed.status).toBe('succeeded');
     expect(allowed.stats).toMatchObject({ users: 4, removed: 24 });
     expect(await snapshot(orgId)).toHaveLength(4);
+    const removed = await h.stores.runChanges.list(orgId, allowed.id, {
+      change: 'removed',
+      limit: 100,
+    });
+    expect(removed).toMatchObject({ applied: true, totals: { removed: 24 } });
+    expect(removed.items).toEqual(wouldRemove.items);
   });
 });
 

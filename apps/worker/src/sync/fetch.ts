@@ -25,7 +25,9 @@ export interface FetchInput {
  */
 export async function fetchMembers(input: FetchInput): Promise<{ staged: number }> {
   const { orgId, runId, graph, snapshots } = input;
-  await snapshots.resetStaging(orgId, runId);
+  // The selected groups fix the version's group table; its staging is sized
+  // from the committed version.
+  await snapshots.resetStaging(orgId, runId, { groupIds: input.groupIds });
   let staged = 0;
   await mapBounded(input.groupIds, input.concurrency ?? 4, async (groupId) => {
     try {
