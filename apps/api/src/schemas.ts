@@ -9,6 +9,7 @@ import {
   notificationIdSchema,
   notificationSchema,
   orgIdSchema,
+  runChangeKindSchema,
   runIdSchema,
   runSchema,
   selectedGroupSchema,
@@ -36,6 +37,12 @@ export const noQuerySchema = z.strictObject({});
 export const pageQuerySchema = z.strictObject({
   limit: limitQuerySchema,
   cursor: cursorSchema.optional(),
+});
+/** `GET .../syncs/{runId}/changes`: a page, optionally of one kind of change. */
+export const runChangesQuerySchema = z.strictObject({
+  limit: limitQuerySchema,
+  cursor: cursorSchema.optional(),
+  change: runChangeKindSchema.optional(),
 });
 export const notificationsQuerySchema = z.strictObject({
   limit: limitQuerySchema,

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { SyncFailure } from '@pinnacle/domain';
+import { runChangesPageSchema, type SyncFailure } from '@pinnacle/domain';
 import {
   type Simulator,
   startSimulator,
@@ -40,6 +40,8 @@ interface Tenant {
   secret: string;
   secretKeyId: string;
   groups: { small: string; all: string };
+  /** User IDs, in the order of the tenant's users (the small group is the first five). */
+  users: string[];
 }
 
 function addTenant(
@@ -98,7 +100,7 @@ function addTenant(
     ],
   };
   sim.addTenant(input);
-  return { tenantId, clientId, secret, secretKeyId, groups };
+  return { tenantId, clientId, secret, secretKeyId, groups, users: users.map((u) => u.id) };
 }
 
 function settings(t: Tenant, extra: Record<string, unknown> = {}) {
@@ -258,10 +260,35 @@ describe('each failure code, reached through the API', () => {
     const users = await api.request('GET', `/api/v1/orgs/${org}/directory/users?limit=100`, {
       token,
     });
-    expect((users.json as { items: unknown[] }).items).toHaveLength(40);
+    const committed = (users.json as { items: { id: string }[] }).items;
+    expect(committed).toHaveLength(40);
+    // Who it would have removed: the 35 users outside the small group.
+    const wouldRemove = await api.request(
+      'GET',
+      `/api/v1/orgs/${org}/syncs/${blocked.id}/changes?change=removed&limit=100`,
+      { token },
+    );
+    expect(wouldRemove.status).toBe(200);
+    const page = runChangesPageSchema.parse(wouldRemove.json);
+    expect(page).toMatchObject({ applied: false, totals: { removed: 35 }, truncated: false });
+    expect(page.items).toHaveLength(35);
+    const small = new Set(t.users.slice(0, 5));
+    expect(page.items.every((c) => c.change === 'removed' && !small.has(c.userId))).toBe(true);
     const allowed = await syncNow(org, { allowMassRemoval: true });
     expect(allowed.status).toBe('succeeded');
     expect(allowed.stats.users).toBe(5);
+    const applied = runChangesPageSchema.parse(
+      (
+        await api.request('GET', `/api/v1/orgs/${org}/syncs/${allowed.id}/changes?limit=100`, {
+          token,
+        })
+      ).json,
+    );
+    // The five kept users moved from the "All" group to "Small".
+    expect(applied).toMatchObject({ applied: true, totals: { added: 0, removed: 35, changed: 5 } });
+    expect(applied.items.filter((c) => c.change === 'changed').map((c) => c.changedFields)).toEqual(
+      Array.from({ length: 5 }, () => ['groupIds']),
+    );
   });
 
   it('entra_unreachable (connectivity) once every retry failed', async () => {

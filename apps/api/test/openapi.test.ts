@@ -74,6 +74,12 @@ const expected: {
   { method: 'post', path: '/api/v1/orgs/{orgId}/syncs', success: '202' },
   { method: 'get', path: '/api/v1/orgs/{orgId}/syncs', success: '200', query: ['limit', 'cursor'] },
   { method: 'get', path: '/api/v1/orgs/{orgId}/syncs/{runId}', success: '200' },
+  {
+    method: 'get',
+    path: '/api/v1/orgs/{orgId}/syncs/{runId}/changes',
+    success: '200',
+    query: ['limit', 'cursor', 'change'],
+  },
   { method: 'get', path: '/api/v1/orgs/{orgId}/sync-overview', success: '200' },
   {
     method: 'get',

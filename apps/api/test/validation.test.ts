@@ -212,6 +212,11 @@ describe('field validation', () => {
       ['/api/v1/orgs/org-v/syncs?sort=asc', 'sort'],
       ['/api/v1/orgs/org-v/notifications?unread=maybe', 'unread'],
       ['/api/v1/orgs/org-v/directory/users?cursor=not*a*cursor', 'cursor'],
+      ['/api/v1/orgs/org-v/syncs/run-1/changes?change=moved', 'change'],
+      ['/api/v1/orgs/org-v/syncs/run-1/changes?change=added&change=removed', 'change'],
+      ['/api/v1/orgs/org-v/syncs/run-1/changes?cursor=not*a*cursor', 'cursor'],
+      ['/api/v1/orgs/org-v/syncs/run-1/changes?limit=201', 'limit'],
+      ['/api/v1/orgs/org-v/syncs/run-1/changes?user=x', 'user'],
       ['/api/v1/orgs/org-v/integration?x=1', 'x'],
       ['/api/v1/orgs?limit=0', 'limit'],
       ['/api/v1/orgs?cursor=%2F%2F', 'cursor'],
@@ -300,9 +305,14 @@ describe('field validation', () => {
 
   it('names a hostile run ID', async () => {
     for (const id of ['..%2Fx', 'a%3Ab', 'r'.repeat(65), '%E2%80%AE']) {
-      const res = await api.request('GET', `/api/v1/orgs/org-v/syncs/${id}`, { token });
-      expect(res.status, id).toBe(400);
-      expect(pathsOf(res.json)).toEqual(['runId']);
+      for (const path of [
+        `/api/v1/orgs/org-v/syncs/${id}`,
+        `/api/v1/orgs/org-v/syncs/${id}/changes`,
+      ]) {
+        const res = await api.request('GET', path, { token });
+        expect(res.status, path).toBe(400);
+        expect(pathsOf(res.json)).toEqual(['runId']);
+      }
     }
   });
 

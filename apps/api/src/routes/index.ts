@@ -5,6 +5,7 @@ import { integrationRoutes } from './integration.js';
 import { notificationRoutes } from './notifications.js';
 import { orgRoutes } from './orgs.js';
 import { overviewRoutes } from './overview.js';
+import { syncChangeRoutes } from './sync-changes.js';
 import { syncRoutes } from './syncs.js';
 
 /** Every /api/v1 route: mounted by the app and described by the OpenAPI document. */
@@ -12,6 +13,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
   return [
     ...integrationRoutes(deps),
     ...syncRoutes(deps),
+    ...syncChangeRoutes(deps),
     ...overviewRoutes(deps),
     ...notificationRoutes(deps),
     ...directoryRoutes(deps),
