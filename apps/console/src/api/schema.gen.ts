@@ -71,6 +71,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{orgId}/syncs/{runId}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The users a run added, removed and changed; for a run stopped by the mass-removal guard, those it would have */
+        get: operations["listSyncChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{orgId}/sync-overview": {
         parameters: {
             query?: never;
@@ -1097,6 +1114,136 @@ export interface operations {
                             missing: boolean;
                         }[];
                         allowMassRemoval?: boolean;
+                    };
+                };
+            };
+            /** @description A path parameter, query parameter or body field is invalid (`issues` names each) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        error: "validation_failed";
+                        issues: {
+                            path: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No, malformed, expired or wrongly signed bearer token; or one whose issuer, audience or lifetime this service refuses (`message` says which) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        message?: string;
+                    };
+                };
+            };
+            /** @description The token is for another org */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        message?: string;
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        message?: string;
+                    };
+                };
+            };
+            /** @description Internal error (details are in the service log only) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        message?: string;
+                    };
+                };
+            };
+            /** @description Redis is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        message?: string;
+                    };
+                };
+            };
+        };
+    };
+    listSyncChanges: {
+        parameters: {
+            query?: {
+                limit?: number | string;
+                cursor?: string;
+                change?: "added" | "removed" | "changed";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            userId: string;
+                            /** @enum {string} */
+                            change: "added" | "removed" | "changed";
+                            displayName: string | null;
+                            mail: string | null;
+                            userPrincipalName: string;
+                            accountEnabled: boolean;
+                            changedFields: ("displayName" | "mail" | "userPrincipalName" | "accountEnabled" | "groupIds")[];
+                            previous: {
+                                displayName: string | null;
+                                mail: string | null;
+                                userPrincipalName: string;
+                                accountEnabled: boolean;
+                            } | null;
+                        }[];
+                        nextCursor: string | null;
+                        recorded: boolean;
+                        applied: boolean;
+                        totals: {
+                            added: number;
+                            removed: number;
+                            changed: number;
+                        };
+                        limitPerKind: number;
+                        truncated: boolean;
                     };
                 };
             };
