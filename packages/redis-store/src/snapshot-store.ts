@@ -89,8 +89,9 @@ export function bucketBits(users: number, bucketUsers = 256): number {
  * (records name groups by index) and the user count; `meta` is written by
  * `promote` and marks the version committed.
  *
- * A run stages into hashes of the same key order (`s:<bucket>`: key → groups
- * and fields, merged page by page in Redis, so the worker holds one page);
+ * A run stages into hashes of the same key order (`s:<bucket>`: key → the
+ * user's record, its groups merged page by page in Redis, so the worker
+ * holds one page);
  * building sorts each staging bucket into the version's buckets and diffs
  * them against the committed version in the same pass, a batch of buckets
  * per script call. Versions from before the compact layout are still read
@@ -129,9 +130,9 @@ function parseLayout(json: string | null): Layout | null {
   return layoutSchema.parse(JSON.parse(json));
 }
 
-/** Byte i (1-based) is map[i]: a group-index translation a script applies. */
-function indexMap(map: readonly number[]): string {
-  return Buffer.from(map).toString('latin1');
+/** Byte i (1-based) is map[i]: a group-index translation a script applies (bytes, not text). */
+function indexMap(map: readonly number[]): Buffer {
+  return Buffer.from(map);
 }
 
 /**
@@ -351,7 +352,7 @@ export class SnapshotStore {
     let source: { mode: 's' | 'f'; bits: number; users: number };
     let finalBits: number;
     let groupTable: string[];
-    let remap = '';
+    let remap: Buffer | '' = '';
     if (built) {
       source = { mode: 'f', bits: built.bits, users: built.users };
       finalBits = built.bits;
@@ -383,7 +384,7 @@ export class SnapshotStore {
     }
 
     // The version this one replaces, as a sorted stream of compact records.
-    let old: { bits: number; keys: string[]; users: number; translate: string } | null = null;
+    let old: { bits: number; keys: string[]; users: number; translate: Buffer | '' } | null = null;
     let shadowKeys: string[] = [];
     if (baseVersion) {
       const baseLayout = await this.layout(orgId, baseVersion);

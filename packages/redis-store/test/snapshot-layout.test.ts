@@ -321,6 +321,64 @@ function fields(u: StagedUser) {
   };
 }
 
+describe('group tables of more than 127 groups', () => {
+  it('keep indexes past 127 intact through staging, remapping and translation', async () => {
+    const org = 'org-many-groups';
+    const groups = Array.from({ length: 200 }, (_, i) => `group-${String(i).padStart(3, '0')}`);
+    const user = (n: number): StagedUser => ({
+      id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      displayName: `User ${n}`,
+      mail: null,
+      userPrincipalName: `u${n}@x.test`,
+      accountEnabled: true,
+    });
+    // Every group has members: user n is in groups 5n to 5n+4, and one more.
+    const memberships = (n: number) => [
+      ...new Set([0, 1, 2, 3, 4, 137].map((d) => groups[(5 * n + d) % 200] as string)),
+    ];
+    const stageAll = async (run: string, selected: string[]) => {
+      // No group list up front, and groups staged last first: the staged
+      // indexes are the reverse of the table's, so the build remaps them.
+      await store.resetStaging(org, run);
+      for (const g of [...selected].reverse()) {
+        const members = Array.from({ length: 40 }, (_, n) => n).filter((n) =>
+          memberships(n).includes(g),
+        );
+        if (members.length > 0) await store.stagePage(org, run, g, members.map(user));
+      }
+    };
+    await stageAll('run-1', groups);
+    let diff = await store.buildVersion(org, 'run-1', { includeDisabledUsers: true });
+    await store.promote(org, 'run-1', diff.baseVersion);
+    const read = await readAll(store, org, 7);
+    expect(read.map((u) => u.groupIds)).toEqual(
+      Array.from({ length: 40 }, (_, n) => memberships(n).sort()),
+    );
+    // Dropping the first ten groups shifts every index of the next table.
+    const dropped = new Set(groups.slice(0, 10));
+    await stageAll('run-2', groups.slice(10));
+    diff = await store.buildVersion(org, 'run-2', { includeDisabledUsers: true });
+    const losing = Array.from({ length: 40 }, (_, n) => n).filter((n) =>
+      memberships(n).some((g) => dropped.has(g)),
+    );
+    const wholly = losing.filter((n) => memberships(n).every((g) => dropped.has(g)));
+    expect(diff).toMatchObject({
+      users: 40 - wholly.length,
+      added: 0,
+      removed: wholly.length,
+      changed: losing.length - wholly.length,
+    });
+    await store.promote(org, 'run-2', diff.baseVersion);
+    expect((await readAll(store, org, 9)).map((u) => u.groupIds)).toEqual(
+      Array.from({ length: 40 }, (_, n) =>
+        memberships(n)
+          .filter((g) => !dropped.has(g))
+          .sort(),
+      ).filter((list) => list.length > 0),
+    );
+  });
+});
+
 describe('recorded changes', () => {
   it('keeps the first RUN_CHANGES_LIMIT of a kind, counts them all, and says so', async () => {
     const org = 'org-many-changes';
