@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { decideEmailCap, type EmailCapLimits } from './email-cap.js';
 import type { EpisodeRef } from './integration-health.js';
+import { isEmailCapped, type NotificationType } from './notification.js';
 
 /*
  * What the org's admins are told about failure episodes, and when: the
@@ -60,6 +62,12 @@ export const alertedEpisodeSchema = z.object({
   emailsSent: z.number().int().min(0),
   /** Null once the reminders are used up. */
   nextReminderAt: z.string().nullable(),
+  /**
+   * Set while the episode's latest email was held back by the org's email
+   * cap: when the cap lets the next one out (its notification says so).
+   * Null or absent once an email of the episode went out.
+   */
+  emailHeldUntil: z.string().nullable().optional(),
 });
 export type AlertedEpisode = z.infer<typeof alertedEpisodeSchema>;
 
@@ -74,6 +82,12 @@ export const emailPlanSchema = z.object({
   threadAlertId: z.string().nullable(),
   /** The failure code the email is about (for a recovery: the code of the closed episode). */
   failureCode: z.string().nullable(),
+  /**
+   * Set when the org's email cap held this email back: nothing is sent, and
+   * the cap lets the next one out at this time. A replay of the alert keeps
+   * it held back, whatever the cap says by then.
+   */
+  suppressedUntil: z.string().optional(),
 });
 export type EmailPlan = z.infer<typeof emailPlanSchema>;
 
@@ -97,6 +111,11 @@ export const episodeStateSchema = z.object({
   lastEventAt: z.string().nullable(),
   /** The latest applied alerts, oldest first (bounded). */
   recent: z.array(appliedAlertSchema),
+  /**
+   * The email cap's log: when the org's capped emails went out (ms, oldest
+   * first, the last day's only). Absent until the first one.
+   */
+  emailsSentAt: z.array(z.number().int()).optional(),
 });
 export type EpisodeState = z.infer<typeof episodeStateSchema>;
 
@@ -156,6 +175,47 @@ export type EpisodeOutcome =
   /** This alert was applied before (a retried or crashed job): deliver what was decided then. */
   | 'replay';
 
+/** What the notifier decides with: the org's email cap, when email goes out at all. */
+export interface AlertOptions {
+  /** Absent: no cap (the email channel is off for the org, so nothing is counted). */
+  emailCap?: EmailCapLimits | undefined;
+}
+
+/**
+ * The email cap applied to an email a `type` alert was decided to send at
+ * `at`: the plan as it stands (held back past the cap) and the cap's log
+ * to store. Exempt types, and no cap, leave both as they are.
+ */
+function capEmail(
+  state: EpisodeState,
+  type: NotificationType,
+  plan: EmailPlan,
+  at: string,
+  options: AlertOptions,
+): { plan: EmailPlan; emailsSentAt: number[] | undefined } {
+  if (!options.emailCap || !isEmailCapped(type)) {
+    return { plan, emailsSentAt: state.emailsSentAt };
+  }
+  const cap = decideEmailCap(state.emailsSentAt ?? [], at, options.emailCap);
+  return {
+    plan: cap.send ? plan : { ...plan, suppressedUntil: cap.until },
+    emailsSentAt: cap.sentAt,
+  };
+}
+
+/** The episode with its latest email's fate: held back until when, or (sent) nothing. */
+function withEmailFate(episode: AlertedEpisode, plan: EmailPlan): AlertedEpisode {
+  const { emailHeldUntil: _previous, ...rest } = episode;
+  return plan.suppressedUntil === undefined
+    ? rest
+    : { ...rest, emailHeldUntil: plan.suppressedUntil };
+}
+
+/** The state's fields besides the episode, carried over as they are unless given. */
+function withLog(emailsSentAt: number[] | undefined): Pick<EpisodeState, 'emailsSentAt'> {
+  return emailsSentAt === undefined ? {} : { emailsSentAt };
+}
+
 export interface EpisodeDecision {
   outcome: EpisodeOutcome;
   /** The state to store (the same object when there is nothing to write). */
@@ -183,11 +243,15 @@ function isOpenEpisode(open: AlertedEpisode, code: string, ref: EpisodeRef | nul
  * deliver. Pure; the caller stores `next` with a compare-and-set and decides
  * again if the state moved meanwhile.
  */
-export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDecision {
+export function decideEpisode(
+  state: EpisodeState,
+  event: SyncEvent,
+  options: AlertOptions = {},
+): EpisodeDecision {
   const seen = state.recent.find((a) => a.alertId === event.alertId);
   if (seen) return { outcome: 'replay', next: state, applied: seen, episode: state.open };
 
-  if (event.kind === 'reminder') return decideReminder(state, event);
+  if (event.kind === 'reminder') return decideReminder(state, event, options);
 
   const stale =
     state.lastEventAt !== null && Date.parse(event.occurredAt) < Date.parse(state.lastEventAt);
@@ -200,11 +264,17 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
     notificationId: string | null,
     email: EmailPlan | null,
     episode: AlertedEpisode | null,
+    emailsSentAt: number[] | undefined = state.emailsSentAt,
   ): EpisodeDecision => {
     const applied: AppliedAlert = { alertId: event.alertId, outcome, notificationId, email };
     return {
       outcome,
-      next: { open: nextOpen, lastEventAt, recent: remember(state, applied) },
+      next: {
+        open: nextOpen,
+        lastEventAt,
+        recent: remember(state, applied),
+        ...withLog(emailsSentAt),
+      },
       applied,
       episode,
     };
@@ -225,13 +295,14 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
       if (stale || !reminderDue(open, event.occurredAt)) {
         return finish('repeated', seen, open.notificationId, null, seen);
       }
-      const reminded = remind(seen, event.occurredAt);
+      const reminded = remind(state, seen, event.occurredAt, options);
       return finish(
         'reminded',
         reminded.episode,
         open.notificationId,
         reminded.email,
         reminded.episode,
+        reminded.emailsSentAt,
       );
     }
     // Another episode than the open one, arriving after a newer event: the
@@ -239,7 +310,7 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
     if (stale) return finish('stale', open, null, null, open);
     // An episode the admins were not told of yet: alert now, whether this is
     // its first run or a later one whose first hand-off is still on its way.
-    const episode: AlertedEpisode = {
+    const opened: AlertedEpisode = {
       code: event.code,
       firstRunId: ref?.firstRunId ?? null,
       notificationId: event.notificationId,
@@ -252,14 +323,28 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
       emailsSent: 1,
       nextReminderAt: nextReminderAt(event.occurredAt, 1, event.occurredAt),
     };
-    const email: EmailPlan = {
-      reminder: 0,
-      since: episode.firstSeenAt,
-      occurrences: episode.count,
-      threadAlertId: null,
-      failureCode: event.code,
-    };
-    return finish(open ? 'replaced' : 'opened', episode, event.notificationId, email, episode);
+    const capped = capEmail(
+      state,
+      'sync_failed',
+      {
+        reminder: 0,
+        since: opened.firstSeenAt,
+        occurrences: opened.count,
+        threadAlertId: null,
+        failureCode: event.code,
+      },
+      event.occurredAt,
+      options,
+    );
+    const episode = withEmailFate(opened, capped.plan);
+    return finish(
+      open ? 'replaced' : 'opened',
+      episode,
+      event.notificationId,
+      capped.plan,
+      episode,
+      capped.emailsSentAt,
+    );
   }
 
   if (stale) return finish('stale', open, null, null, open);
@@ -267,7 +352,8 @@ export function decideEpisode(state: EpisodeState, event: SyncEvent): EpisodeDec
   // A success ends whatever is open: an open episode older than the one the
   // worker closed was over already (replaced by that one, whose own hand-off
   // has not arrived). The email describes the episode the worker closed,
-  // threaded under the open one's first email when it is the same.
+  // threaded under the open one's first email when it is the same. Exempt
+  // from the email cap (NOTIFICATION_EMAIL_CAP), like every recovery.
   const email: EmailPlan =
     ref === null || isOpenEpisode(open, event.previousFailureCode, ref)
       ? {
@@ -296,25 +382,38 @@ function reminderDue(open: AlertedEpisode, at: string): boolean {
   );
 }
 
-/** The episode once it sends its next reminder at `at` (the one after scheduled), and that email. */
+/**
+ * The episode once its next reminder is decided at `at` (the one after
+ * scheduled), and that email. A reminder the email cap holds back uses its
+ * slot all the same: the next one is due on the cadence, not at once.
+ */
 function remind(
+  state: EpisodeState,
   episode: AlertedEpisode,
   at: string,
-): { episode: AlertedEpisode; email: EmailPlan } {
+  options: AlertOptions,
+): { episode: AlertedEpisode; email: EmailPlan; emailsSentAt: number[] | undefined } {
   const emailsSent = episode.emailsSent + 1;
-  return {
-    episode: {
-      ...episode,
-      emailsSent,
-      nextReminderAt: nextReminderAt(episode.openedAt, emailsSent, at),
-    },
-    email: {
+  const capped = capEmail(
+    state,
+    'sync_failed',
+    {
       reminder: emailsSent - 1,
       since: episode.firstSeenAt,
       occurrences: episode.count,
       threadAlertId: episode.openedBy,
       failureCode: episode.code,
     },
+    at,
+    options,
+  );
+  return {
+    episode: withEmailFate(
+      { ...episode, emailsSent, nextReminderAt: nextReminderAt(episode.openedAt, emailsSent, at) },
+      capped.plan,
+    ),
+    email: capped.plan,
+    emailsSentAt: capped.emailsSentAt,
   };
 }
 
@@ -327,6 +426,7 @@ function remind(
 function decideReminder(
   state: EpisodeState,
   event: Extract<SyncEvent, { kind: 'reminder' }>,
+  options: AlertOptions,
 ): EpisodeDecision {
   const open = state.open;
   if (open === null || open.code !== event.code || !reminderDue(open, event.occurredAt)) {
@@ -338,7 +438,7 @@ function decideReminder(
     };
     return { outcome: 'not_due', next: state, applied, episode: open };
   }
-  const { episode, email } = remind(open, event.occurredAt);
+  const { episode, email, emailsSentAt } = remind(state, open, event.occurredAt, options);
   const applied: AppliedAlert = {
     alertId: event.alertId,
     outcome: 'reminded',
@@ -347,9 +447,69 @@ function decideReminder(
   };
   return {
     outcome: 'reminded',
-    next: { ...state, open: episode, recent: remember(state, applied) },
+    next: { ...state, open: episode, recent: remember(state, applied), ...withLog(emailsSentAt) },
     applied,
     episode,
+  };
+}
+
+/** A notification that belongs to no failure episode (a credential warning, ...). */
+export interface RaisedAlert {
+  alertId: string;
+  notificationId: string;
+  type: NotificationType;
+  occurredAt: string;
+}
+
+export interface RaisedDecision {
+  outcome: 'raised' | 'replay';
+  /** The state to store (the same object when there is nothing to write). */
+  next: EpisodeState;
+  applied: AppliedAlert & { notificationId: string; email: EmailPlan };
+}
+
+/**
+ * What a notification outside the episodes delivers: in-app, and an email
+ * unless the org's email cap holds it back. An exempt type (or no cap)
+ * stores nothing here: its job ID and the notification's own record keep
+ * it once. A capped one is logged and remembered like an episode's alert,
+ * so a replay counts nothing twice and never sends what was held back.
+ */
+export function decideRaisedAlert(
+  state: EpisodeState,
+  alert: RaisedAlert,
+  options: AlertOptions = {},
+): RaisedDecision {
+  const plan: EmailPlan = {
+    reminder: 0,
+    since: null,
+    occurrences: null,
+    threadAlertId: null,
+    failureCode: null,
+  };
+  const raised = (email: EmailPlan) => ({
+    alertId: alert.alertId,
+    outcome: 'raised',
+    notificationId: alert.notificationId,
+    email,
+  });
+  if (!options.emailCap || !isEmailCapped(alert.type)) {
+    return { outcome: 'raised', next: state, applied: raised(plan) };
+  }
+  const seen = state.recent.find((a) => a.alertId === alert.alertId);
+  if (seen) {
+    return {
+      outcome: 'replay',
+      next: state,
+      applied: raised(seen.email ?? plan),
+    };
+  }
+  const capped = capEmail(state, alert.type, plan, alert.occurredAt, options);
+  const applied = raised(capped.plan);
+  return {
+    outcome: 'raised',
+    next: { ...state, recent: remember(state, applied), ...withLog(capped.emailsSentAt) },
+    applied,
   };
 }
 

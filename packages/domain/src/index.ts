@@ -1,4 +1,5 @@
 export * from './directory.js';
+export * from './email-cap.js';
 export * from './entra-errors.js';
 export * from './failure-alerts.js';
 export * from './failures.js';

@@ -21,14 +21,41 @@ export const NOTIFICATION_SEVERITY: Readonly<Record<NotificationType, Notificati
 };
 
 /**
+ * Whether a type's emails count against the org's email cap (and are held
+ * back past it), or are exempt: those that tell admins something they must
+ * not miss (a recovery; a credential about to expire or expired, each
+ * threshold once). A new notification type must take a side here.
+ */
+export type EmailCapPolicy = 'capped' | 'exempt';
+export const NOTIFICATION_EMAIL_CAP: Readonly<Record<NotificationType, EmailCapPolicy>> = {
+  // Reminders of a failure episode are sync_failed notifications: capped too.
+  sync_failed: 'capped',
+  sync_recovered: 'exempt',
+  client_secret_expiring: 'exempt',
+  client_secret_expired: 'exempt',
+};
+
+export function isEmailCapped(type: NotificationType): boolean {
+  return NOTIFICATION_EMAIL_CAP[type] === 'capped';
+}
+
+/**
  * Where one channel's delivery of a notification stands:
  * - `pending`: queued, not delivered yet (includes retries in progress);
  * - `delivered`: done (stored in the inbox / accepted by the SMTP server);
  * - `failed`: retries ran out; the other channel is unaffected;
  * - `disabled`: the channel is off for this org (email disabled, no
- *   recipients, or no SMTP configured), so nothing was attempted.
+ *   recipients, or no SMTP configured), so nothing was attempted;
+ * - `suppressed`: held back by the org's email cap (the notification's
+ *   message says until when); nothing was sent.
  */
-export const deliveryStateSchema = z.enum(['pending', 'delivered', 'failed', 'disabled']);
+export const deliveryStateSchema = z.enum([
+  'pending',
+  'delivered',
+  'failed',
+  'disabled',
+  'suppressed',
+]);
 export type DeliveryState = z.infer<typeof deliveryStateSchema>;
 
 const timestamp = z.iso.datetime({ offset: true });

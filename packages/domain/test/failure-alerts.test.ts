@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type AlertOptions,
+  DEFAULT_EMAIL_CAP,
   decideEpisode,
+  decideRaisedAlert,
   type EpisodeDecision,
   type EpisodeState,
   emptyEpisodeState,
@@ -99,12 +102,16 @@ function legacyRecovered(offsetMs: number, code = 'client_secret_expired'): Sync
 }
 
 /** Applies events in the order given, as the notifier stores them. */
-function deliver(events: (SyncEvent | null)[], start: EpisodeState = emptyEpisodeState) {
+function deliver(
+  events: (SyncEvent | null)[],
+  start: EpisodeState = emptyEpisodeState,
+  options: AlertOptions = {},
+) {
   let state = start;
   const decisions: EpisodeDecision[] = [];
   for (const event of events) {
     if (event === null) continue;
-    const decision = decideEpisode(state, event);
+    const decision = decideEpisode(state, event, options);
     decisions.push(decision);
     state = decision.next;
   }
@@ -496,5 +503,150 @@ describe('reminders from the scan (no run to bring them up)', () => {
     expect(again.outcome).toBe('replay');
     expect(again.applied).toEqual(first.applied);
     expect(again.next).toBe(first.next);
+  });
+});
+
+describe('the email cap (5 an hour, 20 a day per org)', () => {
+  const capped: AlertOptions = { emailCap: DEFAULT_EMAIL_CAP };
+  const MIN = 60 * 1000;
+
+  /** Runs alternating between two failure codes, a minute apart: every run a new episode. */
+  function alternating(o: ReturnType<typeof org>, runs: number, startMs = 0): SyncEvent[] {
+    return Array.from({ length: runs }, (_, i) =>
+      o.failed(startMs + i * MIN, i % 2 === 0 ? 'settings_incomplete' : 'groups_not_configured'),
+    );
+  }
+
+  it('alternating codes: every run alerts in-app, the first 5 email, the rest are held back until the hour frees', () => {
+    const o = org();
+    const { state, decisions } = deliver(alternating(o, 12), emptyEpisodeState, capped);
+    expect(decisions.map((d) => d.outcome)).toEqual(['opened', ...Array(11).fill('replaced')]);
+    // In-app every time: each episode has its notification.
+    expect(decisions.every((d) => d.applied.notificationId !== null)).toBe(true);
+    const sent = decisions.filter((d) => d.applied.email && !d.applied.email.suppressedUntil);
+    expect(sent).toHaveLength(5);
+    const held = decisions.slice(5);
+    expect(held.every((d) => d.applied.email?.suppressedUntil === at(HOUR))).toBe(true);
+    expect(held.every((d) => d.episode?.emailHeldUntil === at(HOUR))).toBe(true);
+    expect(state.emailsSentAt).toHaveLength(5);
+    // The sent ones' episodes carry no held-back mark.
+    expect(decisions[0]?.episode).not.toHaveProperty('emailHeldUntil');
+  });
+
+  it('without a cap (email off for the org) nothing is held back and nothing logged', () => {
+    const { state, decisions } = deliver(alternating(org(), 12));
+    expect(decisions.every((d) => d.applied.email?.suppressedUntil === undefined)).toBe(true);
+    expect(state.emailsSentAt).toBeUndefined();
+  });
+
+  it('a replayed alert neither counts twice nor turns a held-back email into a send', () => {
+    const o = org();
+    const events = alternating(o, 6);
+    const { state, decisions } = deliver(events, emptyEpisodeState, capped);
+    const heldEvent = events[5] as SyncEvent;
+    expect(decisions[5]?.applied.email?.suppressedUntil).toBe(at(HOUR));
+    // Replayed once the hour has passed (the cap's log emptied meanwhile): still held back.
+    const later = { ...state, emailsSentAt: [] };
+    const replay = decideEpisode(later, heldEvent, capped);
+    expect(replay.outcome).toBe('replay');
+    expect(replay.applied).toEqual(decisions[5]?.applied);
+    expect(replay.next).toBe(later);
+    // A sent alert replayed: sent, and logged once.
+    const sentReplay = decideEpisode(state, events[4] as SyncEvent, capped);
+    expect(sentReplay.outcome).toBe('replay');
+    expect(sentReplay.applied.email?.suppressedUntil).toBeUndefined();
+    expect(sentReplay.next.emailsSentAt).toHaveLength(5);
+  });
+
+  it('a recovery emails past the cap and is not counted', () => {
+    const o = org();
+    const { state } = deliver(alternating(o, 8), emptyEpisodeState, capped);
+    const recovered = decideEpisode(state, o.succeeded(10 * MIN) as SyncEvent, capped);
+    expect(recovered.outcome).toBe('recovered');
+    expect(recovered.applied.email).not.toBeNull();
+    expect(recovered.applied.email?.suppressedUntil).toBeUndefined();
+    expect(recovered.next.emailsSentAt).toEqual(state.emailsSentAt);
+  });
+
+  it('reminders count too: one due while the cap is full is held back and keeps the cadence', () => {
+    const o = org();
+    // The episode opens at 0; five other emails fill the hour before its first reminder is due.
+    const opening = o.failed(0, 'consent_missing');
+    const { state } = deliver([opening], emptyEpisodeState, capped);
+    const full = {
+      ...state,
+      emailsSentAt: [
+        ...(state.emailsSentAt ?? []),
+        ...[1, 2, 3, 4, 5].map((m) => T0 + DAY - m * MIN),
+      ],
+    };
+    const due = decideEpisode(full, o.failed(DAY, 'consent_missing'), capped);
+    expect(due.outcome).toBe('reminded');
+    expect(due.applied.email).toMatchObject({
+      reminder: 1,
+      suppressedUntil: at(DAY - 5 * MIN + HOUR),
+    });
+    expect(due.next.open).toMatchObject({
+      emailsSent: 2,
+      nextReminderAt: at(3 * DAY),
+      emailHeldUntil: at(DAY - 5 * MIN + HOUR),
+    });
+    // The next reminder, with the cap free again, goes out and clears the mark.
+    const next = decideEpisode(due.next, o.failed(3 * DAY, 'consent_missing'), capped);
+    expect(next.outcome).toBe('reminded');
+    expect(next.applied.email?.suppressedUntil).toBeUndefined();
+    expect(next.next.open).not.toHaveProperty('emailHeldUntil');
+  });
+
+  it('a repeat of a held-back episode keeps the mark (its notification keeps saying so)', () => {
+    const o = org();
+    const events = alternating(o, 6);
+    const { state } = deliver(events, emptyEpisodeState, capped);
+    const repeat = decideEpisode(state, o.failed(7 * MIN, 'groups_not_configured'), capped);
+    expect(repeat.outcome).toBe('repeated');
+    expect(repeat.applied.email).toBeNull();
+    expect(repeat.episode?.emailHeldUntil).toBe(at(HOUR));
+  });
+
+  describe('notifications outside the episodes', () => {
+    const alert = (type: 'sync_failed' | 'client_secret_expired', n: number) => ({
+      alertId: `raised-${type}-${n}`,
+      notificationId: `raised-${type}-${n}`,
+      type,
+      occurredAt: at(n * MIN),
+    });
+
+    it('an exempt type stores nothing and always emails', () => {
+      const full = { ...emptyEpisodeState, emailsSentAt: [0, 1, 2, 3, 4].map((m) => T0 + m) };
+      const d = decideRaisedAlert(full, alert('client_secret_expired', 1), capped);
+      expect(d.outcome).toBe('raised');
+      expect(d.next).toBe(full);
+      expect(d.applied.email.suppressedUntil).toBeUndefined();
+    });
+
+    it('a capped type counts, is held back past the cap, and replays as decided', () => {
+      let state = emptyEpisodeState;
+      const decisions = [0, 1, 2, 3, 4, 5].map((n) => {
+        const d = decideRaisedAlert(state, alert('sync_failed', n), capped);
+        state = d.next;
+        return d;
+      });
+      expect(decisions.map((d) => d.applied.email.suppressedUntil ?? 'sent')).toEqual([
+        'sent',
+        'sent',
+        'sent',
+        'sent',
+        'sent',
+        at(HOUR),
+      ]);
+      const replay = decideRaisedAlert(
+        { ...state, emailsSentAt: [] },
+        alert('sync_failed', 5),
+        capped,
+      );
+      expect(replay.outcome).toBe('replay');
+      expect(replay.applied.email.suppressedUntil).toBe(at(HOUR));
+      expect(state.emailsSentAt).toHaveLength(5);
+    });
   });
 });

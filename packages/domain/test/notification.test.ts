@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   deliveryStateSchema,
+  isEmailCapped,
+  NOTIFICATION_EMAIL_CAP,
   NOTIFICATION_SEVERITY,
   type Notification,
   notificationSchema,
@@ -65,6 +67,27 @@ describe('notificationSchema', () => {
       client_secret_expiring: 'warning',
       client_secret_expired: 'error',
     });
-    expect(deliveryStateSchema.options).toEqual(['pending', 'delivered', 'failed', 'disabled']);
+    expect(deliveryStateSchema.options).toEqual([
+      'pending',
+      'delivered',
+      'failed',
+      'disabled',
+      'suppressed',
+    ]);
+  });
+
+  it('caps failure emails (reminders are sync_failed too); recoveries and expiry warnings are exempt', () => {
+    expect(NOTIFICATION_EMAIL_CAP).toEqual({
+      sync_failed: 'capped',
+      sync_recovered: 'exempt',
+      client_secret_expiring: 'exempt',
+      client_secret_expired: 'exempt',
+    });
+    expect(notificationTypeSchema.options.filter(isEmailCapped)).toEqual(['sync_failed']);
+  });
+
+  it('accepts an email held back by the cap', () => {
+    const held = { ...notification, delivery: { inApp: 'delivered', email: 'suppressed' } };
+    expect(notificationSchema.parse(held)).toEqual(held);
   });
 });
