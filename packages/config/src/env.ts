@@ -78,7 +78,21 @@ export const securityDefaults = {
   /** Failed ops logins one source address may make per window before it is throttled. */
   OPS_LOGIN_MAX_FAILURES: 10,
   OPS_LOGIN_WINDOW_SECONDS: 900,
+  /** New runs Sync Now may start per org within the window (a deduplicated press spends none). */
+  SYNC_NOW_BUDGET: 10,
+  SYNC_NOW_BUDGET_WINDOW_SECONDS: 600,
+  /** Requests per minute per bearer token's (`sub`, `org`), for an org's own token. */
+  API_RATE_LIMIT_PER_MINUTE: 600,
+  /** The same for the portal backend's `org: "*"` token: it acts for every org. */
+  API_RATE_LIMIT_ANY_ORG_PER_MINUTE: 12_000,
+  /** Capped notification emails (failures and their reminders) per org, per sliding hour and day. */
+  NOTIFIER_EMAIL_CAP_PER_HOUR: 5,
+  NOTIFIER_EMAIL_CAP_PER_DAY: 20,
 } as const;
+
+/** A count knob: a whole number in [min, max], its default from securityDefaults. */
+const count = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 /**
  * The environment contract of DESIGN.md. Every variable the service reads is
@@ -158,6 +172,18 @@ const envShape = z.object({
     .default(securityDefaults.OPS_LOGIN_WINDOW_SECONDS),
   /** Which proxies' X-Forwarded-For the api believes (Express's `trust proxy`). */
   TRUST_PROXY: trustProxy.default(false),
+  // Abuse limits. Each can be raised out of the way (benchmarks), never turned off.
+  SYNC_NOW_BUDGET: count(1, 1_000_000, securityDefaults.SYNC_NOW_BUDGET),
+  SYNC_NOW_BUDGET_WINDOW_SECONDS: count(1, 86_400, securityDefaults.SYNC_NOW_BUDGET_WINDOW_SECONDS),
+  API_RATE_LIMIT_PER_MINUTE: count(1, 10_000_000, securityDefaults.API_RATE_LIMIT_PER_MINUTE),
+  API_RATE_LIMIT_ANY_ORG_PER_MINUTE: count(
+    1,
+    10_000_000,
+    securityDefaults.API_RATE_LIMIT_ANY_ORG_PER_MINUTE,
+  ),
+  // Bounded by the log the cap keeps per org (one entry per email of the last day).
+  NOTIFIER_EMAIL_CAP_PER_HOUR: count(1, 10_000, securityDefaults.NOTIFIER_EMAIL_CAP_PER_HOUR),
+  NOTIFIER_EMAIL_CAP_PER_DAY: count(1, 10_000, securityDefaults.NOTIFIER_EMAIL_CAP_PER_DAY),
 });
 
 export const envSchema = envShape.superRefine((env, ctx) => {

@@ -179,6 +179,50 @@ describe('ops knobs', () => {
   });
 });
 
+describe('abuse limits', () => {
+  const limits = [
+    'SYNC_NOW_BUDGET',
+    'SYNC_NOW_BUDGET_WINDOW_SECONDS',
+    'API_RATE_LIMIT_PER_MINUTE',
+    'API_RATE_LIMIT_ANY_ORG_PER_MINUTE',
+    'NOTIFIER_EMAIL_CAP_PER_HOUR',
+    'NOTIFIER_EMAIL_CAP_PER_DAY',
+  ] as const;
+
+  it('default to 10 runs in 10 minutes, 600 and 12,000 requests a minute, 5 emails an hour and 20 a day', () => {
+    const env = loadEnv(required, 'all');
+    expect(Object.fromEntries(limits.map((name) => [name, env[name]]))).toEqual({
+      SYNC_NOW_BUDGET: 10,
+      SYNC_NOW_BUDGET_WINDOW_SECONDS: 600,
+      API_RATE_LIMIT_PER_MINUTE: 600,
+      API_RATE_LIMIT_ANY_ORG_PER_MINUTE: 12_000,
+      NOTIFIER_EMAIL_CAP_PER_HOUR: 5,
+      NOTIFIER_EMAIL_CAP_PER_DAY: 20,
+    });
+  });
+
+  it('can be raised out of the way (benchmarks), never turned off or made fractional', () => {
+    const raised = loadEnv(
+      {
+        ...required,
+        SYNC_NOW_BUDGET: '1000000',
+        API_RATE_LIMIT_PER_MINUTE: '10000000',
+        API_RATE_LIMIT_ANY_ORG_PER_MINUTE: '10000000',
+        NOTIFIER_EMAIL_CAP_PER_HOUR: '10000',
+        NOTIFIER_EMAIL_CAP_PER_DAY: '10000',
+      },
+      'all',
+    );
+    expect(raised.SYNC_NOW_BUDGET).toBe(1_000_000);
+    expect(raised.NOTIFIER_EMAIL_CAP_PER_DAY).toBe(10_000);
+    for (const name of limits) {
+      for (const bad of ['0', '-1', '2.5', 'lots', '99999999999']) {
+        expect(problems({ ...required, [name]: bad }), `${name}=${bad}`).toEqual([name]);
+      }
+    }
+  });
+});
+
 describe('demo mode', () => {
   it('is refused with an explicit NODE_ENV=production, naming both variables', () => {
     try {
