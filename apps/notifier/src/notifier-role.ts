@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Env } from '@pinnacle/config';
+import { type Env, securityDefaults } from '@pinnacle/config';
 import { type Logger, secretScrubber } from '@pinnacle/logging';
 import { type MaintenanceTask, maintenanceSchedules } from '@pinnacle/queue-contracts';
 import { WorkerRegistry } from '@pinnacle/queue-runtime';
@@ -25,7 +25,9 @@ export type NotifierEnv = Pick<
   | 'NOTIFIER_EMAIL_BACKOFF_MS'
   | 'NOTIFIER_LOCK_DURATION_MS'
   | 'NOTIFIER_STALLED_INTERVAL_MS'
->;
+> &
+  // The email cap: loadEnv fills the defaults; a hand-built env may leave them out.
+  Partial<Pick<Env, 'NOTIFIER_EMAIL_CAP_PER_HOUR' | 'NOTIFIER_EMAIL_CAP_PER_DAY'>>;
 
 export interface NotifierOptions {
   /** The clock of the secret-expiry scan (tests control it). */
@@ -94,6 +96,10 @@ export async function startNotifierRole(
         })
       : null;
   if (mailer) registry.onClose(() => mailer.close());
+  const emailCap = {
+    perHour: env.NOTIFIER_EMAIL_CAP_PER_HOUR ?? securityDefaults.NOTIFIER_EMAIL_CAP_PER_HOUR,
+    perDay: env.NOTIFIER_EMAIL_CAP_PER_DAY ?? securityDefaults.NOTIFIER_EMAIL_CAP_PER_DAY,
+  };
 
   const notificationWorker = registry.worker(
     'notifications',
@@ -105,6 +111,7 @@ export async function startNotifierRole(
         smtpConfigured: mailer !== null,
         logger: log,
         metrics,
+        emailCap,
       }),
     { concurrency: env.NOTIFIER_CONCURRENCY },
   );
@@ -175,7 +182,7 @@ export async function startNotifierRole(
     await registry.close();
     throw error;
   }
-  log.info({ email: mailer ? 'smtp' : 'disabled' }, 'notifier started');
+  log.info({ email: mailer ? 'smtp' : 'disabled', emailCap }, 'notifier started');
 
   return {
     notificationWorker,

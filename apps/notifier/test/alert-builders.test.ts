@@ -135,6 +135,56 @@ describe('buildInAppNotification', () => {
     expect(n.emailAlertId).toBe('failed-run-3');
   });
 
+  it('marks an email the cap held back, and says so, until when, at every write of the episode', () => {
+    const held = { ...episode, emailHeldUntil: '2026-01-02T04:00:00.000Z' };
+    const plan = {
+      reminder: 0,
+      since: episode.firstSeenAt,
+      occurrences: 3,
+      threadAlertId: null,
+      failureCode: 'consent_missing',
+      suppressedUntil: '2026-01-02T04:00:00.000Z',
+    };
+    const n = buildInAppNotification({
+      payload: failed,
+      alertId: 'failed-run-3',
+      notificationId: 'failed-run-3',
+      episode: held,
+      plan,
+      email: 'pending',
+      emailCap: { perHour: 3, perDay: 9 },
+    });
+    expect(notificationSchema.parse(n).delivery).toEqual({
+      inApp: 'delivered',
+      email: 'suppressed',
+    });
+    expect(n.emailAlertId).toBe('failed-run-3');
+    expect(n.message).toBe(
+      `${failure.message}\n\nEmail held back: this organisation's admins have already been sent the most alert emails allowed (3 an hour, 9 a day), so this alert was not emailed. Emails can go out again from 2026-01-02 04:00 UTC; until then new alerts appear here only. Recoveries and expiry warnings are always emailed.`,
+    );
+    // A repeat (no email of its own) rewrites it with the line still there.
+    const repeat = buildInAppNotification({
+      payload: failed,
+      alertId: 'failed-run-4',
+      notificationId: 'failed-run-4',
+      episode: held,
+      plan: null,
+      email: null,
+    });
+    expect(repeat.message).toContain('Email held back');
+    // Once an email of the episode went out, the line is gone.
+    const sent = buildInAppNotification({
+      payload: failed,
+      alertId: 'failed-run-5',
+      notificationId: 'failed-run-5',
+      episode,
+      plan: { ...plan, suppressedUntil: undefined },
+      email: 'pending',
+    });
+    expect(sent.message).toBe(failure.message);
+    expect(sent.delivery.email).toBe('pending');
+  });
+
   it('words a recovery and the secret warnings', () => {
     const recovered = buildInAppNotification({
       payload: {

@@ -76,9 +76,10 @@ export type NotificationChannel = 'inApp' | 'email';
 /**
  * What became of one channel's delivery attempt: `delivered`; `failed` for
  * good (retries exhausted); `retrying` (failed, will be retried); `disabled`
- * (the channel is off for the org, nothing attempted).
+ * (the channel is off for the org, nothing attempted); `suppressed` (an
+ * email held back by the org's email cap, nothing sent).
  */
-export type NotificationOutcome = 'delivered' | 'failed' | 'retrying' | 'disabled';
+export type NotificationOutcome = 'delivered' | 'failed' | 'retrying' | 'disabled' | 'suppressed';
 
 /**
  * Metric keys: one hash per metric under `<prefix>:{metrics}`, where the

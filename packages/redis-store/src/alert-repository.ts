@@ -25,7 +25,8 @@ export const storedNotificationSchema = notificationSchema.extend({
 });
 export type StoredNotification = z.infer<typeof storedNotificationSchema>;
 
-export const finalEmailStateSchema = deliveryStateSchema.exclude(['pending']);
+/** How an email job ended. `suppressed` is no email job's outcome: the alert's own commit decides it. */
+export const finalEmailStateSchema = deliveryStateSchema.exclude(['pending', 'suppressed']);
 export type FinalEmailState = z.infer<typeof finalEmailStateSchema>;
 
 // The one write of an in-app notification, with the episode state when the

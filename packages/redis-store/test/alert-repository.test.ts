@@ -1,7 +1,11 @@
 import { type EpisodeState, emptyEpisodeState } from '@pinnacle/domain';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertRepository, type StoredNotification } from '../src/alert-repository.js';
+import {
+  AlertRepository,
+  finalEmailStateSchema,
+  type StoredNotification,
+} from '../src/alert-repository.js';
 import { orgKeys } from '../src/keys.js';
 import { NOTIFICATIONS_PER_ORG, NotificationRepository } from '../src/notification-repository.js';
 import { dataPrefix } from '../src/stores.js';
@@ -133,6 +137,36 @@ describe('AlertRepository notification merge', () => {
       emailsDelivered: 'a1',
       delivery: { email: 'pending' },
     });
+  });
+
+  it("keeps an email the cap held back as such through the episode's later writes, with the cap's log", async () => {
+    const orgId = 'org-held';
+    const first = await alerts.readState(orgId);
+    const held = { ...stateWith(1), emailsSentAt: [1, 2, 3] };
+    const line = 'Email held back: ...';
+    expect(
+      await alerts.commit(
+        orgId,
+        first.raw,
+        held,
+        notification('h1', {
+          emailAlertId: 'a1',
+          message: `Failed.\n\n${line}`,
+          delivery: { inApp: 'delivered', email: 'suppressed' },
+        }),
+      ),
+    ).toBe(true);
+    expect((await alerts.readState(orgId)).state.emailsSentAt).toEqual([1, 2, 3]);
+    // A repeat (no email of its own) rewrites the text and keeps the held-back state.
+    await alerts.upsertNotification(
+      orgId,
+      notification('h1', { count: 2, emailAlertId: null, message: `Failed again.\n\n${line}` }),
+    );
+    expect((await inbox.get(orgId, 'h1'))?.delivery.email).toBe('suppressed');
+    // An older email of the notification finishing late leaves it alone.
+    await alerts.recordEmail(orgId, 'h1', 'a0', 'delivered');
+    expect((await inbox.get(orgId, 'h1'))?.delivery.email).toBe('suppressed');
+    expect(finalEmailStateSchema.safeParse('suppressed').success).toBe(false);
   });
 
   it('serves the API view without the bookkeeping fields', async () => {

@@ -1,7 +1,14 @@
 import {
+  type AlertOptions,
   type AppliedAlert,
   decideEpisode,
+  decideRaisedAlert,
+  type EmailCapLimits,
   type EpisodeOutcome,
+  type EpisodeState,
+  emptyEpisodeState,
+  isEmailCapped,
+  type NotificationType,
   type SyncEvent,
 } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
@@ -25,15 +32,30 @@ export interface AlertDependencies {
   /** SMTP_URL is set: without it every email is `disabled`. */
   smtpConfigured: boolean;
   logger: Logger;
-  /** Counts each in-app notification stored. */
+  /** Counts each in-app notification stored, and each email held back. */
   metrics: Pick<MetricsRecorder, 'notificationDelivered'>;
+  /** NOTIFIER_EMAIL_CAP_PER_HOUR / _PER_DAY: the org's capped emails, shared by every notifier. */
+  emailCap: EmailCapLimits;
 }
 
 export interface AlertResult {
   alertId: string;
   outcome: EpisodeOutcome | 'raised';
   notificationId: string | null;
-  email: 'queued' | 'disabled' | 'none';
+  email: 'queued' | 'disabled' | 'suppressed' | 'none';
+}
+
+/** The type a notification job shows as (a reminder is its episode's failure notification). */
+function notificationTypeOf(payload: NotificationJob): NotificationType {
+  return payload.type === 'sync_failure_reminder' ? 'sync_failed' : payload.type;
+}
+
+/** What one round of the compare-and-set decided, for the org's state as read. */
+interface Decision {
+  outcome: AlertResult['outcome'];
+  next: EpisodeState;
+  applied: AppliedAlert;
+  notification: StoredNotification | null;
 }
 
 /** Compare-and-set rounds before giving up (BullMQ then retries the job). */
@@ -85,11 +107,13 @@ function syncEvent(payload: NotificationJob, alertId: string): SyncEvent | null 
 }
 
 /**
- * One notification job: decide (episodes), store the in-app notification,
- * then hand the email to its own queue. Every step is keyed by the alert ID,
- * so a retried or crashed job repeats none of them: the episode and the
- * in-app write are one atomic step that remembers the alert, and the email
- * job has a job ID derived from it.
+ * One notification job: decide (episodes, the email cap), store the in-app
+ * notification, then hand the email to its own queue. Every step is keyed
+ * by the alert ID, so a retried or crashed job repeats none of them: the
+ * decision and the in-app write are one atomic step that remembers the
+ * alert (and logs a capped email once), and the email job has a job ID
+ * derived from it. An email the cap held back is never queued, on a replay
+ * neither.
  */
 export async function processNotificationJob(
   payload: NotificationJob,
@@ -101,42 +125,79 @@ export async function processNotificationJob(
   const log = deps.logger;
   const ids = { orgId, alertId, type: payload.type };
   const event = syncEvent(payload, alertId);
+  const type = notificationTypeOf(payload);
+  // Outside the episodes only a capped type needs the org's state (the cap's log).
+  const stateful = event !== null || isEmailCapped(type);
 
   const [integration, initial] = await Promise.all([
     deps.integrations.get(orgId),
-    event ? deps.alerts.readState(orgId) : null,
+    stateful ? deps.alerts.readState(orgId) : null,
   ]);
   const channel = emailChannel(integration, deps.smtpConfigured);
   const emailState = channel.enabled ? ('pending' as const) : ('disabled' as const);
+  // Only emails that would go out count against the cap.
+  const options: AlertOptions = channel.enabled ? { emailCap: deps.emailCap } : {};
 
-  let applied: AppliedAlert;
-  let outcome: AlertResult['outcome'];
-  if (event && initial) {
+  const decide = (state: EpisodeState): Decision => {
+    if (event) {
+      const decision = decideEpisode(state, event, options);
+      const { applied } = decision;
+      return {
+        outcome: decision.outcome,
+        next: decision.next,
+        applied,
+        notification: applied.notificationId
+          ? buildInAppNotification({
+              payload,
+              alertId,
+              notificationId: applied.notificationId,
+              episode: decision.episode,
+              plan: applied.email,
+              email: applied.email ? emailState : null,
+              emailCap: deps.emailCap,
+            })
+          : null,
+      };
+    }
+    const notificationId = notificationIdOf(alertId);
+    const decision = decideRaisedAlert(
+      state,
+      { alertId, notificationId, type, occurredAt: payload.occurredAt },
+      options,
+    );
+    return {
+      outcome: decision.outcome,
+      next: decision.next,
+      applied: decision.applied,
+      notification: buildInAppNotification({
+        payload,
+        alertId,
+        notificationId,
+        episode: null,
+        plan: decision.applied.email,
+        email: emailState,
+        emailCap: deps.emailCap,
+      }),
+    };
+  };
+
+  let decision: Decision;
+  let committed = false;
+  if (initial) {
     let current = initial;
     for (let round = 0; ; round++) {
       if (round >= MAX_CAS_ROUNDS) throw new EpisodeContentionError(orgId);
-      const decision = decideEpisode(current.state, event);
-      applied = decision.applied;
-      outcome = decision.outcome;
+      decision = decide(current.state);
       // Nothing to store: a replay, or a reminder that is not due.
       if (decision.next === current.state) {
         // A replay may follow a crash between the commit and the index below.
-        if (outcome === 'replay') {
+        if (decision.outcome === 'replay' && event) {
           await deps.alerts.setReminderDue(orgId, current.state.open?.nextReminderAt ?? null);
         }
         break;
       }
-      const notification: StoredNotification | null = applied.notificationId
-        ? buildInAppNotification({
-            payload,
-            alertId,
-            notificationId: applied.notificationId,
-            episode: decision.episode,
-            plan: applied.email,
-            email: applied.email ? emailState : null,
-          })
-        : null;
-      if (await deps.alerts.commit(orgId, current.raw, decision.next, notification)) {
+      if (await deps.alerts.commit(orgId, current.raw, decision.next, decision.notification)) {
+        committed = true;
         // The reminder scan's index follows the open episode. Not in the same
         // step (another Redis slot): if this is lost, the org's next alert
         // sets it again.
@@ -149,32 +210,14 @@ export async function processNotificationJob(
       current = await deps.alerts.readState(orgId);
     }
   } else {
-    const notificationId = notificationIdOf(alertId);
-    applied = {
-      alertId,
-      outcome: 'raised',
-      notificationId,
-      email: {
-        reminder: 0,
-        since: null,
-        occurrences: null,
-        threadAlertId: null,
-        failureCode: null,
-      },
-    };
-    outcome = 'raised';
-    await deps.alerts.upsertNotification(
-      orgId,
-      buildInAppNotification({
-        payload,
-        alertId,
-        notificationId,
-        episode: null,
-        plan: applied.email,
-        email: emailState,
-      }),
-    );
+    decision = decide(emptyEpisodeState);
   }
+  if (!event && !committed && decision.outcome === 'raised' && decision.notification) {
+    // Outside the episodes, with nothing of the state to store (an exempt
+    // type, or email off): written alone, idempotent by its ID.
+    await deps.alerts.upsertNotification(orgId, decision.notification);
+  }
+  const { outcome, applied } = decision;
 
   const notificationId = applied.notificationId;
   if (notificationId === null) {
@@ -185,6 +228,15 @@ export async function processNotificationJob(
   log.info({ ...ids, outcome, notificationId }, 'in-app alert stored');
 
   if (!applied.email) return { alertId, outcome, notificationId, email: 'none' };
+  if (applied.email.suppressedUntil !== undefined) {
+    // Stored as such with the notification, in the step that decided it.
+    if (outcome !== 'replay') void deps.metrics.notificationDelivered('email', 'suppressed');
+    log.info(
+      { ...ids, outcome, notificationId, until: applied.email.suppressedUntil },
+      "email held back by the org's email cap",
+    );
+    return { alertId, outcome, notificationId, email: 'suppressed' };
+  }
   if (!channel.enabled) {
     // Stored as such with the notification, unless this replays an alert
     // first decided while email was on (the settings changed in between).

@@ -66,3 +66,14 @@ export function secretRotationSteps(expired: boolean): string[] {
       : 'Once a sync has succeeded with the new secret, delete the old secret in Entra ID.',
   ];
 }
+
+/**
+ * The line an in-app notification carries while its email is held back by
+ * the org's email cap: that it was, why, and when the next can go out.
+ */
+export function emailHeldBackText(a: {
+  until: string;
+  limits: { perHour: number; perDay: number };
+}): string {
+  return `Email held back: this organisation's admins have already been sent the most alert emails allowed (${a.limits.perHour} an hour, ${a.limits.perDay} a day), so this alert was not emailed. Emails can go out again from ${formatInstant(a.until)}; until then new alerts appear here only. Recoveries and expiry warnings are always emailed.`;
+}

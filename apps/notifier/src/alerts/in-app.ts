@@ -1,7 +1,13 @@
-import { type AlertedEpisode, type EmailPlan, NOTIFICATION_SEVERITY } from '@pinnacle/domain';
+import {
+  type AlertedEpisode,
+  DEFAULT_EMAIL_CAP,
+  type EmailCapLimits,
+  type EmailPlan,
+  NOTIFICATION_SEVERITY,
+} from '@pinnacle/domain';
 import type { NotificationJob } from '@pinnacle/queue-contracts';
 import type { StoredNotification } from '@pinnacle/redis-store';
-import { expiredText, expiringText, recoveredText } from './alert-text.js';
+import { emailHeldBackText, expiredText, expiringText, recoveredText } from './alert-text.js';
 
 export interface InAppInput {
   payload: NotificationJob;
@@ -14,8 +20,18 @@ export interface InAppInput {
    * the worker recorded it); null when it sends none.
    */
   plan: EmailPlan | null;
-  /** The email this alert starts ('pending' or 'disabled'); null when it starts none (a repeat). */
+  /**
+   * The email this alert starts ('pending' or 'disabled'; `suppressed` when
+   * the plan says the email cap held it back); null when it starts none (a repeat).
+   */
   email: 'pending' | 'disabled' | null;
+  /** The org's email cap, named in the line of a held-back email. */
+  emailCap?: EmailCapLimits;
+}
+
+/** The message, with the held-back line while the email it stands for is held back. */
+function withHeldBack(message: string, until: string | null | undefined, cap: EmailCapLimits) {
+  return until ? `${message}\n\n${emailHeldBackText({ until, limits: cap })}` : message;
 }
 
 /**
@@ -25,10 +41,12 @@ export interface InAppInput {
  */
 export function buildInAppNotification(input: InAppInput): StoredNotification {
   const { payload, episode } = input;
+  const cap = input.emailCap ?? DEFAULT_EMAIL_CAP;
+  const held = input.email !== null && input.plan?.suppressedUntil !== undefined;
   const delivery = {
     inApp: 'delivered' as const,
     // Ignored by the store's merge when the alert starts no email.
-    email: input.email ?? ('disabled' as const),
+    email: held ? ('suppressed' as const) : (input.email ?? ('disabled' as const)),
   };
   // A reminder shows as the episode's own failure notification, rewritten.
   const type = payload.type === 'sync_failure_reminder' ? 'sync_failed' : payload.type;
@@ -55,7 +73,8 @@ export function buildInAppNotification(input: InAppInput): StoredNotification {
         ...base,
         id: e.notificationId,
         title: payload.failure.title,
-        message: payload.failure.message,
+        // Every write of the episode's notification says it while its latest email is held back.
+        message: withHeldBack(payload.failure.message, episode?.emailHeldUntil, cap),
         failureCode: payload.failure.code,
         runId: e.lastRunId,
         count: e.count,
@@ -68,14 +87,16 @@ export function buildInAppNotification(input: InAppInput): StoredNotification {
       // Says what the recovery email says about the closed episode.
       const { plan } = input;
       const failureCode = plan?.failureCode ?? payload.previousFailureCode;
+      const text = recoveredText({
+        runId: payload.runId,
+        failureCode,
+        since: plan?.since ?? null,
+        occurrences: plan?.occurrences ?? null,
+      });
       return {
         ...base,
-        ...recoveredText({
-          runId: payload.runId,
-          failureCode,
-          since: plan?.since ?? null,
-          occurrences: plan?.occurrences ?? null,
-        }),
+        ...text,
+        message: withHeldBack(text.message, plan?.suppressedUntil, cap),
         failureCode,
         runId: payload.runId,
         count: 1,
@@ -91,6 +112,7 @@ export function buildInAppNotification(input: InAppInput): StoredNotification {
       return {
         ...base,
         ...text,
+        message: withHeldBack(text.message, input.plan?.suppressedUntil, cap),
         failureCode: null,
         runId: null,
         count: 1,
