@@ -9,7 +9,9 @@ import type { Redis } from 'ioredis';
 import { createApiApp } from './app.js';
 import type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
 import { withTimeout } from './errors.js';
+import { createApiLimits, DEFAULT_LIMIT_SETTINGS, type LimitSettings } from './limits.js';
 import { createOps } from './ops/index.js';
+import { DEFAULT_QUEUE_TIMEOUT_MS } from './sync-now.js';
 
 /** What the api role reads; loadEnv(source, 'api') makes the two keys required. */
 export type ApiEnv = Pick<
@@ -36,6 +38,10 @@ export type ApiEnv = Pick<
       | 'OPS_LOGIN_MAX_FAILURES'
       | 'OPS_LOGIN_WINDOW_SECONDS'
       | 'TRUST_PROXY'
+      | 'SYNC_NOW_BUDGET'
+      | 'SYNC_NOW_BUDGET_WINDOW_SECONDS'
+      | 'API_RATE_LIMIT_PER_MINUTE'
+      | 'API_RATE_LIMIT_ANY_ORG_PER_MINUTE'
     >
   >;
 
@@ -70,6 +76,17 @@ export function apiConfigFromEnv(env: ApiEnv): ApiConfig {
     maxTokenLifetimeSeconds:
       env.API_AUTH_MAX_TOKEN_LIFETIME ?? securityDefaults.API_AUTH_MAX_TOKEN_LIFETIME,
     trustProxy: env.TRUST_PROXY ?? false,
+  };
+}
+
+/** The limits' knobs, their defaults where a hand-built env leaves them out. */
+export function limitSettingsFromEnv(env: ApiEnv): LimitSettings {
+  const d = DEFAULT_LIMIT_SETTINGS;
+  return {
+    syncNowBudget: env.SYNC_NOW_BUDGET ?? d.syncNowBudget,
+    syncNowWindowSeconds: env.SYNC_NOW_BUDGET_WINDOW_SECONDS ?? d.syncNowWindowSeconds,
+    requestsPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? d.requestsPerMinute,
+    anyOrgRequestsPerMinute: env.API_RATE_LIMIT_ANY_ORG_PER_MINUTE ?? d.anyOrgRequestsPerMinute,
   };
 }
 
@@ -185,11 +202,19 @@ export async function startApiRole(
     },
   });
 
+  const limitSettings = limitSettingsFromEnv(env);
+  log.info({ limits: limitSettings }, 'api limits');
   let shuttingDown = false;
   const deps: ApiDeps = {
     stores,
     syncQueue,
     scheduler,
+    limits: createApiLimits({
+      redis: storeConnection,
+      prefix: dataPrefix(env.QUEUE_PREFIX),
+      settings: limitSettings,
+      timeoutMs: DEFAULT_QUEUE_TIMEOUT_MS,
+    }),
     logger: log,
     config: {
       ...apiConfigFromEnv(env),

@@ -15,6 +15,7 @@ import {
   requestLogger,
   requireJsonContentType,
 } from './http.js';
+import { requireRequestAllowance } from './limits.js';
 import { API_BASE_PATH, buildOpenApiDocument } from './openapi.js';
 import type { Ops } from './ops/index.js';
 import { mountRoutes } from './route.js';
@@ -70,6 +71,8 @@ export function createApiApp(deps: ApiDeps, ops?: Ops): Express {
       (reason) => refusalMessage(reason, tokenPolicy),
     ),
   );
+  // Per token, before any body is read: a flood costs one counter each.
+  api.use(requireRequestAllowance(deps.limits, deps.logger));
   api.use(requireJsonContentType);
   api.use(
     express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),

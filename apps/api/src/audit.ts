@@ -3,15 +3,18 @@ import type { StoredIntegration } from '@pinnacle/redis-store';
 import type { AuthClaims } from './auth.js';
 
 /**
- * Every write the API makes on an org's behalf. Add the later writes here
- * (`integration.deleted`, `certificate.created`, `certificate.retired`,
- * `notifications.read_all`) and record them the same way.
+ * Every write the API makes on an org's behalf, and a Sync Now the org's
+ * budget refused. Add the later writes here (`integration.deleted`,
+ * `certificate.created`, `certificate.retired`) and record them the same way.
  */
 export type AuditAction =
   | 'integration.saved'
   | 'integration.client_secret_rotated'
   | 'sync.requested'
-  | 'notification.read';
+  /** Sync Now past the org's budget of new runs: 429, nothing made. */
+  | 'sync.rate_limited'
+  | 'notification.read'
+  | 'notifications.read_all';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -19,8 +22,8 @@ export interface AuditEntry {
   orgId: string;
   /** Names of the fields the write changed; never a value. */
   fields: readonly string[];
-  /** IDs of what was acted on or made (`runId`, `notificationId`, ...), and flags such as `created`. */
-  target?: Record<string, string | boolean>;
+  /** IDs of what was acted on or made (`runId`, `notificationId`, ...), flags such as `created`, counts. */
+  target?: Record<string, string | number | boolean>;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Logger } from '@pinnacle/logging';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { NotificationRepository, Stores } from '@pinnacle/redis-store';
 import type { SyncScheduler } from '@pinnacle/sync-scheduler';
+import type { ApiLimits } from './limits.js';
 
 export interface ApiStores extends Stores {
   notifications: NotificationRepository;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   syncQueue: TypedQueue<'sync'>;
   /** Keeps each org's job scheduler in step with its settings. */
   scheduler: SyncScheduler;
+  /** The request rate limit per token and Sync Now's budget per org, shared in Redis. */
+  limits: ApiLimits;
   logger: Logger;
   config: ApiConfig;
   clock: () => Date;

@@ -25,16 +25,25 @@ export class ApiError extends Error {
     readonly issues?: ValidationIssue[],
     /** A sentence for the caller (`message` in the body); never echoes what they sent. */
     readonly detail?: string,
+    /** A 429's wait and the limit that refused (`retryAfterSeconds`, `limit` in the body). */
+    readonly rateLimit?: { retryAfterSeconds: number; limit: string },
   ) {
     super(code);
     this.name = 'ApiError';
   }
 
-  body(): { error: ApiErrorCode; issues?: ValidationIssue[]; message?: string } {
+  body(): {
+    error: ApiErrorCode;
+    issues?: ValidationIssue[];
+    message?: string;
+    retryAfterSeconds?: number;
+    limit?: string;
+  } {
     return {
       error: this.code,
       ...(this.issues ? { issues: this.issues } : {}),
       ...(this.detail !== undefined ? { message: this.detail } : {}),
+      ...(this.rateLimit ?? {}),
     };
   }
 }
@@ -46,6 +55,9 @@ export const unauthorized = (detail?: string) =>
   new ApiError(401, 'unauthorized', undefined, detail);
 export const validationFailed = (issues: ValidationIssue[]) =>
   new ApiError(400, 'validation_failed', issues);
+/** 429, DESIGN's body `{ error: "rate_limited", message, retryAfterSeconds }` plus the `limit` that refused. */
+export const rateLimited = (limit: string, retryAfterSeconds: number, message: string) =>
+  new ApiError(429, 'rate_limited', undefined, message, { retryAfterSeconds, limit });
 
 /** Redis (or the queue on it) did not answer; the request is answered 503 at once. */
 export class UnavailableError extends Error {

@@ -131,6 +131,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (apiError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     if (apiError.status === 503) res.setHeader('Retry-After', '5');
+    if (apiError.rateLimit) {
+      res.setHeader('Retry-After', String(apiError.rateLimit.retryAfterSeconds));
+    }
     res.status(apiError.status).json(apiError.body());
   };
 }

@@ -2,6 +2,7 @@ export {
   type ApiEnv,
   type ApiRole,
   apiConfigFromEnv,
+  limitSettingsFromEnv,
   redisReadiness,
   type StartApiOptions,
   startApiRole,
@@ -11,6 +12,13 @@ export { ANY_ORG, type AuthClaims, authClaimsSchema } from './auth.js';
 export type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
 export { describeApi } from './describe.js';
 export { ApiError, type ApiErrorCode } from './errors.js';
+export {
+  type ApiLimits,
+  createApiLimits,
+  DEFAULT_LIMIT_SETTINGS,
+  type LimitSettings,
+  type RateLimitName,
+} from './limits.js';
 export { API_BASE_PATH, buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
 export type { ApiRoute } from './route.js';
 export { apiRoutes } from './routes/index.js';

@@ -3,6 +3,7 @@ import type { ApiRoute, ResponseSpec } from './route.js';
 import {
   errorResponseSchema,
   healthzResponseSchema,
+  rateLimitedResponseSchema,
   readyzResponseSchema,
   validationErrorResponseSchema,
 } from './schemas.js';
@@ -18,7 +19,11 @@ interface Operation {
   requestBody?: { required: boolean; content: { 'application/json': { schema: JsonSchema } } };
   responses: Record<
     string,
-    { description: string; content?: Record<string, { schema: JsonSchema }> }
+    {
+      description: string;
+      headers?: Record<string, { description: string; schema: JsonSchema }>;
+      content?: Record<string, { schema: JsonSchema }>;
+    }
   >;
 }
 
@@ -95,6 +100,22 @@ function operationOf(route: ApiRoute): Operation {
     responses['413'] = errorResponse('Body larger than 64 kB');
     responses['415'] = errorResponse('Body is not application/json');
   }
+  // Every route counts against the token's request rate; a route may say more (Sync Now's budget).
+  responses['429'] = {
+    ...response(
+      route.responses[429] ?? {
+        description:
+          'The token\'s request rate limit (API_RATE_LIMIT_PER_MINUTE per `sub` and `org`; API_RATE_LIMIT_ANY_ORG_PER_MINUTE for `org: "*"`) is spent; `Retry-After` and `retryAfterSeconds` say when to try again',
+        schema: rateLimitedResponseSchema,
+      },
+    ),
+    headers: {
+      'Retry-After': {
+        description: 'Seconds until the limit lets the request through',
+        schema: { type: 'integer', minimum: 1 },
+      },
+    },
+  };
   responses['500'] = errorResponse('Internal error (details are in the service log only)');
   responses['503'] = errorResponse('Redis is unavailable; retry later');
   return {

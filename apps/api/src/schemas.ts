@@ -59,6 +59,16 @@ export const errorResponseSchema = z.object({
   /** Why, when it helps the caller fix the request (e.g. a token claim the service refuses). */
   message: z.string().optional(),
 });
+/** A 429: DESIGN's body, and which limit refused. */
+export const rateLimitedResponseSchema = z.object({
+  error: z.literal('rate_limited'),
+  /** Names the limit and the wait, for a person. */
+  message: z.string(),
+  /** As the `Retry-After` header: seconds until the limit lets the request through. */
+  retryAfterSeconds: z.number().int().min(1),
+  /** `request_rate`: the token's requests a minute; `sync_now_budget`: the org's new runs (Sync Now). */
+  limit: z.enum(['request_rate', 'sync_now_budget']),
+});
 export const validationErrorResponseSchema = z.object({
   error: z.literal('validation_failed'),
   issues: z.array(z.object({ path: z.string(), message: z.string() })),

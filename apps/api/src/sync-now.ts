@@ -13,6 +13,7 @@ import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { RunRepository } from '@pinnacle/redis-store';
 import type { ApiConfig } from './deps.js';
 import { UnavailableError, withTimeout } from './errors.js';
+import type { ApiLimits } from './limits.js';
 
 export const DEFAULT_STALE_RUN_AFTER_MS = 60_000;
 export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
@@ -23,21 +24,48 @@ export interface SyncNowDeps {
   config: ApiConfig;
   clock: () => Date;
   logger: Logger;
+  /** The org's budget of new runs (SYNC_NOW_BUDGET per SYNC_NOW_BUDGET_WINDOW_SECONDS). */
+  limits: Pick<ApiLimits, 'takeSyncNow' | 'giveBackSyncNow'>;
 }
 
+/** What a press came to: a run (new or joined), or the org's budget of new runs is spent. */
+export type SyncNowOutcome =
+  | { kind: 'accepted'; accepted: SyncAccepted }
+  | { kind: 'over_budget'; retryAfterSeconds: number };
+
+const joined = (run: Run): SyncNowOutcome => ({
+  kind: 'accepted',
+  accepted: { runId: run.id, status: run.status, deduplicated: true },
+});
+
 /**
- * Sync Now. The run is recorded first (that claims the org's single slot
- * atomically), then its job is added under an ID derived from the run, so
- * two requests at once make one run and one job. A failed add gives the
- * slot back; a crash between the two writes is healed by the next request
- * once the run is stale (see `isLost`).
+ * Sync Now. A press while a run of the org is queued or running joins it
+ * and spends nothing. Otherwise it takes one run from the org's budget (past
+ * it: `over_budget`, and nothing is made), then the run is recorded (that
+ * claims the org's single slot atomically), then its job is added under an
+ * ID derived from the run, so two requests at once make one run and one
+ * job; the press that lost the race joins the winner's run and gives its
+ * budget back. A failed add gives the slot and the budget back; a crash
+ * between the two writes is healed by the next request once the run is
+ * stale (see `isLost`).
  */
 export async function requestSync(
   deps: SyncNowDeps,
   orgId: string,
   request: SyncRequest,
-): Promise<SyncAccepted> {
+): Promise<SyncNowOutcome> {
   const now = deps.clock();
+  const active = await joinableRun(deps, orgId, now);
+  if (active) return joined(active);
+
+  const budget = await deps.limits.takeSyncNow(orgId);
+  if (!budget.allowed) {
+    // A run may have started since the first look (another press, the schedule): join it.
+    const started = await joinableRun(deps, orgId, now);
+    if (started) return joined(started);
+    return { kind: 'over_budget', retryAfterSeconds: budget.retryAfterSeconds };
+  }
+
   const candidate = newManualRun(orgId, request, now);
   let result = await deps.runs.createIfIdle(candidate);
   if (!result.created && (await isLost(deps, result.run, now))) {
@@ -45,10 +73,29 @@ export async function requestSync(
     result = await deps.runs.createIfIdle(candidate);
   }
   if (!result.created) {
-    return { runId: result.run.id, status: result.run.status, deduplicated: true };
+    await deps.limits.giveBackSyncNow(orgId);
+    return joined(result.run);
   }
-  await enqueue(deps, result.run, request, now);
-  return { runId: result.run.id, status: result.run.status, deduplicated: false };
+  try {
+    await enqueue(deps, result.run, request, now);
+  } catch (error) {
+    // No run came of it: the press costs nothing (best effort; Redis may be what failed).
+    await deps.limits.giveBackSyncNow(orgId).catch(() => {});
+    throw error;
+  }
+  return {
+    kind: 'accepted',
+    accepted: { runId: result.run.id, status: result.run.status, deduplicated: false },
+  };
+}
+
+/** The org's run queued or running, unless it will never run (see `isLost`). */
+async function joinableRun(deps: SyncNowDeps, orgId: string, now: Date): Promise<Run | null> {
+  const runId = await deps.runs.activeRunId(orgId);
+  if (runId === null) return null;
+  const run = await deps.runs.get(orgId, runId);
+  if (run === null || (await isLost(deps, run, now))) return null;
+  return run;
 }
 
 function newManualRun(orgId: string, request: SyncRequest, now: Date): Run {

@@ -1,7 +1,9 @@
+import { dataPrefix, orgKeys } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { subjectKey } from '../src/limits.js';
 import {
   type RequestOptions,
   settingsBody,
@@ -140,7 +142,10 @@ describe('bearer authentication', () => {
     // Even a malformed org ID is refused as forbidden: the token's org is checked first.
     const hostile = await api.request('GET', '/api/v1/orgs/a%3Ab/integration', { token: other });
     expect(hostile.status).toBe(403);
-    expect((await r.keys()).sort()).toEqual(keysBefore);
+    // Only the token's own request counter (under its own org): every request counts, refused ones too.
+    const counter = orgKeys(dataPrefix(r.prefix), 'org-b').requestRate(subjectKey('admin@portal'));
+    expect((await r.keys()).sort()).toEqual([...keysBefore, counter].sort());
+    expect(await r.redis.get(counter)).toBe(String(routes.length + 1));
   });
 
   it('lets a "*" token and a token of the same org through on every route', async () => {

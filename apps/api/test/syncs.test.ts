@@ -19,7 +19,12 @@ import {
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApiApp, redisReadiness } from '../src/index.js';
+import {
+  createApiApp,
+  createApiLimits,
+  DEFAULT_LIMIT_SETTINGS,
+  redisReadiness,
+} from '../src/index.js';
 import {
   AUTH_SECRET,
   captureLogger,
@@ -283,6 +288,12 @@ describe('when the job cannot be added', () => {
       },
       syncQueue: typed,
       scheduler: new SyncScheduler(typed),
+      limits: createApiLimits({
+        redis: storeConnection,
+        prefix: dataPrefix(r.prefix),
+        settings: DEFAULT_LIMIT_SETTINGS,
+        timeoutMs: 3000,
+      }),
       logger,
       config: { authSecret: AUTH_SECRET, queueTimeoutMs: 3000 },
       clock: () => new Date(),

@@ -43,6 +43,10 @@ export function orgKeys(prefix: string, orgId: string) {
     expiryWarnings: `${base}:expiry-warnings`,
     /** Hash: selected group ID → its name and when preflight last saw it. */
     selectedGroups: `${base}:selected-groups`,
+    /** Sync Now's budget of new runs (a rate-limiter-flexible counter, expiring with its window). */
+    syncNowBudget: `${base}:sync-now-budget`,
+    /** The request rate of one of the org's tokens (`subject`: a hash of its `sub`), expiring within a minute. */
+    requestRate: (subject: string) => `${base}:request-rate:${subject}`,
   };
 }
 export type OrgKeys = ReturnType<typeof orgKeys>;
@@ -56,5 +60,7 @@ export function globalKeys(prefix: string) {
     orgs: `${prefix}:orgs`,
     /** org ID → when its open failure episode's next reminder is due (ms), for the reminder scan. */
     remindersDue: `${prefix}:reminders-due`,
+    /** The request rate of a portal backend's `org: "*"` token (`subject`: a hash of its `sub`). */
+    anyOrgRequestRate: (subject: string) => `${prefix}:request-rate:any-org:${subject}`,
   };
 }

@@ -18,7 +18,9 @@ const tag = 'integration';
  * Settings changed: the org's job scheduler follows them (created, changed
  * or removed, any failure back-off lifted), and an org whose sync is failing
  * gets a sync at once, so the admin sees straight away whether the change
- * fixed it.
+ * fixed it. That run comes out of the org's Sync Now budget like a press:
+ * saving settings again and again cannot start runs past it. Past it the
+ * save still goes through, and the schedule runs the next sync.
  */
 async function afterSettingsChange(
   deps: ApiDeps,
@@ -28,8 +30,18 @@ async function afterSettingsChange(
   await deps.scheduler.apply(orgId, integration.schedule, { backedOff: false });
   const health = await deps.stores.health.get(orgId);
   if (health.status === 'failing') {
-    const accepted = await requestSync({ ...deps, runs: deps.stores.runs }, orgId, {});
-    deps.logger.info({ orgId, runId: accepted.runId }, 'sync started after a settings change');
+    const outcome = await requestSync({ ...deps, runs: deps.stores.runs }, orgId, {});
+    if (outcome.kind === 'over_budget') {
+      deps.logger.info(
+        { orgId, retryAfterSeconds: outcome.retryAfterSeconds },
+        "no sync after a settings change: the org's Sync Now budget is spent",
+      );
+      return;
+    }
+    deps.logger.info(
+      { orgId, runId: outcome.accepted.runId },
+      'sync started after a settings change',
+    );
   }
 }
 

@@ -83,8 +83,15 @@ export function notificationRoutes(deps: ApiDeps): ApiRoute[] {
       responses: {
         200: { description: 'How many were marked read', schema: markAllReadResponseSchema },
       },
-      async handle({ params }) {
+      async handle({ params, auth }) {
         const markedRead = await notifications.markAllRead(params.orgId, deps.clock());
+        recordAudit(deps.logger, auth, {
+          action: 'notifications.read_all',
+          orgId: params.orgId,
+          // Nothing was unread: nothing changed.
+          fields: markedRead > 0 ? ['readAt'] : [],
+          target: { markedRead },
+        });
         return { status: 200, body: { markedRead } };
       },
     }),

@@ -1,12 +1,14 @@
 import { runSchema, syncAcceptedSchema, syncRequestSchema } from '@pinnacle/domain';
 import { recordAudit } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
-import { notFound } from '../errors.js';
+import { notFound, rateLimited } from '../errors.js';
+import { spanText } from '../limits.js';
 import { type ApiRoute, defineRoute } from '../route.js';
 import {
   noQuerySchema,
   orgParamsSchema,
   pageQuerySchema,
+  rateLimitedResponseSchema,
   runListSchema,
   runParamsSchema,
 } from '../schemas.js';
@@ -26,19 +28,46 @@ export function syncRoutes(deps: ApiDeps): ApiRoute[] {
       params: orgParamsSchema,
       query: noQuerySchema,
       body: { schema: syncRequestSchema, required: false },
-      responses: { 202: { description: 'Accepted', schema: syncAcceptedSchema } },
+      responses: {
+        202: { description: 'Accepted', schema: syncAcceptedSchema },
+        429: {
+          description:
+            "The org's budget of new runs is spent (SYNC_NOW_BUDGET per SYNC_NOW_BUDGET_WINDOW_SECONDS; `limit`: `sync_now_budget`; a press that joins a run queued or running spends none), or the token's request rate limit (`limit`: `request_rate`). Nothing was created; `Retry-After` and `retryAfterSeconds` say when to try again",
+          schema: rateLimitedResponseSchema,
+        },
+      },
       async handle({ params, body, auth }) {
-        const accepted = await requestSync(
+        const outcome = await requestSync(
           {
             runs,
             syncQueue: deps.syncQueue,
             config: deps.config,
             clock: deps.clock,
             logger: deps.logger,
+            limits: deps.limits,
           },
           params.orgId,
           body,
         );
+        if (outcome.kind === 'over_budget') {
+          const { syncNowBudget, syncNowWindowSeconds } = deps.limits.settings;
+          recordAudit(deps.logger, auth, {
+            action: 'sync.rate_limited',
+            orgId: params.orgId,
+            fields: [],
+            target: {
+              limit: 'sync_now_budget',
+              retryAfterSeconds: outcome.retryAfterSeconds,
+              ...(body.allowMassRemoval ? { allowMassRemoval: true } : {}),
+            },
+          });
+          throw rateLimited(
+            'sync_now_budget',
+            outcome.retryAfterSeconds,
+            `Sync Now can start at most ${syncNowBudget} new runs in ${spanText(syncNowWindowSeconds)} for an organisation, and this one has used them. Try again in ${spanText(outcome.retryAfterSeconds)}.`,
+          );
+        }
+        const { accepted } = outcome;
         deps.logger.info(
           {
             orgId: params.orgId,
