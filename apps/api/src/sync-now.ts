@@ -60,6 +60,9 @@ export async function requestSync(
 
   const budget = await deps.limits.takeSyncNow(orgId);
   if (!budget.allowed) {
+    // The counter counted the refused take too: give it back, so the count
+    // stays the runs made (presses refused in a burst do not pile up).
+    await deps.limits.giveBackSyncNow(orgId);
     // A run may have started since the first look (another press, the schedule): join it.
     const started = await joinableRun(deps, orgId, now);
     if (started) return joined(started);

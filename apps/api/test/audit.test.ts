@@ -22,7 +22,7 @@ const auditLine = z.object({
   tokenOrg: z.string(),
   orgId: z.string(),
   fields: z.array(z.string()),
-  target: z.record(z.string(), z.union([z.string(), z.boolean()])).optional(),
+  target: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   requestId: z.string(),
   msg: z.literal('audit'),
 });
@@ -196,6 +196,43 @@ describe('audit log', () => {
       target: { notificationId: 'n-audit' },
     });
     expect((await audited(read)).fields).toEqual([]);
+  });
+
+  it('all notifications read: readAt and how many, nothing the second time', async () => {
+    const repo = new AlertRepository(r.redis, dataPrefix(r.prefix));
+    const at = new Date().toISOString();
+    for (const id of ['n-all-1', 'n-all-2']) {
+      await repo.upsertNotification(
+        'org-audit-all',
+        notificationSchema.parse({
+          id,
+          type: 'sync_failed',
+          severity: 'error',
+          title: 'Entra ID sync failed',
+          message: 'Authentication with Microsoft Entra ID could not be completed.',
+          failureCode: 'client_secret_invalid',
+          runId: 'run-audit',
+          count: 1,
+          firstSeenAt: at,
+          lastSeenAt: at,
+          createdAt: at,
+          readAt: null,
+          delivery: { inApp: 'delivered', email: 'suppressed' },
+        }),
+      );
+    }
+    const token = await signToken({ sub: 'erin@contoso.com', org: 'org-audit-all' });
+    const readAll = () =>
+      api.request('POST', '/api/v1/orgs/org-audit-all/notifications/read-all', { token });
+    expect(await audited(readAll)).toMatchObject({
+      action: 'notifications.read_all',
+      sub: 'erin@contoso.com',
+      tokenOrg: 'org-audit-all',
+      orgId: 'org-audit-all',
+      fields: ['readAt'],
+      target: { markedRead: 2 },
+    });
+    expect(await audited(readAll)).toMatchObject({ fields: [], target: { markedRead: 0 } });
   });
 
   it('a refused write logs no audit line', async () => {

@@ -171,6 +171,20 @@ describe('bearer authentication', () => {
     expect((await api.request('GET', '/api/v1/orgs')).status).toBe(401);
   });
 
+  it("keys the request rate by a hash of the sub under the token's own org: a hostile sub reaches no other key", async () => {
+    const hostileSub = `x}:{o:org-victim}:request-rate:\r\n${'y'.repeat(200)}`;
+    const t = await token({ sub: hostileSub, org: 'org-h' });
+    const keysBefore = new Set(await r.keys());
+    const res = await api.request('GET', '/api/v1/orgs/org-h/notifications', { token: t });
+    expect(res.status).toBe(200);
+    const added = (await r.keys()).filter((k) => !keysBefore.has(k));
+    expect(added).toEqual([
+      orgKeys(dataPrefix(r.prefix), 'org-h').requestRate(subjectKey(hostileSub)),
+    ]);
+    expect(added[0]).toMatch(/:\{o:org-h\}:request-rate:[A-Za-z0-9_-]{22}$/);
+    expect((await r.keys()).some((k) => k.includes('org-victim'))).toBe(false);
+  });
+
   it('never writes a token to the log', () => {
     expect(api.logs.length).toBeGreaterThan(0);
     const log = api.logs.join('\n');

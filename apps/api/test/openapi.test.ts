@@ -136,6 +136,45 @@ describe('GET /openapi.json', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it("describes every route's 429 with Retry-After and DESIGN's body naming the limit; Sync Now's names its budget", async () => {
+    const raw = (await api.request('GET', '/openapi.json')).json as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    const tooMany = z.object({
+      description: z.string(),
+      headers: z.object({
+        'Retry-After': z.object({ schema: z.object({ type: z.literal('integer') }) }),
+      }),
+      content: z.object({
+        'application/json': z.object({
+          schema: z.object({
+            required: z.array(z.string()),
+            properties: z.object({
+              error: z.object({ const: z.literal('rate_limited') }),
+              message: z.object({ type: z.literal('string') }),
+              retryAfterSeconds: z.object({ type: z.literal('integer') }),
+              limit: z.object({ enum: z.array(z.string()) }),
+            }),
+          }),
+        }),
+      }),
+    });
+    for (const route of expected) {
+      const op = raw.paths[route.path]?.[route.method];
+      const spec = tooMany.parse(op?.responses['429']);
+      expect(spec.content['application/json'].schema.required.sort()).toEqual(
+        ['error', 'limit', 'message', 'retryAfterSeconds'].sort(),
+      );
+      expect(spec.description).toContain('API_RATE_LIMIT_PER_MINUTE');
+    }
+    const syncNow = tooMany.parse(raw.paths['/api/v1/orgs/{orgId}/syncs']?.post?.responses['429']);
+    expect(syncNow.description).toContain('SYNC_NOW_BUDGET');
+    expect(syncNow.content['application/json'].schema.properties.limit.enum).toEqual([
+      'request_rate',
+      'sync_now_budget',
+    ]);
+  });
+
   it('describes request bodies by what they accept and responses by what they return', async () => {
     const doc = documentSchema.parse((await api.request('GET', '/openapi.json')).json);
     const put = doc.paths['/api/v1/orgs/{orgId}/integration']?.put;

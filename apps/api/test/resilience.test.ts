@@ -58,6 +58,8 @@ describe('Redis outage', () => {
     // Liveness is not readiness: the process itself is fine.
     expect((await api.request('GET', '/healthz')).status).toBe(200);
     expect(api.logs.join('\n')).toContain('redis connection lost');
+    // The request rate limit is checked first and answers the 503: never skipped while Redis is away.
+    expect(api.logs.join('\n')).toContain('a rate limit could not be checked');
   });
 
   it('is ready again once Redis is back, without a restart of the app', async () => {

@@ -1,4 +1,4 @@
-import { createStores } from '@pinnacle/redis-store';
+import { createStores, dataPrefix, orgKeys } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -199,6 +199,23 @@ describe('field validation', () => {
     expect(res.status).toBe(400);
     expect(pathsOf(res.json)).toEqual(['allowMassRemoval']);
     await expectNothingStored();
+  });
+
+  it("a refused Sync Now (400, 415, 413) spends none of the org's budget of new runs", async () => {
+    for (let i = 0; i < 15; i++) {
+      const res = await api.request('POST', '/api/v1/orgs/org-v/syncs', {
+        token,
+        body: { allowMassRemoval: i },
+      });
+      expect(res.status).toBe(400);
+    }
+    const budget = orgKeys(dataPrefix(r.prefix), 'org-v').syncNowBudget;
+    expect(await r.redis.exists(budget)).toBe(0);
+    await expectNothingStored();
+    // And the org can still press: the first press makes a run.
+    const press = await api.request('POST', '/api/v1/orgs/org-v/syncs', { token });
+    expect(press.status).toBe(202);
+    expect(await r.redis.get(budget)).toBe('1');
   });
 
   it('names bad query parameters', async () => {

@@ -32,7 +32,7 @@ export function syncRoutes(deps: ApiDeps): ApiRoute[] {
         202: { description: 'Accepted', schema: syncAcceptedSchema },
         429: {
           description:
-            "The org's budget of new runs is spent (SYNC_NOW_BUDGET per SYNC_NOW_BUDGET_WINDOW_SECONDS; `limit`: `sync_now_budget`; a press that joins a run queued or running spends none), or the token's request rate limit (`limit`: `request_rate`). Nothing was created; `Retry-After` and `retryAfterSeconds` say when to try again",
+            "The org's budget of new runs is spent (SYNC_NOW_BUDGET per SYNC_NOW_BUDGET_WINDOW_SECONDS; `limit`: `sync_now_budget`; a press that joins a run queued or running spends none), or the token's request rate limit (API_RATE_LIMIT_PER_MINUTE; `limit`: `request_rate`). Nothing was created; `Retry-After` and `retryAfterSeconds` say when to try again",
           schema: rateLimitedResponseSchema,
         },
       },
