@@ -1,6 +1,7 @@
 import { type ReactNode, useEffect } from 'react';
 import { useSession } from './auth/session.js';
 import { ANY_ORG, canOpenOrg } from './auth/token.js';
+import { RateLimitBanner } from './components/rate-limit-banner.js';
 import { Alert, Button } from './components/ui.js';
 import { UnreadProvider, useUnread } from './components/unread.js';
 import { Link, navigate, usePathname } from './lib/router.js';
@@ -45,6 +46,7 @@ function Frame({ children, nav }: { children: ReactNode; nav?: ReactNode }) {
         {nav}
       </header>
       <main id="main" className="main" tabIndex={-1}>
+        <RateLimitBanner />
         {children}
       </main>
     </>

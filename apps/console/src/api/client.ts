@@ -1,5 +1,5 @@
 import createClient from 'openapi-fetch';
-import { ApiError, failureOf } from './errors.js';
+import { ApiError, failureOf, type RateLimit } from './errors.js';
 import type { paths } from './schema.gen.js';
 
 export type ApiClient = ReturnType<typeof createClient<paths>>;
@@ -13,6 +13,8 @@ export function createApiClient(options: {
   baseUrl: string;
   token: () => string | null;
   onUnauthorized: () => void;
+  /** A 429 of any call: which limit, and for how long (seconds; null when unsaid). */
+  onRateLimited?: (limit: RateLimit | null, retryAfterSeconds: number | null) => void;
 }): ApiClient {
   const client = createClient<paths>({ baseUrl: options.baseUrl });
   client.use({
@@ -21,8 +23,18 @@ export function createApiClient(options: {
       if (token) request.headers.set('Authorization', `Bearer ${token}`);
       return request;
     },
-    onResponse({ response }) {
+    async onResponse({ response }) {
       if (response.status === 401) options.onUnauthorized();
+      if (response.status === 429 && options.onRateLimited) {
+        const body: unknown = await response
+          .clone()
+          .json()
+          .catch(() => null);
+        const failure = failureOf(429, body, response.headers.get('Retry-After'));
+        if (failure.kind === 'rate_limited') {
+          options.onRateLimited(failure.limit, failure.retryAfterSeconds);
+        }
+      }
       return response;
     },
   });

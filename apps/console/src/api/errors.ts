@@ -1,4 +1,8 @@
+import { waitText } from '../lib/format.js';
 import type { ValidationIssue } from './types.js';
+
+/** Which limit a 429 names: the token's request rate, or the org's Sync Now budget. */
+export type RateLimit = 'request_rate' | 'sync_now_budget';
 
 /** Why an API call did not give its answer: what the views branch on. */
 export type ApiFailure =
@@ -6,7 +10,7 @@ export type ApiFailure =
   | { kind: 'forbidden' }
   | { kind: 'not_found' }
   | { kind: 'validation'; issues: ValidationIssue[] }
-  | { kind: 'rate_limited'; retryAfterSeconds: number | null }
+  | { kind: 'rate_limited'; retryAfterSeconds: number | null; limit: RateLimit | null }
   | { kind: 'unavailable' }
   | { kind: 'network' }
   | { kind: 'server'; status: number };
@@ -41,7 +45,12 @@ export function failureOf(status: number, body: unknown, retryAfter: string | nu
   if (status === 429) {
     const fromBody = isRecord(body) ? body.retryAfterSeconds : undefined;
     const seconds = typeof fromBody === 'number' ? fromBody : Number(retryAfter ?? Number.NaN);
-    return { kind: 'rate_limited', retryAfterSeconds: Number.isFinite(seconds) ? seconds : null };
+    const limit = isRecord(body) ? body.limit : undefined;
+    return {
+      kind: 'rate_limited',
+      retryAfterSeconds: Number.isFinite(seconds) && seconds > 0 ? seconds : null,
+      limit: limit === 'request_rate' || limit === 'sync_now_budget' ? limit : null,
+    };
   }
   if (status === 503) return { kind: 'unavailable' };
   return { kind: 'server', status };
@@ -58,10 +67,15 @@ export function describeFailure(failure: ApiFailure): string {
       return 'Not found.';
     case 'validation':
       return 'Some values were not accepted. Check the highlighted fields.';
-    case 'rate_limited':
-      return failure.retryAfterSeconds !== null
-        ? `Too many requests. Try again in ${failure.retryAfterSeconds} seconds.`
-        : 'Too many requests. Try again shortly.';
+    case 'rate_limited': {
+      const when =
+        failure.retryAfterSeconds !== null
+          ? `Try again in ${waitText(failure.retryAfterSeconds)}.`
+          : 'Try again shortly.';
+      return failure.limit === 'sync_now_budget'
+        ? `This organisation has started as many syncs as it may in a short time. ${when}`
+        : `Too many requests from this sign-in. ${when}`;
+    }
     case 'unavailable':
       return 'The service is temporarily unavailable. Try again in a few seconds.';
     case 'network':

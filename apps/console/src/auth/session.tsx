@@ -5,6 +5,7 @@ import {
   useContext,
   useEffect,
   useMemo,
+  useRef,
   useState,
 } from 'react';
 import { type ApiClient, createApiClient } from '../api/client.js';
@@ -19,6 +20,11 @@ export interface Session {
   endedBecause: string | null;
   signIn(token: string): { ok: true } | { ok: false; message: string };
   signOut(reason?: string): void;
+  /**
+   * Set while the API refuses this sign-in's requests for their rate (a
+   * 429 of the request rate limit): until when, in ms since the epoch.
+   */
+  rateLimitedUntil: number | null;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -100,6 +106,19 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => window.clearTimeout(timer);
   }, [state.claims, signOut]);
 
+  // The request rate limit: a banner until its wait is over (Sync Now's budget
+  // is shown by Sync Now itself).
+  const [rateLimitedUntil, setRateLimitedUntil] = useState<number | null>(null);
+  const clearTimer = useRef<number | undefined>(undefined);
+  const onRateLimited = useCallback((limit: string | null, retryAfterSeconds: number | null) => {
+    if (limit === 'sync_now_budget') return;
+    const wait = (retryAfterSeconds ?? 30) * 1000;
+    setRateLimitedUntil(Date.now() + wait);
+    window.clearTimeout(clearTimer.current);
+    clearTimer.current = window.setTimeout(() => setRateLimitedUntil(null), wait);
+  }, []);
+  useEffect(() => () => window.clearTimeout(clearTimer.current), []);
+
   const token = state.token;
   const api = useMemo(
     () =>
@@ -107,13 +126,21 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         baseUrl: window.location.origin,
         token: () => token,
         onUnauthorized: () => signOut(REFUSED),
+        onRateLimited,
       }),
-    [token, signOut],
+    [token, signOut, onRateLimited],
   );
 
   const session = useMemo<Session>(
-    () => ({ claims: state.claims, api, endedBecause: state.ended, signIn, signOut }),
-    [state.claims, state.ended, api, signIn, signOut],
+    () => ({
+      claims: state.claims,
+      api,
+      endedBecause: state.ended,
+      signIn,
+      signOut,
+      rateLimitedUntil,
+    }),
+    [state.claims, state.ended, api, signIn, signOut, rateLimitedUntil],
   );
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;
 }

@@ -97,6 +97,8 @@ export function SyncNowPanel({
   };
 
   const active = run !== null && isActive(run);
+  // The org's budget of new runs is spent (429 `sync_now_budget`): a wait, not an error.
+  const overBudget = failure?.kind === 'rate_limited' && failure.limit === 'sync_now_budget';
   const stage = run ? STAGES.find((s) => s.stage === run.stage) : undefined;
   // The newest finished run: the one followed here, else the page's last run.
   const latest = run && !active ? run : lastRun;
@@ -125,7 +127,15 @@ export function SyncNowPanel({
         </Alert>
       ) : null}
       {failure ? (
-        <Alert tone="danger" live="alert" title="The sync could not be started">
+        <Alert
+          tone={overBudget ? 'warning' : 'danger'}
+          live="alert"
+          title={
+            overBudget
+              ? 'Sync Now is resting for this organisation'
+              : 'The sync could not be started'
+          }
+        >
           {describeFailure(failure)}
         </Alert>
       ) : null}

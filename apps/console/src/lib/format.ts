@@ -70,6 +70,14 @@ export function dateOnly(iso: string, locale?: string): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(ms);
 }
 
+/** A wait, rounded up to what a person reads: "45 seconds", "4 minutes", "2 hours". */
+export function waitText(seconds: number): string {
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (seconds < 60) return unit(Math.max(1, Math.ceil(seconds)), 'second');
+  if (seconds < 3600) return unit(Math.ceil(seconds / 60), 'minute');
+  return unit(Math.ceil(seconds / 3600), 'hour');
+}
+
 /** "1 min 5 s", "42 s", "2 h 3 min". */
 export function duration(fromIso: string | null, toIso: string | null): string | null {
   if (!fromIso || !toIso) return null;

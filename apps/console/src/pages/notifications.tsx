@@ -25,6 +25,8 @@ const DELIVERY: Record<Notification['delivery']['email'], string> = {
   delivered: 'delivered',
   failed: 'failed',
   disabled: 'off',
+  // The org's email cap: the message says until when.
+  suppressed: 'held back (email limit reached)',
 };
 
 function NotificationItem({
@@ -78,7 +80,10 @@ function NotificationItem({
           </span>
         </summary>
         <div className="disclosure__body">
-          <p>{n.message}</p>
+          {/* Paragraphs: a held-back email adds one saying so. */}
+          {n.message.split('\n\n').map((paragraph) => (
+            <p key={paragraph}>{paragraph}</p>
+          ))}
           <Facts
             items={[
               ['First seen', dateTime(n.firstSeenAt)],

@@ -134,7 +134,8 @@ export function addTenant(
   return tenant;
 }
 
-export async function startStack(name: string): Promise<Stack> {
+/** `env`: more variables for every role (e.g. a small SYNC_NOW_BUDGET). */
+export async function startStack(name: string, env: Record<string, string> = {}): Promise<Stack> {
   if (!existsSync(join(CONSOLE_DIST, 'index.html'))) {
     throw new Error(
       `The console is not built (${CONSOLE_DIST}): run pnpm --filter @pinnacle/console build (turbo's test task does).`,
@@ -148,7 +149,7 @@ export async function startStack(name: string): Promise<Stack> {
   const smtp = await startSmtpSink();
   const port = await getFreePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = loadEnv(
+  const roleEnv = loadEnv(
     {
       NODE_ENV: 'test',
       REDIS_URL: redis.url,
@@ -168,13 +169,14 @@ export async function startStack(name: string): Promise<Stack> {
       SYNC_BACKOFF_MS: '200',
       WORKER_HEALTH_PORT: '0',
       NOTIFIER_HEALTH_PORT: '0',
+      ...env,
     },
     'all',
   );
   const logger = createLogger({ name: 'console-test', level: 'error' });
-  const worker: WorkerRole = startWorkerRole(env, logger);
-  const notifier: NotifierRole = await startNotifierRole(env, logger);
-  const api = await startApiRole(env, logger, { host: '127.0.0.1', consoleDir: CONSOLE_DIST });
+  const worker: WorkerRole = startWorkerRole(roleEnv, logger);
+  const notifier: NotifierRole = await startNotifierRole(roleEnv, logger);
+  const api = await startApiRole(roleEnv, logger, { host: '127.0.0.1', consoleDir: CONSOLE_DIST });
 
   const token = (org: string, options: { expiresIn?: number; secret?: string } = {}) =>
     new SignJWT({ sub: 'admin@acme.example', org, role: 'admin' })

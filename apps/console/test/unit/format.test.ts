@@ -8,6 +8,7 @@ import {
   relativeTime,
   secretExpiryText,
   secretExpiryTone,
+  waitText,
 } from '../../src/lib/format.js';
 
 const now = new Date('2026-06-01T12:00:00Z');
@@ -89,5 +90,16 @@ describe('remediation links', () => {
       consent,
     );
     expect(adminConsentLink(['See https://entra.microsoft.com'])).toBeNull();
+  });
+});
+
+describe('waitText', () => {
+  it('rounds a wait up to seconds, minutes or hours', () => {
+    expect(waitText(0.2)).toBe('1 second');
+    expect(waitText(45)).toBe('45 seconds');
+    expect(waitText(60)).toBe('1 minute');
+    expect(waitText(61)).toBe('2 minutes');
+    expect(waitText(240)).toBe('4 minutes');
+    expect(waitText(7200)).toBe('2 hours');
   });
 });

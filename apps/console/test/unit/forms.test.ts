@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureOf } from '../../src/api/errors.js';
+import { describeFailure, failureOf } from '../../src/api/errors.js';
 import { issuesByField, splitList } from '../../src/lib/issues.js';
 import { orgPath, parseRoute } from '../../src/lib/routes.js';
 import {
@@ -99,6 +99,22 @@ describe('routes', () => {
   });
 });
 
+describe('describeFailure of a 429', () => {
+  it("names Sync Now's budget with its wait, and says the rest plainly", () => {
+    expect(
+      describeFailure({ kind: 'rate_limited', retryAfterSeconds: 240, limit: 'sync_now_budget' }),
+    ).toBe(
+      'This organisation has started as many syncs as it may in a short time. Try again in 4 minutes.',
+    );
+    expect(
+      describeFailure({ kind: 'rate_limited', retryAfterSeconds: 12, limit: 'request_rate' }),
+    ).toBe('Too many requests from this sign-in. Try again in 12 seconds.');
+    expect(describeFailure({ kind: 'rate_limited', retryAfterSeconds: null, limit: null })).toBe(
+      'Too many requests from this sign-in. Try again shortly.',
+    );
+  });
+});
+
 describe('failureOf', () => {
   it('classifies error answers by status and body', () => {
     expect(failureOf(401, null, null)).toEqual({ kind: 'unauthorized' });
@@ -119,8 +135,25 @@ describe('failureOf', () => {
     expect(failureOf(429, { error: 'rate_limited', retryAfterSeconds: 12 }, '30')).toEqual({
       kind: 'rate_limited',
       retryAfterSeconds: 12,
+      limit: null,
     });
-    expect(failureOf(429, null, '30')).toEqual({ kind: 'rate_limited', retryAfterSeconds: 30 });
+    expect(failureOf(429, null, '30')).toEqual({
+      kind: 'rate_limited',
+      retryAfterSeconds: 30,
+      limit: null,
+    });
+    expect(
+      failureOf(
+        429,
+        { error: 'rate_limited', retryAfterSeconds: 240, limit: 'sync_now_budget' },
+        '240',
+      ),
+    ).toEqual({ kind: 'rate_limited', retryAfterSeconds: 240, limit: 'sync_now_budget' });
+    expect(failureOf(429, { limit: 'something else' }, 'soon')).toEqual({
+      kind: 'rate_limited',
+      retryAfterSeconds: null,
+      limit: null,
+    });
     expect(failureOf(503, null, null)).toEqual({ kind: 'unavailable' });
   });
 });
