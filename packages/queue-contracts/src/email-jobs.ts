@@ -81,7 +81,9 @@ export type EmailQueueEnv = EnvOf<'NOTIFIER_EMAIL_ATTEMPTS' | 'NOTIFIER_EMAIL_BA
  * The `email` queue: one job per alert's email, retried through an SMTP
  * outage `NOTIFIER_EMAIL_ATTEMPTS` times from `NOTIFIER_EMAIL_BACKOFF_MS`
  * (doubling; by default the last retry comes about 45 hours after the first
- * try). Kept as long as notification jobs, for the same reason.
+ * try). Kept as long as notification jobs, for the same reason, and as many
+ * (an email whose job is gone is still sent once: its notification records
+ * the alerts delivered).
  */
 export const emailQueueDefinition = {
   name: 'email',
@@ -92,7 +94,7 @@ export const emailQueueDefinition = {
   jobOptions: (env) => ({
     attempts: env.NOTIFIER_EMAIL_ATTEMPTS,
     backoff: { type: 'exponential', delay: env.NOTIFIER_EMAIL_BACKOFF_MS, jitter: 0.2 },
-    removeOnComplete: { age: 7 * 24 * 3600 },
-    removeOnFail: { age: 30 * 24 * 3600 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 20_000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: 5_000 },
   }),
 } as const satisfies QueueDefinition<'email', EmailJob, EmailQueueEnv>;

@@ -92,7 +92,10 @@ export function notificationJobId(job: NotificationJob): string {
 /**
  * The `notifications` queue: the worker's hand-off and the notifier's own
  * scans. Jobs are kept a week after completion: their IDs are what makes a
- * re-sent hand-off a no-op, and that only works while they exist.
+ * re-sent hand-off a no-op, and that only works while they exist. Also at
+ * most the newest 20,000 (a fleet failing all at once ages them out
+ * sooner; a hand-off re-sent after that is still applied once, as the
+ * org's episode state remembers its recent alerts) and 5,000 failed ones.
  */
 export const notificationQueueDefinition = {
   name: 'notifications',
@@ -103,7 +106,7 @@ export const notificationQueueDefinition = {
   jobOptions: () => ({
     attempts: 12,
     backoff: { type: 'exponential', delay: 5_000, jitter: 0.3 },
-    removeOnComplete: { age: 7 * 24 * 3600 },
-    removeOnFail: { age: 30 * 24 * 3600 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 20_000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: 5_000 },
   }),
 } as const satisfies QueueDefinition<'notifications', NotificationJob, EnvOf<never>>;

@@ -1,8 +1,12 @@
 import type { Env } from '@pinnacle/config';
 import type { z } from 'zod';
 
-/** How long finished jobs are kept: by age (seconds), by number, or both. */
-export type JobRetention = { age: number; count?: number } | { count: number };
+/**
+ * How many finished jobs are kept, newest first (`count`: every queue has
+ * one, so Redis stays bounded whatever the traffic), and for how long at
+ * most (`age`, seconds).
+ */
+export type JobRetention = { age?: number; count: number };
 
 /** BullMQ options of a queue's jobs, as plain data (BullMQ's `JobsOptions` takes them as they are). */
 export interface JobOptions {

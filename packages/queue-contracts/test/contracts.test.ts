@@ -326,10 +326,23 @@ describe('job options', () => {
     expect(options.backoff.delay).toBeGreaterThan(0);
     // A week at least: a re-sent hand-off is a no-op only while its job exists.
     expect(options).toMatchObject({
-      removeOnComplete: { age: 7 * 24 * 3600 },
-      removeOnFail: { age: 30 * 24 * 3600 },
+      removeOnComplete: { age: 7 * 24 * 3600, count: 20_000 },
+      removeOnFail: { age: 30 * 24 * 3600, count: 5_000 },
     });
   });
+
+  it.each(queueNames)(
+    '%s: keeps a bounded number of completed and failed jobs, not only by age',
+    (key) => {
+      const options = jobOptionsFor(key as QueueKey, defaults);
+      for (const retention of [options.removeOnComplete, options.removeOnFail]) {
+        expect(Number.isInteger(retention.count), JSON.stringify(retention)).toBe(true);
+        expect(retention.count).toBeGreaterThan(0);
+        // A number, so Redis stays bounded whatever the traffic.
+        expect(retention.count).toBeLessThanOrEqual(50_000);
+      }
+    },
+  );
 
   it('maintenance scans are retried a few times, a minute or more apart, and the last 30 kept', () => {
     expect(jobOptionsFor('maintenance', defaults)).toEqual({
