@@ -202,6 +202,16 @@ export const graphErrors = {
       ids,
       now,
     ),
+  // $search without the advanced-query header; real response quoted in
+  // https://github.com/microsoftgraph/microsoft-graph-docs-contrib/issues/3495
+  searchNeedsEventual: (ids: RequestIds, now: Date) =>
+    graphError(
+      400,
+      'Request_UnsupportedQuery',
+      "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+      ids,
+      now,
+    ),
   invalidSkipToken: (ids: RequestIds, now: Date) =>
     graphError(400, 'Request_BadRequest', 'The specified skip token is invalid.', ids, now),
 };
