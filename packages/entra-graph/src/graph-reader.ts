@@ -29,6 +29,7 @@ export class GraphRequestError extends Error {
 }
 
 const groupSchema = z.object({ id: z.string(), displayName: z.string().nullable().optional() });
+const groupPageSchema = z.object({ value: z.array(groupSchema) });
 
 export interface GraphReaderStats {
   requests: number;
@@ -128,6 +129,28 @@ export class GraphReader {
     );
     const group = groupSchema.parse(body);
     return { id: group.id, displayName: group.displayName ?? null };
+  }
+
+  /**
+   * Groups whose display name matches `term` as Graph's `$search` does
+   * (every word of the term starts a word of the name, in any order, any
+   * case), at most `top` of them (1 to 999). An advanced query: Graph wants
+   * `ConsistencyLevel: eventual` with it. Inside the quoted clause a `"` or
+   * `\` is escaped with a backslash; the whole value is URL-encoded.
+   * https://learn.microsoft.com/en-us/graph/search-query-parameter
+   */
+  async searchGroups(
+    term: string,
+    top = 25,
+  ): Promise<{ id: string; displayName: string | null }[]> {
+    const clause = `"displayName:${term.replace(/["\\]/g, '\\$&')}"`;
+    const body = await this.get(
+      `/groups?$search=${encodeURIComponent(clause)}&$select=id,displayName&$top=${top}`,
+      { ConsistencyLevel: 'eventual' },
+    );
+    return groupPageSchema
+      .parse(body)
+      .value.map((g) => ({ id: g.id, displayName: g.displayName ?? null }));
   }
 
   /**

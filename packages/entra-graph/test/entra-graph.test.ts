@@ -328,6 +328,18 @@ describe('GraphReader', () => {
     });
   });
 
+  it('searches groups by name with $search and ConsistencyLevel: eventual, escaping the term', async () => {
+    const { graph } = reader();
+    const after = sim.requests({ kind: 'graph' }).at(-1)?.seq ?? 0;
+    expect(await graph.searchGroups('al')).toEqual([{ id: allGroup, displayName: 'All' }]);
+    // A quote and a backslash are escaped inside the clause, not taken as its end.
+    expect(await graph.searchGroups('a" OR "displayName:all')).toEqual([]);
+    expect(await graph.searchGroups('back\\slash & co')).toEqual([]);
+    const searches = sim.requests({ kind: 'graph', afterSeq: after });
+    expect(searches).toHaveLength(3);
+    expect(searches.every((r) => r.status === 200)).toBe(true);
+  });
+
   it('retries 429 honouring Retry-After and counts the throttled requests', async () => {
     const { graph } = reader();
     sim.setFaults(tenantId, { throttle: { count: 2, retryAfterSeconds: 3 } });

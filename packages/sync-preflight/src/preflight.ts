@@ -14,17 +14,33 @@ import {
 import {
   EntraTokenError,
   GraphReader,
+  type GraphReaderOptions,
   GraphRequestError,
   type GraphToken,
   GraphTokenProvider,
 } from '@pinnacle/entra-graph';
-import type { StoredIntegration } from '@pinnacle/redis-store';
+import { mapBounded } from './map-bounded.js';
 import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
 import { tokenFailure } from './token-errors.js';
 
 export interface EntraEndpoints {
   authorityHost: string;
   graphBaseUrl: string;
+}
+
+/**
+ * The stored settings preflight reads (the store's integration record has
+ * this shape). Loose on purpose: preflight re-validates every value, so a
+ * record written by an older version surfaces as `settings_invalid` with
+ * the field named.
+ */
+export interface PreflightSettings {
+  tenantId: string | null;
+  clientId: string | null;
+  groupIds: readonly string[];
+  secret: { expiresAt: string | null } | null;
+  includeDisabledUsers: boolean;
+  massRemovalGuard: { maxRemovedPercent: number; minRemovedUsers: number };
 }
 
 /** Settings that passed preflight's checks, in the shape fetch and commit use. */
@@ -36,6 +52,34 @@ export interface ValidatedSettings {
   massRemovalGuard: { maxRemovedPercent: number; minRemovedUsers: number };
 }
 
+/** How hard one Graph request is tried: a sync waits long, an admin's click should not. */
+export type GraphRetryOptions = Pick<GraphReaderOptions, 'maxRetries' | 'maxRetryDelayMs'>;
+
+/** What signing in to Entra ID needs: the stored settings, the decrypted secret, where to go. */
+export interface ConnectInput {
+  integration: PreflightSettings;
+  /** The decrypted secret, or null when none is stored. */
+  clientSecret: string | null;
+  endpoints: EntraEndpoints;
+  now: Date;
+  graphTimeoutMs?: number;
+  /** Retries of one Graph request on transient answers (GraphReader's defaults otherwise). */
+  graphRetries?: GraphRetryOptions;
+}
+
+/** Signed in, with the permissions sync needs: a Graph reader for this app in this tenant. */
+export interface GraphConnection {
+  tenantId: string;
+  clientId: string;
+  /** What failure texts may say about this app (IDs, the consent link's authority). */
+  context: FailureContext;
+  graph: GraphReader;
+  /** Where the Graph reader's tokens come from; its stats count the token requests. */
+  tokens: GraphTokenProvider;
+  /** Excess permissions, as a least-privilege warning. */
+  warnings: RunWarning[];
+}
+
 export interface PreflightResult {
   settings: ValidatedSettings;
   graph: GraphReader;
@@ -45,13 +89,7 @@ export interface PreflightResult {
   warnings: RunWarning[];
 }
 
-export interface PreflightInput {
-  integration: StoredIntegration;
-  /** The decrypted secret, or null when none is stored. */
-  clientSecret: string | null;
-  endpoints: EntraEndpoints;
-  now: Date;
-  graphTimeoutMs?: number;
+export interface PreflightInput extends ConnectInput {
   /** How many group lookups run at once. */
   concurrency?: number;
   /**
@@ -66,33 +104,24 @@ function stop(code: FailureCode, details: Record<string, unknown>, context: Fail
   throw new SyncStoppedError(buildFailure(code, details, context), 'preflight');
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
+interface CheckedSettings {
+  tenantId: string;
+  clientId: string;
+  context: FailureContext;
 }
 
 /**
- * Preflight: is the configuration complete and valid, can we authenticate,
- * do we hold the permissions, do the selected groups exist? The first
- * blocking issue stops the sync before anything is fetched.
+ * Settings complete (`settings_incomplete`) and well formed
+ * (`settings_invalid`, every bad field named); the selected group IDs too
+ * when `groups` is set (a group search needs none selected).
  */
-export async function runPreflight(input: PreflightInput): Promise<PreflightResult> {
-  const { integration, clientSecret, endpoints, now } = input;
+function checkSettings(
+  integration: PreflightSettings,
+  clientSecret: string | null,
+  endpoints: EntraEndpoints,
+  groups: boolean,
+): CheckedSettings {
   const baseContext: FailureContext = { authorityHost: endpoints.authorityHost };
-
   const missing: string[] = [];
   if (!integration.tenantId) missing.push('tenantId');
   if (!integration.clientId) missing.push('clientId');
@@ -104,26 +133,41 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   if (!tenant.success) fields.push('tenantId');
   const client = guidSchema.safeParse(integration.clientId);
   if (!client.success) fields.push('clientId');
-  integration.groupIds.forEach((id, i) => {
-    if (!guidSchema.safeParse(id).success) fields.push(`groupIds[${i}]`);
-  });
+  if (groups) {
+    integration.groupIds.forEach((id, i) => {
+      if (!guidSchema.safeParse(id).success) fields.push(`groupIds[${i}]`);
+    });
+  }
   const expiresAt = integration.secret?.expiresAt ?? null;
   if (expiresAt !== null && !Number.isFinite(Date.parse(expiresAt)))
     fields.push('clientSecretExpiresAt');
   if (fields.length > 0 || !tenant.success || !client.success)
     stop('settings_invalid', { fields }, baseContext);
 
-  const tenantId = tenant.data;
-  const clientId = client.data;
-  const context: FailureContext = {
-    ...baseContext,
-    tenantId,
-    clientId,
-    secretLooksLikeGuid: looksLikeGuid(clientSecret as string),
+  return {
+    tenantId: tenant.data,
+    clientId: client.data,
+    context: {
+      ...baseContext,
+      tenantId: tenant.data,
+      clientId: client.data,
+      secretLooksLikeGuid: looksLikeGuid(clientSecret as string),
+    },
   };
+}
 
-  if (integration.groupIds.length === 0) stop('groups_not_configured', {}, context);
-
+/**
+ * The recorded expiry not past (`client_secret_expired` without asking
+ * Entra), a token from Entra (its refusal classified by code), and the
+ * token's roles holding what sync needs (`consent_missing`).
+ */
+async function authenticate(
+  input: ConnectInput,
+  checked: CheckedSettings,
+): Promise<GraphConnection> {
+  const { integration, endpoints, now } = input;
+  const { tenantId, clientId, context } = checked;
+  const expiresAt = integration.secret?.expiresAt ?? null;
   if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
     // The recorded expiry has passed: no need to ask Entra.
     stop('client_secret_expired', { expiresAt, source: 'recorded_expiry' }, context);
@@ -135,7 +179,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     authorityHost: endpoints.authorityHost,
     tenantId,
     clientId,
-    clientSecret: clientSecret as string,
+    clientSecret: input.clientSecret as string,
     ...(input.graphTimeoutMs ? { timeoutMs: input.graphTimeoutMs } : {}),
   });
   let token: GraphToken;
@@ -162,7 +206,36 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     baseUrl: endpoints.graphBaseUrl,
     tokens,
     ...(input.graphTimeoutMs ? { timeoutMs: input.graphTimeoutMs } : {}),
+    ...input.graphRetries,
   });
+  return { tenantId, clientId, context, graph, tokens, warnings };
+}
+
+/**
+ * The credential half of preflight alone: settings, secret expiry, token,
+ * permissions. For reading Graph with an org's stored credentials outside a
+ * sync (a group search); throws SyncStoppedError or TransientSyncError as
+ * preflight does.
+ */
+export async function connectToGraph(input: ConnectInput): Promise<GraphConnection> {
+  const checked = checkSettings(input.integration, input.clientSecret, input.endpoints, false);
+  return authenticate(input, checked);
+}
+
+/**
+ * Preflight: is the configuration complete and valid, can we authenticate,
+ * do we hold the permissions, do the selected groups exist? The first
+ * blocking issue stops the sync before anything is fetched.
+ */
+export async function runPreflight(input: PreflightInput): Promise<PreflightResult> {
+  const { integration } = input;
+  const checked = checkSettings(integration, input.clientSecret, input.endpoints, true);
+  if (integration.groupIds.length === 0) stop('groups_not_configured', {}, checked.context);
+  const { graph, tokens, warnings, context, tenantId, clientId } = await authenticate(
+    input,
+    checked,
+  );
+
   const groupIds = integration.groupIds.map((id) => id.toLowerCase());
   const lookups = await mapBounded(groupIds, input.concurrency ?? 4, async (groupId) => {
     try {

@@ -6,7 +6,7 @@ import {
   type SnapshotMeta,
 } from '@pinnacle/domain';
 import type { SnapshotDiff, SnapshotStore } from '@pinnacle/redis-store';
-import { SyncStoppedError } from './sync-errors.js';
+import { SyncStoppedError } from '@pinnacle/sync-preflight';
 
 export interface CommitInput {
   orgId: string;

@@ -1,9 +1,12 @@
 import { buildFailure, classifyGraphError, type FailureContext } from '@pinnacle/domain';
 import { EntraTokenError, type GraphReader, GraphRequestError } from '@pinnacle/entra-graph';
 import type { SnapshotStore } from '@pinnacle/redis-store';
-import { mapBounded } from './preflight.js';
-import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
-import { tokenFailure } from './token-errors.js';
+import {
+  mapBounded,
+  SyncStoppedError,
+  TransientSyncError,
+  tokenFailure,
+} from '@pinnacle/sync-preflight';
 
 export interface FetchInput {
   orgId: string;

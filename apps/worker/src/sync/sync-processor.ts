@@ -18,13 +18,17 @@ import type {
   SelectedGroupRepository,
   SnapshotStore,
 } from '@pinnacle/redis-store';
+import {
+  type EntraEndpoints,
+  runPreflight,
+  SyncStoppedError,
+  TransientSyncError,
+} from '@pinnacle/sync-preflight';
 import type { SyncScheduler } from '@pinnacle/sync-scheduler';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { commitSnapshot } from './commit.js';
 import { fetchMembers } from './fetch.js';
-import { type EntraEndpoints, runPreflight } from './preflight.js';
 import { RunLifecycle, type SkippedJob } from './run-lifecycle.js';
-import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
 
 export { scheduledRunId } from './run-lifecycle.js';
 
