@@ -76,7 +76,9 @@ export function searchTokens(value: string): string[] {
   for (const chunk of value.split(/\s+/).filter(Boolean)) {
     const parts = chunk.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
     for (const part of parts) {
-      for (const word of part.split(/(?<=\p{Ll})(?=\p{Lu})|(?<=\p{L})(?=\p{N})|(?<=\p{N})(?=\p{L})/u)) {
+      for (const word of part.split(
+        /(?<=\p{Ll})(?=\p{Lu})|(?<=\p{L})(?=\p{N})|(?<=\p{N})(?=\p{L})/u,
+      )) {
         if (word) tokens.add(word.toLowerCase());
       }
     }

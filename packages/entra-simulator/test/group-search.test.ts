@@ -116,9 +116,7 @@ describe('GET /groups?$search', () => {
 
   it('searches the description and combines clauses', async () => {
     const body = await graphClient(sim, token)
-      .api(
-        `/groups?$search=${encodeURIComponent('"description:money" OR "displayName:platform"')}`,
-      )
+      .api(`/groups?$search=${encodeURIComponent('"description:money" OR "displayName:platform"')}`)
       .header('ConsistencyLevel', 'eventual')
       .get();
     expect((body.value as { displayName: string }[]).map((g) => g.displayName).sort()).toEqual([
