@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RoleEnv, securityDefaults } from '@pinnacle/config';
+import { DEFAULT_AUTHORITY_HOST } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import { createRedisConnection, TypedQueue, waitForReady } from '@pinnacle/queue-runtime';
 import { createStores, dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import type { Redis } from 'ioredis';
 import { createApiApp } from './app.js';
-import type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
+import type { ApiConfig, ApiDeps, ApiStores, EntraAccess, ReadinessStatus } from './deps.js';
 import { withTimeout } from './errors.js';
 import { createApiLimits, DEFAULT_LIMIT_SETTINGS, type LimitSettings } from './limits.js';
 import { createOps } from './ops/index.js';
@@ -42,6 +43,10 @@ export type ApiEnv = Pick<
       | 'SYNC_NOW_BUDGET_WINDOW_SECONDS'
       | 'API_RATE_LIMIT_PER_MINUTE'
       | 'API_RATE_LIMIT_ANY_ORG_PER_MINUTE'
+      // Test connection and the group search ask Entra ID (the worker's endpoints).
+      | 'ENTRA_AUTHORITY_HOST'
+      | 'GRAPH_BASE_URL'
+      | 'GRAPH_TIMEOUT_MS'
     >
   >;
 
@@ -64,6 +69,7 @@ export interface ApiRole {
   close(): Promise<void>;
 }
 
+const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com';
 const READINESS_TIMEOUT_MS = 2_000;
 const BOOT_READY_TIMEOUT_MS = 5_000;
 const CLOSE_STEP_TIMEOUT_MS = 2_000;
@@ -87,6 +93,24 @@ export function limitSettingsFromEnv(env: ApiEnv): LimitSettings {
     syncNowWindowSeconds: env.SYNC_NOW_BUDGET_WINDOW_SECONDS ?? d.syncNowWindowSeconds,
     requestsPerMinute: env.API_RATE_LIMIT_PER_MINUTE ?? d.requestsPerMinute,
     anyOrgRequestsPerMinute: env.API_RATE_LIMIT_ANY_ORG_PER_MINUTE ?? d.anyOrgRequestsPerMinute,
+  };
+}
+
+/** A person waits on these checks: bounded well below a sync's GRAPH_TIMEOUT_MS. */
+const ENTRA_CHECK_TIMEOUT_MS = 15_000;
+
+/** Entra ID and Graph as the api's checks reach them (test connection, group search). */
+export function entraAccessFromEnv(
+  env: Partial<Pick<ApiEnv, 'ENTRA_AUTHORITY_HOST' | 'GRAPH_BASE_URL' | 'GRAPH_TIMEOUT_MS'>>,
+): EntraAccess {
+  return {
+    endpoints: {
+      authorityHost: env.ENTRA_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST,
+      graphBaseUrl: env.GRAPH_BASE_URL ?? DEFAULT_GRAPH_BASE_URL,
+    },
+    timeoutMs: Math.min(env.GRAPH_TIMEOUT_MS ?? ENTRA_CHECK_TIMEOUT_MS, ENTRA_CHECK_TIMEOUT_MS),
+    maxRetries: 2,
+    maxRetryDelayMs: 2_000,
   };
 }
 
@@ -221,6 +245,7 @@ export async function startApiRole(
       ...(options.consoleDir !== undefined ? { consoleDir: options.consoleDir } : {}),
     },
     clock: options.clock ?? (() => new Date()),
+    entra: entraAccessFromEnv(env),
     readiness: redisReadiness([storeConnection, queueConnection], () => shuttingDown),
   };
   const server = createServer(createApiApp(deps, ops));

@@ -14,7 +14,9 @@ export type AuditAction =
   /** Sync Now past the org's budget of new runs: 429, nothing made. */
   | 'sync.rate_limited'
   | 'notification.read'
-  | 'notifications.read_all';
+  | 'notifications.read_all'
+  /** Test connection: the stored credentials were used against Entra ID (nothing else changes). */
+  | 'integration.tested';
 
 export interface AuditEntry {
   action: AuditAction;

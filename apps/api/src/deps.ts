@@ -1,6 +1,7 @@
 import type { Logger } from '@pinnacle/logging';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { NotificationRepository, Stores } from '@pinnacle/redis-store';
+import type { EntraEndpoints } from '@pinnacle/sync-preflight';
 import type { SyncScheduler } from '@pinnacle/sync-scheduler';
 import type { ApiLimits } from './limits.js';
 
@@ -29,6 +30,20 @@ export interface ApiConfig {
   consoleDir?: string;
 }
 
+/**
+ * How the api reaches Entra ID and Graph for the checks an admin asks for
+ * (test connection, group search): the same endpoints as the worker, with
+ * bounds fit for a person waiting on a click rather than a sync's patience.
+ */
+export interface EntraAccess {
+  endpoints: EntraEndpoints;
+  /** Bound of one token or Graph request. */
+  timeoutMs: number;
+  /** Retries of one Graph request on a transient answer, and the longest wait between them. */
+  maxRetries: number;
+  maxRetryDelayMs: number;
+}
+
 export type ReadinessStatus = 'ready' | 'unavailable' | 'shutting_down';
 
 export interface ApiDeps {
@@ -42,6 +57,8 @@ export interface ApiDeps {
   logger: Logger;
   config: ApiConfig;
   clock: () => Date;
+  /** Entra ID and Graph, for test connection and the group search. */
+  entra: EntraAccess;
   /** Backs `/readyz`: Redis answers and the process is not shutting down. */
   readiness: () => Promise<ReadinessStatus>;
 }

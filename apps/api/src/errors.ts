@@ -11,7 +11,11 @@ export type ApiErrorCode =
   | 'bad_request'
   | 'unavailable'
   | 'rate_limited'
-  | 'internal_error';
+  | 'internal_error'
+  /** A check against Entra ID with the org's stored settings stopped (`failure` says why). */
+  | 'entra_check_failed'
+  /** Entra ID or Graph did not answer well enough to decide (transient). */
+  | 'entra_unreachable';
 
 /**
  * An error the API answers with as is: its status and `{ error: code }`
@@ -27,6 +31,8 @@ export class ApiError extends Error {
     readonly detail?: string,
     /** A 429's wait and the limit that refused (`retryAfterSeconds`, `limit` in the body). */
     readonly rateLimit?: { retryAfterSeconds: number; limit: string },
+    /** Further fields of the body (e.g. the `failure` of an Entra check). */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(code);
     this.name = 'ApiError';
@@ -40,6 +46,7 @@ export class ApiError extends Error {
     limit?: string;
   } {
     return {
+      ...this.extra,
       error: this.code,
       ...(this.issues ? { issues: this.issues } : {}),
       ...(this.detail !== undefined ? { message: this.detail } : {}),

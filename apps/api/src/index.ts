@@ -2,6 +2,7 @@ export {
   type ApiEnv,
   type ApiRole,
   apiConfigFromEnv,
+  entraAccessFromEnv,
   limitSettingsFromEnv,
   redisReadiness,
   type StartApiOptions,
@@ -9,7 +10,7 @@ export {
 } from './api-role.js';
 export { createApiApp } from './app.js';
 export { ANY_ORG, type AuthClaims, authClaimsSchema } from './auth.js';
-export type { ApiConfig, ApiDeps, ApiStores, ReadinessStatus } from './deps.js';
+export type { ApiConfig, ApiDeps, ApiStores, EntraAccess, ReadinessStatus } from './deps.js';
 export { describeApi } from './describe.js';
 export { ApiError, type ApiErrorCode } from './errors.js';
 export {

@@ -130,7 +130,12 @@ export function defineRoute<
         const raw: unknown = req.body === undefined && !def.body.required ? {} : req.body;
         body = collect(def.body.schema, raw, issues);
       }
-      if (issues.length > 0) throw validationFailed(issues);
+      // A repeated required parameter is named once ("must be given once"), not again as missing.
+      if (issues.length > 0) {
+        throw validationFailed(
+          issues.filter((i, n) => issues.findIndex((j) => j.path === i.path) === n),
+        );
+      }
       const context = requestContext(req);
       const orgId = (params as { orgId?: unknown }).orgId;
       if (typeof orgId === 'string') context.orgId = orgId;

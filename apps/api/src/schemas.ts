@@ -3,6 +3,7 @@ import {
   clientSecretViewSchema,
   cursorSchema,
   directoryUserSchema,
+  groupSightingSchema,
   healthStatusSchema,
   limitQuerySchema,
   listEnvelopeSchema,
@@ -12,7 +13,9 @@ import {
   runChangeKindSchema,
   runIdSchema,
   runSchema,
+  runWarningSchema,
   selectedGroupSchema,
+  syncFailureSchema,
 } from '@pinnacle/domain';
 import { z } from 'zod';
 
@@ -138,3 +141,47 @@ export const healthzResponseSchema = z.object({ status: z.literal('ok') });
 export const readyzResponseSchema = z.object({
   status: z.enum(['ready', 'unavailable', 'shutting_down']),
 });
+
+/** `GET /orgs/{orgId}/entra/groups?search=`: a name to look for (Graph's `$search` words). */
+export const groupSearchQuerySchema = z.strictObject({
+  search: z.string().trim().min(1, 'must not be empty').max(120, 'must be at most 120 characters'),
+});
+/** A group of the tenant as Graph names it. */
+export const entraGroupSchema = z.object({ id: z.string(), displayName: z.string().nullable() });
+export const entraGroupListSchema = z.object({ items: z.array(entraGroupSchema) });
+
+/**
+ * A check against Entra ID with the org's stored settings could not be
+ * made: `entra_check_failed` (409: settings, credentials or consent; fix
+ * them) or `entra_unreachable` (502: Entra ID or Graph did not answer;
+ * retry). `failure` is the run's failure shape: code, title, message,
+ * remediation.
+ */
+export const entraCheckErrorSchema = z.object({
+  error: z.enum(['entra_check_failed', 'entra_unreachable']),
+  message: z.string(),
+  failure: syncFailureSchema,
+});
+
+/**
+ * `POST /orgs/{orgId}/integration/test`: the preflight's answer. Ready
+ * (`ok`), with the selected groups by the names Graph gave and any
+ * warnings; or the failure a sync would stop with. `groups` is what the
+ * group check saw (null when the preflight stopped before it).
+ */
+export const connectionTestSchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    checkedAt: timestamp,
+    groups: z.array(groupSightingSchema),
+    warnings: z.array(runWarningSchema),
+  }),
+  z.object({
+    ok: z.literal(false),
+    checkedAt: timestamp,
+    failure: syncFailureSchema,
+    groups: z.array(groupSightingSchema).nullable(),
+    warnings: z.array(runWarningSchema),
+  }),
+]);
+export type ConnectionTest = z.infer<typeof connectionTestSchema>;

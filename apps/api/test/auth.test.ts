@@ -49,6 +49,9 @@ async function everyRoute(
     },
     'POST /api/v1/orgs/{orgId}/syncs': {},
   };
+  const queries: Record<string, string> = {
+    'GET /api/v1/orgs/{orgId}/entra/groups': '?search=staff',
+  };
   const out: { method: string; path: string; options: RequestOptions }[] = [];
   for (const [template, operations] of Object.entries(doc.paths)) {
     if (!template.startsWith('/api/v1/')) continue;
@@ -59,7 +62,12 @@ async function everyRoute(
         .replace('{runId}', 'run-1')
         .replace('{id}', 'notification-1');
       const body = bodies[`${upper} ${template}`];
-      out.push({ method: upper, path, options: body === undefined ? {} : { body } });
+      const query = queries[`${upper} ${template}`] ?? '';
+      out.push({
+        method: upper,
+        path: `${path}${query}`,
+        options: body === undefined ? {} : { body },
+      });
     }
   }
   return out;
@@ -133,7 +141,7 @@ describe('bearer authentication', () => {
     const other = await token({ org: 'org-b' });
     const keysBefore = (await r.keys()).sort();
     const routes = await everyRoute('org-a');
-    expect(routes.length).toBe(13);
+    expect(routes.length).toBe(15);
     for (const { method, path, options } of routes) {
       const res = await api.request(method, path, { ...options, token: other });
       expect(res.status, `${method} ${path}`).toBe(403);
@@ -155,7 +163,9 @@ describe('bearer authentication', () => {
         if (path === '/api/v1/orgs') continue;
         const res = await api.request(method, path, { ...options, token: t });
         expect([401, 403], `${method} ${path}`).not.toContain(res.status);
-        expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(500);
+        // Entra ID is out of reach in this test (a closed port): the group search says so, 502.
+        const ceiling = path.includes('/entra/groups') ? 503 : 500;
+        expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(ceiling);
       }
     }
   });

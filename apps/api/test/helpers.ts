@@ -90,6 +90,9 @@ export function testEnv(
     SYNC_BACKOFF_MS: 1000,
     API_AUTH_SECRET: AUTH_SECRET,
     SECRET_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    // Never Microsoft's hosts from a test: a closed local port unless a test brings the simulator.
+    ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:9',
+    GRAPH_BASE_URL: 'https://127.0.0.1:9',
     ...overrides,
   };
 }

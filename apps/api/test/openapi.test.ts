@@ -90,6 +90,13 @@ const expected: {
   { method: 'post', path: '/api/v1/orgs/{orgId}/notifications/{id}/read', success: '200' },
   { method: 'post', path: '/api/v1/orgs/{orgId}/notifications/read-all', success: '200' },
   { method: 'get', path: '/api/v1/orgs', success: '200', query: ['limit', 'cursor'] },
+  { method: 'post', path: '/api/v1/orgs/{orgId}/integration/test', success: '200' },
+  {
+    method: 'get',
+    path: '/api/v1/orgs/{orgId}/entra/groups',
+    success: '200',
+    query: ['search'],
+  },
   {
     method: 'get',
     path: '/api/v1/orgs/{orgId}/directory/users',

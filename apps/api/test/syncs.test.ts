@@ -23,6 +23,7 @@ import {
   createApiApp,
   createApiLimits,
   DEFAULT_LIMIT_SETTINGS,
+  entraAccessFromEnv,
   redisReadiness,
 } from '../src/index.js';
 import {
@@ -297,6 +298,7 @@ describe('when the job cannot be added', () => {
       logger,
       config: { authSecret: AUTH_SECRET, queueTimeoutMs: 3000 },
       clock: () => new Date(),
+      entra: entraAccessFromEnv({}),
       readiness: redisReadiness([storeConnection, queueConnection]),
     });
     server = createServer(app);

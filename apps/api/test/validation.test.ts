@@ -54,6 +54,7 @@ const writeRoutes = [
   { method: 'POST', path: '/api/v1/orgs/org-v/syncs' },
   { method: 'POST', path: '/api/v1/orgs/org-v/notifications/n-1/read' },
   { method: 'POST', path: '/api/v1/orgs/org-v/notifications/read-all' },
+  { method: 'POST', path: '/api/v1/orgs/org-v/integration/test' },
 ] as const;
 
 describe('bad input to every write route', () => {
@@ -240,6 +241,12 @@ describe('field validation', () => {
       // A well-formed cursor whose content is no org ID: not one the API issued.
       [`/api/v1/orgs?cursor=${Buffer.from('a:b').toString('base64url')}`, 'cursor'],
       ['/api/v1/orgs?org=x', 'org'],
+      ['/api/v1/orgs/org-v/entra/groups', 'search'],
+      ['/api/v1/orgs/org-v/entra/groups?search=', 'search'],
+      ['/api/v1/orgs/org-v/entra/groups?search=%20%20', 'search'],
+      [`/api/v1/orgs/org-v/entra/groups?search=${'a'.repeat(121)}`, 'search'],
+      ['/api/v1/orgs/org-v/entra/groups?search=a&search=b', 'search'],
+      ['/api/v1/orgs/org-v/entra/groups?search=a&top=5', 'top'],
     ];
     for (const [url, field] of cases) {
       const res = await api.request('GET', url, { token });

@@ -1,6 +1,7 @@
 import type { ApiDeps } from '../deps.js';
 import type { ApiRoute } from '../route.js';
 import { directoryRoutes } from './directory.js';
+import { entraRoutes } from './entra.js';
 import { integrationRoutes } from './integration.js';
 import { notificationRoutes } from './notifications.js';
 import { orgRoutes } from './orgs.js';
@@ -18,5 +19,6 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...notificationRoutes(deps),
     ...directoryRoutes(deps),
     ...orgRoutes(deps),
+    ...entraRoutes(deps),
   ];
 }
