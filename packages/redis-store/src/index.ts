@@ -1,6 +1,7 @@
 export * from './alert-repository.js';
 export { CursorSigner } from './cursor-signer.js';
 export * from './expiry-warning-repository.js';
+export * from './fleet-index.js';
 export * from './health-repository.js';
 export * from './integration-repository.js';
 export * from './keys.js';

@@ -1,7 +1,8 @@
 import type { clientSecretRotationSchema, integrationSettingsInputSchema } from '@pinnacle/domain';
-import { secretHint } from '@pinnacle/domain';
+import { scheduleIntervalMs, secretHint } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { FleetIndex } from './fleet-index.js';
 import { globalKeys, orgKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import type { SecretBox } from './secret-box.js';
@@ -67,6 +68,8 @@ export class IntegrationRepository {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly secretBox: SecretBox,
+    /** The fleet view's index: an org enters it when its settings are first saved. */
+    private readonly fleet?: FleetIndex,
   ) {}
 
   async get(orgId: string): Promise<StoredIntegration | null> {
@@ -287,6 +290,7 @@ export class IntegrationRepository {
       if (Number.isFinite(expiry)) pipeline.zadd(g.secretExpiry, expiry, orgId);
       else pipeline.zrem(g.secretExpiry, orgId);
       await pipeline.exec();
+      await this.fleet?.recordSchedule(orgId, scheduleIntervalMs(record.schedule), new Date());
       const json = await this.redis.get(key);
       const latest = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
       if (latest === null || latest.revision === record.revision) return;

@@ -64,3 +64,25 @@ export function globalKeys(prefix: string) {
     anyOrgRequestRate: (subject: string) => `${prefix}:request-rate:any-org:${subject}`,
   };
 }
+
+/**
+ * The fleet index (every org's status, for the ops view): fleet-wide keys
+ * under one hash tag of their own, `{fleet}`, so the script that updates
+ * an org's entry and its place in every filter index stays in one slot on a
+ * Redis Cluster, apart from the orgs' own slots.
+ */
+export function fleetKeys(prefix: string) {
+  const base = `${prefix}:{fleet}`;
+  return {
+    /** Hash: org ID → its fleet record (JSON). */
+    entries: `${base}:entries`,
+    /** Zset, all scores 0: every org, in org ID order (paged with ZRANGEBYLEX). */
+    all: `${base}:all`,
+    /** Zset: org ID → when it turns stale (ms); only orgs with a schedule. */
+    staleAt: `${base}:stale-at`,
+    /** Zset, scores 0: the orgs with this health status. */
+    status: (status: string) => `${base}:status:${status}`,
+    /** Zset, scores 0: the orgs whose open failure has this code. */
+    code: (code: string) => `${base}:code:${code}`,
+  };
+}

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { AlertRepository } from './alert-repository.js';
 import { CursorSigner } from './cursor-signer.js';
 import { ExpiryWarningRepository } from './expiry-warning-repository.js';
+import { FleetIndex } from './fleet-index.js';
 import { HealthRepository } from './health-repository.js';
 import { IntegrationRepository } from './integration-repository.js';
 import { NotificationRepository } from './notification-repository.js';
@@ -34,6 +35,8 @@ export interface Stores {
   expiryWarnings: ExpiryWarningRepository;
   /** Each org's selected groups as preflights last saw them (names for the overview). */
   selectedGroups: SelectedGroupRepository;
+  /** Every org's status for the ops fleet view, updated as runs finish. */
+  fleet: FleetIndex;
 }
 
 export interface StoreOptions {
@@ -55,8 +58,9 @@ export function createStores(
     current: secretEncryptionKey,
     previous: options.previousSecretKeys,
   });
+  const fleet = new FleetIndex(redis, prefix);
   return {
-    integrations: new IntegrationRepository(redis, prefix, new SecretBox(keyring)),
+    integrations: new IntegrationRepository(redis, prefix, new SecretBox(keyring), fleet),
     runs: new RunRepository(redis, prefix),
     runChanges: new RunChangesRepository(redis, prefix),
     health: new HealthRepository(redis, prefix),
@@ -69,5 +73,6 @@ export function createStores(
     alerts: new AlertRepository(redis, prefix),
     expiryWarnings: new ExpiryWarningRepository(redis, prefix),
     selectedGroups: new SelectedGroupRepository(redis, prefix),
+    fleet,
   };
 }
