@@ -257,3 +257,51 @@ describe('a group deleted mid-sync', () => {
     expect(await snapshot(orgId)).toHaveLength(before.stats.users ?? -1);
   });
 });
+
+describe('the fleet index', () => {
+  it('follows each finished run: failing with its code and since when, then recovered', async () => {
+    const orgId = newOrgId();
+    const { engineering } = t.groups;
+    await h.configure(
+      orgId,
+      settingsFor(t, [engineering], {
+        clientSecret: 'Wrong8Q~not-the-secret-of-this-app',
+        schedule: { enabled: true, every: '6h' },
+      }),
+    );
+    // Saved settings put the org in the fleet, never synced.
+    expect(await h.stores.fleet.get(orgId)).toMatchObject({ status: 'unknown', lastRunAt: null });
+    const failed = await h.syncAndWait(orgId);
+    expect(failed.failure?.code).toBe('client_secret_invalid');
+    const failing = await h.stores.fleet.get(orgId);
+    expect(failing).toMatchObject({
+      status: 'failing',
+      failureCode: 'client_secret_invalid',
+      failingSince: Date.parse(failed.finishedAt ?? ''),
+      lastSuccessAt: null,
+      scheduleIntervalMs: 6 * 3_600_000,
+    });
+    const byCode = await h.stores.fleet.page({ code: 'client_secret_invalid' }, { limit: 200 });
+    expect(byCode.entries.map((e) => e.orgId)).toContain(orgId);
+
+    await h.configure(
+      orgId,
+      settingsFor(t, [engineering], { schedule: { enabled: true, every: '6h' } }),
+    );
+    const succeeded = await h.syncAndWait(orgId);
+    expect(succeeded.status).toBe('succeeded');
+    const recovered = await h.stores.fleet.get(orgId);
+    expect(recovered).toMatchObject({
+      status: 'healthy',
+      failureCode: null,
+      failingSince: null,
+      lastSuccessAt: Date.parse(succeeded.finishedAt ?? ''),
+      staleAt: Date.parse(succeeded.finishedAt ?? '') + 18 * 3_600_000,
+    });
+    const stillByCode = await h.stores.fleet.page(
+      { code: 'client_secret_invalid' },
+      { limit: 200 },
+    );
+    expect(stillByCode.entries.map((e) => e.orgId)).not.toContain(orgId);
+  });
+});

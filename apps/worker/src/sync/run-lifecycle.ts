@@ -8,12 +8,14 @@ import {
   type RunStage,
   recordRunOutcome,
   type SyncFailure,
+  scheduleIntervalMs,
 } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { NotificationJob, SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type {
+  FleetIndex,
   HealthReading,
   HealthRepository,
   IntegrationRepository,
@@ -36,6 +38,8 @@ export interface RunLifecycleDependencies {
   now: () => Date;
   /** Counts each finished run (status, failure code, duration, Graph requests). */
   metrics: Pick<MetricsRecorder, 'runFinished'>;
+  /** The ops view's index of every org's status: told what each finished run decided. */
+  fleet: Pick<FleetIndex, 'recordHealth'>;
 }
 
 /** What a sync job comes to when there is no run for it to execute. */
@@ -252,6 +256,13 @@ export class RunLifecycle {
       const reading = this.healthReading;
       const { next, transition, replay } = recordRunOutcome(reading.health, outcome);
       if (replay || (await this.deps.health.compareAndSet(orgId, reading, next))) {
+        // The fleet index follows the health record (the same record gives the same entry).
+        await this.deps.fleet.recordHealth(
+          orgId,
+          next,
+          this.integration ? scheduleIntervalMs(this.integration.schedule) : undefined,
+          this.deps.now(),
+        );
         return transition;
       }
       this.healthReading = await this.deps.health.read(orgId);

@@ -12,6 +12,7 @@ import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type {
+  FleetIndex,
   HealthRepository,
   IntegrationRepository,
   RunRepository,
@@ -50,6 +51,8 @@ export interface SyncDependencies {
   graphTimeoutMs?: number;
   /** Counts each finished run (status, failure code, duration, Graph requests). */
   metrics: Pick<MetricsRecorder, 'runFinished'>;
+  /** The ops view's index of every org's status. */
+  fleet: Pick<FleetIndex, 'recordHealth'>;
 }
 
 export type SyncJobResult = { outcome: 'succeeded'; runId: string } | SkippedJob;
