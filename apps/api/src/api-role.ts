@@ -217,6 +217,8 @@ export async function startApiRole(
     metricsConnection: storeConnection,
     queuePrefix: env.QUEUE_PREFIX,
     logger: log,
+    fleet: stores.fleet,
+    ...(options.clock ? { clock: options.clock } : {}),
     readOnly: env.OPS_READ_ONLY ?? false,
     loginThrottle: {
       redis: storeConnection,

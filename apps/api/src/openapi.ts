@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { ApiRoute, ResponseSpec } from './route.js';
 import {
   errorResponseSchema,
+  fleetListSchema,
+  fleetQuerySchema,
   healthzResponseSchema,
   rateLimitedResponseSchema,
   readyzResponseSchema,
@@ -173,6 +175,26 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): OpenApiDocume
       true,
     ),
   };
+  paths['/ops/orgs'] = {
+    get: {
+      operationId: 'listFleetOrgs',
+      summary:
+        'The fleet: every org with its status, open failure code and since when, last success, staleness and secret days left, paged by org ID and filtered by status or code, with counts over the whole fleet (ops credentials)',
+      tags: ['operations'],
+      security: [{ opsBasicAuth: [] }],
+      parameters: parametersOf(fleetQuerySchema, 'query'),
+      responses: {
+        '200': response({ description: 'A page of orgs and the counts', schema: fleetListSchema }),
+        '400': response({
+          description: 'A query parameter is invalid (`issues` names each)',
+          schema: validationErrorResponseSchema,
+        }),
+        '401': errorResponse('No or wrong ops credentials (`WWW-Authenticate: Basic`)'),
+        '429': errorResponse('Too many failed ops logins from this address; see `Retry-After`'),
+        '503': errorResponse('Redis is unavailable; retry later'),
+      },
+    },
+  };
   paths['/openapi.json'] = {
     get: {
       operationId: 'openapi',
@@ -197,7 +219,11 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): OpenApiDocume
     },
     servers: [{ url: '/' }],
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        // OPS_USER / OPS_PASSWORD: /metrics, /admin/queues and /ops/orgs.
+        opsBasicAuth: { type: 'http', scheme: 'basic' },
+      },
     },
     paths,
   };

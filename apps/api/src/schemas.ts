@@ -3,6 +3,9 @@ import {
   clientSecretViewSchema,
   cursorSchema,
   directoryUserSchema,
+  failureCodeSchema,
+  fleetCountsSchema,
+  fleetOrgSchema,
   groupSightingSchema,
   healthStatusSchema,
   limitQuerySchema,
@@ -185,3 +188,18 @@ export const connectionTestSchema = z.discriminatedUnion('ok', [
   }),
 ]);
 export type ConnectionTest = z.infer<typeof connectionTestSchema>;
+
+/** `GET /ops/orgs`: filters and paging of the fleet view. */
+export const fleetQuerySchema = z.strictObject({
+  status: healthStatusSchema.optional(),
+  code: failureCodeSchema.optional(),
+  limit: limitQuerySchema,
+  cursor: cursorSchema.optional(),
+});
+/** `GET /ops/orgs`: a page of orgs (by org ID) and counts over the whole fleet. */
+export const fleetListSchema = listEnvelopeSchema(fleetOrgSchema).extend({
+  counts: fleetCountsSchema,
+  /** The time stale flags and days left were computed at. */
+  generatedAt: timestamp,
+});
+export type FleetList = z.infer<typeof fleetListSchema>;

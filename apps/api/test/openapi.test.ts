@@ -260,6 +260,25 @@ describe('GET /openapi.json', () => {
     expect(res.status).toBe(200);
   });
 
+  it('describes the fleet view behind the ops credentials (HTTP Basic)', async () => {
+    const raw = (await api.request('GET', '/openapi.json')).json as {
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(raw.components.securitySchemes.opsBasicAuth).toEqual({ type: 'http', scheme: 'basic' });
+    const doc = documentSchema.parse(raw);
+    const fleet = doc.paths['/ops/orgs']?.get;
+    expect(fleet?.security).toEqual([{ opsBasicAuth: [] }]);
+    expect((fleet?.parameters ?? []).map((p) => p.name).sort()).toEqual([
+      'code',
+      'cursor',
+      'limit',
+      'status',
+    ]);
+    expect(Object.keys(fleet?.responses ?? {})).toEqual(
+      expect.arrayContaining(['200', '400', '401', '429', '503']),
+    );
+  });
+
   it('is the document describeApi() gives without a running app (the console is typed from it)', async () => {
     const served = (await api.request('GET', '/openapi.json')).json;
     expect(describeApi()).toEqual(served);

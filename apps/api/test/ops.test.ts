@@ -1,5 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { buildFailure, emptyRunStats, type Run, runSchema } from '@pinnacle/domain';
+import {
+  buildFailure,
+  emptyRunStats,
+  fleetOrgSchema,
+  integrationSettingsInputSchema,
+  type Run,
+  runSchema,
+  unknownHealth,
+} from '@pinnacle/domain';
 import { createMetricsRecorder } from '@pinnacle/metrics';
 import { queueNames, syncJobId } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
@@ -12,6 +20,7 @@ import {
 } from '@pinnacle/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { credentialsMatch, parseBasicAuthorization } from '../src/ops/basic-auth.js';
 import { type ApiResponse, startTestApi, type TestApi } from './helpers.js';
 
@@ -108,7 +117,7 @@ describe('HTTP Basic parsing and comparison', () => {
 });
 
 describe('ops credentials', () => {
-  it('are required for /metrics and /admin/queues', async () => {
+  it('are required for /metrics, /admin/queues and /ops/orgs', async () => {
     const refused: Record<string, string>[] = [
       {},
       { authorization: basic(OPS_USER, 'wrong-password-entirely') },
@@ -119,7 +128,7 @@ describe('ops credentials', () => {
       { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` },
       { authorization: 'Bearer abc.def.ghi' },
     ];
-    for (const path of ['/metrics', '/admin/queues', '/admin/queues/api/queues']) {
+    for (const path of ['/metrics', '/admin/queues', '/admin/queues/api/queues', '/ops/orgs']) {
       for (const headers of refused) {
         expectBasicChallenge(await api.request('GET', path, { headers }));
       }
@@ -340,14 +349,194 @@ describe('Bull Board', () => {
   });
 });
 
+describe('/ops/orgs (the fleet view)', () => {
+  const HOUR = 3_600_000;
+  const ago = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString();
+  const fleetList = z.object({
+    items: z.array(fleetOrgSchema),
+    nextCursor: z.string().nullable(),
+    counts: z.object({
+      total: z.number(),
+      byStatus: z.record(z.string(), z.number()),
+      byFailureCode: z.record(z.string(), z.number()),
+      stale: z.number(),
+    }),
+    generatedAt: z.string(),
+  });
+  const list = async (query = '') => {
+    const res = await api.request('GET', `/ops/orgs${query}`, { headers: ops });
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    return fleetList.parse(res.json);
+  };
+
+  beforeAll(async () => {
+    const { stores } = api.role.deps;
+    const settings = (expiresInDays: number) =>
+      integrationSettingsInputSchema.parse({
+        clientSecret: `Fleet8Q~${randomUUID()}`,
+        // Half a day off the boundary: whole days left are floored.
+        clientSecretExpiresAt: new Date(
+          Date.now() + (expiresInDays + 0.5) * 24 * HOUR,
+        ).toISOString(),
+        groupIds: [],
+        schedule: { enabled: true, every: '6h' },
+      });
+    for (const [orgId, days] of [
+      ['fleet-expired', -3],
+      ['fleet-consent', 200],
+      ['fleet-healthy', 5],
+      ['fleet-new', 90],
+    ] as const) {
+      await stores.integrations.put(orgId, settings(days));
+    }
+    const failing = (code: string, since: string, lastSuccessAt: string | null) => ({
+      ...unknownHealth,
+      status: 'failing' as const,
+      openFailure: {
+        code,
+        category: 'credentials',
+        since,
+        lastSeenAt: ago(1),
+        firstRunId: 'r1',
+        lastRunId: 'r2',
+        count: 3,
+      },
+      lastRunId: 'r2',
+      lastRunAt: ago(1),
+      lastSuccessAt,
+    });
+    await stores.fleet.recordHealth(
+      'fleet-expired',
+      failing('client_secret_expired', ago(30), ago(30)),
+      undefined,
+      new Date(),
+    );
+    await stores.fleet.recordHealth(
+      'fleet-consent',
+      failing('consent_missing', ago(2), null),
+      undefined,
+      new Date(),
+    );
+    await stores.fleet.recordHealth(
+      'fleet-healthy',
+      {
+        ...unknownHealth,
+        status: 'healthy',
+        lastRunId: 'r9',
+        lastRunAt: ago(1),
+        lastSuccessAt: ago(1),
+      },
+      undefined,
+      new Date(),
+    );
+  });
+
+  it('lists every org with its status, open failure and since, last success, staleness and secret days left', async () => {
+    const page = await list();
+    const byId = new Map(page.items.map((o) => [o.orgId, o]));
+    expect(byId.get('fleet-expired')).toMatchObject({
+      status: 'failing',
+      failureCode: 'client_secret_expired',
+      // Last success 30 h ago, on a 6 h schedule: stale since 12 h ago.
+      stale: true,
+      secretDaysLeft: -3,
+    });
+    expect(byId.get('fleet-expired')?.failingSince).toBe(byId.get('fleet-expired')?.lastSuccessAt);
+    expect(byId.get('fleet-consent')).toMatchObject({
+      status: 'failing',
+      failureCode: 'consent_missing',
+      lastSuccessAt: null,
+      stale: false,
+      secretDaysLeft: 200,
+    });
+    expect(byId.get('fleet-healthy')).toMatchObject({
+      status: 'healthy',
+      stale: false,
+      secretDaysLeft: 5,
+    });
+    expect(byId.get('fleet-new')).toMatchObject({
+      status: 'unknown',
+      lastRunAt: null,
+      stale: false,
+    });
+    expect(page.counts).toMatchObject({
+      byStatus: { failing: 2, healthy: 1, unknown: 1 },
+      byFailureCode: { client_secret_expired: 1, consent_missing: 1 },
+      stale: 1,
+    });
+    expect(page.counts.total).toBe(page.items.length);
+  });
+
+  it('filters by status and failure code, and pages by org ID', async () => {
+    expect((await list('?status=failing')).items.map((o) => o.orgId)).toEqual([
+      'fleet-consent',
+      'fleet-expired',
+    ]);
+    expect((await list('?code=consent_missing')).items.map((o) => o.orgId)).toEqual([
+      'fleet-consent',
+    ]);
+    expect((await list('?status=healthy&code=consent_missing')).items).toEqual([]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await list(`?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.items.length).toBeLessThanOrEqual(1);
+      seen.push(...page.items.map((o) => o.orgId));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...seen].sort());
+    expect(seen).toEqual(
+      expect.arrayContaining(['fleet-consent', 'fleet-expired', 'fleet-healthy', 'fleet-new']),
+    );
+  });
+
+  it('names each bad query parameter', async () => {
+    const cases: [string, string][] = [
+      ['?status=broken', 'status'],
+      ['?code=no_such_code', 'code'],
+      ['?limit=0', 'limit'],
+      ['?limit=500', 'limit'],
+      ['?cursor=%2F%2F', 'cursor'],
+      [`?cursor=${Buffer.from('a:b').toString('base64url')}`, 'cursor'],
+      ['?status=failing&status=healthy', 'status'],
+      ['?org=x', 'org'],
+    ];
+    for (const [query, field] of cases) {
+      const res = await api.request('GET', `/ops/orgs${query}`, { headers: ops });
+      expect(res.status, query).toBe(400);
+      const body = z
+        .object({
+          error: z.literal('validation_failed'),
+          issues: z.array(z.object({ path: z.string() })),
+        })
+        .parse(res.json);
+      expect(
+        body.issues.map((i) => i.path),
+        query,
+      ).toEqual([field]);
+    }
+  });
+
+  it('counts the stale orgs on /metrics as entra_sync_orgs_stale', async () => {
+    const { counts } = await list();
+    const text = (await api.request('GET', '/metrics', { headers: ops })).text;
+    expect(text).toContain('# TYPE entra_sync_orgs_stale gauge');
+    expect(sample(text, 'entra_sync_orgs_stale')).toBe(counts.stale);
+    expect(counts.stale).toBeGreaterThan(0);
+  });
+});
+
 describe('framing', () => {
-  it('/metrics and /admin/queues forbid being framed, refusals included', async () => {
+  it('/metrics, /admin/queues and /ops/orgs forbid being framed, refusals included', async () => {
     const cases: [string, Record<string, string>][] = [
       ['/metrics', ops],
       ['/metrics', {}],
       ['/admin/queues', ops],
       ['/admin/queues', {}],
       ['/admin/queues/api/queues', ops],
+      ['/ops/orgs', ops],
+      ['/ops/orgs', {}],
     ];
     for (const [path, headers] of cases) {
       const res = await api.request('GET', path, { headers });

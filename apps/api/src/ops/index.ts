@@ -1,5 +1,6 @@
 import type { Logger } from '@pinnacle/logging';
 import { queues } from '@pinnacle/queue-contracts';
+import type { FleetIndex } from '@pinnacle/redis-store';
 import { Queue } from 'bullmq';
 import type { Express, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
@@ -8,11 +9,13 @@ import { denyFraming } from '../http.js';
 import { requestContext } from '../request-context.js';
 import { type OpsCredentials, requireBasicAuth } from './basic-auth.js';
 import { BULL_BOARD_PATH, createBullBoardRouter } from './bull-board.js';
+import { FLEET_PATH, fleetHandler } from './fleet.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 
 export { type OpsCredentials, requireBasicAuth } from './basic-auth.js';
 export { BULL_BOARD_PATH, redactSecrets } from './bull-board.js';
+export { FLEET_PATH } from './fleet.js';
 export { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 export { type ApiMetrics, createApiMetrics } from './metrics.js';
 
@@ -31,9 +34,12 @@ export interface OpsOptions {
   readOnly?: boolean;
   /** Throttles failed logins per source address (OPS_LOGIN_MAX_FAILURES, OPS_LOGIN_WINDOW_SECONDS). */
   loginThrottle?: LoginThrottleOptions;
+  /** Every org's status, for `GET /ops/orgs` and the stale-orgs gauge. */
+  fleet?: FleetIndex;
+  clock?: () => Date;
 }
 
-/** What the api role serves for ops: Bull Board and /metrics, behind HTTP Basic auth. */
+/** What the api role serves for ops: Bull Board, /metrics and the fleet, behind HTTP Basic auth. */
 export interface Ops {
   metrics: ApiMetrics;
   /** Every queue of @pinnacle/queue-contracts, as Bull Board and the job counts see them. */
@@ -83,6 +89,7 @@ export function createOps(options: OpsOptions): Ops {
     redis: options.metricsConnection,
     queuePrefix: options.queuePrefix,
     logger: log,
+    ...(options.fleet ? { fleet: options.fleet } : {}),
   });
   if (options.credentials === undefined) {
     log.warn('OPS_USER and OPS_PASSWORD are not set: /metrics and /admin/queues refuse everyone');
@@ -105,8 +112,11 @@ export function createOps(options: OpsOptions): Ops {
     mount(app) {
       app.use(metrics.httpMetrics);
       // Never inside a frame (clickjacking), refusals included.
-      app.use([METRICS_PATH, BULL_BOARD_PATH], denyFraming);
+      app.use([METRICS_PATH, BULL_BOARD_PATH, FLEET_PATH], denyFraming);
       app.get(METRICS_PATH, tagRoute(METRICS_PATH), auth, metrics.handler);
+      if (options.fleet) {
+        app.get(FLEET_PATH, tagRoute(FLEET_PATH), auth, fleetHandler(options.fleet, options.clock));
+      }
       app.use(
         BULL_BOARD_PATH,
         tagRoute(BULL_BOARD_PATH),

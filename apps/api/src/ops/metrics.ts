@@ -6,6 +6,7 @@ import {
   type RecordedMetrics,
   readRecordedMetrics,
 } from '@pinnacle/metrics';
+import type { FleetIndex } from '@pinnacle/redis-store';
 import type { Queue } from 'bullmq';
 import type { Request, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
@@ -26,6 +27,8 @@ export interface ApiMetricsOptions {
   redis: Redis;
   queuePrefix: string;
   logger: Logger;
+  /** The fleet index: how many orgs are stale, at scrape time. */
+  fleet?: FleetIndex;
 }
 
 export interface ApiMetrics {
@@ -50,6 +53,8 @@ interface FleetSnapshot {
   jobCounts: { queue: string; byState: Record<string, number> }[];
   /** Undefined when Redis did not answer. */
   recorded: RecordedMetrics | undefined;
+  /** Orgs whose last success is older than three schedule intervals; undefined when unknown. */
+  staleOrgs: number | undefined;
   /** Every read answered. */
   complete: boolean;
 }
@@ -62,7 +67,7 @@ async function readFleet(options: ApiMetricsOptions): Promise<FleetSnapshot> {
     reason ??= error instanceof Error ? error.message : String(error);
     return undefined;
   };
-  const [counts, recorded] = await Promise.all([
+  const [counts, recorded, staleOrgs] = await Promise.all([
     Promise.all(
       options.queues.map((queue) =>
         withTimeout('counting jobs', SCRAPE_TIMEOUT_MS, queue.getJobCounts()).then(
@@ -76,12 +81,19 @@ async function readFleet(options: ApiMetricsOptions): Promise<FleetSnapshot> {
       SCRAPE_TIMEOUT_MS,
       readRecordedMetrics(options.redis, options.queuePrefix),
     ).catch(unavailable('recorded metrics')),
+    options.fleet
+      ? withTimeout(
+          'counting stale orgs',
+          SCRAPE_TIMEOUT_MS,
+          options.fleet.staleCount(new Date()),
+        ).catch(unavailable('stale orgs'))
+      : Promise.resolve(undefined),
   ]);
   // One line per scrape, without a stack: the connection watch already reports the outage.
   if (failed.length > 0)
     options.logger.warn({ failed, reason }, 'metrics scrape: redis unavailable');
   const jobCounts = counts.filter((c): c is NonNullable<typeof c> => c !== undefined);
-  return { jobCounts, recorded, complete: failed.length === 0 };
+  return { jobCounts, recorded, staleOrgs, complete: failed.length === 0 };
 }
 
 /**
@@ -221,6 +233,17 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
       },
     });
   }
+
+  new Gauge({
+    name: 'entra_sync_orgs_stale',
+    help: 'Orgs whose last successful sync is older than three schedule intervals (never synced: since their settings were saved), read from the fleet index at scrape time.',
+    registers: [registry],
+    async collect() {
+      const { staleOrgs } = await fleet();
+      this.reset();
+      if (staleOrgs !== undefined) this.set(staleOrgs);
+    },
+  });
 
   new Gauge({
     name: 'entra_sync_redis_up',
