@@ -6,6 +6,7 @@ import { Alert, Button } from './components/ui.js';
 import { UnreadProvider, useUnread } from './components/unread.js';
 import { Link, navigate, usePathname } from './lib/router.js';
 import { homePath, type OrgPage, orgPath, parseRoute } from './lib/routes.js';
+import { FleetPage } from './pages/fleet.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { NotificationsPage } from './pages/notifications.js';
 import { OrgPickerPage } from './pages/org-picker.js';
@@ -125,6 +126,14 @@ export function App() {
     if (route.page === 'home' && ownOrg) navigate(orgPath(ownOrg), { replace: true });
   }, [route.page, ownOrg]);
 
+  // The fleet view signs in with the ops credentials, not a bearer token.
+  if (route.page === 'fleet') {
+    return (
+      <Frame>
+        <FleetPage />
+      </Frame>
+    );
+  }
   if (!claims) {
     return (
       <Frame>

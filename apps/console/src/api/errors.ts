@@ -1,5 +1,5 @@
 import { waitText } from '../lib/format.js';
-import type { ValidationIssue } from './types.js';
+import type { RunFailure, ValidationIssue } from './types.js';
 
 /** Which limit a 429 names: the token's request rate, or the org's Sync Now budget. */
 export type RateLimit = 'request_rate' | 'sync_now_budget';
@@ -11,6 +11,12 @@ export type ApiFailure =
   | { kind: 'not_found' }
   | { kind: 'validation'; issues: ValidationIssue[] }
   | { kind: 'rate_limited'; retryAfterSeconds: number | null; limit: RateLimit | null }
+  /**
+   * A check against Entra ID with the org's stored settings could not be
+   * made: the run failure shape says why (`transient`: Entra ID or Graph
+   * did not answer; try again).
+   */
+  | { kind: 'entra_check'; failure: RunFailure; transient: boolean }
   | { kind: 'unavailable' }
   | { kind: 'network' }
   | { kind: 'server'; status: number };
@@ -24,6 +30,21 @@ export class ApiError extends Error {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
+}
+
+/** The run failure an Entra check answered with (409/502), if the body carries one. */
+function entraFailureOf(body: unknown): RunFailure | null {
+  if (!isRecord(body) || !isRecord(body.failure)) return null;
+  const f = body.failure;
+  if (
+    typeof f.code !== 'string' ||
+    typeof f.title !== 'string' ||
+    typeof f.message !== 'string' ||
+    !Array.isArray(f.remediation)
+  ) {
+    return null;
+  }
+  return f as unknown as RunFailure;
 }
 
 function issuesOf(body: unknown): ValidationIssue[] {
@@ -52,6 +73,10 @@ export function failureOf(status: number, body: unknown, retryAfter: string | nu
       limit: limit === 'request_rate' || limit === 'sync_now_budget' ? limit : null,
     };
   }
+  if (status === 409 || status === 502) {
+    const failure = entraFailureOf(body);
+    if (failure) return { kind: 'entra_check', failure, transient: status === 502 };
+  }
   if (status === 503) return { kind: 'unavailable' };
   return { kind: 'server', status };
 }
@@ -76,6 +101,8 @@ export function describeFailure(failure: ApiFailure): string {
         ? `This organisation has started as many syncs as it may in a short time. ${when}`
         : `Too many requests from this sign-in. ${when}`;
     }
+    case 'entra_check':
+      return `${failure.failure.title}. ${failure.failure.message}`;
     case 'unavailable':
       return 'The service is temporarily unavailable. Try again in a few seconds.';
     case 'network':

@@ -46,3 +46,13 @@ export type OverviewGroup = SyncOverview['groups'][number] & {
   missing?: boolean;
   lastSeenAt?: string | null;
 };
+
+export type ConnectionTest = Ok<'/api/v1/orgs/{orgId}/integration/test', 'post', 200>;
+export type EntraGroup = Ok<'/api/v1/orgs/{orgId}/entra/groups', 'get', 200>['items'][number];
+export type RunChangesPage = Ok<'/api/v1/orgs/{orgId}/syncs/{runId}/changes', 'get', 200>;
+export type RunChange = RunChangesPage['items'][number];
+export type RunChangeKind = RunChange['change'];
+export type FleetList = Ok<'/ops/orgs', 'get', 200>;
+export type FleetOrg = FleetList['items'][number];
+export type FleetQuery = NonNullable<paths['/ops/orgs']['get']['parameters']['query']>;
+export type HealthStatus = FleetOrg['status'];

@@ -1,9 +1,10 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { unwrap } from '../api/client.js';
 import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
-import type { IntegrationSettings, ValidationIssue } from '../api/types.js';
+import type { EntraGroup, IntegrationSettings, ValidationIssue } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { dateOnly } from '../lib/format.js';
+import type { GroupNames } from '../lib/groups.js';
 import { issuesByField } from '../lib/issues.js';
 import { Link } from '../lib/router.js';
 import { orgPath } from '../lib/routes.js';
@@ -16,6 +17,7 @@ import {
   settingsInput,
 } from '../lib/settings-form.js';
 import { CheckboxField, controlProps, Field } from './field.js';
+import { GroupPicker } from './group-picker.js';
 import { Button, Card } from './ui.js';
 
 const GUID_HINT = 'A GUID such as 8f6b2c1e-4d3a-4b6e-9f1a-2c3d4e5f6a7b.';
@@ -87,10 +89,19 @@ export function SettingsForm({
   orgId,
   settings,
   onSaved,
+  names,
+  onNames,
+  onDirty,
 }: {
   orgId: string;
   settings: IntegrationSettings | null;
-  onSaved: (saved: IntegrationSettings) => void;
+  /** `test`: the admin pressed "Save and test connection". */
+  onSaved: (saved: IntegrationSettings, options: { test: boolean }) => void;
+  /** Group names known so far, and where a search's names go. */
+  names: GroupNames;
+  onNames: (groups: EntraGroup[]) => void;
+  /** Whether the form holds edits not saved yet. */
+  onDirty?: (dirty: boolean) => void;
 }) {
   const { api } = useSession();
   const mode = settings ? 'edit' : 'create';
@@ -101,7 +112,16 @@ export function SettingsForm({
   const [failure, setFailure] = useState<ApiFailure | null>(null);
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
+  const [baseline, setBaseline] = useState<SettingsFormValues | null>(() =>
+    settings ? formFromSettings(settings) : null,
+  );
   const summary = useRef<HTMLDivElement>(null);
+  const dirty = baseline === null || JSON.stringify(values) !== JSON.stringify(baseline);
+  const dirtyRef = useRef(onDirty);
+  dirtyRef.current = onDirty;
+  useEffect(() => {
+    dirtyRef.current?.(dirty);
+  }, [dirty]);
 
   const { byField, form } = issuesByField(issues, SETTINGS_ISSUE_PATHS);
   const set = <K extends SettingsField>(field: K, value: SettingsFormValues[K]) => {
@@ -120,8 +140,8 @@ export function SettingsForm({
     if (issues.length > 0 || failure) document.getElementById('settings-errors')?.focus();
   }, [issues, failure]);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async (event: FormEvent | null, test = false) => {
+    event?.preventDefault();
     setSaving(true);
     setIssues([]);
     setFailure(null);
@@ -134,9 +154,11 @@ export function SettingsForm({
         }),
       );
       // The secret leaves the form once stored; everything else stays as typed.
-      setValues((v) => ({ ...v, clientSecret: '', clientSecretExpiresAt: '' }));
+      const kept = { ...values, clientSecret: '', clientSecretExpiresAt: '' };
+      setValues(kept);
+      setBaseline(kept);
       setSaved(mode === 'create' ? 'The integration was created.' : 'The settings were saved.');
-      onSaved(result);
+      onSaved(result, { test });
     } catch (error) {
       if (error instanceof ApiError && error.failure.kind === 'validation') {
         setIssues(error.failure.issues);
@@ -256,20 +278,16 @@ export function SettingsForm({
 
         <fieldset className="fieldset">
           <legend>Groups</legend>
-          <Field
-            id={fieldId('groupIds')}
-            label={LABELS.groupIds}
-            hint="One group object ID per line (Entra ID → Groups → the group → Object ID). Members of nested groups are included."
+          <GroupPicker
+            orgId={orgId}
+            value={values.groupIds}
+            onChange={(next) => set('groupIds', next)}
+            names={names}
+            onNames={onNames}
             errors={errorsOf('groupIds')}
-          >
-            <textarea
-              {...text('groupIds', true)}
-              className="input input--mono"
-              rows={4}
-              value={values.groupIds}
-              onChange={(e) => set('groupIds', e.target.value)}
-            />
-          </Field>
+            fieldId={fieldId('groupIds')}
+            saved={settings !== null}
+          />
           <CheckboxField
             id={fieldId('includeDisabledUsers')}
             label={LABELS.includeDisabledUsers}
@@ -370,9 +388,14 @@ export function SettingsForm({
         </fieldset>
 
         <div className="form__footer">
-          <Button type="submit" variant="primary" busy={saving}>
-            {mode === 'create' ? 'Create integration' : 'Save settings'}
-          </Button>
+          <div className="button-row">
+            <Button type="submit" variant="primary" busy={saving}>
+              {mode === 'create' ? 'Create integration' : 'Save settings'}
+            </Button>
+            <Button busy={saving} onClick={() => void submit(null, true)}>
+              {mode === 'create' ? 'Create and test connection' : 'Save and test connection'}
+            </Button>
+          </div>
           {saved ? (
             <p className="form__saved" role="status">
               {saved} <Link to={orgPath(orgId)}>See the sync overview</Link>

@@ -4,6 +4,8 @@ import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Run } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { plural } from '../lib/format.js';
+import { Link } from '../lib/router.js';
+import { orgPath } from '../lib/routes.js';
 import { useInterval } from '../lib/use-resource.js';
 import { FailureDetails, isActive, RunCounts, STAGES, StageSteps } from './run.js';
 import { Alert, Button } from './ui.js';
@@ -22,6 +24,7 @@ export function SyncNowPanel({
   lastRun,
   onFinished,
   headingLevel = 2,
+  linkToChanges = true,
 }: {
   orgId: string;
   /** A run queued or running when the page loaded: followed at once. */
@@ -30,6 +33,8 @@ export function SyncNowPanel({
   lastRun: Run | null;
   onFinished?: (run: Run) => void;
   headingLevel?: 2 | 3;
+  /** Link a blocked run to its list of who would be removed (in the run history). */
+  linkToChanges?: boolean;
 }) {
   const { api } = useSession();
   const [run, setRun] = useState<Run | null>(activeRun);
@@ -166,6 +171,13 @@ export function SyncNowPanel({
               {typeof wouldRemove === 'number' ? plural(wouldRemove, 'user') : 'many users'} at
               once. If the groups really shrank, allow the removal for one sync.
             </p>
+            {linkToChanges && latest ? (
+              <p>
+                <Link to={`${orgPath(orgId, 'runs')}#run-${latest.id}`}>
+                  See who would be removed
+                </Link>
+              </p>
+            ) : null}
           </Alert>
           {confirmingRemoval ? (
             <div className="button-row">

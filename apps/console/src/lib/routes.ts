@@ -6,7 +6,11 @@ export const BASE = '/console';
 
 export type OrgPage = 'overview' | 'runs' | 'notifications' | 'settings';
 
-export type Route = { page: 'home' } | { page: OrgPage; orgId: string } | { page: 'not-found' };
+export type Route =
+  | { page: 'home' }
+  | { page: 'fleet' }
+  | { page: OrgPage; orgId: string }
+  | { page: 'not-found' };
 
 const ORG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ORG_PAGES: Record<string, OrgPage> = {
@@ -22,6 +26,7 @@ export function parseRoute(pathname: string): Route {
   if (!pathname.startsWith(BASE)) return { page: 'not-found' };
   const rest = pathname.slice(BASE.length).replace(/\/+$/, '');
   if (rest === '') return { page: 'home' };
+  if (rest === '/fleet') return { page: 'fleet' };
   const match = /^\/orgs\/([^/]+)(?:\/(.*))?$/.exec(rest);
   if (!match) return { page: 'not-found' };
   let orgId: string;
@@ -41,3 +46,5 @@ export function orgPath(orgId: string, page: OrgPage = 'overview'): string {
 }
 
 export const homePath = `${BASE}/`;
+/** The ops view of every org (ops credentials, no bearer token). */
+export const fleetPath = `${BASE}/fleet`;

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { unwrap } from '../api/client.js';
 import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Run, RunPage } from '../api/types.js';
@@ -12,7 +12,9 @@ import {
   StageSteps,
   Warnings,
 } from '../components/run.js';
+import { RunChanges } from '../components/run-changes.js';
 import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
+import { SyncNowPanel } from '../components/sync-now.js';
 import { Alert, Button, Card } from '../components/ui.js';
 import { count, dateTime, duration, relativeTime } from '../lib/format.js';
 import { Link } from '../lib/router.js';
@@ -21,13 +23,25 @@ import { useResource } from '../lib/use-resource.js';
 
 const PAGE_SIZE = 20;
 
-function RunItem({ run }: { run: Run }) {
+function RunItem({ orgId, run, newest }: { orgId: string; run: Run; newest: boolean }) {
   const now = new Date();
+  // The changes load when the run is first opened, not for every run on the page.
+  const initiallyOpen = window.location.hash === `#run-${run.id}`;
+  const [opened, setOpened] = useState(initiallyOpen);
+  const blocked = run.failure?.code === 'mass_removal_blocked';
   const stage = STAGES.find((s) => s.stage === run.stage)?.label ?? run.stage;
   const took = duration(run.startedAt, run.finishedAt);
   return (
     <li className="disclosure-list__item">
-      <details className="disclosure" data-run-id={run.id}>
+      <details
+        className="disclosure"
+        id={`run-${run.id}`}
+        open={initiallyOpen || undefined}
+        data-run-id={run.id}
+        onToggle={(e) => {
+          if (e.currentTarget.open) setOpened(true);
+        }}
+      >
         <summary className="disclosure__summary">
           <span className="disclosure__main">
             <RunStatusBadge run={run} />{' '}
@@ -62,6 +76,16 @@ function RunItem({ run }: { run: Run }) {
           ) : null}
           <h3 className="subheading">Stats</h3>
           <RunStats run={run} />
+          {opened ? <RunChanges orgId={orgId} run={run} /> : null}
+          {opened && blocked && newest ? (
+            <SyncNowPanel
+              orgId={orgId}
+              activeRun={null}
+              lastRun={run}
+              headingLevel={3}
+              linkToChanges={false}
+            />
+          ) : null}
         </div>
       </details>
     </li>
@@ -81,6 +105,12 @@ export function RunHistoryPage({ orgId }: { orgId: string }) {
       }),
     );
   }, [api, orgId]);
+
+  // A link to one run (`#run-<id>`, from the overview's blocked sync): bring it into view.
+  useEffect(() => {
+    if (state.status !== 'ready' || !window.location.hash.startsWith('#run-')) return;
+    document.getElementById(window.location.hash.slice(1))?.scrollIntoView({ block: 'start' });
+  }, [state.status]);
 
   const pages = state.status === 'ready' ? [state.data, ...older] : [];
   const runs = pages.flatMap((p) => p.items);
@@ -107,7 +137,7 @@ export function RunHistoryPage({ orgId }: { orgId: string }) {
   return (
     <Page
       title="Run history"
-      subtitle="Every sync of this organisation, newest first. Open a run for its stages, failure, warnings and stats."
+      subtitle="Every sync of this organisation, newest first. Open a run for its stages, failure, warnings, stats and who it changed."
       actions={
         <Button busy={refreshing} onClick={() => void reload()}>
           Refresh
@@ -135,8 +165,15 @@ export function RunHistoryPage({ orgId }: { orgId: string }) {
         ) : null}
         {runs.length > 0 ? (
           <ul className="disclosure-list" aria-label="Runs">
-            {runs.map((run) => (
-              <RunItem key={run.id} run={run} />
+            {runs.map((run, i) => (
+              <RunItem
+                key={run.id}
+                orgId={orgId}
+                run={run}
+                newest={runs
+                  .slice(0, i)
+                  .every((r) => r.status === 'queued' || r.status === 'running')}
+              />
             ))}
           </ul>
         ) : null}

@@ -1,12 +1,14 @@
 import { useEffect, useState } from 'react';
 import { unwrap } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
-import type { IntegrationSettings } from '../api/types.js';
+import type { EntraGroup, IntegrationSettings } from '../api/types.js';
 import { useSession } from '../auth/session.js';
+import { ConnectionTestCard } from '../components/connection-test.js';
 import { Page } from '../components/page.js';
 import { RotateSecretForm } from '../components/rotate-secret-form.js';
 import { SettingsForm } from '../components/settings-form.js';
 import { ErrorView, LoadingView } from '../components/states.js';
+import { type GroupNames, withNames } from '../lib/groups.js';
 import { useResource } from '../lib/use-resource.js';
 
 export function SettingsPage({ orgId }: { orgId: string }) {
@@ -24,6 +26,25 @@ export function SettingsPage({ orgId }: { orgId: string }) {
   }, [api, orgId]);
   const [current, setCurrent] = useState<IntegrationSettings | null | undefined>(undefined);
   const settings = current !== undefined ? current : state.status === 'ready' ? state.data : null;
+  const [names, setNames] = useState<GroupNames>(new Map());
+  const addNames = (groups: EntraGroup[]) => setNames((known) => withNames(known, groups));
+  const [dirty, setDirty] = useState(false);
+  const [testToken, setTestToken] = useState(0);
+
+  // The selected groups' names as the latest preflight saw them (the overview has them).
+  useEffect(() => {
+    let live = true;
+    unwrap(api.GET('/api/v1/orgs/{orgId}/sync-overview', { params: { path: { orgId } } }))
+      .then((overview) => {
+        if (live) setNames((known) => withNames(known, overview.groups));
+      })
+      .catch(() => {
+        // Names are a help, not a need: IDs show without them.
+      });
+    return () => {
+      live = false;
+    };
+  }, [api, orgId]);
 
   // Arriving from "Rotate the client secret" on the overview: go to that form.
   useEffect(() => {
@@ -45,7 +66,24 @@ export function SettingsPage({ orgId }: { orgId: string }) {
       {state.status === 'ready' ? (
         <div className="stack">
           {/* Once created, the same form edits: what was typed stays, the secret fields go. */}
-          <SettingsForm orgId={orgId} settings={settings} onSaved={setCurrent} />
+          <SettingsForm
+            orgId={orgId}
+            settings={settings}
+            names={names}
+            onNames={addNames}
+            onDirty={setDirty}
+            onSaved={(saved, { test }) => {
+              setCurrent(saved);
+              if (test) setTestToken((n) => n + 1);
+            }}
+          />
+          <ConnectionTestCard
+            orgId={orgId}
+            saved={settings !== null}
+            dirty={dirty}
+            runToken={testToken}
+            onGroups={addNames}
+          />
           {settings ? <RotateSecretForm orgId={orgId} onRotated={setCurrent} /> : null}
         </div>
       ) : null}

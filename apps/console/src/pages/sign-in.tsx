@@ -3,6 +3,8 @@ import { useSession } from '../auth/session.js';
 import { controlProps, Field } from '../components/field.js';
 import { Page } from '../components/page.js';
 import { Alert, Button, Card } from '../components/ui.js';
+import { Link } from '../lib/router.js';
+import { fleetPath } from '../lib/routes.js';
 
 /**
  * Sign-in: paste the bearer token the portal issued, or arrive with a
@@ -71,6 +73,10 @@ export function SignInPage({ orgId }: { orgId: string | null }) {
         <p className="muted">
           Opened a sign-in link from the portal or an email? It signs you in by itself; if this page
           shows instead, the link has expired.
+        </p>
+        <p className="muted">
+          Support staff: the <Link to={fleetPath}>fleet view</Link> of every organisation signs in
+          with the ops credentials instead.
         </p>
       </Page>
     </div>

@@ -15,6 +15,7 @@ let stack: Stack;
 let browser: TestBrowser;
 const pages: Page[] = [];
 const DAY = 86_400_000;
+const OPS_PASSWORD = 'console-test-ops-password';
 const dateIn = (days: number) => new Date(Date.now() + days * DAY).toISOString().slice(0, 10);
 
 async function newPage(): Promise<Page> {
@@ -182,6 +183,16 @@ describe('the admin console', () => {
     await runs.nth(0).locator('summary').click();
     await runs.nth(1).locator('summary').click();
     await runs.nth(1).getByRole('heading', { name: 'Client secret expired' }).waitFor();
+    // Who the run changed: its first sync added everyone; the failed one changed nobody.
+    const changes = runs.nth(0).locator('[data-changes-for]');
+    await changes.getByText('Added (1,470)').waitFor();
+    expect(await changes.locator('[data-change="added"]').count()).toBe(25);
+    await changes.getByRole('button', { name: 'Show more users' }).click();
+    await expect.poll(() => changes.locator('[data-change="added"]').count()).toBe(50);
+    await runs
+      .nth(1)
+      .getByText('This run stopped before comparing users, so it changed nobody.')
+      .waitFor();
     await checkPage(page, 'run-history', { docs: [1440] });
   });
 
@@ -302,10 +313,29 @@ describe('the admin console', () => {
 
     const page = await newPage();
     await page.goto(`${stack.url}/console/orgs/globex#token=${await stack.token('*')}`);
-    const syncNow = page.getByRole('region', { name: 'Sync now' });
-    await syncNow.getByText('The last sync was stopped by the mass-removal guard').waitFor();
-    await syncNow.getByText(/would have removed 1,176 users/).waitFor();
+    const overviewPanel = page.getByRole('region', { name: 'Sync now' });
+    await overviewPanel.getByText('The last sync was stopped by the mass-removal guard').waitFor();
+    await overviewPanel.getByText(/would have removed 1,176 users/).waitFor();
     await checkPage(page, 'overview-mass-removal');
+
+    // Who would be removed, in the run history, next to the one-click allow.
+    await overviewPanel.getByRole('link', { name: 'See who would be removed' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Run history' }).waitFor();
+    const blocked = page.locator('[data-run-id]').first();
+    const wouldGo = blocked.locator('[data-changes-for]');
+    await wouldGo.getByRole('heading', { name: 'Who would have been removed' }).waitFor();
+    await wouldGo.getByText('Removed (1,176)').waitFor();
+    await wouldGo.getByText(/Nothing was applied/).waitFor();
+    const removedNames = await wouldGo
+      .locator('[data-change="removed"] .changes__who')
+      .allTextContents();
+    expect(removedNames).toHaveLength(25);
+    // All staff's own members went: Person 300 onwards (Engineering, nested, stays).
+    expect(removedNames.every((n) => Number(n.replace('Person ', '')) >= 300)).toBe(true);
+    expect(await wouldGo.getByText('Would be removed').count()).toBe(25);
+    const syncNow = blocked.getByRole('region', { name: 'Sync now' });
+    await syncNow.getByText('The last sync was stopped by the mass-removal guard').waitFor();
+    await checkPage(page, 'run-history-mass-removal', { docs: [1440] });
     await syncNow.getByRole('button', { name: 'Allow the removal and sync now…' }).click();
     // Nothing happens before the confirmation; Cancel takes it back.
     await syncNow.getByRole('button', { name: 'Cancel' }).click();
@@ -324,6 +354,73 @@ describe('the admin console', () => {
     });
   });
 
+  it('picks groups by name and tests the connection before the setup is done', {
+    timeout: 120_000,
+  }, async () => {
+    const { tenant } = stack;
+    const page = await newPage();
+    await page.goto(`${stack.url}/console/orgs/wayne/settings#token=${await stack.token('wayne')}`);
+    await page.getByRole('heading', { name: 'Connect Microsoft Entra ID' }).waitFor();
+    const search = page.getByLabel('Find a group by name');
+    // Nothing is saved yet: no credentials to search with, and the search says why.
+    await search.fill('eng');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const refused = page.getByRole('alert').filter({ hasText: 'The groups could not be searched' });
+    await refused.getByRole('heading', { name: 'Integration settings incomplete' }).waitFor();
+
+    await page.getByLabel('Tenant ID').fill(tenant.tenantId);
+    await page.getByLabel('Client (application) ID').fill(tenant.clientId);
+    await page.locator('#settings-clientSecret').fill(tenant.newSecret);
+    await page.locator('#settings-clientSecretExpiresAt').fill(dateIn(180));
+    await page.getByRole('button', { name: 'Create and test connection' }).click();
+    await page.getByText('The integration was created.').waitFor();
+    // Saved, then tested at once: signed in, but no group is selected yet.
+    const result = page.getByTestId('connection-result');
+    await expect.poll(() => result.getAttribute('data-ok')).toBe('false');
+    await result.getByRole('heading', { name: 'No groups selected' }).waitFor();
+
+    // Now the search works with the saved credentials: pick Engineering by name.
+    await search.fill('eng');
+    await search.press('Enter');
+    const found = page.getByRole('list', { name: 'Groups found for eng' });
+    await found.getByText('Engineering').waitFor();
+    expect(await found.locator('[data-group-id]').count()).toBe(1);
+    await checkPage(page, 'settings-group-search', { docs: [1440] });
+    await found.getByRole('button', { name: 'Add Engineering' }).click();
+    await found.getByText('Selected').waitFor();
+    // A pasted object ID still works beside the picked one.
+    const ids = page.getByLabel('Group IDs');
+    expect(await ids.inputValue()).toBe(tenant.groups.engineering);
+    await ids.fill(`${tenant.groups.engineering}\n${tenant.groups.all}`);
+    const selected = page.getByRole('list', { name: 'Selected groups' });
+    await selected.getByText('Engineering').waitFor();
+    await selected.getByText('Name not known yet').waitFor();
+    // Unsaved edits: the test would use what is saved, and says so.
+    await page.getByText(/You have unsaved changes/).waitFor();
+
+    await page.getByRole('button', { name: 'Save and test connection' }).click();
+    await expect.poll(() => result.getAttribute('data-ok')).toBe('true');
+    await result.getByText('The connection works').waitFor();
+    expect(await result.locator('.group-list__name').allTextContents()).toEqual([
+      'Engineering',
+      'All staff',
+    ]);
+    // Names learnt from the test fill in the selection.
+    await expect.poll(() => selected.getByText('Name not known yet').count()).toBe(0);
+    await checkPage(page, 'settings-test-connection', { docs: [1440] });
+    const saved = (await stack.call('GET', '/orgs/wayne/integration')).json as {
+      groupIds: string[];
+    };
+    expect(saved.groupIds).toEqual([tenant.groups.engineering, tenant.groups.all]);
+    // A test is no sync: no run, and the health is still unknown.
+    const runs = (await stack.call('GET', '/orgs/wayne/syncs')).json as { items: unknown[] };
+    expect(runs.items).toEqual([]);
+    const overview = (await stack.call('GET', '/orgs/wayne/sync-overview')).json as {
+      status: string;
+    };
+    expect(overview.status).toBe('unknown');
+  });
+
   it('lets the portal\'s org "*" token pick any org', { timeout: 60_000 }, async () => {
     const page = await newPage();
     await page.goto(`${stack.url}/console/#token=${await stack.token('*')}`);
@@ -335,5 +432,88 @@ describe('the admin console', () => {
     await page.getByRole('link', { name: 'acme' }).click();
     await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();
     await page.getByRole('link', { name: 'Switch' }).waitFor();
+  });
+
+  it('shows support staff the fleet: failing orgs by code, filtered', {
+    timeout: 120_000,
+  }, async () => {
+    const { tenant } = stack;
+    // Two more orgs failing for other reasons than acme once did.
+    for (const [orgId, patch] of [
+      [
+        'umbrella',
+        {
+          clientSecret: tenant.oldSecret,
+          clientSecretExpiresAt: new Date(Date.now() - DAY).toISOString(),
+        },
+      ],
+      [
+        'hooli',
+        {
+          clientId: '0badc0de-0000-4000-8000-000000000000',
+          clientSecret: tenant.newSecret,
+          clientSecretExpiresAt: new Date(Date.now() + 20.5 * DAY).toISOString(),
+        },
+      ],
+    ] as const) {
+      const put = await stack.call('PUT', `/orgs/${orgId}/integration`, {
+        tenantId: tenant.tenantId,
+        clientId: tenant.clientId,
+        groupIds: [tenant.groups.all],
+        ...patch,
+      });
+      expect(put.status).toBe(201);
+      await stack.syncAndWait(orgId);
+    }
+
+    const page = await newPage();
+    await page.goto(`${stack.url}/console/fleet`);
+    await page.getByRole('heading', { level: 1, name: 'Fleet' }).waitFor();
+    await checkPage(page, 'fleet-sign-in');
+    await page.getByLabel('Ops user').fill('ops');
+    await page.getByLabel('Ops password').fill('not-the-ops-password');
+    await page.getByRole('button', { name: 'Show the fleet' }).click();
+    await page.getByText('The ops user or password was not accepted.').waitFor();
+
+    await page.getByLabel('Ops password').fill(OPS_PASSWORD);
+    await page.getByRole('button', { name: 'Show the fleet' }).click();
+    const table = page.getByRole('table', { name: 'Organisations' });
+    await table.locator('[data-org-id="umbrella"]').waitFor();
+    const row = (orgId: string) => table.locator(`[data-org-id="${orgId}"]`);
+    await expect.poll(() => row('umbrella').getAttribute('data-status')).toBe('failing');
+    await row('umbrella').getByText('client_secret_expired').waitFor();
+    await row('umbrella').getByText('Expired 1 day ago').waitFor();
+    await row('hooli').getByText('app_not_found').waitFor();
+    await row('hooli').getByText('20 days left').waitFor();
+    // Every org is listed as its own overview has it.
+    for (const orgId of ['acme', 'umbrella']) {
+      const { json } = await stack.call('GET', `/orgs/${orgId}/sync-overview`);
+      expect(await row(orgId).getAttribute('data-status')).toBe(
+        (json as { status: string }).status,
+      );
+    }
+    await checkPage(page, 'fleet', { docs: [1440, 360] });
+
+    // Counts by failure code, each a filter.
+    const byCode = page.getByRole('list', { name: 'Failing organisations by reason code' });
+    await byCode.locator('[data-failure-code="app_not_found"]').click();
+    await expect.poll(() => table.locator('[data-org-id]').count()).toBe(1);
+    expect(await table.locator('[data-org-id]').getAttribute('data-org-id')).toBe('hooli');
+    await page.getByLabel('Failure code', { exact: true }).selectOption('client_secret_expired');
+    await row('umbrella').waitFor();
+    await expect.poll(() => row('hooli').count()).toBe(0);
+    const codes = await table
+      .locator('[data-org-id]')
+      .evaluateAll((rows) => rows.map((r) => r.textContent ?? ''));
+    expect(codes.every((text) => text.includes('client_secret_expired'))).toBe(true);
+    await page.getByLabel('Failure code', { exact: true }).selectOption('');
+    await page.getByLabel('Status', { exact: true }).selectOption('failing');
+    await row('hooli').waitFor();
+    await row('umbrella').waitFor();
+    const statuses = await table
+      .locator('[data-org-id]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+    expect(new Set(statuses)).toEqual(new Set(['failing']));
+    await checkPage(page, 'fleet-filtered');
   });
 });
