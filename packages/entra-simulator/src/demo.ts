@@ -14,12 +14,29 @@ export interface DemoCredentials {
   secretExpiresAt: string;
 }
 
+/** The state `pnpm demo` puts a demo tenant's org in, so the console shows each one. */
+export type DemoState =
+  | 'healthy'
+  | 'secret_expired'
+  | 'secret_expiring'
+  | 'consent_missing'
+  | 'group_deleted'
+  | 'never_synced';
+
 export interface DemoTenant {
-  key: 'contoso' | 'fabrikam' | 'northwind' | 'woodgrove';
+  key: 'contoso' | 'fabrikam' | 'northwind' | 'woodgrove' | 'tailspin' | 'litware' | 'adatum';
   description: string;
   tenant: TenantInput;
   credentials: DemoCredentials;
   groups: { id: string; displayName: string }[];
+  /** How the demo sets up this tenant's org. */
+  demo: {
+    state: DemoState;
+    /** The groups the org selects. */
+    groupIds: string[];
+    /** For `group_deleted`: the selected group deleted in Entra after the first sync. */
+    deletedGroupId?: string;
+  };
 }
 
 const DAY_MS = 86_400_000;
@@ -156,6 +173,7 @@ function contoso(now: Date): DemoTenant {
   return {
     key: 'contoso',
     description: 'Healthy: nested, overlapping and cyclic groups, two disabled users',
+    demo: { state: 'healthy', groupIds: [g('engineering'), g('sales')] },
     tenant: {
       kind: 'fixture',
       tenantId,
@@ -171,11 +189,12 @@ function contoso(now: Date): DemoTenant {
 }
 
 function smallTenant(
-  key: 'fabrikam' | 'northwind',
+  key: 'fabrikam' | 'northwind' | 'litware' | 'adatum',
   displayName: string,
   description: string,
   roles: string[],
   expiresAt: Date,
+  state: DemoState,
 ): DemoTenant {
   const seed = `pinnacle-demo:${key}`;
   const tenantId = deterministicGuid(seed, 'tenant');
@@ -194,10 +213,22 @@ function smallTenant(
       members: users.map((x) => x.id),
       memberGroups: [],
     },
+    {
+      id: deterministicGuid(seed, 'group', 'contractors'),
+      displayName: 'Contractors',
+      description: 'Deleted in Entra ID by the demo when its state is group_deleted',
+      members: users.slice(0, 2).map((x) => x.id),
+      memberGroups: [],
+    },
   ];
+  const [staff, contractors] = groups.map((x) => x.id) as [string, string];
   return {
     key,
     description,
+    demo:
+      state === 'group_deleted'
+        ? { state, groupIds: [staff, contractors], deletedGroupId: contractors }
+        : { state, groupIds: [staff] },
     tenant: {
       kind: 'fixture',
       tenantId,
@@ -260,6 +291,8 @@ function woodgrove(now: Date): DemoTenant {
   ];
   return {
     key: 'woodgrove',
+    // Never synced: press Sync Now to watch 100,000 users go through.
+    demo: { state: 'never_synced', groupIds: [seededGroupId(seed, 'all-staff')] },
     description:
       'Seeded, 100,000 users (5% disabled); secret expires in 14 days; Directory.Read.All granted beyond what the sync needs',
     tenant: {
@@ -271,6 +304,53 @@ function woodgrove(now: Date): DemoTenant {
       disabledShare: 0.05,
       groups,
       applications: [app(seed, [...SYNC_ROLES, 'Directory.Read.All'], expiresAt)],
+    },
+    credentials: credentials(seed, tenantId, domain, expiresAt),
+    groups: groups.map((x) => ({ id: seededGroupId(seed, x.key), displayName: x.displayName })),
+  };
+}
+
+function tailspin(now: Date): DemoTenant {
+  const seed = 'pinnacle-demo:tailspin';
+  const tenantId = seededTenantId(seed);
+  const domain = 'tailspin.onmicrosoft.com';
+  const expiresAt = new Date(now.getTime() + 365 * DAY_MS);
+  const r = (start: number, count: number) => ({ start, count });
+  const groups = [
+    {
+      key: 'all-staff',
+      displayName: 'All Staff',
+      description: 'Every department nested: 5,000 users',
+      memberGroups: ['engineering', 'sales', 'support'],
+    },
+    {
+      key: 'engineering',
+      displayName: 'Engineering',
+      userRanges: [r(0, 2_000)],
+      memberGroups: ['platform'],
+    },
+    {
+      key: 'platform',
+      displayName: 'Platform Team',
+      description: 'Nested in Engineering, 200 members outside it',
+      userRanges: [r(500, 300), r(4_800, 200)],
+    },
+    { key: 'sales', displayName: 'Sales', userRanges: [r(1_800, 1_700)] },
+    { key: 'support', displayName: 'Support', userRanges: [r(3_500, 1_300)] },
+  ];
+  return {
+    key: 'tailspin',
+    description: 'Healthy: 5,000 users (3% disabled) in nested, overlapping groups',
+    demo: { state: 'healthy', groupIds: [seededGroupId(seed, 'all-staff')] },
+    tenant: {
+      kind: 'seeded',
+      seed,
+      displayName: 'Tailspin Toys',
+      domains: [domain],
+      userCount: 5_000,
+      disabledShare: 0.03,
+      groups,
+      applications: [app(seed, SYNC_ROLES, expiresAt)],
     },
     credentials: credentials(seed, tenantId, domain, expiresAt),
     groups: groups.map((x) => ({ id: seededGroupId(seed, x.key), displayName: x.displayName })),
@@ -290,6 +370,7 @@ export function demoTenants(now: Date = new Date()): DemoTenant[] {
       'Client secret expired 10 days ago (AADSTS7000222)',
       SYNC_ROLES,
       new Date(now.getTime() - 10 * DAY_MS),
+      'secret_expired',
     ),
     smallTenant(
       'northwind',
@@ -297,7 +378,26 @@ export function demoTenants(now: Date = new Date()): DemoTenant[] {
       'Admin consent never granted: tokens carry no roles (Graph answers 403)',
       [],
       new Date(now.getTime() + 365 * DAY_MS),
+      'consent_missing',
     ),
     woodgrove(now),
+    tailspin(now),
+    smallTenant(
+      'litware',
+      'Litware',
+      'Healthy, but its client secret expires in 5 days',
+      SYNC_ROLES,
+      // Half a day past the fifth day: "5 days left" for the demo's first twelve hours.
+      new Date(now.getTime() + 5.5 * DAY_MS),
+      'secret_expiring',
+    ),
+    smallTenant(
+      'adatum',
+      'Adatum',
+      'A selected group (Contractors) deleted in Entra ID after the first sync',
+      SYNC_ROLES,
+      new Date(now.getTime() + 365 * DAY_MS),
+      'group_deleted',
+    ),
   ];
 }

@@ -1,5 +1,5 @@
 export { createTlsMaterial, type TlsMaterial } from './certs.js';
-export { type DemoCredentials, type DemoTenant, demoTenants } from './demo.js';
+export { type DemoCredentials, type DemoState, type DemoTenant, demoTenants } from './demo.js';
 export {
   type Directory,
   type DirectoryGroup,
