@@ -32,7 +32,7 @@ const CONSOLE_INDEX = fileURLToPath(new URL('../../console/dist/index.html', imp
 function ensureConsoleBuilt(): void {
   if (existsSync(CONSOLE_INDEX)) return;
   out('Building the admin console (first run only)…');
-  const built = spawnSync('pnpm', ['--filter', '@pinnacle/console', 'exec', 'vite', 'build'], {
+  const built = spawnSync('pnpm', ['--filter', '@pinnacle/console', 'build'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (built.status !== 0) out('  the console could not be built: /console/ will answer 503');
