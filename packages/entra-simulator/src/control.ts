@@ -25,6 +25,9 @@ const STATUS: Record<SimulatorError['code'], number> = {
   domain_taken: 409,
   tenant_not_found: 404,
   app_not_found: 404,
+  invalid_certificate: 400,
+  certificate_exists: 409,
+  certificate_not_found: 404,
 };
 
 const KINDS = new Set<RequestKind>(['token', 'discovery', 'graph', 'graph-write', 'other']);
@@ -63,7 +66,7 @@ export async function handleControl(
     return text.trim() === '' ? {} : JSON.parse(text);
   };
   try {
-    const [a, b, c] = parts;
+    const [a, b, c, d, e, f] = parts;
     if (a === 'health' && method === 'GET')
       return sendJson(res, 200, { status: 'ok', url: sim.url });
     if (a === 'tenants' && b === undefined) {
@@ -90,6 +93,27 @@ export async function handleControl(
           200,
           sim.updateTenantSettings(b, (await json()) as TenantSettingsPatch),
         );
+      }
+    }
+    // An app's certificates: /tenants/{t}/applications/{appId}/certificates[/{keyIdOrThumbprint}]
+    if (a === 'tenants' && b !== undefined && c === 'applications' && d && e === 'certificates') {
+      if (f === undefined && method === 'GET') {
+        return sendJson(res, 200, { certificates: sim.certificates(b, d) });
+      }
+      if (f === undefined && method === 'POST') {
+        return sendJson(
+          res,
+          201,
+          sim.addCertificate(b, d, (await json()) as Parameters<Simulator['addCertificate']>[2]),
+        );
+      }
+      if (f !== undefined && parts.length === 6 && method === 'DELETE') {
+        return sim.removeCertificate(b, d, f)
+          ? sendJson(res, 204, undefined)
+          : sendJson(res, 404, {
+              error: 'certificate_not_found',
+              message: `application ${d} has no certificate ${f}`,
+            });
       }
     }
     if (a === 'tenants' && b !== undefined && c === 'invalidate-tokens' && method === 'POST') {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { type AssertionReplayCache, checkClientAssertion, JWT_BEARER } from './client-assertion.js';
 import { deterministicGuid, isGuid, newGuid } from './ids.js';
 import { type SigningKey, signJwt } from './jwt.js';
-import type { Application, UnknownTenantMode } from './schemas.js';
+import type { Application, ClientAssertionReplay, UnknownTenantMode } from './schemas.js';
 import type { TenantRegistry, TenantState } from './tenants.js';
 
 /** The resource a client-credentials token is requested for. */
@@ -129,6 +130,13 @@ export const aadsts = {
     error: f.error,
     code: f.code,
     message: `The Entra simulator was asked to answer AADSTS${f.code} (tokenError fault).`,
+  }),
+  // Assumed: the same answer as for a malformed assertion (no public quote of this case).
+  invalidAssertionType: (): AadstsError => ({
+    status: 401,
+    error: 'invalid_client',
+    code: 50027,
+    message: `Invalid JWT token. The client_assertion_type must be '${JWT_BEARER}'.`,
   }),
   missingParameter: (name: string): AadstsError => ({
     status: 400,
@@ -316,11 +324,30 @@ export interface EntraDeps {
   tokenLifetimeSeconds: number;
   /** The next token's serial (simulator-wide, rising). */
   nextSerial: () => number;
+  /** Client assertions' `jti`s seen so far. */
+  assertionReplays: AssertionReplayCache;
+  clientAssertionReplay: ClientAssertionReplay;
+  /** Entra's clock against this machine's, for client assertions' `nbf` and `exp`. */
+  entraClockOffsetSeconds: number;
 }
 
 const IGNORED_SCOPES = new Set(['openid', 'profile', 'offline_access']);
 
-/** POST /{tenant}/oauth2/v2.0/token for grant_type=client_credentials with a client secret. */
+/**
+ * The audiences a client assertion sent to this tenant's token endpoint may
+ * name: the endpoint as the client's authority names the tenant (ID or any
+ * verified domain), lower-cased.
+ */
+function assertionAudiences(origin: string, segment: string, tenant: TenantState): string[] {
+  const names = new Set([segment, tenant.directory.tenantId, ...tenant.directory.domains]);
+  return [...names].map((t) => `${origin}/${t}/oauth2/v2.0/token`.toLowerCase());
+}
+
+/**
+ * POST /{tenant}/oauth2/v2.0/token for grant_type=client_credentials, the
+ * client authenticated by a client secret or by a client assertion signed
+ * with a registered certificate (private_key_jwt, see client-assertion.ts).
+ */
 export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOutcome {
   const fail = (
     e: AadstsError,
@@ -386,12 +413,31 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
   if (!app) {
     return fail(aadsts.appNotFound(clientId, tenant.directory.displayName), tid, clientId);
   }
-  const secretValue = f.get('client_secret');
-  if (!secretValue) return fail(aadsts.missingSecret(), tid, app.appId);
-  const secret = app.secrets.find((s) => s.value === secretValue);
-  if (!secret) return fail(aadsts.invalidSecret(app.appId), tid, app.appId);
-  if (tenant.faults.isSecretExpired(app, secret, req.now)) {
-    return fail(aadsts.expiredSecret(app.appId), tid, app.appId);
+  const assertionType = f.get('client_assertion_type');
+  const assertion = f.get('client_assertion');
+  if (assertionType !== null || assertion !== null) {
+    if (!assertionType)
+      return fail(aadsts.missingParameter('client_assertion_type'), tid, app.appId);
+    if (assertionType !== JWT_BEARER) return fail(aadsts.invalidAssertionType(), tid, app.appId);
+    if (!assertion) return fail(aadsts.missingParameter('client_assertion'), tid, app.appId);
+    const checked = checkClientAssertion({
+      assertion,
+      app,
+      clientId,
+      audiences: assertionAudiences(deps.origin, req.tenantSegment.toLowerCase(), tenant),
+      now: new Date(req.now.getTime() + deps.entraClockOffsetSeconds * 1000),
+      replay: deps.clientAssertionReplay,
+      replays: deps.assertionReplays,
+    });
+    if (!checked.ok) return fail(checked.error, tid, app.appId);
+  } else {
+    const secretValue = f.get('client_secret');
+    if (!secretValue) return fail(aadsts.missingSecret(), tid, app.appId);
+    const secret = app.secrets.find((s) => s.value === secretValue);
+    if (!secret) return fail(aadsts.invalidSecret(app.appId), tid, app.appId);
+    if (tenant.faults.isSecretExpired(app, secret, req.now)) {
+      return fail(aadsts.expiredSecret(app.appId), tid, app.appId);
+    }
   }
   // Both after the client authenticated: Conditional Access is evaluated
   // post-authentication, and a disabled app is refused before any policy.

@@ -5,7 +5,10 @@ export type SimulatorErrorCode =
   | 'tenant_exists'
   | 'domain_taken'
   | 'tenant_not_found'
-  | 'app_not_found';
+  | 'app_not_found'
+  | 'invalid_certificate'
+  | 'certificate_exists'
+  | 'certificate_not_found';
 
 /** Misuse of the simulator's own API (not an emulated Microsoft error). */
 export class SimulatorError extends Error {

@@ -1,4 +1,6 @@
+export type { RegisteredCertificateSummary } from './app-certificates.js';
 export { createTlsMaterial, type TlsMaterial } from './certs.js';
+export { ASSERTION_SKEW_SECONDS, assertionErrors, JWT_BEARER } from './client-assertion.js';
 export { type DemoCredentials, type DemoState, type DemoTenant, demoTenants } from './demo.js';
 export {
   type Directory,
@@ -21,8 +23,13 @@ export { deterministicGuid, deterministicSecretValue, isGuid } from './ids.js';
 export type { LogQuery, RequestKind, RequestLogEntry, SimulatorCounters } from './requestLog.js';
 export {
   type Application,
+  type ApplicationCertificate,
+  type ApplicationCertificateInput,
+  applicationCertificateSchema,
   applicationSchema,
+  type ClientAssertionReplay,
   type ClientSecret,
+  clientAssertionReplaySchema,
   type FaultSpec,
   type FaultSpecInput,
   faultSpecSchema,
@@ -43,6 +50,7 @@ export {
   unknownTenantModeSchema,
 } from './schemas.js';
 export {
+  type AppCertificateInput,
   type FaultState,
   type MintTokenOptions,
   type Simulator,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { GUID_PATTERN } from './ids.js';
 
@@ -19,12 +20,27 @@ export const clientSecretSchema = z.object({
   expiresAt: z.coerce.date(),
 });
 
+/**
+ * A certificate uploaded to the app (its public part only, as Entra keeps
+ * it): client assertions signed with the matching private key authenticate
+ * the app.
+ */
+export const applicationCertificateSchema = z.object({
+  /** The credential's ID as Graph's `keyCredentials` names it. */
+  keyId: guid.default(() => randomUUID()),
+  /** PEM, or the base64 of the DER (what a .cer upload holds). */
+  certificatePem: z.string().min(1).max(20_000),
+  /** Default: the certificate's subject. */
+  displayName: z.string().min(1).max(200).optional(),
+});
+
 export const applicationSchema = z.object({
   appId: guid,
   displayName: z.string().min(1).default('Pinnacle Entra Sync'),
   /** Application permissions on Microsoft Graph granted by admin consent. */
   roles: z.array(z.string().min(1)).default([]),
   secrets: z.array(clientSecretSchema).default([]),
+  certificates: z.array(applicationCertificateSchema).default([]),
 });
 
 export const fixtureUserSchema = z.object({
@@ -158,6 +174,8 @@ export const tenantInputSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type ClientSecret = z.infer<typeof clientSecretSchema>;
+export type ApplicationCertificate = z.infer<typeof applicationCertificateSchema>;
+export type ApplicationCertificateInput = z.input<typeof applicationCertificateSchema>;
 export type Application = z.infer<typeof applicationSchema>;
 export type FixtureUser = z.infer<typeof fixtureUserSchema>;
 export type FixtureGroup = z.infer<typeof fixtureGroupSchema>;
@@ -279,6 +297,15 @@ export type FaultSpec = z.infer<typeof faultSpecSchema>;
 export const unknownTenantModeSchema = z.enum(['metadata_discovery', 'token_endpoint']);
 export type UnknownTenantMode = z.infer<typeof unknownTenantModeSchema>;
 
+/**
+ * A client assertion whose `jti` was seen before (within its lifetime):
+ * `accept` as Entra does (MSAL signs one assertion per client application
+ * and sends it again for ten minutes, see client-assertion.ts), `refuse`
+ * for a test that wants each assertion used once.
+ */
+export const clientAssertionReplaySchema = z.enum(['accept', 'refuse']);
+export type ClientAssertionReplay = z.infer<typeof clientAssertionReplaySchema>;
+
 /** Simulator-wide behaviour, changeable while it runs (PATCH semantics). */
 export const simulatorSettingsSchema = z.strictObject({
   /** Clock skew Graph tolerates past a token's `exp` (and before `nbf`); Graph's is 300 s. */
@@ -286,6 +313,13 @@ export const simulatorSettingsSchema = z.strictObject({
   /** Lifetime of access tokens of tenants that set none. */
   tokenLifetimeSeconds,
   unknownTenantFailsAt: unknownTenantModeSchema,
+  /**
+   * How far Entra's clock is ahead of this machine's when it checks a client
+   * assertion's `nbf` and `exp` (negative: behind). Plays a service whose
+   * clock is wrong: past the assertion's ten minutes, AADSTS700024.
+   */
+  entraClockOffsetSeconds: z.number().int().min(-86_400).max(86_400),
+  clientAssertionReplay: clientAssertionReplaySchema,
 });
 export type SimulatorSettings = z.infer<typeof simulatorSettingsSchema>;
 export const simulatorSettingsPatchSchema = simulatorSettingsSchema.partial();

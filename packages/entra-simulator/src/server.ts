@@ -5,7 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
+import {
+  addAppCertificate,
+  type RegisteredCertificateSummary,
+  registeredCertificates,
+  removeAppCertificate,
+  summarizeCertificate,
+} from './app-certificates.js';
 import { createTlsMaterial } from './certs.js';
+import { AssertionReplayCache } from './client-assertion.js';
 import { handleControl } from './control.js';
 import {
   entraErrorBody,
@@ -28,6 +36,9 @@ import {
   type SimulatorCounters,
 } from './requestLog.js';
 import {
+  type Application,
+  applicationCertificateSchema,
+  type ClientAssertionReplay,
   type FaultSpec,
   type FaultSpecInput,
   faultSpecSchema,
@@ -67,6 +78,19 @@ export interface SimulatorOptions {
   clockSkewSeconds?: number;
   /** Where an unknown tenant fails; default `metadata_discovery` (see UnknownTenantMode). */
   unknownTenantFailsAt?: UnknownTenantMode;
+  /** Entra's clock against this machine's for client assertions; default 0. */
+  entraClockOffsetSeconds?: number;
+  /** A client assertion sent again: default `accept`, as Entra (see ClientAssertionReplay). */
+  clientAssertionReplay?: ClientAssertionReplay;
+}
+
+/** A certificate to register on an app (the public part, as uploaded in the admin center). */
+export interface AppCertificateInput {
+  /** PEM, or the base64 of the DER. */
+  certificatePem: string;
+  /** Default: a new GUID. */
+  keyId?: string;
+  displayName?: string;
 }
 
 export interface MintTokenOptions {
@@ -127,6 +151,21 @@ export interface Simulator {
    * Tokens issued afterwards work.
    */
   invalidateTokens(idOrDomain: string): void;
+  /**
+   * Uploads a certificate to a tenant's app (as "Certificates & secrets →
+   * Upload certificate" does): client assertions signed with its private key
+   * authenticate the app from now on. SimulatorError when the tenant or app
+   * is unknown, the PEM is no certificate, or the app has it already.
+   */
+  addCertificate(
+    tenant: string,
+    appId: string,
+    certificate: AppCertificateInput,
+  ): RegisteredCertificateSummary;
+  /** Removes one by key ID or thumbprint (SHA-1 or SHA-256 hex); false when the app has none such. */
+  removeCertificate(tenant: string, appId: string, keyIdOrThumbprint: string): boolean;
+  /** The certificates registered on a tenant's app. */
+  certificates(tenant: string, appId: string): RegisteredCertificateSummary[];
   /**
    * Signs an access token for a tenant's app without the token endpoint, so
    * tests can present Graph with tokens Entra would have issued earlier
@@ -239,7 +278,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clockSkewSeconds: options.clockSkewSeconds ?? 300,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
     unknownTenantFailsAt: options.unknownTenantFailsAt ?? 'metadata_discovery',
+    entraClockOffsetSeconds: options.entraClockOffsetSeconds ?? 0,
+    clientAssertionReplay: options.clientAssertionReplay ?? 'accept',
   });
+  const assertionReplays = new AssertionReplayCache();
+  const appOf = (t: string, appId: string): Application => {
+    const tenant = registry.require(t);
+    const app = tenant.directory.applications.find(
+      (a) => a.appId.toLowerCase() === appId.toLowerCase(),
+    );
+    if (!app) throw new SimulatorError('app_not_found', `no application ${appId} in ${t}`);
+    return app;
+  };
   let settings: SimulatorSettings = { ...startSettings };
   // Serials start at 1: a tenant that was never invalidated accepts serial 0 upward.
   let lastSerial = 0;
@@ -406,6 +456,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           origin,
           tokenLifetimeSeconds: settings.tokenLifetimeSeconds,
           nextSerial,
+          assertionReplays,
+          clientAssertionReplay: settings.clientAssertionReplay,
+          entraClockOffsetSeconds: settings.entraClockOffsetSeconds,
         },
       );
       sendJson(res, outcome.status, outcome.body, { ...entraHeaders, ...outcome.headers });
@@ -532,6 +585,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     invalidateTokens(t) {
       invalidate(registry.require(t));
     },
+    addCertificate(t, appId, certificate) {
+      const app = appOf(t, appId);
+      const parsed = applicationCertificateSchema.safeParse(certificate);
+      if (!parsed.success) {
+        throw new SimulatorError(
+          'invalid_certificate',
+          'the certificate is invalid',
+          issuesOf(parsed.error),
+        );
+      }
+      return addAppCertificate(app, parsed.data);
+    },
+    removeCertificate: (t, appId, id) => removeAppCertificate(appOf(t, appId), id),
+    certificates: (t, appId) => registeredCertificates(appOf(t, appId)).map(summarizeCertificate),
     mintAccessToken(o) {
       const tenant = registry.require(o.tenant);
       const app = tenant.directory.applications.find(

@@ -1,4 +1,9 @@
 import type { z } from 'zod';
+import {
+  type RegisteredCertificateSummary,
+  registeredCertificates,
+  summarizeCertificate,
+} from './app-certificates.js';
 import { buildDirectory, type Directory } from './directory.js';
 import { SimulatorError } from './errors.js';
 import { TenantFaults } from './faults.js';
@@ -35,7 +40,13 @@ export interface TenantSummary {
   /** Null: the simulator's lifetime applies. */
   tokenLifetimeSeconds: number | null;
   groups: { id: string; displayName: string }[];
-  applications: { appId: string; displayName: string; roles: string[] }[];
+  applications: {
+    appId: string;
+    displayName: string;
+    roles: string[];
+    /** Certificates registered on the app (public parts). */
+    certificates: RegisteredCertificateSummary[];
+  }[];
 }
 
 export function issuesOf(error: z.ZodError): { path: string; message: string }[] {
@@ -56,6 +67,16 @@ export class TenantRegistry {
         'the tenant definition is invalid',
         issuesOf(parsed.error),
       );
+    }
+    for (const [ai, app] of parsed.data.applications.entries()) {
+      try {
+        registeredCertificates(app);
+      } catch (error) {
+        if (!(error instanceof SimulatorError)) throw error;
+        throw new SimulatorError('invalid_tenant_input', 'the tenant definition is invalid', [
+          { path: `applications.${ai}.certificates`, message: error.message },
+        ]);
+      }
     }
     const directory = buildDirectory(parsed.data);
     if (this.byId.has(directory.tenantId)) {
@@ -119,6 +140,7 @@ export function summarize(t: TenantState): TenantSummary {
       appId: a.appId,
       displayName: a.displayName,
       roles: t.faults.effectiveRoles(a),
+      certificates: registeredCertificates(a).map(summarizeCertificate),
     })),
   };
 }

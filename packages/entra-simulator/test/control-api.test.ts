@@ -216,6 +216,8 @@ describe('control API', () => {
       clockSkewSeconds: 300,
       tokenLifetimeSeconds: 3599,
       unknownTenantFailsAt: 'metadata_discovery',
+      entraClockOffsetSeconds: 0,
+      clientAssertionReplay: 'accept',
     });
     const skew = await control('PATCH', '/settings', { clockSkewSeconds: 0 });
     expect(skew).toMatchObject({ status: 200, json: { clockSkewSeconds: 0 } });

@@ -1,5 +1,14 @@
-import { ClientSecretCredential } from '@azure/identity';
+import {
+  constants,
+  createHash,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
+import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { Client, type Options } from '@microsoft/microsoft-graph-client';
+import forge from 'node-forge';
 import { type Simulator, trustSimulatorCa } from '../src/index.js';
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -68,4 +77,74 @@ export function decodeJwt(token: string): Record<string, unknown> {
 
 export function trust(sim: Simulator): void {
   trustSimulatorCa(sim.caCertPem);
+}
+
+/** A self-signed certificate and its key, as an admin (or the service) makes one for an app. */
+export interface TestCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+  /** SHA-1 of the DER, upper-case hex. */
+  thumbprint: string;
+  thumbprintSha256: string;
+}
+
+export function selfSignedCertificate(
+  options: { notBefore?: Date; notAfter?: Date; subject?: string } = {},
+): TestCertificate {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(
+    publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  );
+  cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
+  cert.validity.notBefore = options.notBefore ?? new Date(Date.now() - 3_600_000);
+  cert.validity.notAfter = options.notAfter ?? new Date(Date.now() + 365 * 86_400_000);
+  const subject = [{ name: 'commonName', value: options.subject ?? 'Simulator test app' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  cert.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
+  const certificatePem = forge.pki.certificateToPem(cert);
+  const der = new X509Certificate(certificatePem).raw;
+  return {
+    certificatePem,
+    privateKeyPem,
+    thumbprint: createHash('sha1').update(der).digest('hex').toUpperCase(),
+    thumbprintSha256: createHash('sha256').update(der).digest('hex').toUpperCase(),
+  };
+}
+
+/** How the service authenticates with a certificate: the PEM of key and certificate together. */
+export function certificateCredential(
+  sim: Simulator,
+  tenant: string,
+  clientId: string,
+  cert: TestCertificate,
+): ClientCertificateCredential {
+  return new ClientCertificateCredential(
+    tenant,
+    clientId,
+    { certificate: `${cert.privateKeyPem}\n${cert.certificatePem}` },
+    { authorityHost: sim.authorityHost, disableInstanceDiscovery: true },
+  );
+}
+
+/** A client assertion made by hand, for what MSAL never sends. */
+export function signAssertion(
+  key: string,
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+): string {
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${part(header)}.${part(claims)}`;
+  const alg = header.alg;
+  const signature =
+    alg === 'PS256'
+      ? sign('sha256', Buffer.from(input), {
+          key,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+        })
+      : sign('sha256', Buffer.from(input), key);
+  return `${input}.${signature.toString('base64url')}`;
 }
