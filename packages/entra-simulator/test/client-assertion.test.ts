@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { ClientCertificateCredential } from '@azure/identity';
+import {
+  ClientCertificateCredential,
+  type ClientCertificateCredentialOptions,
+} from '@azure/identity';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../src/index.js';
 import {
@@ -101,6 +103,10 @@ async function postAssertion(
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
+
+type PipelinePolicy = NonNullable<
+  ClientCertificateCredentialOptions['additionalPolicies']
+>[number]['policy'];
 
 /** Reads the token requests a credential sends (the form body), without changing them. */
 function recordTokenRequests(): { policy: PipelinePolicy; forms: URLSearchParams[] } {
