@@ -1,5 +1,11 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
-import { AuthenticationError, ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import {
+  AuthenticationError,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  type TokenCredential,
+} from '@azure/identity';
 import { z } from 'zod';
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -57,14 +63,50 @@ export interface GraphToken {
   claims: AccessTokenClaims;
 }
 
-/** How to get tokens for one app in one tenant. */
+/**
+ * A certificate registered on the app and its private key: the client
+ * authenticates with an assertion signed by the key (private_key_jwt), so no
+ * secret travels to Entra.
+ */
+export interface ClientCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+/**
+ * How to get tokens for one app in one tenant: with a client secret or with
+ * a certificate (exactly one of the two).
+ */
 export interface TokenRequest {
   authorityHost: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  clientSecret?: string;
+  certificate?: ClientCertificate;
   /** Bound of one token acquisition (metadata discovery and token request). Default 30 s. */
   timeoutMs?: number;
+}
+
+export type CredentialType = 'client_secret' | 'certificate';
+
+/**
+ * Why a certificate and key cannot authenticate, before asking Entra: not
+ * a certificate, not a private key, or a key of another certificate. Null
+ * when they belong together. Never says anything about the key's content.
+ */
+export function clientCertificateProblem(material: ClientCertificate): string | null {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(material.certificatePem);
+  } catch {
+    return 'the stored certificate is not an X.509 certificate';
+  }
+  try {
+    const key = createPrivateKey(material.privateKeyPem);
+    return cert.checkPrivateKey(key) ? null : 'the private key does not belong to the certificate';
+  } catch {
+    return 'the stored private key cannot be read';
+  }
 }
 
 /** The token's own claims; the signature is Graph's business, we only read `roles`. */
@@ -186,33 +228,44 @@ export interface GraphTokenSource {
 }
 
 /**
- * Graph tokens for one app in one tenant, for as long as a sync runs.
+ * Graph tokens for one app in one tenant, for as long as a sync runs, from
+ * a client secret (ClientSecretCredential) or a certificate
+ * (ClientCertificateCredential).
  * getToken() asks the credential every time: @azure/identity's cache (MSAL)
  * answers from memory and renews the token ahead of its expiry (five minutes
  * before, or at Entra's `refresh_in`). refresh() is for a token Graph
- * refused before its time: ClientSecretCredential offers no forced refresh
- * (its cache is per object), so it builds a fresh credential object.
+ * refused before its time: neither credential offers a forced refresh (the
+ * cache is per object), so it builds a fresh credential object.
  */
 export class GraphTokenProvider implements GraphTokenSource {
   readonly stats: GraphTokenStats = { tokenRequests: 0, refreshes: 0 };
+  readonly credentialType: CredentialType;
   private slot: CredentialSlot;
   private last: GraphToken | null = null;
   private refreshing: Promise<void> | null = null;
   private readonly timeoutMs: number;
 
   constructor(private readonly request: TokenRequest) {
+    if ((request.clientSecret === undefined) === (request.certificate === undefined)) {
+      throw new TypeError('A token request takes a client secret or a certificate, exactly one');
+    }
+    if (request.certificate) {
+      const problem = clientCertificateProblem(request.certificate);
+      if (problem) throw new TypeError(`The client certificate cannot be used: ${problem}`);
+    }
+    this.credentialType = request.certificate ? 'certificate' : 'client_secret';
     this.timeoutMs = request.timeoutMs ?? 30_000;
     this.slot = this.createSlot();
   }
 
   /**
-   * The one place a credential is built. A later credential type (a
-   * certificate) goes here too, behind the same provider.
+   * The one place a credential is built, of either type: everything after
+   * (the cache, refresh(), what Entra answered) works the same for both.
    */
   private createSlot(): CredentialSlot {
     const r = this.request;
     const answers: EntraAnswers = { token: null, metadata_discovery: null };
-    const credential = new ClientSecretCredential(r.tenantId, r.clientId, r.clientSecret, {
+    const options = {
       authorityHost: r.authorityHost,
       // A non-Microsoft authority (the simulator, a sovereign proxy) is not in
       // Microsoft's instance-discovery list.
@@ -222,10 +275,22 @@ export class GraphTokenProvider implements GraphTokenSource {
       additionalPolicies: [
         {
           policy: observeEntra(answers, () => this.stats.tokenRequests++),
-          position: 'perRetry',
+          position: 'perRetry' as const,
         },
       ],
-    });
+    };
+    const credential: TokenCredential = r.certificate
+      ? // Key and certificate in one PEM, as the credential takes them (never a file on disk).
+        // MSAL signs a PS256 assertion naming the certificate by its SHA-256 thumbprint.
+        new ClientCertificateCredential(
+          r.tenantId,
+          r.clientId,
+          {
+            certificate: `${r.certificate.privateKeyPem.trim()}\n${r.certificate.certificatePem.trim()}\n`,
+          },
+          options,
+        )
+      : new ClientSecretCredential(r.tenantId, r.clientId, r.clientSecret as string, options);
     return { credential, answers, pending: null };
   }
 
