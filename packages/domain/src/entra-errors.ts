@@ -36,6 +36,7 @@ export type TokenBlockingCode =
   | 'tenant_not_found'
   | 'app_disabled'
   | 'access_blocked'
+  | 'certificate_not_registered'
   | 'authentication_failed';
 
 export type TokenBlockingError = {
@@ -53,7 +54,9 @@ export type TokenErrorClassification = TokenBlockingError | TransientError;
  *   700016  UnauthorizedClient_DoesNotMatchRequest: application not found in the directory/tenant;
  *   90002   InvalidTenantName: the tenant name wasn't found in the data store;
  *   7000112 UnauthorizedClientApplicationDisabled: the application is disabled;
- *   53003   BlockedByConditionalAccess: access has been blocked by Conditional Access policies.
+ *   53003   BlockedByConditionalAccess: access has been blocked by Conditional Access policies;
+ *   700027  InvalidKeyError: the client assertion names a certificate not registered on the
+ *           application, or its signature does not verify with it.
  * 900023 (InvalidTenantIdentifier: "Specified tenant identifier ... is neither a
  * valid DNS name, nor a valid external domain") is not in that table but is
  * what Entra answers for a malformed tenant; DESIGN.md maps it to tenant_not_found.
@@ -69,6 +72,7 @@ const BLOCKING_AADSTS: ReadonlyMap<
   [900023, 'tenant_not_found'],
   [7000112, 'app_disabled'],
   [53003, 'access_blocked'],
+  [700027, 'certificate_not_registered'],
 ]);
 
 /**
@@ -76,9 +80,13 @@ const BLOCKING_AADSTS: ReadonlyMap<
  * 90006 ExternalServerRetryableError, 90012 RequestTimeout, 90024
  * RequestBudgetExceededError ("a transient error has occurred. Try again"),
  * 90033 MsodsServiceUnavailable, 90055 TenantThrottlingError, 90090
- * GraphRetryableError, 90091 GraphServiceUnreachable.
+ * GraphRetryableError, 90091 GraphServiceUnreachable; and 700024
+ * (SignedAssertionInvalidTimeRange), a wrong clock on this service's side.
  */
-const TRANSIENT_AADSTS: ReadonlyMap<number, 'throttled' | 'server_error' | 'timeout'> = new Map([
+const TRANSIENT_AADSTS: ReadonlyMap<
+  number,
+  'throttled' | 'server_error' | 'timeout' | 'clock_skew'
+> = new Map([
   [90006, 'server_error'],
   [90012, 'timeout'],
   [90024, 'server_error'],
@@ -86,6 +94,10 @@ const TRANSIENT_AADSTS: ReadonlyMap<number, 'throttled' | 'server_error' | 'time
   [90055, 'throttled'],
   [90090, 'server_error'],
   [90091, 'server_error'],
+  // SignedAssertionInvalidTimeRange: the client assertion's nbf/exp, from this
+  // service's clock, are not valid to Entra. The operator's to fix (NTP), not
+  // the admin's: retried, and logged as an error naming the clock.
+  [700024, 'clock_skew'],
 ]);
 
 /** What the caller asked Entra for, to name it in the failure's details. */

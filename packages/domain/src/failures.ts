@@ -13,6 +13,10 @@ export const failureCodeSchema = z.enum([
   'app_disabled',
   /** AADSTS53003: a Conditional Access policy for workload identities blocks the token. */
   'access_blocked',
+  /** AADSTS700027: the certificate the assertion names is not registered on the app (or its signature fails). */
+  'certificate_not_registered',
+  /** The certificate's notAfter has passed (checked before calling Entra). */
+  'certificate_expired',
   'consent_missing',
   'groups_not_configured',
   'group_not_found',
@@ -47,6 +51,8 @@ export const FAILURE_CATEGORY: Readonly<Record<FailureCode, FailureCategory>> = 
   tenant_not_found: 'configuration',
   app_disabled: 'configuration',
   access_blocked: 'permissions',
+  certificate_not_registered: 'credentials',
+  certificate_expired: 'credentials',
   consent_missing: 'permissions',
   groups_not_configured: 'groups',
   group_not_found: 'groups',
@@ -87,6 +93,13 @@ export type EntraErrorDetails = {
   endpoint?: EntraEndpoint;
 };
 
+/** Which certificate a failure is about: public facts only. */
+export type CertificateDetails = {
+  certificateId?: string;
+  /** SHA-1, upper-case hex, as the Entra admin center shows it. */
+  thumbprint?: string;
+};
+
 /** A settings field name as the API names it (e.g. `tenantId`, `groupIds[2]`). */
 export type SettingsField = string;
 
@@ -107,6 +120,12 @@ export type FailureDetailsByCode = {
   };
   app_disabled: EntraErrorDetails;
   access_blocked: EntraErrorDetails;
+  certificate_not_registered: EntraErrorDetails &
+    CertificateDetails & {
+      /** Certificates tried, newest first, when an older one was tried too. */
+      triedThumbprints?: string[];
+    };
+  certificate_expired: CertificateDetails & { notAfter: string };
   consent_missing: {
     missingPermissions: string[];
     /** `token`: the roles claim lacks them; `graph`: Graph answered 403. */
@@ -146,6 +165,8 @@ export type FailureContext = {
   clientId?: string | null;
   /** The stored secret has a GUID's shape: most likely its Secret ID was pasted. */
   secretLooksLikeGuid?: boolean;
+  /** How the service authenticated (default the client secret): the advice follows it. */
+  authMethod?: 'client_secret' | 'certificate';
 };
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -160,6 +181,8 @@ const SHORT_TITLES: Readonly<Record<FailureCode, string>> = {
   tenant_not_found: 'tenant not found',
   app_disabled: 'application disabled',
   access_blocked: 'blocked by Conditional Access',
+  certificate_not_registered: 'certificate not registered',
+  certificate_expired: 'certificate expired',
   consent_missing: 'admin consent missing',
   groups_not_configured: 'no groups selected',
   group_not_found: 'group not found',
@@ -186,6 +209,8 @@ const FIELD_LABELS: Readonly<Record<string, string>> = {
   schedule: 'schedule',
   notifications: 'notifications',
   massRemovalGuard: 'mass-removal guard',
+  certificate: 'certificate',
+  authMethod: 'authentication method',
 };
 
 function fieldLabel(field: string): string {
@@ -259,6 +284,11 @@ const builders: Builders = {
     if (d.missing.includes('clientSecret') || d.missing.includes('clientSecretExpiresAt')) {
       steps.push(
         `Client secret: in the ${ADMIN_CENTER}, go to Entra ID → App registrations → your app → Certificates & secrets → New client secret, and copy its Value (not its Secret ID) and its expiry date.`,
+      );
+    }
+    if (d.missing.includes('certificate')) {
+      steps.push(
+        `Certificate: the integration authenticates with a certificate, and it has none that is not retired. In the integration settings, under Certificates, create a certificate and download it (.cer); then in the ${ADMIN_CENTER} go to Entra ID → App registrations → your app → Certificates & secrets → Certificates → Upload certificate, and upload that file. (Or switch the authentication method back to the client secret.)`,
       );
     }
     steps.push('Enter the missing values in the integration settings, save, and run Sync Now.');
@@ -353,6 +383,37 @@ const builders: Builders = {
     ],
   }),
 
+  certificate_not_registered: (d, ctx) => {
+    const thumbprint = d.thumbprint ? ` ${d.thumbprint}` : '';
+    const older =
+      d.triedThumbprints && d.triedThumbprints.length > 1
+        ? ` None of the integration's certificates (${listText(d.triedThumbprints)}) is accepted.`
+        : '';
+    return {
+      title: 'Certificate not registered',
+      message: `${AUTH_INCOMPLETE}: Entra ID does not accept the certificate with thumbprint${thumbprint}: it is not registered on the app registration${appText(ctx)}${aadsts(d)}.${older} ${NOTHING_CHANGED}`,
+      remediation: [
+        `Download the certificate${thumbprint ? ` with thumbprint${thumbprint}` : ''} from the integration settings (Certificates → Download .cer).`,
+        `In the ${ADMIN_CENTER}, go to Entra ID → App registrations → open the app${appText(ctx)} → Certificates & secrets → Certificates → Upload certificate, select the .cer file and add it.`,
+        `Check that the Thumbprint column there reads${thumbprint || ' the thumbprint shown in the integration settings'}; if the app belongs to another tenant or client ID, upload it to the app the integration names.`,
+        'Run Sync Now to confirm the integration works again.',
+      ],
+    };
+  },
+
+  certificate_expired: (d, ctx) => {
+    const on = formatDate(d.notAfter);
+    return {
+      title: 'Certificate expired',
+      message: `${AUTH_INCOMPLETE}: the certificate${d.thumbprint ? ` with thumbprint ${d.thumbprint}` : ''} the integration authenticates with expired${on ? ` on ${on}` : ''}, and Entra ID no longer accepts an expired certificate. ${NOTHING_CHANGED}`,
+      remediation: [
+        'In the integration settings, under Certificates, create a new certificate and download it (.cer). Its private key stays with Pinnacle; nothing secret needs to be copied.',
+        `In the ${ADMIN_CENTER}, go to Entra ID → App registrations → open the app${appText(ctx)} → Certificates & secrets → Certificates → Upload certificate, and upload the new file.`,
+        'Run Sync Now: the new certificate is used as soon as Entra ID accepts it. Then remove the expired certificate from the app registration.',
+      ],
+    };
+  },
+
   consent_missing: (d, ctx) => {
     const missing = d.missingPermissions.length ? d.missingPermissions : [...REQUIRED_GRAPH_ROLES];
     const steps = [
@@ -429,7 +490,9 @@ const builders: Builders = {
     const first = d.errorCodes?.[0];
     const steps = [
       `In the ${ADMIN_CENTER}, check that the app registration${appText(ctx)} exists in this tenant, is enabled, and is not blocked by a Conditional Access policy for workload identities.`,
-      'If the client secret may be wrong, generate a new client secret in Entra ID (Certificates & secrets → New client secret, copy its Value) and update it in the integration settings.',
+      ctx.authMethod === 'certificate'
+        ? "Check that the integration's certificate is uploaded to the app registration (Certificates & secrets → Certificates, the same thumbprint as in the integration settings); if in doubt, create a new certificate in the integration settings and upload it."
+        : 'If the client secret may be wrong, generate a new client secret in Entra ID (Certificates & secrets → New client secret, copy its Value) and update it in the integration settings.',
       `Run Sync Now. If it still fails, contact Pinnacle support${supportIds(d)}.`,
     ];
     if (first !== undefined) {

@@ -1,3 +1,4 @@
+export * from './certificates.js';
 export * from './directory.js';
 export * from './email-cap.js';
 export * from './entra-errors.js';

@@ -6,6 +6,10 @@ export const notificationTypeSchema = z.enum([
   'sync_recovered',
   'client_secret_expiring',
   'client_secret_expired',
+  'certificate_expiring',
+  'certificate_expired',
+  /** A newer certificate took over: the older one may be removed from the app registration. */
+  'certificate_rotated',
 ]);
 export type NotificationType = z.infer<typeof notificationTypeSchema>;
 
@@ -18,6 +22,9 @@ export const NOTIFICATION_SEVERITY: Readonly<Record<NotificationType, Notificati
   sync_recovered: 'info',
   client_secret_expiring: 'warning',
   client_secret_expired: 'error',
+  certificate_expiring: 'warning',
+  certificate_expired: 'error',
+  certificate_rotated: 'info',
 };
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type AuthMethod, authMethodSchema } from './certificates.js';
 import { guidSchema, orgIdSchema, tenantIdSchema } from './identifiers.js';
 import { DEFAULT_SCHEDULE_EVERY, scheduleEverySchema } from './schedule.js';
 
@@ -164,6 +165,9 @@ export type MassRemovalGuard = z.infer<typeof massRemovalGuardSchema>;
  * required with a new secret, and alone it corrects the stored secret's
  * recorded expiry. `schedule` defaults to disabled (`every` "1d"): a draft
  * must not start failing on a timer; `notifications` to email off.
+ * `authMethod` omitted keeps the stored method (`client_secret` for a new
+ * integration), so a client that does not know it never switches an org
+ * back from certificates; with `certificate` no client secret is needed.
  */
 export const integrationSettingsInputSchema = z
   .strictObject({
@@ -179,6 +183,7 @@ export const integrationSettingsInputSchema = z
     /** Disabled Entra accounts are left out of the snapshot unless this is true. */
     includeDisabledUsers: z.boolean().default(false),
     massRemovalGuard: massRemovalGuardSchema.default({ ...DEFAULT_MASS_REMOVAL_GUARD }),
+    authMethod: authMethodSchema.optional(),
   })
   .superRefine((input, ctx) => {
     if (input.clientSecret !== undefined && input.clientSecretExpiresAt === undefined) {
@@ -222,5 +227,12 @@ export const integrationSettingsViewSchema = z.object({
   massRemovalGuard: z.object({ maxRemovedPercent: z.number(), minRemovedUsers: z.number() }),
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
+  /** How the service authenticates: the client secret, or the org's newest certificate Entra accepts. */
+  authMethod: authMethodSchema,
 });
 export type IntegrationSettingsView = z.infer<typeof integrationSettingsViewSchema>;
+
+/** The method a stored record uses (records from before certificates have none: the secret). */
+export function authMethodOf(stored: { authMethod?: string | null | undefined }): AuthMethod {
+  return stored.authMethod === 'certificate' ? 'certificate' : 'client_secret';
+}

@@ -5,7 +5,9 @@ export type TransientReason =
   | 'timeout'
   | 'network'
   | 'unauthorized'
-  | 'unexpected_response';
+  | 'unexpected_response'
+  /** Entra found a client assertion outside its valid time: this service's clock is wrong (AADSTS700024). */
+  | 'clock_skew';
 
 /** A failure worth retrying with backoff; `retryAfterMs` when the server said how long to wait. */
 export type TransientError = {

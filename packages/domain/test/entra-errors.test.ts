@@ -10,6 +10,7 @@ describe('classifyTokenError: AADSTS codes', () => {
     [900023, 400, 'invalid_request', 'tenant_not_found'],
     [7000112, 400, 'unauthorized_client', 'app_disabled'],
     [53003, 400, 'invalid_grant', 'access_blocked'],
+    [700027, 401, 'invalid_client', 'certificate_not_registered'],
   ] as const)('AADSTS%d is blocking %s', (code, status, error, expected) => {
     const result = classifyTokenError({ status, error, errorCodes: [code] });
     expect(result.kind).toBe('blocking');
@@ -165,6 +166,8 @@ describe('classifyTokenError: transient', () => {
     [{ status: 400, errorCodes: [90024] }, 'server_error', null],
     [{ status: 400, errorCodes: [90012] }, 'timeout', null],
     [{ status: 429, errorCodes: [90055] }, 'throttled', null],
+    // The assertion is outside its valid time: this service's clock, retried.
+    [{ status: 401, error: 'invalid_client', errorCodes: [700024] }, 'clock_skew', null],
     [{}, 'unexpected_response', null],
     [{ status: 302 }, 'unexpected_response', null],
   ] as const)('%j is transient %s', (input, reason, retryAfterMs) => {

@@ -41,6 +41,22 @@ const sampleDetails: { [C in FailureCode]: FailureDetailsByCode[C] } = {
     errorCodes: [53003],
     correlationId: 'c0ffee00-0000-0000-0000-000000000003',
   },
+  certificate_not_registered: {
+    status: 401,
+    error: 'invalid_client',
+    errorCodes: [700027],
+    certificateId: '5e5e5e5e-0000-4000-8000-000000000005',
+    thumbprint: '0123456789ABCDEF0123456789ABCDEF01234567',
+    triedThumbprints: [
+      '0123456789ABCDEF0123456789ABCDEF01234567',
+      'FEDCBA9876543210FEDCBA9876543210FEDCBA98',
+    ],
+  },
+  certificate_expired: {
+    certificateId: '6e6e6e6e-0000-4000-8000-000000000006',
+    thumbprint: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01',
+    notAfter: '2026-02-28T09:30:00.000Z',
+  },
   consent_missing: { missingPermissions: ['GroupMember.Read.All'], source: 'token' },
   groups_not_configured: {},
   group_not_found: {
@@ -67,6 +83,47 @@ const sampleDetails: { [C in FailureCode]: FailureDetailsByCode[C] } = {
 function build<C extends FailureCode>(code: C, context: FailureContext = ctx) {
   return buildFailure(code, sampleDetails[code], context);
 }
+
+describe('certificate failures', () => {
+  it('certificate_not_registered names the thumbprint to upload, and where', () => {
+    const f = build('certificate_not_registered');
+    expect(f.category).toBe('credentials');
+    expect(f.message).toContain('0123456789ABCDEF0123456789ABCDEF01234567');
+    expect(f.message).toContain('AADSTS700027');
+    expect(f.message).toContain(CLIENT);
+    const steps = f.remediation.join('\n');
+    expect(steps).toContain(
+      'Download the certificate with thumbprint 0123456789ABCDEF0123456789ABCDEF01234567',
+    );
+    expect(steps).toMatch(
+      /App registrations → open the app with application \(client\) ID .* → Certificates & secrets → Certificates → Upload certificate/,
+    );
+  });
+
+  it('certificate_expired says when, and how to make a new one without copying a secret', () => {
+    const f = build('certificate_expired');
+    expect(f.message).toContain('expired on 2026-02-28');
+    expect(f.message).toContain('ABCDEF0123456789ABCDEF0123456789ABCDEF01');
+    expect(f.remediation[0]).toMatch(/create a new certificate/);
+  });
+
+  it('settings_incomplete tells how to get a certificate when one is missing', () => {
+    const f = buildFailure('settings_incomplete', { missing: ['certificate'] }, ctx);
+    expect(f.message).toContain('certificate is missing');
+    expect(f.remediation.join(' ')).toContain('Upload certificate');
+  });
+
+  it('authentication_failed advises on the certificate, not the secret, for an org on certificates', () => {
+    const f = buildFailure(
+      'authentication_failed',
+      { errorCodes: [50027] },
+      { ...ctx, authMethod: 'certificate' },
+    );
+    const steps = f.remediation.join(' ');
+    expect(steps).toContain('certificate is uploaded');
+    expect(steps).not.toContain('New client secret');
+  });
+});
 
 describe('buildFailure: every code', () => {
   it.each(FAILURE_CODES)('%s builds a complete, valid failure without any secret', (code) => {
@@ -101,6 +158,8 @@ describe('buildFailure: every code', () => {
       tenant_not_found: 'configuration',
       app_disabled: 'configuration',
       access_blocked: 'permissions',
+      certificate_not_registered: 'credentials',
+      certificate_expired: 'credentials',
       consent_missing: 'permissions',
       groups_not_configured: 'groups',
       group_not_found: 'groups',

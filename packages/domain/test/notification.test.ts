@@ -54,18 +54,24 @@ describe('notificationSchema', () => {
     expect(notificationSchema.safeParse({ ...notification, ...patch }).success).toBe(false);
   });
 
-  it('lists the four types, their severities and delivery states', () => {
+  it('lists the types of DESIGN.md, their severities and delivery states', () => {
     expect(notificationTypeSchema.options).toEqual([
       'sync_failed',
       'sync_recovered',
       'client_secret_expiring',
       'client_secret_expired',
+      'certificate_expiring',
+      'certificate_expired',
+      'certificate_rotated',
     ]);
     expect(NOTIFICATION_SEVERITY).toEqual({
       sync_failed: 'error',
       sync_recovered: 'info',
       client_secret_expiring: 'warning',
       client_secret_expired: 'error',
+      certificate_expiring: 'warning',
+      certificate_expired: 'error',
+      certificate_rotated: 'info',
     });
     expect(deliveryStateSchema.options).toEqual([
       'pending',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  authMethodOf,
   clientSecretRotationSchema,
   emailRecipientSchema,
   integrationSettingsInputSchema,
@@ -312,6 +313,34 @@ describe('integrationSettingsInputSchema', () => {
   });
 });
 
+describe('authMethod', () => {
+  it('is optional (the stored method is kept), and takes the two methods only', () => {
+    expect(integrationSettingsInputSchema.parse({}).authMethod).toBeUndefined();
+    expect(integrationSettingsInputSchema.parse({ authMethod: 'certificate' }).authMethod).toBe(
+      'certificate',
+    );
+    const bad = integrationSettingsInputSchema.safeParse({ authMethod: 'password' });
+    expect(bad.success).toBe(false);
+    if (!bad.success) expect(toValidationIssues(bad.error)[0]?.path).toBe('authMethod');
+  });
+
+  it('with certificate, needs no client secret', () => {
+    const parsed = integrationSettingsInputSchema.parse({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      groupIds: [GROUP_A],
+      authMethod: 'certificate',
+    });
+    expect(parsed.clientSecret).toBeUndefined();
+  });
+
+  it('reads records from before certificates as the client secret', () => {
+    expect(authMethodOf({})).toBe('client_secret');
+    expect(authMethodOf({ authMethod: null })).toBe('client_secret');
+    expect(authMethodOf({ authMethod: 'certificate' })).toBe('certificate');
+  });
+});
+
 describe('clientSecretRotationSchema', () => {
   it('requires both fields and nothing else', () => {
     expect(
@@ -352,6 +381,7 @@ describe('integrationSettingsViewSchema', () => {
       massRemovalGuard: { maxRemovedPercent: 20, minRemovedUsers: 10 },
       createdAt: '2026-01-01T00:00:00.000Z',
       updatedAt: '2026-01-02T00:00:00.000Z',
+      authMethod: 'client_secret',
     };
     expect(integrationSettingsViewSchema.parse(view)).toEqual(view);
     const withValue = { ...view, clientSecret: { ...view.clientSecret, value: SECRET } };
