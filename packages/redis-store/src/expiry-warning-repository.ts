@@ -14,9 +14,14 @@ redis.call('HSET', KEYS[1], keep .. ARGV[2], ARGV[3])
 return 1
 `);
 
+/** Whose expiry: the client secret's, or the current certificate's. */
+export type ExpiringCredential = 'client_secret' | 'certificate';
+
 /**
- * Which secret-expiry warnings each org was sent, per recorded expiry
- * (`30d`, `14d`, `7d`, `1d`, `expired`), so the daily scan sends each once.
+ * Which expiry warnings each org was sent, per recorded expiry (`30d`,
+ * `14d`, `7d`, `1d`, `expired`), so the daily scans send each once: for the
+ * client secret keyed by its recorded expiry, for a certificate by its ID
+ * and `notAfter`, each in a hash of its own.
  */
 export class ExpiryWarningRepository {
   constructor(
@@ -24,17 +29,32 @@ export class ExpiryWarningRepository {
     private readonly prefix: string,
   ) {}
 
-  /** The labels sent for this recorded expiry (an ISO instant). */
-  async sent(orgId: string, expiresAt: string): Promise<Set<string>> {
-    const fields = await this.redis.hkeys(orgKeys(this.prefix, orgId).expiryWarnings);
+  private key(orgId: string, credential: ExpiringCredential): string {
+    const keys = orgKeys(this.prefix, orgId);
+    return credential === 'certificate' ? keys.certificateExpiryWarnings : keys.expiryWarnings;
+  }
+
+  /** The labels sent for this recorded expiry (an ISO instant, or for a certificate `<id>@<notAfter>`). */
+  async sent(
+    orgId: string,
+    expiresAt: string,
+    credential: ExpiringCredential = 'client_secret',
+  ): Promise<Set<string>> {
+    const fields = await this.redis.hkeys(this.key(orgId, credential));
     const mine = `${expiresAt}|`;
     return new Set(fields.filter((f) => f.startsWith(mine)).map((f) => f.slice(mine.length)));
   }
 
-  async markSent(orgId: string, expiresAt: string, label: string, at: Date): Promise<void> {
+  async markSent(
+    orgId: string,
+    expiresAt: string,
+    label: string,
+    at: Date,
+    credential: ExpiringCredential = 'client_secret',
+  ): Promise<void> {
     await MARK_SENT.run(
       this.redis,
-      [orgKeys(this.prefix, orgId).expiryWarnings],
+      [this.key(orgId, credential)],
       [expiresAt, label, at.toISOString()],
     );
   }

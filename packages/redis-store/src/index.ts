@@ -1,4 +1,5 @@
 export * from './alert-repository.js';
+export * from './certificate-repository.js';
 export { CursorSigner } from './cursor-signer.js';
 export * from './expiry-warning-repository.js';
 export * from './fleet-index.js';

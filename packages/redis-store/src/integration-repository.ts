@@ -1,5 +1,5 @@
 import type { clientSecretRotationSchema, integrationSettingsInputSchema } from '@pinnacle/domain';
-import { scheduleIntervalMs, secretHint } from '@pinnacle/domain';
+import { authMethodOf, DEFAULT_AUTH_METHOD, scheduleIntervalMs, secretHint } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { FleetIndex } from './fleet-index.js';
@@ -40,6 +40,8 @@ export const storedIntegrationSchema = z.object({
   updatedAt: z.string(),
   /** Bumped on every write; schedulers and caches compare it. */
   revision: z.number().int(),
+  /** Absent in records from before certificates: the client secret (see authMethodOf). */
+  authMethod: z.enum(['client_secret', 'certificate']).optional(),
 });
 export type StoredIntegration = z.infer<typeof storedIntegrationSchema>;
 
@@ -152,6 +154,8 @@ export class IntegrationRepository {
         notifications: input.notifications,
         includeDisabledUsers: input.includeDisabledUsers,
         massRemovalGuard: input.massRemovalGuard,
+        // Omitted: the stored method stays (a client that does not know it cannot switch it).
+        authMethod: input.authMethod ?? (previous ? authMethodOf(previous) : DEFAULT_AUTH_METHOD),
         createdAt: previous?.createdAt ?? at,
         updatedAt: at,
         revision: (previous?.revision ?? 0) + 1,
@@ -287,8 +291,10 @@ export class IntegrationRepository {
     for (let attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
       const expiry = record.secret?.expiresAt ? Date.parse(record.secret.expiresAt) : Number.NaN;
       const pipeline = this.redis.pipeline().sadd(g.orgs, orgId);
-      if (Number.isFinite(expiry)) pipeline.zadd(g.secretExpiry, expiry, orgId);
-      else pipeline.zrem(g.secretExpiry, orgId);
+      // A secret's expiry matters only while the org authenticates with it.
+      if (Number.isFinite(expiry) && authMethodOf(record) === 'client_secret') {
+        pipeline.zadd(g.secretExpiry, expiry, orgId);
+      } else pipeline.zrem(g.secretExpiry, orgId);
       await pipeline.exec();
       await this.fleet?.recordSchedule(orgId, scheduleIntervalMs(record.schedule), new Date());
       const json = await this.redis.get(key);

@@ -47,6 +47,12 @@ export function orgKeys(prefix: string, orgId: string) {
     syncNowBudget: `${base}:sync-now-budget`,
     /** The request rate of one of the org's tokens (`subject`: a hash of its `sub`), expiring within a minute. */
     requestRate: (subject: string) => `${base}:request-rate:${subject}`,
+    /** The org's certificates (public parts and status), one JSON document with a revision. */
+    certificates: `${base}:certificates`,
+    /** Hash: certificate ID → its private key, sealed (deleted when the certificate is retired). */
+    certificateKeys: `${base}:certificate-keys`,
+    /** Which certificate-expiry warnings were sent, per certificate. */
+    certificateExpiryWarnings: `${base}:certificate-expiry-warnings`,
   };
 }
 export type OrgKeys = ReturnType<typeof orgKeys>;
@@ -62,6 +68,12 @@ export function globalKeys(prefix: string) {
     remindersDue: `${prefix}:reminders-due`,
     /** The request rate of a portal backend's `org: "*"` token (`subject`: a hash of its `sub`). */
     anyOrgRequestRate: (subject: string) => `${prefix}:request-rate:any-org:${subject}`,
+    /**
+     * org ID → `notAfter` (ms) of its current certificate, for the daily
+     * certificate-expiry scan. Like `secretExpiry`, an org's member here must
+     * go when the org is offboarded.
+     */
+    certificateExpiry: `${prefix}:certificate-expiry`,
   };
 }
 

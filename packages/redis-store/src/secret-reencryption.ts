@@ -1,3 +1,4 @@
+import type { CertificateRepository } from './certificate-repository.js';
 import type { IntegrationRepository } from './integration-repository.js';
 import { SecretDecryptionError, type SecretDecryptionReason } from './secret-box.js';
 
@@ -41,6 +42,24 @@ export function clientSecretKind(integrations: IntegrationRepository): SealedSec
         }
         throw error;
       }
+    },
+  };
+}
+
+/** Each of one org's certificate private keys; `item` names the certificate. */
+export function certificateKeyKind(certificates: CertificateRepository): SealedSecretKind {
+  return {
+    name: 'certificate-key',
+    async reseal(orgId) {
+      const results = await certificates.resealKeys(orgId);
+      return results.map((r): ResealResult => {
+        if (r.outcome !== 'failed') return { outcome: r.outcome };
+        return {
+          outcome: 'failed',
+          reason: r.error instanceof SecretDecryptionError ? r.error.reason : 'unreadable',
+          item: r.id,
+        };
+      });
     },
   };
 }

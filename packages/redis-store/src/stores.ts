@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AlertRepository } from './alert-repository.js';
+import { CertificateRepository } from './certificate-repository.js';
 import { CursorSigner } from './cursor-signer.js';
 import { ExpiryWarningRepository } from './expiry-warning-repository.js';
 import { FleetIndex } from './fleet-index.js';
@@ -37,6 +38,8 @@ export interface Stores {
   selectedGroups: SelectedGroupRepository;
   /** Every org's status for the ops fleet view, updated as runs finish. */
   fleet: FleetIndex;
+  /** Each org's certificates; their private keys sealed like the client secret. */
+  certificates: CertificateRepository;
 }
 
 export interface StoreOptions {
@@ -74,5 +77,6 @@ export function createStores(
     expiryWarnings: new ExpiryWarningRepository(redis, prefix),
     selectedGroups: new SelectedGroupRepository(redis, prefix),
     fleet,
+    certificates: new CertificateRepository(redis, prefix, new SecretBox(keyring)),
   };
 }

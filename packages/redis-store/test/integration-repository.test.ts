@@ -101,6 +101,7 @@ describe('IntegrationRepository.put and get', () => {
       createdAt: now(0).toISOString(),
       updatedAt: now(0).toISOString(),
       revision: 1,
+      authMethod: 'client_secret',
     } satisfies StoredIntegration);
     expect(await repo.get(org)).toEqual(stored);
     expect(repo.revealSecret(stored)).toBe(SECRET);
@@ -114,6 +115,38 @@ describe('IntegrationRepository.put and get', () => {
     expect(replaced.integration.updatedAt).toBe(now(1).toISOString());
     expect(replaced.integration.groupIds).toEqual([GROUP_2, GROUP_1]);
     expect(await repo.get(org)).toEqual(replaced.integration);
+  });
+
+  it('keeps the auth method when a save omits it, and indexes the secret expiry only on the secret', async () => {
+    const org = 'org-auth-method';
+    const created = await repo.put(org, withSecret(), now(0));
+    expect(created.integration.authMethod).toBe('client_secret');
+    const secretExpiry = () => r.redis.zscore(globalKeys(prefix).secretExpiry, org);
+    expect(await secretExpiry()).not.toBeNull();
+
+    const switched = await repo.put(org, input({ authMethod: 'certificate' }), now(1));
+    expect(switched.integration.authMethod).toBe('certificate');
+    // The secret stays stored (switching back needs no new one), its expiry no longer watched.
+    expect(switched.integration.secret?.hint).toBe(SECRET.slice(-3));
+    expect(await secretExpiry()).toBeNull();
+
+    // A client that does not know authMethod saves: the org stays on certificates.
+    const kept = await repo.put(org, input({ groupIds: [GROUP_2] }), now(2));
+    expect(kept.integration.authMethod).toBe('certificate');
+
+    await repo.put(org, input({ authMethod: 'client_secret' }), now(3));
+    expect(await secretExpiry()).not.toBeNull();
+  });
+
+  it('reads a record from before certificates as on the client secret', async () => {
+    const org = 'org-old-record';
+    const { integration } = await repo.put(org, withSecret(), now(0));
+    const { authMethod: _dropped, ...old } = integration;
+    await r.redis.set(orgKeys(prefix, org).integration, JSON.stringify(old));
+    const read = await repo.get(org);
+    expect(read?.authMethod).toBeUndefined();
+    const saved = await repo.put(org, input(), now(1));
+    expect(saved.integration.authMethod).toBe('client_secret');
   });
 
   it('a draft without credentials is stored with nulls', async () => {
