@@ -51,6 +51,27 @@ export const emailContentSchema = z.discriminatedUnion('type', [
     type: z.literal('client_secret_expired'),
     expiresAt: z.iso.datetime(),
   }),
+  z.object({
+    type: z.literal('certificate_expiring'),
+    thumbprint: z.string().regex(/^[0-9A-F]{40}$/),
+    expiresAt: z.iso.datetime(),
+    thresholdDays: z.number().int().positive(),
+    daysLeft: z.number().int().nonnegative(),
+  }),
+  z.object({
+    type: z.literal('certificate_expired'),
+    thumbprint: z.string().regex(/^[0-9A-F]{40}$/),
+    expiresAt: z.iso.datetime(),
+  }),
+  z.object({
+    type: z.literal('certificate_rotated'),
+    thumbprint: z.string().regex(/^[0-9A-F]{40}$/),
+    notAfter: z.iso.datetime(),
+    retiredThumbprints: z
+      .array(z.string().regex(/^[0-9A-F]{40}$/))
+      .min(1)
+      .max(20),
+  }),
 ]);
 export type EmailContent = z.infer<typeof emailContentSchema>;
 

@@ -61,12 +61,57 @@ export const clientSecretExpiredJobSchema = z.object({
   expiresAt: z.iso.datetime(),
 });
 
+/** A certificate, as notifications name it: public facts only. */
+const certificateRefSchema = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9-]+$/),
+  /** SHA-1, upper-case hex, as the Entra admin center shows it. */
+  thumbprint: z.string().regex(/^[0-9A-F]{40}$/),
+});
+
+/** From the notifier's daily scan: the org's current certificate nears its `notAfter`. */
+export const certificateExpiringJobSchema = z.object({
+  type: z.literal('certificate_expiring'),
+  ...base,
+  certificate: certificateRefSchema,
+  expiresAt: z.iso.datetime(),
+  /** The warning threshold crossed (30, 14, 7 or 1 days). */
+  thresholdDays: z.number().int().positive(),
+  daysLeft: z.number().int().nonnegative(),
+});
+
+export const certificateExpiredJobSchema = z.object({
+  type: z.literal('certificate_expired'),
+  ...base,
+  certificate: certificateRefSchema,
+  expiresAt: z.iso.datetime(),
+});
+
+/**
+ * From the worker: Entra accepted a newer certificate, so the older ones
+ * were retired and may be removed from the app registration.
+ */
+export const certificateRotatedJobSchema = z.object({
+  type: z.literal('certificate_rotated'),
+  ...base,
+  /** The run whose token request Entra accepted with the new certificate. */
+  runId: runIdSchema.optional(),
+  certificate: certificateRefSchema.extend({ notAfter: z.iso.datetime() }),
+  retired: z.array(certificateRefSchema).min(1).max(20),
+});
+
 export const notificationJobSchema = z.discriminatedUnion('type', [
   syncFailedJobSchema,
   syncRecoveredJobSchema,
   syncFailureReminderJobSchema,
   clientSecretExpiringJobSchema,
   clientSecretExpiredJobSchema,
+  certificateExpiringJobSchema,
+  certificateExpiredJobSchema,
+  certificateRotatedJobSchema,
 ]);
 export type NotificationJob = z.infer<typeof notificationJobSchema>;
 
@@ -86,6 +131,12 @@ export function notificationJobId(job: NotificationJob): string {
       return `expiring-${job.orgId}-${job.expiresAt.slice(0, 10)}-${job.thresholdDays}d`;
     case 'client_secret_expired':
       return `expired-${job.orgId}-${job.expiresAt.slice(0, 10)}`;
+    case 'certificate_expiring':
+      return `cert-expiring-${job.orgId}-${job.certificate.id}-${job.thresholdDays}d`;
+    case 'certificate_expired':
+      return `cert-expired-${job.orgId}-${job.certificate.id}`;
+    case 'certificate_rotated':
+      return `cert-rotated-${job.orgId}-${job.certificate.id}`;
   }
 }
 

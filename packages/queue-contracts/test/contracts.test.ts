@@ -69,12 +69,41 @@ const expired: JobOf<'client_secret_expired'> = {
   expiresAt: '2026-01-01T12:30:00.000Z',
 };
 
+const CERT = { id: '5e5e5e5e-0000-4000-8000-000000000005', thumbprint: 'A'.repeat(40) };
+const certExpiring: JobOf<'certificate_expiring'> = {
+  type: 'certificate_expiring',
+  orgId: 'org-1',
+  occurredAt: '2026-01-02T03:04:05.000Z',
+  certificate: CERT,
+  expiresAt: '2026-01-20T00:00:00.000Z',
+  thresholdDays: 30,
+  daysLeft: 17,
+};
+const certExpired: JobOf<'certificate_expired'> = {
+  type: 'certificate_expired',
+  orgId: 'org-1',
+  occurredAt: '2026-01-02T03:04:05.000Z',
+  certificate: CERT,
+  expiresAt: '2026-01-01T00:00:00.000Z',
+};
+const certRotated: JobOf<'certificate_rotated'> = {
+  type: 'certificate_rotated',
+  orgId: 'org-1',
+  occurredAt: '2026-01-02T03:04:05.000Z',
+  runId: 'run-rotated',
+  certificate: { ...CERT, notAfter: '2027-01-02T00:00:00.000Z' },
+  retired: [{ id: '6e6e6e6e-0000-4000-8000-000000000006', thumbprint: 'B'.repeat(40) }],
+};
+
 const validNotifications: NotificationJob[] = [
   syncFailed,
   syncRecovered,
   reminder,
   expiring,
   expired,
+  certExpiring,
+  certExpired,
+  certRotated,
 ];
 
 /** Parses and returns the error, failing the test when it parses. */
@@ -262,6 +291,9 @@ describe('job IDs', () => {
       `reminder-org-1-${Date.parse(reminder.dueAt)}`,
       'expiring-org-1-2026-01-31-30d',
       'expired-org-1-2026-01-01',
+      `cert-expiring-org-1-${CERT.id}-30d`,
+      `cert-expired-org-1-${CERT.id}`,
+      `cert-rotated-org-1-${CERT.id}`,
     ]);
   });
 
@@ -277,6 +309,11 @@ describe('job IDs', () => {
       notificationJobId(expired),
       notificationJobId({ ...expired, orgId: 'org-2' }),
       notificationJobId({ ...expired, expiresAt: '2026-07-01T00:00:00.000Z' }),
+      notificationJobId(certExpiring),
+      notificationJobId({ ...certExpiring, thresholdDays: 7, daysLeft: 6 }),
+      notificationJobId({ ...certExpiring, certificate: { ...CERT, id: 'other-cert' } }),
+      notificationJobId(certExpired),
+      notificationJobId(certRotated),
     ];
     expect(new Set(ids).size).toBe(ids.length);
     // The same threshold crossed on two daily scans is one warning.
