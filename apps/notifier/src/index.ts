@@ -8,6 +8,7 @@ export * from './email/email-processor.js';
 export * from './email/mailer.js';
 export * from './email/render.js';
 export * from './episodes/reminder-scan.js';
+export * from './expiry/certificate-expiry-scan.js';
 export * from './expiry/expiry-scan.js';
 export * from './expiry/expiry-thresholds.js';
 export * from './notifier-role.js';

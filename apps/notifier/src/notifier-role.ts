@@ -10,6 +10,10 @@ import { processEmailJob } from './email/email-processor.js';
 import { createSmtpMailer } from './email/mailer.js';
 import { messageIdDomainOf } from './email/render.js';
 import { type ReminderScanResult, scanFailureReminders } from './episodes/reminder-scan.js';
+import {
+  type CertificateExpiryScanResult,
+  scanCertificateExpiry,
+} from './expiry/certificate-expiry-scan.js';
 import { type ExpiryScanResult, scanSecretExpiry } from './expiry/expiry-scan.js';
 
 export type NotifierEnv = Pick<
@@ -44,6 +48,8 @@ export interface NotifierRole {
   maintenanceWorker: Worker;
   /** Runs the secret-expiry scan now, as the daily job does. */
   scanSecretExpiry(): Promise<ExpiryScanResult>;
+  /** Runs the certificate-expiry scan now, as the daily job does (after the secret's). */
+  scanCertificateExpiry(): Promise<CertificateExpiryScanResult>;
   /** Runs the failure-reminder scan now, as the hourly job does. */
   scanFailureReminders(): Promise<ReminderScanResult>;
   /** Stops taking jobs, lets the current ones finish, closes SMTP and Redis connections. */
@@ -141,6 +147,15 @@ export async function startNotifierRole(
       now,
       logger: log,
     });
+  const certificateScan = () =>
+    scanCertificateExpiry({
+      certificates: stores.certificates,
+      integrations: stores.integrations,
+      expiryWarnings: stores.expiryWarnings,
+      notificationQueue,
+      now,
+      logger: log,
+    });
   const reminderScan = () =>
     scanFailureReminders({
       alerts: stores.alerts,
@@ -153,8 +168,12 @@ export async function startNotifierRole(
     'maintenance',
     async (payload) => {
       switch (payload.task) {
-        case 'scan_secret_expiry':
-          return scan();
+        case 'scan_secret_expiry': {
+          // The daily credential-expiry job: the secret's, then the certificates'.
+          const secrets = await scan();
+          const certificates = await certificateScan();
+          return { ...secrets, certificates };
+        }
         case 'scan_failure_reminders':
           return reminderScan();
       }
@@ -189,6 +208,7 @@ export async function startNotifierRole(
     emailWorker,
     maintenanceWorker,
     scanSecretExpiry: scan,
+    scanCertificateExpiry: certificateScan,
     scanFailureReminders: reminderScan,
     close: () => registry.close(),
   };

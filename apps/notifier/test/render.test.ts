@@ -196,6 +196,66 @@ describe('renderEmail: other types', () => {
     expect(email.text).toContain('expired on 2026-02-01 00:00 UTC');
     expect(email.text).toContain('Run Sync Now to confirm');
   });
+
+  const thumbprint = '0123456789ABCDEF0123456789ABCDEF01234567';
+  it('certificate_expiring', () => {
+    const email = renderEmail(
+      {
+        ...failed,
+        alertId: 'cert-expiring-org-acme-c1-14d',
+        content: {
+          type: 'certificate_expiring',
+          thumbprint,
+          expiresAt: '2026-02-01T00:00:00.000Z',
+          thresholdDays: 14,
+          daysLeft: 13,
+        },
+      },
+      ctx,
+    );
+    expect(email.subject).toBe('[org-acme] Microsoft Entra ID certificate expires in 13 days');
+    expect(email.text).toContain(`(thumbprint ${thumbprint}) expires on 2026-02-01 00:00 UTC`);
+    expect(email.text).toContain('1. In the Pinnacle portal');
+    expect(email.text).toContain('create a new certificate and download it (.cer)');
+    expect(email.text).toMatch(/Days left:\s+13/);
+    expect(email.html).toContain('Upload certificate');
+  });
+
+  it('certificate_expired', () => {
+    const email = renderEmail(
+      {
+        ...failed,
+        alertId: 'cert-expired-org-acme-c1',
+        content: { type: 'certificate_expired', thumbprint, expiresAt: '2026-02-01T00:00:00.000Z' },
+      },
+      ctx,
+    );
+    expect(email.subject).toBe('[org-acme] Microsoft Entra ID sync stopped: certificate expired');
+    expect(email.text).toContain('expired on 2026-02-01 00:00 UTC');
+    expect(email.text).toContain('Run Sync Now: it uses the new certificate');
+  });
+
+  it('certificate_rotated', () => {
+    const email = renderEmail(
+      {
+        ...failed,
+        alertId: 'cert-rotated-org-acme-c2',
+        content: {
+          type: 'certificate_rotated',
+          thumbprint,
+          notAfter: '2027-02-01T00:00:00.000Z',
+          retiredThumbprints: ['A'.repeat(40), 'B'.repeat(40)],
+        },
+      },
+      ctx,
+    );
+    expect(email.subject).toBe('[org-acme] Microsoft Entra ID sync uses its new certificate');
+    expect(email.text).toContain(`the new certificate (thumbprint ${thumbprint}`);
+    expect(email.text).toContain(
+      `delete the certificates with thumbprint ${'A'.repeat(40)} and ${'B'.repeat(40)}`,
+    );
+    expect(email.text).toMatch(/Retired:\s+A{40}, B{40}/);
+  });
 });
 
 describe('renderEmail: safety', () => {

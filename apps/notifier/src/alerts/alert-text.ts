@@ -77,3 +77,58 @@ export function emailHeldBackText(a: {
 }): string {
   return `Email held back: this organisation's admins have already been sent the most alert emails allowed (${a.limits.perHour} an hour, ${a.limits.perDay} a day), so this alert was not emailed. Emails can go out again from ${formatInstant(a.until)}; until then new alerts appear here only. Recoveries and expiry warnings are always emailed.`;
 }
+
+function thumbprints(list: readonly string[]): string {
+  if (list.length <= 1) return list.join('');
+  return `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;
+}
+
+export function certificateExpiringText(a: {
+  thumbprint: string;
+  expiresAt: string;
+  daysLeft: number;
+}): AlertText {
+  const when = a.daysLeft < 1 ? 'within a day' : `in ${days(a.daysLeft)}`;
+  return {
+    title: `Certificate expires ${when}`,
+    message: `The certificate the Microsoft Entra ID integration authenticates with (thumbprint ${a.thumbprint}) expires on ${formatInstant(a.expiresAt)}. When it expires, sync stops until a new certificate is in place. Create a new certificate in the integration settings and upload it to the app registration before then: the next sync switches to it as soon as Entra ID accepts it, with no secret to copy.`,
+  };
+}
+
+export function certificateExpiredText(a: { thumbprint: string; expiresAt: string }): AlertText {
+  return {
+    title: 'Certificate expired',
+    message: `The certificate the Microsoft Entra ID integration authenticates with (thumbprint ${a.thumbprint}) expired on ${formatInstant(a.expiresAt)}. Authentication with Microsoft Entra ID can no longer be completed, so sync is stopped until a new certificate is in place. Create a new certificate in the integration settings and upload it to the app registration.`,
+  };
+}
+
+export function certificateRotatedText(a: {
+  thumbprint: string;
+  notAfter: string;
+  retiredThumbprints: readonly string[];
+}): AlertText {
+  const n = a.retiredThumbprints.length;
+  return {
+    title: 'New certificate in use',
+    message: `Microsoft Entra ID accepted the new certificate (thumbprint ${a.thumbprint}, valid until ${formatInstant(a.notAfter)}), and sync now authenticates with it. The older certificate${n === 1 ? '' : 's'} (thumbprint${n === 1 ? '' : 's'} ${thumbprints(a.retiredThumbprints)}) ${n === 1 ? 'is' : 'are'} retired: Pinnacle no longer uses ${n === 1 ? 'it' : 'them'} and has deleted ${n === 1 ? 'its private key' : 'their private keys'}. You can remove ${n === 1 ? 'it' : 'them'} from the app registration.`,
+  };
+}
+
+/** What to do about an expiring or expired certificate: make a new one, upload it. */
+export function certificateRenewalSteps(expired: boolean): string[] {
+  return [
+    'In the Pinnacle portal, open the Microsoft Entra ID integration settings, and under Certificates create a new certificate and download it (.cer). Its private key stays with Pinnacle: nothing secret needs to be copied.',
+    'In the Microsoft Entra admin center (https://entra.microsoft.com), go to Entra ID → App registrations → open the app used by Pinnacle → Certificates & secrets → Certificates → Upload certificate, and upload the .cer file.',
+    expired
+      ? 'Run Sync Now: it uses the new certificate as soon as Entra ID accepts it.'
+      : 'Nothing else needs to change: the next sync switches to the new certificate once Entra ID accepts it, and you will be told when the old one can be removed.',
+  ];
+}
+
+/** What to do once a newer certificate took over: remove the retired ones from the app registration. */
+export function retiredCertificateSteps(retiredThumbprints: readonly string[]): string[] {
+  return [
+    `In the Microsoft Entra admin center (https://entra.microsoft.com), go to Entra ID → App registrations → open the app used by Pinnacle → Certificates & secrets → Certificates, and delete the certificate${retiredThumbprints.length === 1 ? '' : 's'} with thumbprint ${thumbprints(retiredThumbprints)}.`,
+    'Keep the new certificate: sync authenticates with it now.',
+  ];
+}

@@ -48,6 +48,30 @@ export function buildEmailJob(args: {
     case 'client_secret_expired':
       content = { type: 'client_secret_expired', expiresAt: payload.expiresAt };
       break;
+    case 'certificate_expiring':
+      content = {
+        type: 'certificate_expiring',
+        thumbprint: payload.certificate.thumbprint,
+        expiresAt: payload.expiresAt,
+        thresholdDays: payload.thresholdDays,
+        daysLeft: payload.daysLeft,
+      };
+      break;
+    case 'certificate_expired':
+      content = {
+        type: 'certificate_expired',
+        thumbprint: payload.certificate.thumbprint,
+        expiresAt: payload.expiresAt,
+      };
+      break;
+    case 'certificate_rotated':
+      content = {
+        type: 'certificate_rotated',
+        thumbprint: payload.certificate.thumbprint,
+        notAfter: payload.certificate.notAfter,
+        retiredThumbprints: payload.retired.map((c) => c.thumbprint),
+      };
+      break;
   }
   return {
     alertId: args.alertId,

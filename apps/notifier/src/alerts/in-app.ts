@@ -7,7 +7,15 @@ import {
 } from '@pinnacle/domain';
 import type { NotificationJob } from '@pinnacle/queue-contracts';
 import type { StoredNotification } from '@pinnacle/redis-store';
-import { emailHeldBackText, expiredText, expiringText, recoveredText } from './alert-text.js';
+import {
+  certificateExpiredText,
+  certificateExpiringText,
+  certificateRotatedText,
+  emailHeldBackText,
+  expiredText,
+  expiringText,
+  recoveredText,
+} from './alert-text.js';
 
 export interface InAppInput {
   payload: NotificationJob;
@@ -106,9 +114,11 @@ export function buildInAppNotification(input: InAppInput): StoredNotification {
       };
     }
     case 'client_secret_expiring':
-    case 'client_secret_expired': {
-      const text =
-        payload.type === 'client_secret_expiring' ? expiringText(payload) : expiredText(payload);
+    case 'client_secret_expired':
+    case 'certificate_expiring':
+    case 'certificate_expired':
+    case 'certificate_rotated': {
+      const text = credentialText(payload);
       return {
         ...base,
         ...text,
@@ -121,5 +131,37 @@ export function buildInAppNotification(input: InAppInput): StoredNotification {
         createdAt: payload.occurredAt,
       };
     }
+  }
+}
+
+type CredentialJob = Extract<
+  NotificationJob,
+  {
+    type:
+      | 'client_secret_expiring'
+      | 'client_secret_expired'
+      | 'certificate_expiring'
+      | 'certificate_expired'
+      | 'certificate_rotated';
+  }
+>;
+
+/** The text of a notification about a credential (the secret's or a certificate's). */
+function credentialText(payload: CredentialJob) {
+  switch (payload.type) {
+    case 'client_secret_expiring':
+      return expiringText(payload);
+    case 'client_secret_expired':
+      return expiredText(payload);
+    case 'certificate_expiring':
+      return certificateExpiringText({ ...payload, thumbprint: payload.certificate.thumbprint });
+    case 'certificate_expired':
+      return certificateExpiredText({ ...payload, thumbprint: payload.certificate.thumbprint });
+    case 'certificate_rotated':
+      return certificateRotatedText({
+        thumbprint: payload.certificate.thumbprint,
+        notAfter: payload.certificate.notAfter,
+        retiredThumbprints: payload.retired.map((c) => c.thumbprint),
+      });
   }
 }

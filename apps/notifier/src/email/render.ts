@@ -1,11 +1,16 @@
 import { MAX_EMAILS_PER_EPISODE } from '@pinnacle/domain';
 import type { EmailJob } from '@pinnacle/queue-contracts';
 import {
+  certificateExpiredText,
+  certificateExpiringText,
+  certificateRenewalSteps,
+  certificateRotatedText,
   expiredText,
   expiringText,
   failureLabel,
   formatInstant,
   recoveredText,
+  retiredCertificateSteps,
   secretRotationSteps,
 } from '../alerts/alert-text.js';
 
@@ -178,6 +183,60 @@ function compose(job: EmailJob): { subject: string; body: Body } {
           facts: [
             ['Organisation', org],
             ['Expired', formatInstant(c.expiresAt)],
+          ],
+          footer: [recipientNote],
+        },
+      };
+    }
+    case 'certificate_expiring': {
+      const text = certificateExpiringText(c);
+      const when = c.daysLeft < 1 ? 'within a day' : `in ${plural(c.daysLeft, 'day', 'days')}`;
+      return {
+        subject: `[${org}] Microsoft Entra ID certificate expires ${when}`,
+        body: {
+          heading: text.title,
+          paragraphs: [text.message],
+          steps: certificateRenewalSteps(false),
+          facts: [
+            ['Organisation', org],
+            ['Certificate thumbprint', c.thumbprint],
+            ['Expires', formatInstant(c.expiresAt)],
+            ['Days left', String(c.daysLeft)],
+          ],
+          footer: [recipientNote],
+        },
+      };
+    }
+    case 'certificate_expired': {
+      const text = certificateExpiredText(c);
+      return {
+        subject: `[${org}] Microsoft Entra ID sync stopped: certificate expired`,
+        body: {
+          heading: text.title,
+          paragraphs: [text.message],
+          steps: certificateRenewalSteps(true),
+          facts: [
+            ['Organisation', org],
+            ['Certificate thumbprint', c.thumbprint],
+            ['Expired', formatInstant(c.expiresAt)],
+          ],
+          footer: [recipientNote],
+        },
+      };
+    }
+    case 'certificate_rotated': {
+      const text = certificateRotatedText(c);
+      return {
+        subject: `[${org}] Microsoft Entra ID sync uses its new certificate`,
+        body: {
+          heading: text.title,
+          paragraphs: [text.message],
+          steps: retiredCertificateSteps(c.retiredThumbprints),
+          facts: [
+            ['Organisation', org],
+            ['Certificate in use', c.thumbprint],
+            ['Valid until', formatInstant(c.notAfter)],
+            ['Retired', c.retiredThumbprints.join(', ')],
           ],
           footer: [recipientNote],
         },

@@ -1,3 +1,4 @@
+import { authMethodOf } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type { ExpiryWarningRepository, IntegrationRepository } from '@pinnacle/redis-store';
@@ -25,6 +26,8 @@ export interface ExpiryScanResult {
  * the widest threshold (or past) gets the warning it is due, once. The
  * notification is queued (deterministic job ID) before the warning is marked
  * sent, so a crash in between re-queues the same job instead of losing it.
+ * An org that authenticates with certificates is not warned about its
+ * secret (the certificate scan covers it).
  */
 export async function scanSecretExpiry(deps: ExpiryScanDependencies): Promise<ExpiryScanResult> {
   const now = deps.now();
@@ -35,6 +38,9 @@ export async function scanSecretExpiry(deps: ExpiryScanDependencies): Promise<Ex
   for (let i = 0; i < candidates.length; i += SCAN_CONCURRENCY) {
     await Promise.all(
       candidates.slice(i, i + SCAN_CONCURRENCY).map(async ({ orgId, expiresAt }) => {
+        // The index drops such orgs when they save; an entry written before that stays until then.
+        const integration = await deps.integrations.get(orgId);
+        if (integration && authMethodOf(integration) === 'certificate') return;
         const expiry = expiresAt.toISOString();
         const sent = await deps.expiryWarnings.sent(orgId, expiry);
         const plan = planExpiryNotification({ orgId, expiresAt, now, sent });

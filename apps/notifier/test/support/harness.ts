@@ -52,7 +52,12 @@ export interface NotifierHarness {
   /** Saves an org's settings, as the API does. */
   configure(
     orgId: string,
-    options?: { email?: boolean; recipients?: string[]; expiresAt?: Date },
+    options?: {
+      email?: boolean;
+      recipients?: string[];
+      expiresAt?: Date;
+      authMethod?: 'client_secret' | 'certificate';
+    },
   ): Promise<void>;
   /** Adds a notification job as the worker does: through the queue's definition. */
   handOff(message: NotificationJob): Promise<Job>;
@@ -153,6 +158,7 @@ export async function startHarness(
               recipients: o.recipients ?? (o.email === false ? [] : [`admin@${orgId}.test`]),
             },
           },
+          ...(o.authMethod ? { authMethod: o.authMethod } : {}),
         }),
       );
     },
