@@ -1,4 +1,5 @@
 export * from './connection-check.js';
+export * from './credentials.js';
 export * from './group-search.js';
 export * from './map-bounded.js';
 export * from './preflight.js';

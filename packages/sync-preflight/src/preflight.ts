@@ -1,4 +1,5 @@
 import {
+  authMethodOf,
   buildFailure,
   classifyGraphError,
   evaluateGrantedRoles,
@@ -8,6 +9,7 @@ import {
   type GroupSighting,
   guidSchema,
   looksLikeGuid,
+  planCertificateAttempts,
   type RunWarning,
   tenantIdSchema,
 } from '@pinnacle/domain';
@@ -16,9 +18,14 @@ import {
   GraphReader,
   type GraphReaderOptions,
   GraphRequestError,
-  type GraphToken,
-  GraphTokenProvider,
+  type GraphTokenProvider,
 } from '@pinnacle/entra-graph';
+import {
+  authenticate as acquireToken,
+  type CertificateSource,
+  type SyncCertificate,
+  type SyncCredential,
+} from './credentials.js';
 import { mapBounded } from './map-bounded.js';
 import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
 import { tokenFailure } from './token-errors.js';
@@ -41,6 +48,8 @@ export interface PreflightSettings {
   secret: { expiresAt: string | null } | null;
   includeDisabledUsers: boolean;
   massRemovalGuard: { maxRemovedPercent: number; minRemovedUsers: number };
+  /** `client_secret` (also when absent: records from before certificates) or `certificate`. */
+  authMethod?: string | null | undefined;
 }
 
 /** Settings that passed preflight's checks, in the shape fetch and commit use. */
@@ -55,11 +64,16 @@ export interface ValidatedSettings {
 /** How hard one Graph request is tried: a sync waits long, an admin's click should not. */
 export type GraphRetryOptions = Pick<GraphReaderOptions, 'maxRetries' | 'maxRetryDelayMs'>;
 
-/** What signing in to Entra ID needs: the stored settings, the decrypted secret, where to go. */
+/**
+ * What signing in to Entra ID needs: the stored settings, the credential
+ * (the decrypted secret, or the org's certificates), where to go.
+ */
 export interface ConnectInput {
   integration: PreflightSettings;
-  /** The decrypted secret, or null when none is stored. */
+  /** The decrypted secret, or null when none is stored (or the org is on certificates). */
   clientSecret: string | null;
+  /** The org's certificates, for an org that authenticates with them. */
+  certificates?: CertificateSource;
   endpoints: EntraEndpoints;
   now: Date;
   graphTimeoutMs?: number;
@@ -78,6 +92,10 @@ export interface GraphConnection {
   tokens: GraphTokenProvider;
   /** Excess permissions, as a least-privilege warning. */
   warnings: RunWarning[];
+  /** Token requests of older certificates Entra refused before one was accepted. */
+  refusedTokenRequests: number;
+  /** The certificate Entra accepted (null on the client secret). */
+  certificate: SyncCertificate | null;
 }
 
 export interface PreflightResult {
@@ -87,6 +105,10 @@ export interface PreflightResult {
   tokens: GraphTokenProvider;
   groups: { id: string; displayName: string | null }[];
   warnings: RunWarning[];
+  /** Token requests of older certificates Entra refused before one was accepted. */
+  refusedTokenRequests: number;
+  /** The certificate Entra accepted (null on the client secret). */
+  certificate: SyncCertificate | null;
 }
 
 export interface PreflightInput extends ConnectInput {
@@ -115,17 +137,24 @@ interface CheckedSettings {
  * (`settings_invalid`, every bad field named); the selected group IDs too
  * when `groups` is set (a group search needs none selected).
  */
-function checkSettings(
-  integration: PreflightSettings,
-  clientSecret: string | null,
-  endpoints: EntraEndpoints,
-  groups: boolean,
-): CheckedSettings {
-  const baseContext: FailureContext = { authorityHost: endpoints.authorityHost };
+function checkSettings(input: ConnectInput, groups: boolean): CheckedSettings {
+  const { integration, clientSecret, endpoints } = input;
+  const method = authMethodOf(integration);
+  const baseContext: FailureContext = {
+    authorityHost: endpoints.authorityHost,
+    authMethod: method,
+  };
   const missing: string[] = [];
   if (!integration.tenantId) missing.push('tenantId');
   if (!integration.clientId) missing.push('clientId');
-  if (!clientSecret) missing.push('clientSecret');
+  // On certificates no secret is needed: a certificate that is not retired is.
+  if (method === 'client_secret' && !clientSecret) missing.push('clientSecret');
+  if (
+    method === 'certificate' &&
+    planCertificateAttempts(input.certificates?.certificates ?? [], input.now).kind === 'none'
+  ) {
+    missing.push('certificate');
+  }
   if (missing.length > 0) stop('settings_incomplete', { missing }, baseContext);
 
   const fields: string[] = [];
@@ -138,7 +167,8 @@ function checkSettings(
       if (!guidSchema.safeParse(id).success) fields.push(`groupIds[${i}]`);
     });
   }
-  const expiresAt = integration.secret?.expiresAt ?? null;
+  // The secret's recorded expiry matters only while the org authenticates with it.
+  const expiresAt = method === 'client_secret' ? (integration.secret?.expiresAt ?? null) : null;
   if (expiresAt !== null && !Number.isFinite(Date.parse(expiresAt)))
     fields.push('clientSecretExpiresAt');
   if (fields.length > 0 || !tenant.success || !client.success)
@@ -151,15 +181,18 @@ function checkSettings(
       ...baseContext,
       tenantId: tenant.data,
       clientId: client.data,
-      secretLooksLikeGuid: looksLikeGuid(clientSecret as string),
+      ...(method === 'client_secret'
+        ? { secretLooksLikeGuid: looksLikeGuid(clientSecret as string) }
+        : {}),
     },
   };
 }
 
 /**
- * The recorded expiry not past (`client_secret_expired` without asking
- * Entra), a token from Entra (its refusal classified by code), and the
- * token's roles holding what sync needs (`consent_missing`).
+ * The credential: with a secret, its recorded expiry not past
+ * (`client_secret_expired` without asking Entra); with certificates, a usable
+ * one (see credentials.ts). Then a token from Entra (its refusal classified
+ * by code), and the token's roles holding what sync needs (`consent_missing`).
  */
 async function authenticate(
   input: ConnectInput,
@@ -167,7 +200,8 @@ async function authenticate(
 ): Promise<GraphConnection> {
   const { integration, endpoints, now } = input;
   const { tenantId, clientId, context } = checked;
-  const expiresAt = integration.secret?.expiresAt ?? null;
+  const method = authMethodOf(integration);
+  const expiresAt = method === 'client_secret' ? (integration.secret?.expiresAt ?? null) : null;
   if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
     // The recorded expiry has passed: no need to ask Entra.
     stop('client_secret_expired', { expiresAt, source: 'recorded_expiry' }, context);
@@ -175,20 +209,22 @@ async function authenticate(
 
   // One provider for the whole sync: every Graph request takes its token
   // from it, so a sync that outlives a token renews it instead of failing.
-  const tokens = new GraphTokenProvider({
-    authorityHost: endpoints.authorityHost,
+  const credential: SyncCredential =
+    method === 'certificate'
+      ? {
+          type: 'certificate',
+          source: input.certificates ?? { certificates: [], revealPrivateKey: async () => null },
+        }
+      : { type: 'client_secret', clientSecret: input.clientSecret as string };
+  const { tokens, token, refusedTokenRequests, certificate } = await acquireToken({
+    credential,
     tenantId,
     clientId,
-    clientSecret: input.clientSecret as string,
-    ...(input.graphTimeoutMs ? { timeoutMs: input.graphTimeoutMs } : {}),
+    authorityHost: endpoints.authorityHost,
+    now,
+    timeoutMs: input.graphTimeoutMs,
+    context,
   });
-  let token: GraphToken;
-  try {
-    token = await tokens.getToken();
-  } catch (error) {
-    if (error instanceof EntraTokenError) throw tokenFailure(error, 'preflight', context);
-    throw error;
-  }
 
   const roles = evaluateGrantedRoles(token.claims.roles);
   if (roles.missing.length > 0) {
@@ -208,7 +244,16 @@ async function authenticate(
     ...(input.graphTimeoutMs ? { timeoutMs: input.graphTimeoutMs } : {}),
     ...input.graphRetries,
   });
-  return { tenantId, clientId, context, graph, tokens, warnings };
+  return {
+    tenantId,
+    clientId,
+    context,
+    graph,
+    tokens,
+    warnings,
+    refusedTokenRequests,
+    certificate,
+  };
 }
 
 /**
@@ -218,7 +263,7 @@ async function authenticate(
  * preflight does.
  */
 export async function connectToGraph(input: ConnectInput): Promise<GraphConnection> {
-  const checked = checkSettings(input.integration, input.clientSecret, input.endpoints, false);
+  const checked = checkSettings(input, false);
   return authenticate(input, checked);
 }
 
@@ -229,12 +274,18 @@ export async function connectToGraph(input: ConnectInput): Promise<GraphConnecti
  */
 export async function runPreflight(input: PreflightInput): Promise<PreflightResult> {
   const { integration } = input;
-  const checked = checkSettings(integration, input.clientSecret, input.endpoints, true);
+  const checked = checkSettings(input, true);
   if (integration.groupIds.length === 0) stop('groups_not_configured', {}, checked.context);
-  const { graph, tokens, warnings, context, tenantId, clientId } = await authenticate(
-    input,
-    checked,
-  );
+  const {
+    graph,
+    tokens,
+    warnings,
+    context,
+    tenantId,
+    clientId,
+    refusedTokenRequests,
+    certificate,
+  } = await authenticate(input, checked);
 
   const groupIds = integration.groupIds.map((id) => id.toLowerCase());
   const lookups = await mapBounded(groupIds, input.concurrency ?? 4, async (groupId) => {
@@ -286,5 +337,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     tokens,
     groups: found,
     warnings,
+    refusedTokenRequests,
+    certificate,
   };
 }

@@ -1,4 +1,6 @@
 import {
+  acceptanceChanges,
+  authMethodOf,
   buildFailure,
   committedRunStats,
   type FailureContext,
@@ -12,6 +14,7 @@ import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
 import type {
+  CertificateRepository,
   FleetIndex,
   HealthRepository,
   IntegrationRepository,
@@ -20,8 +23,10 @@ import type {
   SnapshotStore,
 } from '@pinnacle/redis-store';
 import {
+  type CertificateSource,
   type EntraEndpoints,
   runPreflight,
+  type SyncCertificate,
   SyncStoppedError,
   TransientSyncError,
 } from '@pinnacle/sync-preflight';
@@ -40,6 +45,8 @@ export interface SyncDependencies {
   snapshots: SnapshotStore;
   /** The org's selected groups as preflight last saw them (names for the overview). */
   selectedGroups: SelectedGroupRepository;
+  /** The org's certificates and their sealed private keys. */
+  certificates: CertificateRepository;
   notificationQueue: TypedQueue<'notifications'>;
   /** Backs the org's schedule off while it fails on something only an admin can fix. */
   scheduler: SyncScheduler;
@@ -114,11 +121,21 @@ export async function processSyncJob(
         'preflight',
       );
     }
-    const secret = deps.integrations.revealSecret(integration);
-    if (secret) release = secretScrubber.track(secret);
+    const onCertificates = authMethodOf(integration) === 'certificate';
+    // Only the credential the org authenticates with is decrypted.
+    const secret = onCertificates ? null : deps.integrations.revealSecret(integration);
+    const releases: (() => void)[] = [];
+    release = () => {
+      for (const r of releases.splice(0)) r();
+    };
+    if (secret) releases.push(secretScrubber.track(secret));
+    const certificates = onCertificates
+      ? await certificateSource(orgId, runId, releases)
+      : undefined;
     const preflight = await runPreflight({
       integration,
       clientSecret: secret,
+      ...(certificates ? { certificates } : {}),
       endpoints: deps.endpoints,
       now: now(),
       concurrency: deps.groupConcurrency ?? 4,
@@ -158,7 +175,7 @@ export async function processSyncJob(
     });
     stats.graphRequests = preflight.graph.stats.requests;
     stats.throttledRequests = preflight.graph.stats.throttled;
-    stats.tokenRequests = preflight.tokens.stats.tokenRequests;
+    stats.tokenRequests = preflight.tokens.stats.tokenRequests + preflight.refusedTokenRequests;
 
     // Commit: diff, guard against mass removal, swap.
     stage = 'commit';
@@ -195,11 +212,70 @@ export async function processSyncJob(
   log.info({ stats }, 'sync succeeded');
   return { outcome: 'succeeded', runId };
 
+  /**
+   * The org's certificates for preflight: public parts now, each private key
+   * only when it is tried (and scrubbed from every log line while held). An
+   * acceptance is recorded, and a rotation handed to the notifier first
+   * (its job ID derives from the certificate, so a retry adds it once).
+   */
+  async function certificateSource(
+    org: string,
+    run: string,
+    held: (() => void)[],
+  ): Promise<CertificateSource> {
+    const list = await deps.certificates.list(org);
+    return {
+      certificates: list,
+      async revealPrivateKey(id) {
+        const key = await deps.certificates.revealPrivateKey(org, id);
+        if (key) for (const part of secretParts(key)) held.push(secretScrubber.track(part));
+        return key;
+      },
+      async onAccepted(certificate: SyncCertificate) {
+        const { retire } = acceptanceChanges(list, certificate.id);
+        const accepted = list.find((c) => c.id === certificate.id);
+        if (retire.length > 0 && accepted) {
+          await deps.notificationQueue.add({
+            type: 'certificate_rotated',
+            orgId: org,
+            occurredAt: now().toISOString(),
+            runId: run,
+            certificate: {
+              id: accepted.id,
+              thumbprint: accepted.thumbprint,
+              notAfter: accepted.notAfter,
+            },
+            retired: retire.map((c) => ({ id: c.id, thumbprint: c.thumbprint })),
+          });
+        }
+        const result = await deps.certificates.markAccepted(org, certificate.id, now());
+        if (result.activated || result.retired.length > 0) {
+          log.info(
+            {
+              certificateId: certificate.id,
+              thumbprint: certificate.thumbprint,
+              activated: result.activated,
+              retired: result.retired.map((c) => c.id),
+            },
+            'Entra ID accepted the certificate',
+          );
+        }
+      },
+    };
+  }
+
   /** Ends the attempt on `error`: the error for BullMQ, once the run records what happened. */
   async function stopped(error: unknown): Promise<unknown> {
     if (error instanceof SyncStoppedError) {
       await lifecycle.fail(error.failure, error.stage, { warnings, stats });
       return blocking(error.failure.code);
+    }
+    if (error instanceof TransientSyncError && error.reason === 'clock_skew') {
+      // Not the admin's to fix: this host's clock makes Entra refuse the assertion.
+      log.error(
+        { err: error, stage: error.stage, attempt: lifecycle.attempt },
+        "Entra ID refused the client assertion as outside its valid time (AADSTS700024): this service's clock is wrong. Check the host's time synchronisation (NTP); the sync is retried.",
+      );
     }
     const { attempt, maxAttempts } = lifecycle;
     if (!lifecycle.lastAttempt) {
@@ -241,4 +317,13 @@ function blocking(code: string): UnrecoverableError {
   const error = new UnrecoverableError(code);
   error.stack = `UnrecoverableError: ${code}`;
   return error;
+}
+
+/** What of a PEM private key to scrub from logs: the whole of it, and each line of its body. */
+function secretParts(pem: string): string[] {
+  const lines = pem
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length >= 16 && !l.startsWith('-----'));
+  return [pem, pem.trim(), ...lines];
 }
