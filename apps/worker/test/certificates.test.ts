@@ -32,12 +32,12 @@ function certificateTenant(): FixtureTenant {
   return t;
 }
 
-function makeCertificate(
+async function makeCertificate(
   orgId: string,
   validityDays = 365,
   now = new Date(),
-): SelfSignedCertificate {
-  const made = createSelfSignedCertificate({
+): Promise<SelfSignedCertificate> {
+  const made = await createSelfSignedCertificate({
     subject: certificateSubject(orgId),
     validityDays,
     now,
@@ -91,7 +91,7 @@ describe('syncs on certificates', () => {
     const t = certificateTenant();
     const orgId = newOrgId();
     await configure(orgId, t);
-    const made = makeCertificate(orgId);
+    const made = await makeCertificate(orgId);
     const stored = await storeCertificate(orgId, made);
     upload(t, made);
 
@@ -121,7 +121,7 @@ describe('syncs on certificates', () => {
     const t = certificateTenant();
     const orgId = newOrgId();
     await configure(orgId, t);
-    const made = makeCertificate(orgId);
+    const made = await makeCertificate(orgId);
     await storeCertificate(orgId, made);
 
     const run = await h.syncAndWait(orgId);
@@ -142,7 +142,7 @@ describe('syncs on certificates', () => {
     const orgId = newOrgId();
     await configure(orgId, t);
     const longAgo = new Date(Date.now() - 400 * DAY);
-    const made = makeCertificate(orgId, 30, longAgo);
+    const made = await makeCertificate(orgId, 30, longAgo);
     upload(t, made);
     await storeCertificate(orgId, made, longAgo);
 
@@ -161,7 +161,7 @@ describe('syncs on certificates', () => {
       clientSecret: 'Old8Q~an-expired-secret-value-0000',
       clientSecretExpiresAt: new Date(Date.now() - DAY).toISOString(),
     });
-    const made = makeCertificate(orgId);
+    const made = await makeCertificate(orgId);
     await storeCertificate(orgId, made);
     upload(t, made);
     expect((await h.syncAndWait(orgId)).status).toBe('succeeded');
@@ -171,13 +171,13 @@ describe('syncs on certificates', () => {
     const t = certificateTenant();
     const orgId = newOrgId();
     await configure(orgId, t);
-    const first = makeCertificate(orgId);
+    const first = await makeCertificate(orgId);
     const old = await storeCertificate(orgId, first, new Date(Date.now() - 300 * DAY));
     upload(t, first);
     expect((await h.syncAndWait(orgId)).status).toBe('succeeded');
 
     // A new certificate, not uploaded yet: the sync falls back to the old one.
-    const second = makeCertificate(orgId);
+    const second = await makeCertificate(orgId);
     const fresh = await storeCertificate(orgId, second);
     const fallback = await h.syncAndWait(orgId);
     expect(fallback.status).toBe('succeeded');
@@ -224,9 +224,9 @@ describe('syncs on certificates', () => {
     const t = certificateTenant();
     const orgId = newOrgId();
     await configure(orgId, t);
-    const older = makeCertificate(orgId);
+    const older = await makeCertificate(orgId);
     await storeCertificate(orgId, older, new Date(Date.now() - 10 * DAY));
-    const newer = makeCertificate(orgId);
+    const newer = await makeCertificate(orgId);
     await storeCertificate(orgId, newer);
     const run = await h.syncAndWait(orgId);
     expect(run.failure).toMatchObject({
@@ -242,7 +242,7 @@ describe('syncs on certificates', () => {
     const t = certificateTenant();
     const orgId = newOrgId();
     await configure(orgId, t);
-    const made = makeCertificate(orgId);
+    const made = await makeCertificate(orgId);
     await storeCertificate(orgId, made);
     upload(t, made);
     h.sim.updateSettings({ entraClockOffsetSeconds: 3 * 3600 });
@@ -268,7 +268,7 @@ describe('syncs on certificates', () => {
     const t = certificateTenant();
     const orgId = newOrgId();
     await configure(orgId, t, { groupIds: [t.groups.engineering, t.groups.sales] });
-    const made = makeCertificate(orgId);
+    const made = await makeCertificate(orgId);
     await storeCertificate(orgId, made);
     upload(t, made);
     h.sim.setFaults(t.tenantId, { invalidateTokens: { afterRequests: 2 } });

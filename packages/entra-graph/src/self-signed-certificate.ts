@@ -1,5 +1,8 @@
-import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
+
+const generateRsaKeyPair = promisify(generateKeyPair);
 
 /**
  * A key pair and a self-signed X.509 certificate for an app registration's
@@ -7,9 +10,10 @@ import forge from 'node-forge';
  * certificate (it checks the client assertion's signature with it, never a
  * chain), so self-signed is what Microsoft documents for this use.
  *
- * Node generates the RSA key natively; node-forge (already the simulator's
- * CA maker, pure JavaScript, no native build, synchronous, fine on Node 22)
- * assembles and signs the certificate, which Node's crypto cannot create.
+ * Node generates the RSA key natively, off the event loop; node-forge
+ * (already the simulator's CA maker: pure JavaScript, no native build, works
+ * on Node 22 without WebCrypto shims) assembles and signs the certificate,
+ * which Node's crypto cannot create.
  */
 export interface SelfSignedCertificate {
   /** The certificate, PEM. Public. */
@@ -62,11 +66,11 @@ export function certificateDerOf(certificatePem: string): Buffer {
   return new X509Certificate(certificatePem).raw;
 }
 
-export function createSelfSignedCertificate(
+export async function createSelfSignedCertificate(
   options: SelfSignedCertificateOptions,
-): SelfSignedCertificate {
+): Promise<SelfSignedCertificate> {
   const now = options.now ?? new Date();
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+  const { privateKey, publicKey } = await generateRsaKeyPair('rsa', {
     modulusLength: options.modulusLength ?? 2048,
   });
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

@@ -26,7 +26,7 @@ const allGroup = seededGroupId(seed, 'all');
 let registered: SelfSignedCertificate;
 
 beforeAll(async () => {
-  registered = createSelfSignedCertificate({
+  registered = await createSelfSignedCertificate({
     subject: {
       commonName: 'Pinnacle Series Entra ID sync (org-test)',
       organizationName: 'Pinnacle Series',
@@ -69,9 +69,9 @@ const request = (certificate: SelfSignedCertificate = registered): TokenRequest 
 });
 
 describe('createSelfSignedCertificate', () => {
-  it('makes an RSA 2048 key and a self-signed certificate with the thumbprints Entra shows', () => {
+  it('makes an RSA 2048 key and a self-signed certificate with the thumbprints Entra shows', async () => {
     const now = new Date('2026-03-01T12:00:00Z');
-    const made = createSelfSignedCertificate({
+    const made = await createSelfSignedCertificate({
       subject: {
         commonName: 'Pinnacle Series Entra ID sync (org-acme)',
         organizationName: 'Pinnacle Series',
@@ -106,12 +106,15 @@ describe('createSelfSignedCertificate', () => {
       thumbprintSha256: createHash('sha256').update(x509.raw).digest('hex').toUpperCase(),
     });
     // Every certificate is new: a new key, a new serial.
-    const other = createSelfSignedCertificate({ subject: { commonName: 'x' }, validityDays: 30 });
+    const other = await createSelfSignedCertificate({
+      subject: { commonName: 'x' },
+      validityDays: 30,
+    });
     expect(other.thumbprint).not.toBe(made.thumbprint);
   });
 
-  it('tells a certificate and key that belong together from ones that do not', () => {
-    const other = createSelfSignedCertificate({
+  it('tells a certificate and key that belong together from ones that do not', async () => {
+    const other = await createSelfSignedCertificate({
       subject: { commonName: 'other' },
       validityDays: 30,
     });
@@ -179,7 +182,7 @@ describe('GraphTokenProvider with a certificate', () => {
   });
 
   it("reports a certificate the app does not have as Entra's AADSTS700027, read from the wire", async () => {
-    const unknown = createSelfSignedCertificate({
+    const unknown = await createSelfSignedCertificate({
       subject: { commonName: 'not uploaded' },
       validityDays: 30,
     });
@@ -204,7 +207,7 @@ describe('GraphTokenProvider with a certificate', () => {
     expect((error as EntraTokenError).response?.errorCodes).toEqual([700024]);
   });
 
-  it('takes a secret or a certificate, exactly one, and a key that fits its certificate', () => {
+  it('takes a secret or a certificate, exactly one, and a key that fits its certificate', async () => {
     const base = { authorityHost: sim.authorityHost, tenantId, clientId };
     expect(() => new GraphTokenProvider(base)).toThrow(/exactly one/);
     expect(
@@ -215,7 +218,7 @@ describe('GraphTokenProvider with a certificate', () => {
           certificate: request().certificate!,
         }),
     ).toThrow(/exactly one/);
-    const other = createSelfSignedCertificate({
+    const other = await createSelfSignedCertificate({
       subject: { commonName: 'other' },
       validityDays: 30,
     });
