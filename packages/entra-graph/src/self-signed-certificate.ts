@@ -1,4 +1,4 @@
-import { createHash, generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 
@@ -10,10 +10,12 @@ const generateRsaKeyPair = promisify(generateKeyPair);
  * certificate (it checks the client assertion's signature with it, never a
  * chain), so self-signed is what Microsoft documents for this use.
  *
- * Node generates the RSA key natively, off the event loop; node-forge
- * (already the simulator's CA maker: pure JavaScript, no native build, works
- * on Node 22 without WebCrypto shims) assembles and signs the certificate,
- * which Node's crypto cannot create.
+ * Node generates the RSA key natively, off the event loop, and signs;
+ * node-forge (already the simulator's CA maker: pure JavaScript, no native
+ * build, works on Node 22 without WebCrypto shims) assembles the X.509
+ * structure, which Node's crypto cannot create. Forge's own RSA signing is
+ * pure JavaScript and would hold the api's event loop for a good part of a
+ * second on a busy machine, so only the ASN.1 is forge's.
  */
 export interface SelfSignedCertificate {
   /** The certificate, PEM. Public. */
@@ -44,6 +46,11 @@ export interface SelfSignedCertificateOptions {
   now?: Date;
   /** RSA modulus bits. Default 2048. */
   modulusLength?: number;
+}
+
+/** In node-forge 1.x, but not in @types/node-forge. */
+interface ForgeTbs {
+  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
 }
 
 const DAY_MS = 86_400_000;
@@ -104,7 +111,15 @@ export async function createSelfSignedCertificate(
     { name: 'extKeyUsage', clientAuth: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
+  // What forge's cert.sign() does, with Node's native RSA: sha256WithRSAEncryption
+  // (PKCS#1 v1.5) over the DER of the TBSCertificate.
+  const algorithm = forge.pki.oids.sha256WithRSAEncryption as string;
+  cert.siginfo.algorithmOid = algorithm;
+  cert.signatureOid = algorithm;
+  const tbs = (forge.pki as unknown as ForgeTbs).getTBSCertificate(cert);
+  const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
+  cert.tbsCertificate = tbs;
+  cert.signature = sign('sha256', tbsDer, privateKey).toString('binary');
 
   const certificatePem = forge.pki.certificateToPem(cert);
   const certificateDer = certificateDerOf(certificatePem);
