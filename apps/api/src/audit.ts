@@ -1,11 +1,12 @@
+import { authMethodOf } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import type { StoredIntegration } from '@pinnacle/redis-store';
 import type { AuthClaims } from './auth.js';
 
 /**
  * Every write the API makes on an org's behalf, and a Sync Now the org's
- * budget refused. Add the later writes here (`integration.deleted`,
- * `certificate.created`, `certificate.retired`) and record them the same way.
+ * budget refused. Add the later writes here (`integration.deleted`) and
+ * record them the same way.
  */
 export type AuditAction =
   | 'integration.saved'
@@ -16,7 +17,11 @@ export type AuditAction =
   | 'notification.read'
   | 'notifications.read_all'
   /** Test connection: the stored credentials were used against Entra ID (nothing else changes). */
-  | 'integration.tested';
+  | 'integration.tested'
+  /** A key pair and certificate made (target: certificateId, thumbprint). */
+  | 'certificate.created'
+  /** A certificate retired at an admin's request, its private key deleted. */
+  | 'certificate.retired';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -76,6 +81,7 @@ function settingsFields(integration: StoredIntegration | null): Map<string, stri
   set('includeDisabledUsers', integration.includeDisabledUsers);
   set('massRemovalGuard.maxRemovedPercent', integration.massRemovalGuard.maxRemovedPercent);
   set('massRemovalGuard.minRemovedUsers', integration.massRemovalGuard.minRemovedUsers);
+  set('authMethod', authMethodOf(integration));
   return fields;
 }
 

@@ -61,7 +61,11 @@ function hasBody(req: Request): boolean {
 
 /** A write with a body must say it is JSON (415 otherwise); a write may have no body. */
 export const requireJsonContentType: RequestHandler = (req, _res, next) => {
-  const write = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH';
+  const write =
+    req.method === 'POST' ||
+    req.method === 'PUT' ||
+    req.method === 'PATCH' ||
+    req.method === 'DELETE';
   if (write && hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
     throw new ApiError(415, 'unsupported_media_type');
   }

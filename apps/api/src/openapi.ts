@@ -78,6 +78,12 @@ function jsonContent(schema: z.ZodType, io: 'input' | 'output') {
 }
 
 function response(spec: ResponseSpec) {
+  if (spec.contentType) {
+    return {
+      description: spec.description,
+      content: { [spec.contentType]: { schema: { type: 'string', format: 'binary' } } },
+    };
+  }
   return spec.schema
     ? { description: spec.description, content: jsonContent(spec.schema, 'output') }
     : { description: spec.description };

@@ -1,4 +1,11 @@
-import { isActiveRunStatus, nextRunAt, parseSchedule, type Run } from '@pinnacle/domain';
+import {
+  authMethodOf,
+  currentCertificate,
+  isActiveRunStatus,
+  nextRunAt,
+  parseSchedule,
+  type Run,
+} from '@pinnacle/domain';
 import type { StoredIntegration } from '@pinnacle/redis-store';
 import type { ApiStores } from './deps.js';
 import type { SyncOverview } from './schemas.js';
@@ -36,12 +43,15 @@ export async function buildSyncOverview(
   now: Date,
   scheduler?: { nextRun(orgId: string): Promise<Date | null> },
 ): Promise<SyncOverview> {
-  const [integration, health, activeRunId, scheduled] = await Promise.all([
+  const [integration, health, activeRunId, scheduled, certificates] = await Promise.all([
     stores.integrations.get(orgId),
     stores.health.get(orgId),
     stores.runs.activeRunId(orgId),
     scheduler ? scheduler.nextRun(orgId) : Promise.resolve(null),
+    stores.certificates.list(orgId),
   ]);
+  const certificate = currentCertificate(certificates);
+  const certificateDaysLeft = certificate ? daysLeft(certificate.notAfter, now) : null;
   const [activeRun, lastRun, lastSuccessfulRun, groups] = await Promise.all([
     runOrNull(stores, orgId, activeRunId),
     stores.runs.findLatest(orgId, (run) => !isActiveRunStatus(run.status)),
@@ -83,6 +93,18 @@ export async function buildSyncOverview(
       expired:
         left !== null && secret.expiresAt !== null && Date.parse(secret.expiresAt) <= now.getTime(),
     },
+    authMethod: integration ? authMethodOf(integration) : null,
+    certificate: certificate
+      ? {
+          id: certificate.id,
+          thumbprint: certificate.thumbprint,
+          thumbprintSha256: certificate.thumbprintSha256,
+          status: certificate.status,
+          notAfter: certificate.notAfter,
+          daysLeft: certificateDaysLeft ?? 0,
+          expired: Date.parse(certificate.notAfter) <= now.getTime(),
+        }
+      : null,
     groups,
   };
 }

@@ -7,16 +7,27 @@ import { type AuthClaims, assertOrgAccess, authOf } from './auth.js';
 import { validationFailed } from './errors.js';
 import { requestContext } from './request-context.js';
 
-export type HttpMethod = 'get' | 'put' | 'post';
+export type HttpMethod = 'get' | 'put' | 'post' | 'delete';
 
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** A response that is not JSON (e.g. `application/pkix-cert`): described as binary. */
+  contentType?: string;
+}
+
+/** A reply sent as is rather than as JSON: a file to download. */
+export interface RawReply {
+  contentType: string;
+  data: Buffer;
+  /** Offered as an attachment under this name. */
+  fileName?: string;
 }
 
 export interface Reply {
   status: number;
   body: unknown;
+  raw?: RawReply;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -167,6 +178,12 @@ export function mountRoutes(router: Router, basePath: string, routes: readonly A
     router[route.method](toExpressPath(route.path), async (req: Request, res: Response) => {
       requestContext(req).route = `${basePath}${route.path}`;
       const reply = await route.handle(req, res);
+      if (reply.raw) {
+        res.status(reply.status).type(reply.raw.contentType);
+        if (reply.raw.fileName) res.attachment(reply.raw.fileName);
+        res.send(reply.raw.data);
+        return;
+      }
       res.status(reply.status).json(reply.body);
     });
   }

@@ -1,5 +1,9 @@
 import {
+  authMethodSchema,
   booleanQuerySchema,
+  certificateIdSchema,
+  certificateStatusSchema,
+  certificateViewSchema,
   clientSecretViewSchema,
   cursorSchema,
   directoryUserSchema,
@@ -36,6 +40,10 @@ export const runParamsSchema = z.strictObject({ orgId: orgIdSchema, runId: runId
 export const notificationParamsSchema = z.strictObject({
   orgId: orgIdSchema,
   id: notificationIdSchema,
+});
+export const certificateParamsSchema = z.strictObject({
+  orgId: orgIdSchema,
+  id: certificateIdSchema,
 });
 
 // Query strings: strict, so a misspelt parameter is a 400 rather than ignored.
@@ -81,6 +89,8 @@ export const validationErrorResponseSchema = z.object({
 });
 
 export const runListSchema = listEnvelopeSchema(runSchema);
+/** `GET .../integration/certificates`: every certificate of the org, newest first, in one page. */
+export const certificateListSchema = listEnvelopeSchema(certificateViewSchema);
 export const notificationListSchema = listEnvelopeSchema(notificationSchema).extend({
   /** Unread notifications in the whole inbox, whatever the page or filter. */
   unreadCount: z.number().int().min(0),
@@ -131,6 +141,25 @@ export const syncOverviewSchema = z.object({
     daysLeft: z.number().int().nullable(),
     expired: z.boolean(),
   }),
+  /** How the service authenticates; null when there is no integration. */
+  authMethod: authMethodSchema.nullable(),
+  /**
+   * The certificate that matters: the one Entra accepts (else the newest not
+   * retired); null when the org has none. Shown whatever the method, so a
+   * switch can be prepared.
+   */
+  certificate: z
+    .object({
+      id: z.string(),
+      thumbprint: z.string(),
+      thumbprintSha256: z.string(),
+      status: certificateStatusSchema,
+      notAfter: timestamp,
+      /** Whole days until `notAfter`; negative once expired. */
+      daysLeft: z.number().int(),
+      expired: z.boolean(),
+    })
+    .nullable(),
   /**
    * The selected groups with the names the latest preflight saw; a group
    * that no longer exists keeps its last name, marked `missing`. A group no

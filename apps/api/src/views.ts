@@ -1,5 +1,10 @@
-import type { ClientSecretView, IntegrationSettingsView } from '@pinnacle/domain';
-import type { StoredIntegration } from '@pinnacle/redis-store';
+import {
+  authMethodOf,
+  type CertificateView,
+  type ClientSecretView,
+  type IntegrationSettingsView,
+} from '@pinnacle/domain';
+import type { StoredCertificate, StoredIntegration } from '@pinnacle/redis-store';
 
 /** The secret as the API shows it: whether one is stored, its last characters, its expiry. */
 export function clientSecretView(integration: StoredIntegration | null): ClientSecretView {
@@ -37,5 +42,27 @@ export function integrationView(integration: StoredIntegration): IntegrationSett
     },
     createdAt: integration.createdAt,
     updatedAt: integration.updatedAt,
+    authMethod: authMethodOf(integration),
+  };
+}
+
+/**
+ * A certificate as the API shows it, field by field: public parts only.
+ * The private key is not in the record (it is sealed apart), and nothing
+ * added to the record later can reach a response through here.
+ */
+export function certificateView(c: StoredCertificate): CertificateView {
+  return {
+    id: c.id,
+    subject: c.subject,
+    thumbprint: c.thumbprint,
+    thumbprintSha256: c.thumbprintSha256,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    status: c.status,
+    createdAt: c.createdAt,
+    activatedAt: c.activatedAt,
+    retiredAt: c.retiredAt,
+    certificatePem: c.certificatePem,
   };
 }

@@ -87,6 +87,7 @@ describe('audit log', () => {
         'includeDisabledUsers',
         'massRemovalGuard.maxRemovedPercent',
         'massRemovalGuard.minRemovedUsers',
+        'authMethod',
       ].sort(),
     );
   });
@@ -142,6 +143,73 @@ describe('audit log', () => {
       orgId: 'org-audit',
     });
     expect(line.fields.sort()).toEqual(['clientSecret', 'clientSecretExpiresAt']);
+  });
+
+  it('certificates: created and retired, with their ID and thumbprint, never a key', async () => {
+    const token = await signToken({ sub: 'erin@contoso.com', org: 'org-audit' });
+    const from = api.logs.length;
+    const created = await audited(() =>
+      api.request('POST', '/api/v1/orgs/org-audit/integration/certificates', {
+        token,
+        body: { validityDays: 90 },
+      }),
+    );
+    const id = created.target?.certificateId;
+    expect(created).toMatchObject({
+      action: 'certificate.created',
+      sub: 'erin@contoso.com',
+      orgId: 'org-audit',
+      fields: ['certificates'],
+      target: {
+        certificateId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        thumbprint: expect.stringMatching(/^[0-9A-F]{40}$/),
+      },
+    });
+    // The org is on the client secret: its only certificate may go.
+    const retired = await audited(() =>
+      api.request('DELETE', `/api/v1/orgs/org-audit/integration/certificates/${id}`, { token }),
+    );
+    expect(retired).toMatchObject({
+      action: 'certificate.retired',
+      orgId: 'org-audit',
+      target: { certificateId: id, thumbprint: created.target?.thumbprint },
+    });
+    // Retiring it again changes nothing and logs no audit line.
+    const again = await api.request(
+      'DELETE',
+      `/api/v1/orgs/org-audit/integration/certificates/${id}`,
+      { token },
+    );
+    expect(again.status).toBe(200);
+    expect(auditSince(from)).toHaveLength(2);
+    expect(api.logs.slice(from).join('')).not.toContain('PRIVATE KEY');
+  });
+
+  it('switching the authentication method names it', async () => {
+    const token = await signToken({ sub: 'frank@contoso.com', org: 'org-audit' });
+    const line = await audited(() =>
+      api.request('PUT', '/api/v1/orgs/org-audit/integration', {
+        token,
+        body: settingsBody({
+          clientSecret: undefined,
+          clientSecretExpiresAt: undefined,
+          groupIds: [GROUP_A],
+          schedule: { enabled: true, every: '12h' },
+          authMethod: 'certificate',
+        }),
+      }),
+    );
+    expect(line.fields).toEqual(['authMethod']);
+    await api.request('PUT', '/api/v1/orgs/org-audit/integration', {
+      token,
+      body: settingsBody({
+        clientSecret: undefined,
+        clientSecretExpiresAt: undefined,
+        groupIds: [GROUP_A],
+        schedule: { enabled: true, every: '12h' },
+        authMethod: 'client_secret',
+      }),
+    });
   });
 
   it('Sync Now: the run it made, and a press that joins it', async () => {

@@ -58,19 +58,33 @@ const documentSchema = z.object({
       }),
     }),
   }),
-  paths: z.record(z.string(), z.partialRecord(z.enum(['get', 'put', 'post']), operationSchema)),
+  paths: z.record(
+    z.string(),
+    z.partialRecord(z.enum(['get', 'put', 'post', 'delete']), operationSchema),
+  ),
 });
 
 /** DESIGN.md's routes: what the document must describe. */
 const expected: {
-  method: 'get' | 'put' | 'post';
+  method: 'get' | 'put' | 'post' | 'delete';
   path: string;
   success: string;
   query?: string[];
+  /** Default application/json. */
+  contentType?: string;
 }[] = [
   { method: 'get', path: '/api/v1/orgs/{orgId}/integration', success: '200' },
   { method: 'put', path: '/api/v1/orgs/{orgId}/integration', success: '201' },
   { method: 'put', path: '/api/v1/orgs/{orgId}/integration/client-secret', success: '200' },
+  { method: 'post', path: '/api/v1/orgs/{orgId}/integration/certificates', success: '201' },
+  { method: 'get', path: '/api/v1/orgs/{orgId}/integration/certificates', success: '200' },
+  {
+    method: 'get',
+    path: '/api/v1/orgs/{orgId}/integration/certificates/{id}/certificate.cer',
+    success: '200',
+    contentType: 'application/pkix-cert',
+  },
+  { method: 'delete', path: '/api/v1/orgs/{orgId}/integration/certificates/{id}', success: '200' },
   { method: 'post', path: '/api/v1/orgs/{orgId}/syncs', success: '202' },
   { method: 'get', path: '/api/v1/orgs/{orgId}/syncs', success: '200', query: ['limit', 'cursor'] },
   { method: 'get', path: '/api/v1/orgs/{orgId}/syncs/{runId}', success: '200' },
@@ -124,7 +138,9 @@ describe('GET /openapi.json', () => {
       expect(Object.keys(op.responses)).toEqual(
         expect.arrayContaining([route.success, '400', '401', '403', '503']),
       );
-      expect(op.responses[route.success]?.content?.['application/json']?.schema).toBeDefined();
+      expect(
+        op.responses[route.success]?.content?.[route.contentType ?? 'application/json']?.schema,
+      ).toBeDefined();
       const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       const params = op.parameters ?? [];
       expect(params.filter((p) => p.in === 'path').map((p) => p.name)).toEqual(pathParams);
@@ -246,6 +262,34 @@ describe('GET /openapi.json', () => {
       'lastSeenAt',
       'missing',
     ]);
+    expect(Object.keys((overview?.properties ?? {}) as object)).toEqual(
+      expect.arrayContaining(['authMethod', 'certificate', 'clientSecret']),
+    );
+
+    // A certificate: public parts only; the download is DER, described as binary.
+    const certificate =
+      doc.paths['/api/v1/orgs/{orgId}/integration/certificates']?.post?.responses['201']?.content?.[
+        'application/json'
+      ]?.schema;
+    expect(Object.keys((certificate?.properties ?? {}) as object).sort()).toEqual([
+      'activatedAt',
+      'certificatePem',
+      'createdAt',
+      'id',
+      'notAfter',
+      'notBefore',
+      'retiredAt',
+      'status',
+      'subject',
+      'thumbprint',
+      'thumbprintSha256',
+    ]);
+    expect(JSON.stringify(certificate)).not.toMatch(/private/i);
+    expect(
+      doc.paths['/api/v1/orgs/{orgId}/integration/certificates/{id}/certificate.cer']?.get
+        ?.responses['200']?.content,
+    ).toEqual({ 'application/pkix-cert': { schema: { type: 'string', format: 'binary' } } });
+    expect(Object.keys(properties)).toContain('authMethod');
   });
 
   it('includes the probes and needs no token', async () => {

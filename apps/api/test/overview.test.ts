@@ -124,6 +124,8 @@ describe('sync overview', () => {
         daysLeft: null,
         expired: false,
       },
+      authMethod: null,
+      certificate: null,
       groups: [],
     });
   });

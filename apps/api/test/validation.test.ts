@@ -55,6 +55,11 @@ const writeRoutes = [
   { method: 'POST', path: '/api/v1/orgs/org-v/notifications/n-1/read' },
   { method: 'POST', path: '/api/v1/orgs/org-v/notifications/read-all' },
   { method: 'POST', path: '/api/v1/orgs/org-v/integration/test' },
+  { method: 'POST', path: '/api/v1/orgs/org-v/integration/certificates' },
+  {
+    method: 'DELETE',
+    path: '/api/v1/orgs/org-v/integration/certificates/5e5e5e5e-0000-4000-8000-000000000005',
+  },
 ] as const;
 
 describe('bad input to every write route', () => {
@@ -125,8 +130,9 @@ describe('bad input to every write route', () => {
           expect(res.status, id).toBe(400);
           expect(pathsOf(res.json), id).toContain('orgId');
           expect(res.text).not.toContain(decodeURIComponent(id));
-          if (route.path.includes('n-1')) {
-            const idPath = route.path.replace('n-1', id);
+          for (const pathId of ['n-1', '5e5e5e5e-0000-4000-8000-000000000005']) {
+            if (!route.path.includes(pathId)) continue;
+            const idPath = route.path.replace(pathId, id);
             const byId = await api.request(route.method, idPath, { token, body: {} });
             expect(byId.status, id).toBe(400);
             expect(pathsOf(byId.json), id).toEqual(['id']);
@@ -358,6 +364,30 @@ describe('field validation', () => {
     }
     const noAuth = await api.request('GET', '/nope');
     expect(noAuth.status).toBe(404);
+  });
+
+  it('names a hostile certificate ID on every certificate route, storing nothing', async () => {
+    const base = '/api/v1/orgs/org-v/integration/certificates';
+    for (const id of ['..%2F..%2Fx', 'a%3Ab', 'not-a-guid', '%00', 'x'.repeat(100)]) {
+      for (const [method, path] of [
+        ['GET', `${base}/${id}/certificate.cer`],
+        ['DELETE', `${base}/${id}`],
+      ] as const) {
+        const res = await api.request(method, path, { token });
+        expect(res.status, `${method} ${id}`).toBe(400);
+        expect(pathsOf(res.json)).toEqual(['id']);
+        expect(res.text).not.toContain(decodeURIComponent(id));
+      }
+    }
+    for (const path of [base, `${base}/5e5e5e5e-0000-4000-8000-000000000005/certificate.cer`]) {
+      const res = await api.request('GET', `${path}?format=pem`, { token });
+      expect(res.status, path).toBe(400);
+      expect(pathsOf(res.json)).toEqual(['format']);
+    }
+    const body = await api.request('POST', base, { token, body: { validityDays: 1e9 } });
+    expect(pathsOf(body.json)).toEqual(['validityDays']);
+    await expectNothingStored();
+    await expectStillServing();
   });
 
   it('does not say which framework it runs on', async () => {

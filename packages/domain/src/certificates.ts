@@ -25,6 +25,15 @@ export const DEFAULT_CERTIFICATE_VALIDITY_DAYS = 365;
 /** Certificates an org may hold that are not retired: enough for a rotation or two. */
 export const MAX_UNRETIRED_CERTIFICATES = 5;
 
+/** A certificate's ID (a GUID the service makes), as a path parameter: one clear reason when not. */
+export const certificateIdSchema = z
+  .string()
+  .regex(
+    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    'must be a certificate ID (a GUID)',
+  )
+  .transform((s) => s.toLowerCase());
+
 /** Body of `POST /orgs/{orgId}/integration/certificates` (optional: `{}` takes the default). */
 export const certificateCreateInputSchema = z.strictObject({
   validityDays: z

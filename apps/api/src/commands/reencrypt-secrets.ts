@@ -11,6 +11,7 @@ import { ConfigError, loadEnv, type RoleEnv } from '@pinnacle/config';
 import { createLogger } from '@pinnacle/logging';
 import { createRedisConnection, waitForReady } from '@pinnacle/queue-runtime';
 import {
+  certificateKeyKind,
   clientSecretKind,
   createStores,
   reencryptSecrets,
@@ -46,8 +47,10 @@ async function main(): Promise<number> {
     const stores = createStores(redis, env.QUEUE_PREFIX, env.SECRET_ENCRYPTION_KEY, {
       previousSecretKeys: env.SECRET_DECRYPTION_KEYS,
     });
-    // Certificate private keys join this list once they are stored.
-    const kinds: SealedSecretKind[] = [clientSecretKind(stores.integrations)];
+    const kinds: SealedSecretKind[] = [
+      clientSecretKind(stores.integrations),
+      certificateKeyKind(stores.certificates),
+    ];
     logger.info(
       {
         currentKeyId: keyring.current.id,

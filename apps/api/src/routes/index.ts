@@ -1,5 +1,6 @@
 import type { ApiDeps } from '../deps.js';
 import type { ApiRoute } from '../route.js';
+import { certificateRoutes } from './certificates.js';
 import { directoryRoutes } from './directory.js';
 import { entraRoutes } from './entra.js';
 import { integrationRoutes } from './integration.js';
@@ -13,6 +14,7 @@ import { syncRoutes } from './syncs.js';
 export function apiRoutes(deps: ApiDeps): ApiRoute[] {
   return [
     ...integrationRoutes(deps),
+    ...certificateRoutes(deps),
     ...syncRoutes(deps),
     ...syncChangeRoutes(deps),
     ...overviewRoutes(deps),
