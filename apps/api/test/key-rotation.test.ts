@@ -135,6 +135,29 @@ async function configure(orgId: string, t: Tenant): Promise<void> {
   expect([200, 201]).toContain(res.status);
 }
 
+/**
+ * An org on certificates: one made through the API (its key sealed with the
+ * key current then) and uploaded to the simulated app as its .cer.
+ */
+async function configureWithCertificate(orgId: string, t: Tenant): Promise<void> {
+  const res = await http().request('PUT', `/api/v1/orgs/${orgId}/integration`, {
+    token,
+    body: {
+      tenantId: t.tenantId,
+      clientId: t.clientId,
+      groupIds: [t.groupId],
+      authMethod: 'certificate',
+    },
+  });
+  expect(res.status).toBe(201);
+  const made = await http().request('POST', `/api/v1/orgs/${orgId}/integration/certificates`, {
+    token,
+  });
+  expect(made.status).toBe(201);
+  const { certificatePem } = z.object({ certificatePem: z.string() }).parse(made.json);
+  sim.addCertificate(t.tenantId, t.clientId, { certificatePem });
+}
+
 const runSchema = z.object({
   id: z.string(),
   status: z.string(),
@@ -205,7 +228,12 @@ async function reencrypt(keys: { current: string; previous?: string[] }) {
   };
 }
 
-const orgs = { before: 'org-rot-before', legacy: 'org-rot-legacy', during: 'org-rot-during' };
+const orgs = {
+  before: 'org-rot-before',
+  legacy: 'org-rot-legacy',
+  during: 'org-rot-during',
+  certificate: 'org-rot-certificate',
+};
 const tenants: Record<string, Tenant> = {};
 
 beforeAll(async () => {
@@ -233,15 +261,17 @@ describe('rotating SECRET_ENCRYPTION_KEY', () => {
       legacySeal(OLD_KEY, (tenants[orgs.legacy] as Tenant).secret, orgs.legacy),
     );
     expect(await sealedOf(orgs.before)).toMatch(new RegExp(`^v2\\.${idOf(OLD_KEY)}\\.`));
-    for (const orgId of [orgs.before, orgs.legacy]) {
+    // And an org on certificates, its private key sealed with the old key.
+    await configureWithCertificate(orgs.certificate, tenants[orgs.certificate] as Tenant);
+    for (const orgId of [orgs.before, orgs.legacy, orgs.certificate]) {
       expect(await syncNow(orgId)).toMatchObject({ status: 'succeeded', stats: { users: 12 } });
     }
   });
 
   it('keeps syncing once the new key is current and the old one only decrypts', async () => {
     await deploy({ current: NEW_KEY, previous: [OLD_KEY] });
-    // Old secrets still open...
-    for (const orgId of [orgs.before, orgs.legacy]) {
+    // Old secrets and keys still open...
+    for (const orgId of [orgs.before, orgs.legacy, orgs.certificate]) {
       expect((await syncNow(orgId)).status).toBe('succeeded');
     }
     // ...and whatever is saved now is sealed with the new key.
@@ -255,23 +285,32 @@ describe('rotating SECRET_ENCRYPTION_KEY', () => {
     expect(run.code, run.text).toBe(0);
     expect(run.summary).toMatchObject({
       currentKeyId: idOf(NEW_KEY),
-      orgs: 3,
-      reencrypted: 2,
+      orgs: 4,
+      reencrypted: 3,
       alreadyCurrent: 1,
       failed: 0,
       failedOrgIds: [],
-      byKind: { 'client-secret': { reencrypted: 2, alreadyCurrent: 1, failed: 0 } },
+      byKind: {
+        'client-secret': { reencrypted: 2, alreadyCurrent: 1, failed: 0 },
+        'certificate-key': { reencrypted: 1, alreadyCurrent: 0, failed: 0 },
+      },
     });
-    for (const orgId of Object.values(orgs)) {
+    for (const orgId of [orgs.before, orgs.legacy, orgs.during]) {
       expect(await sealedOf(orgId)).toMatch(new RegExp(`^v2\\.${idOf(NEW_KEY)}\\.`));
     }
+    const certificateKeys = await r.redis.hvals(
+      orgKeys(`${r.prefix}:data`, orgs.certificate).certificateKeys,
+    );
+    expect(certificateKeys).toHaveLength(1);
+    expect(certificateKeys[0]).toMatch(new RegExp(`^v2\\.${idOf(NEW_KEY)}\\.`));
+    expect(run.text).not.toContain('PRIVATE KEY');
     // Neither a secret nor a key in its output.
     for (const value of [OLD_KEY, NEW_KEY, ...Object.values(tenants).map((t) => t.secret)]) {
       expect(run.text).not.toContain(value);
     }
     // Run again: nothing left to do.
     const again = await reencrypt({ current: NEW_KEY, previous: [OLD_KEY] });
-    expect(again.summary).toMatchObject({ reencrypted: 0, alreadyCurrent: 3, failed: 0 });
+    expect(again.summary).toMatchObject({ reencrypted: 0, alreadyCurrent: 4, failed: 0 });
   });
 
   it('keeps syncing with the old key gone', async () => {
@@ -293,9 +332,9 @@ describe('rotating SECRET_ENCRYPTION_KEY', () => {
     const run = await reencrypt({ current: NEW_KEY });
     expect(run.code).toBe(2);
     expect(run.summary).toMatchObject({
-      orgs: 4,
+      orgs: 5,
       reencrypted: 0,
-      alreadyCurrent: 3,
+      alreadyCurrent: 4,
       failed: 1,
       failedOrgIds: [orgId],
     });
