@@ -10,6 +10,8 @@ export type ApiFailure =
   | { kind: 'forbidden' }
   | { kind: 'not_found' }
   | { kind: 'validation'; issues: ValidationIssue[] }
+  /** 409: the request conflicts with what is stored; `message` says what to do. */
+  | { kind: 'conflict'; message: string | null }
   | { kind: 'rate_limited'; retryAfterSeconds: number | null; limit: RateLimit | null }
   /**
    * A check against Entra ID with the org's stored settings could not be
@@ -77,6 +79,11 @@ export function failureOf(status: number, body: unknown, retryAfter: string | nu
     const failure = entraFailureOf(body);
     if (failure) return { kind: 'entra_check', failure, transient: status === 502 };
   }
+  if (status === 409) {
+    // Any other 409: what is stored forbids it (a certificate route's `message` says why).
+    const message = isRecord(body) && typeof body.message === 'string' ? body.message : null;
+    return { kind: 'conflict', message };
+  }
   if (status === 503) return { kind: 'unavailable' };
   return { kind: 'server', status };
 }
@@ -92,6 +99,8 @@ export function describeFailure(failure: ApiFailure): string {
       return 'Not found.';
     case 'validation':
       return 'Some values were not accepted. Check the highlighted fields.';
+    case 'conflict':
+      return failure.message ?? 'This cannot be done in the current state. Reload and try again.';
     case 'rate_limited': {
       const when =
         failure.retryAfterSeconds !== null

@@ -7,7 +7,7 @@ import type { paths } from './schema.gen.js';
 type Json<R> = R extends { content: { 'application/json': infer T } } ? T : never;
 type Ok<
   P extends keyof paths,
-  M extends 'get' | 'put' | 'post',
+  M extends 'get' | 'put' | 'post' | 'delete',
   S extends number,
 > = paths[P][M] extends {
   responses: infer R;
@@ -34,6 +34,11 @@ export type IntegrationSettings = Ok<'/api/v1/orgs/{orgId}/integration', 'get', 
 export type IntegrationSettingsInput = Body<'/api/v1/orgs/{orgId}/integration', 'put'>;
 export type ClientSecretRotation = Body<'/api/v1/orgs/{orgId}/integration/client-secret', 'put'>;
 export type OrgListPage = Ok<'/api/v1/orgs', 'get', 200>;
+export type Certificate = Ok<'/api/v1/orgs/{orgId}/integration/certificates', 'post', 201>;
+export type CertificateList = Ok<'/api/v1/orgs/{orgId}/integration/certificates', 'get', 200>;
+export type AuthMethod = IntegrationSettings['authMethod'];
+/** The overview's current certificate (null when the org has none). */
+export type OverviewCertificate = NonNullable<SyncOverview['certificate']>;
 export type ValidationIssue = Json<
   paths['/api/v1/orgs/{orgId}/integration']['put']['responses'][400]
 >['issues'][number];

@@ -65,6 +65,15 @@ export function Health({ overview, failingRun }: OverviewData) {
 
 /** Where the fix for a failure is made in the console, when it is made here. */
 export function FixAction({ orgId, code }: { orgId: string; code: string }) {
+  if (code === 'certificate_not_registered' || code === 'certificate_expired') {
+    return (
+      <p>
+        <Link className="button button--primary" to={`${orgPath(orgId, 'settings')}#certificates`}>
+          Manage certificates
+        </Link>
+      </p>
+    );
+  }
   if (code === 'client_secret_expired' || code === 'client_secret_invalid') {
     return (
       <p>

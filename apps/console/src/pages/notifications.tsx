@@ -3,6 +3,7 @@ import { unwrap } from '../api/client.js';
 import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Notification, NotificationPage } from '../api/types.js';
 import { useSession } from '../auth/session.js';
+import { CreateCertificateAction, certificatesPath } from '../components/certificates.js';
 import { Page } from '../components/page.js';
 import { EmptyView, ErrorView, LoadingView } from '../components/states.js';
 import { Alert, Badge, Button, Card, Facts } from '../components/ui.js';
@@ -106,6 +107,9 @@ function NotificationItem({
                 Mark as read
               </Button>
             ) : null}
+            {n.type === 'certificate_rotated' ? (
+              <Link to={certificatesPath(orgId)}>See the certificates</Link>
+            ) : null}
             {n.runId ? <Link to={orgPath(orgId, 'runs')}>See the run history</Link> : null}
             <Link to={orgPath(orgId)}>Open the sync overview</Link>
           </div>
@@ -113,6 +117,9 @@ function NotificationItem({
             <Alert tone="danger" live="alert">
               {describeFailure(failure)}
             </Alert>
+          ) : null}
+          {n.type === 'certificate_expiring' || n.type === 'certificate_expired' ? (
+            <CreateCertificateAction orgId={orgId} />
           ) : null}
         </div>
       </details>

@@ -1,6 +1,7 @@
 import { unwrap } from '../api/client.js';
 import type { OverviewGroup, Run } from '../api/types.js';
 import { useSession } from '../auth/session.js';
+import { CertificateOverviewCard } from '../components/certificates.js';
 import {
   FixAction,
   GroupsCard,
@@ -114,7 +115,15 @@ export function OverviewPage({ orgId }: { orgId: string }) {
             empty="No sync has succeeded yet."
           />
           <ScheduleCard overview={overview} />
-          <SecretCard orgId={orgId} overview={overview} />
+          {overview.authMethod === 'certificate' ? (
+            <CertificateOverviewCard
+              orgId={orgId}
+              overview={overview}
+              onCreated={() => void reload()}
+            />
+          ) : (
+            <SecretCard orgId={orgId} overview={overview} />
+          )}
           <GroupsCard orgId={orgId} groups={groups} />
           <Card title="Warnings" headingLevel={3}>
             {warnings.length > 0 ? (

@@ -3,6 +3,7 @@ import { unwrap } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import type { EntraGroup, IntegrationSettings } from '../api/types.js';
 import { useSession } from '../auth/session.js';
+import { CertificatesCard } from '../components/certificates.js';
 import { ConnectionTestCard } from '../components/connection-test.js';
 import { Page } from '../components/page.js';
 import { RotateSecretForm } from '../components/rotate-secret-form.js';
@@ -46,10 +47,11 @@ export function SettingsPage({ orgId }: { orgId: string }) {
     };
   }, [api, orgId]);
 
-  // Arriving from "Rotate the client secret" on the overview: go to that form.
+  // Arriving from "Rotate the client secret" (or "Manage certificates") on the overview: go there.
   useEffect(() => {
-    if (state.status === 'ready' && window.location.hash === '#rotate-secret') {
-      document.getElementById('rotate-secret')?.scrollIntoView();
+    const target = window.location.hash.slice(1);
+    if (state.status === 'ready' && (target === 'rotate-secret' || target === 'certificates')) {
+      document.getElementById(target)?.scrollIntoView();
     }
   }, [state.status]);
 
@@ -84,6 +86,9 @@ export function SettingsPage({ orgId }: { orgId: string }) {
             runToken={testToken}
             onGroups={addNames}
           />
+          {settings ? (
+            <CertificatesCard orgId={orgId} settings={settings} onSettingsChanged={setCurrent} />
+          ) : null}
           {settings ? <RotateSecretForm orgId={orgId} onRotated={setCurrent} /> : null}
         </div>
       ) : null}
