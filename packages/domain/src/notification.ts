@@ -40,6 +40,10 @@ export const NOTIFICATION_EMAIL_CAP: Readonly<Record<NotificationType, EmailCapP
   sync_recovered: 'exempt',
   client_secret_expiring: 'exempt',
   client_secret_expired: 'exempt',
+  certificate_expiring: 'exempt',
+  certificate_expired: 'exempt',
+  // At most one per certificate Entra accepts (an admin's upload): nothing can repeat it.
+  certificate_rotated: 'exempt',
 };
 
 export function isEmailCapped(type: NotificationType): boolean {

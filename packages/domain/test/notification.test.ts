@@ -88,6 +88,9 @@ describe('notificationSchema', () => {
       sync_recovered: 'exempt',
       client_secret_expiring: 'exempt',
       client_secret_expired: 'exempt',
+      certificate_expiring: 'exempt',
+      certificate_expired: 'exempt',
+      certificate_rotated: 'exempt',
     });
     expect(notificationTypeSchema.options.filter(isEmailCapped)).toEqual(['sync_failed']);
   });
