@@ -1,6 +1,11 @@
-import { buildFailure, type SyncFailure } from '@pinnacle/domain';
+import { authMethodOf, buildFailure, type SyncFailure } from '@pinnacle/domain';
 import { SecretDecryptionError } from '@pinnacle/redis-store';
-import type { ConnectInput, PreflightSettings } from '@pinnacle/sync-preflight';
+import {
+  type CertificateSource,
+  type ConnectInput,
+  type PreflightSettings,
+  SyncStoppedError,
+} from '@pinnacle/sync-preflight';
 import type { ApiDeps } from './deps.js';
 import { ApiError } from './errors.js';
 
@@ -14,12 +19,57 @@ const NO_SETTINGS: PreflightSettings = {
   massRemovalGuard: { maxRemovedPercent: 20, minRemovedUsers: 10 },
 };
 
+/** The lines of a PEM key's body, held (scrubbed from logs) with the whole of it. */
+function pemParts(pem: string): string[] {
+  return [
+    pem,
+    ...pem
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.length >= 16 && !l.startsWith('-----')),
+  ];
+}
+
 /**
- * The org's stored settings and decrypted secret, as preflight takes them,
- * bounded for a person waiting; or, when no configured key opens the stored
- * secret, the failure to answer with (the admin enters the secret again).
- * `holdSecret` keeps the clear secret out of every log line until the
- * response is done.
+ * An org's certificates for a check: each private key decrypted only when
+ * it is tried, and held out of the logs. A check records no acceptance:
+ * only a sync moves a certificate from pending to active.
+ */
+async function certificateSource(
+  deps: ApiDeps,
+  orgId: string,
+  holdSecret: (secret: string) => void,
+): Promise<CertificateSource> {
+  const certificates = await deps.stores.certificates.list(orgId);
+  return {
+    certificates,
+    async revealPrivateKey(id) {
+      try {
+        const key = await deps.stores.certificates.revealPrivateKey(orgId, id);
+        if (key) for (const part of pemParts(key)) holdSecret(part);
+        return key;
+      } catch (error) {
+        if (!(error instanceof SecretDecryptionError)) throw error;
+        deps.logger.error(
+          { orgId, certificateId: id, reason: error.message },
+          'stored certificate key does not decrypt',
+        );
+        throw new SyncStoppedError(
+          buildFailure('internal_error', { reason: 'certificate_key_undecryptable' }),
+          'preflight',
+        );
+      }
+    },
+  };
+}
+
+/**
+ * The org's stored settings and decrypted credential, as preflight takes
+ * them, bounded for a person waiting: the secret, or for an org on
+ * certificates its certificates (keys decrypted one at a time as tried);
+ * or, when no configured key opens the stored secret, the failure to answer
+ * with (the admin enters the secret again). `holdSecret` keeps clear
+ * credentials out of every log line until the response is done.
  */
 export async function storedConnectInput(
   deps: ApiDeps,
@@ -28,7 +78,8 @@ export async function storedConnectInput(
 ): Promise<{ input: ConnectInput } | { failure: SyncFailure }> {
   const integration = await deps.stores.integrations.get(orgId);
   let clientSecret: string | null = null;
-  if (integration) {
+  const onCertificates = integration !== null && authMethodOf(integration) === 'certificate';
+  if (integration && !onCertificates) {
     try {
       clientSecret = deps.stores.integrations.revealSecret(integration);
     } catch (error) {
@@ -42,6 +93,7 @@ export async function storedConnectInput(
     input: {
       integration: integration ?? NO_SETTINGS,
       clientSecret,
+      ...(onCertificates ? { certificates: await certificateSource(deps, orgId, holdSecret) } : {}),
       endpoints: deps.entra.endpoints,
       now: deps.clock(),
       graphTimeoutMs: deps.entra.timeoutMs,

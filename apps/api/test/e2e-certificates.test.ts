@@ -168,6 +168,9 @@ beforeAll(async () => {
       SYNC_BACKOFF_MS: 50,
       OPS_USER: 'ops',
       OPS_PASSWORD: 'e2e-ops-password',
+      // Test connection and the group search reach Entra from the api.
+      ENTRA_AUTHORITY_HOST: sim.authorityHost,
+      GRAPH_BASE_URL: sim.graphBaseUrl,
     },
   });
   worker = startWorkerRole(
@@ -235,6 +238,12 @@ describe('certificates end to end', () => {
 
     const [active] = await certificates(org);
     expect(active).toMatchObject({ id: cert.id, status: 'active' });
+
+    // Test connection and the group search use the certificate too.
+    const tested = await call('POST', `/orgs/${org}/integration/test`, {});
+    expect(tested.json).toMatchObject({ ok: true, groups: [{ id: t().group, missing: false }] });
+    const found = await call('GET', `/orgs/${org}/entra/groups?search=Everyone`);
+    expect(found.json).toEqual({ items: [{ id: t().group, displayName: 'Everyone' }] });
     const overview = (await call('GET', `/orgs/${org}/sync-overview`)).json as Record<
       string,
       unknown
@@ -311,6 +320,12 @@ describe('certificates end to end', () => {
       `Download the certificate with thumbprint ${cert.thumbprint}`,
     );
     expect(run.failure?.remediation.join('\n')).toContain(other.clientId);
+    // Test connection says the same before any sync would.
+    const tested = await call('POST', `/orgs/${org2}/integration/test`, {});
+    expect(tested.json).toMatchObject({
+      ok: false,
+      failure: { code: 'certificate_not_registered', details: { thumbprint: cert.thumbprint } },
+    });
     const overview = (await call('GET', `/orgs/${org2}/sync-overview`)).json as Record<
       string,
       unknown
