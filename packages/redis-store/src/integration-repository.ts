@@ -1,5 +1,10 @@
 import type { clientSecretRotationSchema, integrationSettingsInputSchema } from '@pinnacle/domain';
-import { authMethodOf, DEFAULT_AUTH_METHOD, scheduleIntervalMs, secretHint } from '@pinnacle/domain';
+import {
+  authMethodOf,
+  DEFAULT_AUTH_METHOD,
+  scheduleIntervalMs,
+  secretHint,
+} from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { FleetIndex } from './fleet-index.js';
