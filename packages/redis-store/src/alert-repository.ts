@@ -7,9 +7,10 @@ import {
 } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { globalKeys, orgKeys } from './keys.js';
+import { fenceKey, globalKeys, orgKeys, type WriteFence } from './keys.js';
 import { LuaScript, luaTrimIndex } from './lua-script.js';
 import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
+import { assertNotFenced, fenceArgs, luaFence, OrgOffboardedError } from './write-fence.js';
 import { withScores } from './zset.js';
 
 /**
@@ -37,10 +38,11 @@ export type FinalEmailState = z.infer<typeof finalEmailStateSchema>;
 // is never lost), the delivered-email list stays, and so does the email
 // state unless this write starts a new email (another emailAlertId). The
 // notification is indexed by creation time and the inbox trimmed to `limit`.
-// KEYS: state, notification, index. ARGV: expected state, new state ('' =
-// none), notification json ('' = none), score, id, limit, notification key
-// prefix. Returns 1, or 0 when the state changed meanwhile.
+// KEYS: state, notification, index, fence. ARGV: expected state, new state
+// ('' = none), notification json ('' = none), score, id, limit, notification
+// key prefix, fenced (1|0). Returns 1, or 0 when the state changed meanwhile.
 const COMMIT = new LuaScript(`
+${luaFence('KEYS[4]', 'ARGV[8]')}
 if ARGV[1] ~= '*' then
   local cur = redis.call('GET', KEYS[1]) or ''
   if cur ~= ARGV[1] then return 0 end
@@ -118,32 +120,49 @@ export class AlertRepository {
 
   /**
    * Stores `next` and the notification together, only if the state is still
-   * `expectedRaw` (false otherwise: read again and decide again).
+   * `expectedRaw` (false otherwise: read again and decide again). With a
+   * fence (the alert's run, or the integration), throws OrgOffboardedError
+   * once that is gone, writing nothing.
    */
   async commit(
     orgId: string,
     expectedRaw: string,
     next: EpisodeState,
     notification: StoredNotification | null,
+    fence?: WriteFence,
   ): Promise<boolean> {
     const state = JSON.stringify(episodeStateSchema.parse(next));
-    return (await this.write(orgId, expectedRaw, state, notification)) === 1;
+    return (await this.write(orgId, expectedRaw, state, notification, fence)) === 1;
   }
 
   /** Creates or updates an alert's notification that belongs to no episode. Idempotent. */
-  async upsertNotification(orgId: string, notification: StoredNotification): Promise<void> {
-    await this.write(orgId, '*', '', notification);
+  async upsertNotification(
+    orgId: string,
+    notification: StoredNotification,
+    fence?: WriteFence,
+  ): Promise<void> {
+    await this.write(orgId, '*', '', notification, fence);
   }
 
   /**
    * Indexes when the org's open episode owes its next reminder (null: it
    * owes none), for the reminder scan. Kept apart from the episode (another
-   * slot), so the scan re-checks the episode itself before acting.
+   * slot), so the scan re-checks the episode itself before acting. With a
+   * fence, the entry is written and then taken out again (OrgOffboardedError)
+   * if the fence is gone by then: offboarding fences first and empties the
+   * index after, so either way round the entry does not outlive the org.
    */
-  async setReminderDue(orgId: string, at: string | null): Promise<void> {
+  async setReminderDue(orgId: string, at: string | null, fence?: WriteFence): Promise<void> {
     const key = globalKeys(this.prefix).remindersDue;
-    if (at === null) await this.redis.zrem(key, orgId);
-    else await this.redis.zadd(key, Date.parse(at), orgId);
+    if (at === null) {
+      await this.redis.zrem(key, orgId);
+      return;
+    }
+    await this.redis.zadd(key, Date.parse(at), orgId);
+    if (fence && (await this.redis.exists(fenceKey(this.keys(orgId), fence))) === 0) {
+      await this.redis.zrem(key, orgId);
+      throw new OrgOffboardedError(orgId);
+    }
   }
 
   /** Orgs whose indexed reminder is due at `now` or earlier, soonest first, a page at a time. */
@@ -200,13 +219,15 @@ export class AlertRepository {
     expectedRaw: string,
     state: string,
     notification: StoredNotification | null,
+    fence: WriteFence | undefined,
   ): Promise<number> {
     const k = this.keys(orgId);
     const n = notification ? storedNotificationSchema.parse(notification) : null;
     const id = n?.id ?? '';
-    return (await COMMIT.run(
+    const f = fenceArgs(k, fence, k.episodes);
+    const result = await COMMIT.run(
       this.redis,
-      [k.episodes, k.notification(id), k.notifications],
+      [k.episodes, k.notification(id), k.notifications, f.key],
       [
         expectedRaw,
         state,
@@ -215,7 +236,10 @@ export class AlertRepository {
         id,
         String(NOTIFICATIONS_PER_ORG),
         k.notification(''),
+        f.flag,
       ],
-    )) as number;
+    );
+    assertNotFenced(result, orgId);
+    return result as number;
   }
 }

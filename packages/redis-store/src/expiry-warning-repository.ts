@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis';
-import { orgKeys } from './keys.js';
+import { orgKeys, type WriteFence } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
 
 // Marks one warning sent for one recorded expiry and forgets the warnings of
 // any other expiry: a rotated secret (a new expiry) starts afresh.
-// KEYS: warnings hash. ARGV: expiry, label, sent at.
+// KEYS: warnings hash, fence. ARGV: expiry, label, sent at, fenced (1|0).
 const MARK_SENT = new LuaScript(`
+${luaFence('KEYS[2]', 'ARGV[4]')}
 local keep = ARGV[1] .. '|'
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(field, 1, #keep) ~= keep then redis.call('HDEL', KEYS[1], field) end
@@ -45,17 +47,26 @@ export class ExpiryWarningRepository {
     return new Set(fields.filter((f) => f.startsWith(mine)).map((f) => f.slice(mine.length)));
   }
 
+  /**
+   * With a fence (the org's integration, whose expiry it is), throws
+   * OrgOffboardedError once that is gone, writing nothing.
+   */
   async markSent(
     orgId: string,
     expiresAt: string,
     label: string,
     at: Date,
     credential: ExpiringCredential = 'client_secret',
+    fence?: WriteFence,
   ): Promise<void> {
-    await MARK_SENT.run(
+    const k = orgKeys(this.prefix, orgId);
+    const key = this.key(orgId, credential);
+    const f = fenceArgs(k, fence, key);
+    const result = await MARK_SENT.run(
       this.redis,
-      [this.key(orgId, credential)],
-      [expiresAt, label, at.toISOString()],
+      [key, f.key],
+      [expiresAt, label, at.toISOString(), f.flag],
     );
+    assertNotFenced(result, orgId);
   }
 }

@@ -1,10 +1,12 @@
 import { type IntegrationHealth, integrationHealthSchema, unknownHealth } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
-import { orgKeys } from './keys.js';
+import { orgKeys, type WriteFence } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
 
-// KEYS: health. ARGV: expected json ('' = absent), new json.
+// KEYS: health, fence. ARGV: expected json ('' = absent), new json, fenced (1|0).
 const COMPARE_AND_SET = new LuaScript(`
+${luaFence('KEYS[2]', 'ARGV[3]')}
 local cur = redis.call('GET', KEYS[1]) or ''
 if cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
@@ -39,15 +41,24 @@ export class HealthRepository {
 
   /**
    * Stores `next` if the record is still what `expected` read; false when it
-   * changed meanwhile (read again and decide again).
+   * changed meanwhile (read again and decide again). With a fence (the run
+   * recording its outcome), throws OrgOffboardedError once the run is gone.
    */
   async compareAndSet(
     orgId: string,
     expected: HealthReading,
     next: IntegrationHealth,
+    fence?: WriteFence,
   ): Promise<boolean> {
     const json = JSON.stringify(integrationHealthSchema.parse(next));
-    const key = orgKeys(this.prefix, orgId).health;
-    return (await COMPARE_AND_SET.run(this.redis, [key], [expected.raw, json])) === 1;
+    const k = orgKeys(this.prefix, orgId);
+    const f = fenceArgs(k, fence, k.health);
+    const result = await COMPARE_AND_SET.run(
+      this.redis,
+      [k.health, f.key],
+      [expected.raw, json, f.flag],
+    );
+    assertNotFenced(result, orgId);
+    return result === 1;
   }
 }

@@ -79,6 +79,11 @@ export class IntegrationRepository {
     private readonly fleet?: FleetIndex,
   ) {}
 
+  /** Whether the org has an integration: the fence of the writes that belong to it. */
+  async exists(orgId: string): Promise<boolean> {
+    return (await this.redis.exists(orgKeys(this.prefix, orgId).integration)) === 1;
+  }
+
   async get(orgId: string): Promise<StoredIntegration | null> {
     const json = await this.redis.get(orgKeys(this.prefix, orgId).integration);
     return json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
@@ -287,7 +292,9 @@ export class IntegrationRepository {
    * have been overtaken by ours, so index the newer record too. Without this
    * check a slower writer of an older revision could leave its stale expiry
    * in the index for good. The last index write therefore always comes from
-   * the latest record.
+   * the latest record. A record gone meanwhile (the org was offboarded) takes
+   * the entries out again: offboarding removes the record first and empties
+   * the indexes after, so either way round none outlives it.
    */
   private async updateIndexes(orgId: string, written: StoredIntegration): Promise<void> {
     const key = orgKeys(this.prefix, orgId).integration;
@@ -304,7 +311,11 @@ export class IntegrationRepository {
       await this.fleet?.recordSchedule(orgId, scheduleIntervalMs(record.schedule), new Date());
       const json = await this.redis.get(key);
       const latest = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
-      if (latest === null || latest.revision === record.revision) return;
+      if (latest === null) {
+        await this.redis.pipeline().srem(g.orgs, orgId).zrem(g.secretExpiry, orgId).exec();
+        return;
+      }
+      if (latest.revision === record.revision) return;
       record = latest;
     }
   }

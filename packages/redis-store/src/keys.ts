@@ -57,15 +57,49 @@ export function orgKeys(prefix: string, orgId: string) {
 }
 export type OrgKeys = ReturnType<typeof orgKeys>;
 
+/**
+ * A key outside every org's hash tag, and how an org leaves it. Offboarding
+ * (`OrgOffboarding.sweep`) walks `globalKeySpace`, so a new global key
+ * joins it there; the offboarding tests fail on a key outside an org's tag
+ * that is not listed, and on a listed index still naming a deleted org.
+ */
+export type GlobalKeySpec =
+  /** One key whose members (set, zset) or fields (hash) are org IDs: the org's entry is removed. */
+  | { kind: 'org-index'; type: 'set' | 'zset' | 'hash'; key: string }
+  /** Keys of their own per org outside its tag (a glob for one org): deleted. */
+  | { kind: 'per-org'; match: (orgId: string) => string }
+  /** Keys that never name an org (a glob): left alone. */
+  | { kind: 'no-org'; match: string };
+
+/**
+ * Every key the service keeps beside the orgs' own (one slot each). Writers
+ * of an org's entry in an index write it, then check the org is still live
+ * (its integration, or the run they belong to) and take the entry out again
+ * when not: offboarding fences the org first and then empties these, so the
+ * entry cannot outlive it either way round.
+ */
+export function globalKeySpace(prefix: string) {
+  return {
+    /** every org with an integration. */
+    orgs: { kind: 'org-index', type: 'set', key: `${prefix}:orgs` },
+    /** org ID → recorded client-secret expiry (ms), for the daily expiry scan. */
+    secretExpiry: { kind: 'org-index', type: 'zset', key: `${prefix}:secret-expiry` },
+    /** org ID → when its open failure episode's next reminder is due (ms), for the reminder scan. */
+    remindersDue: { kind: 'org-index', type: 'zset', key: `${prefix}:reminders-due` },
+    /** The api's failed ops logins per source address (rate-limiter-flexible). */
+    opsLoginFailures: { kind: 'no-org', match: `${prefix}:ops-login-failures:*` },
+    /** The request rate of each portal-backend (`org: "*"`) token; names no org. */
+    anyOrgRequestRate: { kind: 'no-org', match: `${prefix}:request-rate:any-org:*` },
+  } as const satisfies Record<string, GlobalKeySpec>;
+}
+
 /** Keys that span orgs (one slot each). */
 export function globalKeys(prefix: string) {
+  const space = globalKeySpace(prefix);
   return {
-    /** org ID → recorded client-secret expiry (ms), for the daily expiry scan. */
-    secretExpiry: `${prefix}:secret-expiry`,
-    /** every org with an integration. */
-    orgs: `${prefix}:orgs`,
-    /** org ID → when its open failure episode's next reminder is due (ms), for the reminder scan. */
-    remindersDue: `${prefix}:reminders-due`,
+    secretExpiry: space.secretExpiry.key,
+    orgs: space.orgs.key,
+    remindersDue: space.remindersDue.key,
     /** The request rate of a portal backend's `org: "*"` token (`subject`: a hash of its `sub`). */
     anyOrgRequestRate: (subject: string) => `${prefix}:request-rate:any-org:${subject}`,
     /**
@@ -97,4 +131,23 @@ export function fleetKeys(prefix: string) {
     /** Zset, scores 0: the orgs whose open failure has this code. */
     code: (code: string) => `${base}:code:${code}`,
   };
+}
+
+/** The glob of every key under one org's hash tag (org IDs hold no glob characters). */
+export function orgKeyPattern(prefix: string, orgId: string): string {
+  return `${prefix}:{o:${orgId}}*`;
+}
+
+/**
+ * What an in-flight write belongs to, which offboarding deletes first (one
+ * script, with the org's run index): a run (its record) or the org's
+ * integration. A fenced write checks, in the script that writes, that it is
+ * still there, and is refused (OrgOffboardedError) once it is not, so work
+ * in flight when its org was offboarded cannot write anything back.
+ */
+export type WriteFence = { runId: string } | 'integration';
+
+/** The key a fence checks. */
+export function fenceKey(k: OrgKeys, fence: WriteFence): string {
+  return fence === 'integration' ? k.integration : k.run(fence.runId);
 }

@@ -1,24 +1,27 @@
 import type { Run } from '@pinnacle/domain';
 import { RUN_CHANGE_KINDS, runSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
-import { orgKeys } from './keys.js';
+import { orgKeys, type WriteFence } from './keys.js';
 import { LuaScript, luaTrimIndex } from './lua-script.js';
+import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
 
 /** Runs kept per org; older ones fall off the history. */
 export const RUN_HISTORY_LIMIT = 200;
 
 /** Keys kept beside a run record (`run:<id><suffix>`), deleted with it: its recorded changes. */
-const RUN_RECORD_SUFFIXES = (() => {
+export const RUN_RECORD_SUFFIXES = (() => {
   const k = orgKeys('', '');
   const beside = [k.runChanges('r'), ...RUN_CHANGE_KINDS.map((c) => k.runChangeList('r', c))];
   return beside.map((key) => key.slice(k.run('r').length));
 })();
 
 // Records a new run unless the org already has one queued or running.
-// KEYS: active, runIndex, newRunKey. ARGV: runId, json, createdAtMs, limit,
-// run key prefix (for trimming old runs, with the changes each recorded).
+// KEYS: active, runIndex, newRunKey, fence. ARGV: runId, json, createdAtMs,
+// limit, run key prefix (for trimming old runs, with the changes each
+// recorded), fenced (1|0).
 // Returns {1, json} when created, {0, existingJson} when an active run exists.
 const CREATE_RUN = new LuaScript(`
+${luaFence('KEYS[4]', 'ARGV[6]')}
 local active = redis.call('GET', KEYS[1])
 if active then
   local existing = redis.call('GET', ARGV[5] .. active)
@@ -60,17 +63,37 @@ export class RunRepository {
 
   /**
    * Records `run` as the org's active run, or returns the run already queued
-   * or running (one run per org at a time).
+   * or running (one run per org at a time). With a fence (a scheduled run:
+   * the integration whose schedule made it), throws OrgOffboardedError once
+   * that is gone, recording nothing.
    */
-  async createIfIdle(run: Run): Promise<{ created: boolean; run: Run }> {
+  async createIfIdle(
+    run: Run,
+    options: { fence?: WriteFence } = {},
+  ): Promise<{ created: boolean; run: Run }> {
     const k = this.keys(run.orgId);
     const json = JSON.stringify(runSchema.parse(run));
-    const [created, stored] = (await CREATE_RUN.run(
+    const f = fenceArgs(k, options.fence, k.activeRun);
+    const result = await CREATE_RUN.run(
       this.redis,
-      [k.activeRun, k.runIndex, k.run(run.id)],
-      [run.id, json, String(Date.parse(run.createdAt)), String(RUN_HISTORY_LIMIT), k.run('')],
-    )) as [number, string];
+      [k.activeRun, k.runIndex, k.run(run.id), f.key],
+      [
+        run.id,
+        json,
+        String(Date.parse(run.createdAt)),
+        String(RUN_HISTORY_LIMIT),
+        k.run(''),
+        f.flag,
+      ],
+    );
+    assertNotFenced(result, run.orgId);
+    const [created, stored] = result as [number, string];
     return { created: created === 1, run: runSchema.parse(JSON.parse(stored)) };
+  }
+
+  /** Whether the run's record exists: the fence of everything the run writes. */
+  async exists(orgId: string, runId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys(orgId).run(runId))) === 1;
   }
 
   async get(orgId: string, runId: string): Promise<Run | null> {
@@ -82,15 +105,19 @@ export class RunRepository {
     return this.redis.get(this.keys(orgId).activeRun);
   }
 
-  /** Saves the run; a finished run frees the org for the next one. */
-  async save(run: Run): Promise<void> {
+  /**
+   * Saves the run; a finished run frees the org for the next one. False
+   * (nothing written) when the record is gone: its org was offboarded.
+   */
+  async save(run: Run): Promise<boolean> {
     const k = this.keys(run.orgId);
     const finished = run.status === 'succeeded' || run.status === 'failed';
-    await SAVE_RUN.run(
+    const saved = await SAVE_RUN.run(
       this.redis,
       [k.run(run.id), k.activeRun],
       [JSON.stringify(runSchema.parse(run)), run.id, finished ? '1' : '0'],
     );
+    return saved === 1;
   }
 
   /** Frees the active slot if `runId` still holds it (a run whose job was lost). */

@@ -6,8 +6,9 @@ import {
 } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { orgKeys } from './keys.js';
+import { orgKeys, type WriteFence } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
 
 /** One hash field's value: a selected group's record without its ID (the field). */
 const storedSchema = selectedGroupSchema.omit({ id: true });
@@ -15,8 +16,10 @@ const storedSchema = selectedGroupSchema.omit({ id: true });
 // Records one preflight's group check. Found groups take the name seen and
 // the check's time; missing ones keep the name and time last seen; groups no
 // longer selected (not in the check) are dropped.
-// KEYS: the org's selected-groups hash. ARGV: checkedAt, JSON [{id, displayName, missing}].
+// KEYS: the org's selected-groups hash, fence. ARGV: checkedAt, JSON [{id,
+// displayName, missing}], fenced (1|0).
 const RECORD_CHECK = new LuaScript(`
+${luaFence('KEYS[2]', 'ARGV[3]')}
 local checked = cjson.decode(ARGV[2])
 local keep = {}
 for _, g in ipairs(checked) do
@@ -53,11 +56,16 @@ export class SelectedGroupRepository {
     return orgKeys(this.prefix, orgId).selectedGroups;
   }
 
-  /** Records what one preflight saw of the selected groups (all of them, found or missing). */
+  /**
+   * Records what one preflight saw of the selected groups (all of them,
+   * found or missing). With a fence (the run whose preflight it was), throws
+   * OrgOffboardedError once that is gone, writing nothing.
+   */
   async recordCheck(
     orgId: string,
     checkedAt: Date,
     groups: readonly GroupSighting[],
+    fence?: WriteFence,
   ): Promise<void> {
     const sightings = z
       .array(selectedGroupSchema.pick({ id: true, displayName: true, missing: true }))
@@ -67,11 +75,14 @@ export class SelectedGroupRepository {
         id: g.id.toLowerCase(),
         displayName: g.missing ? null : g.displayName,
       }));
-    await RECORD_CHECK.run(
+    const k = orgKeys(this.prefix, orgId);
+    const f = fenceArgs(k, fence, k.selectedGroups);
+    const result = await RECORD_CHECK.run(
       this.redis,
-      [this.key(orgId)],
-      [checkedAt.toISOString(), JSON.stringify(sightings)],
+      [k.selectedGroups, f.key],
+      [checkedAt.toISOString(), JSON.stringify(sightings), f.flag],
     );
+    assertNotFenced(result, orgId);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { LuaScript, luaBulk } from './lua-script.js';
+import { luaFence } from './write-fence.js';
 
 /*
  * The compact snapshot's scripts (records: snapshot-codec.ts). Lua compares
@@ -38,19 +39,24 @@ local function entryLess(a, b) return bytesLess(keyOf(a), keyOf(b)) end
 // and disabled flag those of the last page that showed it. Idempotent: a
 // replayed page writes nothing.
 // KEYS: current, plan, then the staging buckets the page touches.
-// ARGV: ttl, version, groupId, bucket bits, then per bucket (in KEYS order)
-//       its users as records: [k] key [body length, 2 bytes] body.
-// Returns the users new to the version; -1 (nothing written) when the
-// version is already the committed one (a stalled worker finishing a run
-// another worker committed), -2 when the run's plan is not the one the
-// caller staged for (restarted elsewhere, being built, or expired), -3 past
-// 255 groups.
+// ARGV: ttl, version, groupId, bucket bits, user ceiling (0: none), then per
+//       bucket (in KEYS order) its users as records: [k] key [body length,
+//       2 bytes] body.
+// Returns the users the version holds after the page; -1 (nothing written)
+// when the version is already the committed one (a stalled worker
+// finishing a run another worker committed), -2 when the run's plan is not
+// the one the caller staged for (restarted elsewhere, being built, expired,
+// or its org offboarded), -3 past 255 groups. Once the version holds more
+// users than the ceiling, a page writes nothing and returns that count: the
+// staging stops within one page of the ceiling, whatever the concurrency.
 export const STAGE_PAGE = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[2] then return -1 end
 ${luaBulk}
 local byte, sub, char = string.byte, string.sub, string.char
-local plan = redis.call('HMGET', KEYS[2], 'bits', 'g:' .. ARGV[3], 'building')
+local plan = redis.call('HMGET', KEYS[2], 'bits', 'g:' .. ARGV[3], 'building', 'users')
 if plan[1] ~= ARGV[4] or plan[3] then return -2 end
+local total, ceiling = tonumber(plan[4]) or 0, tonumber(ARGV[5])
+if ceiling > 0 and total > ceiling then return total end
 local gi = tonumber(plan[2])
 if not gi then
   gi = redis.call('HINCRBY', KEYS[2], 'groups', 1)
@@ -68,7 +74,7 @@ local function withGroup(groups)
 end
 local added, disabled = 0, 0
 for k = 3, #KEYS do
-  local records = ARGV[k + 2]
+  local records = ARGV[k + 3]
   local fields, bodies = {}, {}
   local p = 1
   while p <= #records do
@@ -114,10 +120,45 @@ for k = 3, #KEYS do
   bulk('HSET', KEYS[k], writes)
   redis.call('EXPIRE', KEYS[k], ARGV[1])
 end
-if added ~= 0 then redis.call('HINCRBY', KEYS[2], 'users', added) end
+if added ~= 0 then total = redis.call('HINCRBY', KEYS[2], 'users', added) end
 if disabled ~= 0 then redis.call('HINCRBY', KEYS[2], 'disabled', disabled) end
 redis.call('EXPIRE', KEYS[2], ARGV[1])
-return added
+return total
+`);
+
+// Starts a run's staging plan (fields and values as given), expiring with
+// the staging. KEYS: plan, fence. ARGV: ttl, fenced (1|0), then the plan's
+// field/value pairs. Returns 1, or FENCED.
+export const START_PLAN = new LuaScript(`
+${luaFence('KEYS[2]', 'ARGV[2]')}
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+`);
+
+// Marks a staging plan as being built (no page may add to it any more).
+// KEYS: plan, fence. ARGV: fenced (1|0). Returns 1, 0 when the plan is gone
+// (expired, or built by another attempt), or FENCED.
+export const MARK_BUILDING = new LuaScript(`
+${luaFence('KEYS[2]', 'ARGV[1]')}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'building', 1)
+return 1
+`);
+
+// Finishes a build: the version's layout (first build: the plan is then
+// consumed) and the run's change summary. KEYS: layout, plan, changes
+// summary, fence. ARGV: fenced (1|0), ttl, layout json ('' on a re-diff of a
+// built version), then the summary's field/value pairs. Returns 1, or FENCED.
+export const FINISH_BUILD = new LuaScript(`
+${luaFence('KEYS[4]', 'ARGV[1]')}
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
+  redis.call('DEL', KEYS[2])
+end
+redis.call('HSET', KEYS[3], unpack(ARGV, 4))
+return 1
 `);
 
 // Builds (or re-diffs) one batch of a version: a range of the key space.
@@ -298,10 +339,14 @@ return {#ne, added, removed, changed, oi - 1, off}
 // version's keys stop expiring, the old one's start (readers holding a
 // cursor finish on it meanwhile), and the run's changes are marked applied.
 // KEYS: current, new layout, new meta, run changes summary, the new
-//       version's buckets (`nNew`), then every key of the old version.
+//       version's buckets (`nNew`), every key of the old version, then the
+//       fence (last).
 // ARGV: expected old version ('' for none), new version, retired ttl, meta
-//       json, nNew.
+//       json, nNew, fenced (1|0).
+// Returns 1, 0 when the committed version is not the expected one, or
+// FENCED (the run's org was offboarded: nothing is swapped).
 export const PROMOTE = new LuaScript(`
+${luaFence('KEYS[#KEYS]', 'ARGV[6]')}
 local cur = redis.call('GET', KEYS[1]) or ''
 if cur ~= ARGV[1] then return 0 end
 local nNew = tonumber(ARGV[5])
@@ -311,7 +356,7 @@ for k = 5, 4 + nNew do redis.call('PERSIST', KEYS[k]) end
 redis.call('SET', KEYS[1], ARGV[2])
 if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'applied', '1') end
 if cur ~= '' and cur ~= ARGV[2] then
-  for k = 5 + nNew, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
+  for k = 5 + nNew, #KEYS - 1 do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
 end
 return 1
 `);

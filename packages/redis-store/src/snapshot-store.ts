@@ -7,7 +7,7 @@ import {
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { CursorSigner } from './cursor-signer.js';
-import { orgKeys } from './keys.js';
+import { orgKeys, type WriteFence } from './keys.js';
 import { RUN_CHANGES_LIMIT } from './run-changes-repository.js';
 import {
   bucketOfPrefix,
@@ -22,8 +22,16 @@ import {
   readLegacyPage,
   shadowLegacyVersion,
 } from './snapshot-legacy.js';
-import { BUILD_BATCH, PROMOTE, STAGE_PAGE } from './snapshot-scripts.js';
+import {
+  BUILD_BATCH,
+  FINISH_BUILD,
+  MARK_BUILDING,
+  PROMOTE,
+  STAGE_PAGE,
+  START_PLAN,
+} from './snapshot-scripts.js';
 import { unlinkAll } from './unlink.js';
+import { assertNotFenced, fenceArgs } from './write-fence.js';
 
 /** A user as read from Graph, before its groups are attached: the domain's one user model. */
 export type StagedUser = GraphUser;
@@ -46,6 +54,17 @@ export class SnapshotCursorError extends Error {
     super(reason);
     this.name = 'SnapshotCursorError';
   }
+}
+
+/** What one staged page left in the run's version. */
+export interface StagedPage {
+  /** Users the version holds (every group's, each user once, disabled ones too). */
+  stagedUsers: number;
+  /**
+   * The version holds more than the ceiling asked for: this page may have
+   * crossed it, and no later page of the run writes anything.
+   */
+  overCeiling: boolean;
 }
 
 export class SnapshotConflictError extends Error {
@@ -222,12 +241,13 @@ export class SnapshotStore {
    * Starts (or restarts, after a crash) a run's version from empty.
    * `groupIds` (the selected groups) fixes the version's group table in
    * order; `expectedUsers` sizes its staging (default: the committed
-   * version's size). The run's recorded changes are cleared too.
+   * version's size). The run's recorded changes are cleared too. With a
+   * fence (the run), throws OrgOffboardedError once that is gone.
    */
   async resetStaging(
     orgId: string,
     runId: string,
-    options: { groupIds?: readonly string[]; expectedUsers?: number } = {},
+    options: { groupIds?: readonly string[]; expectedUsers?: number; fence?: WriteFence } = {},
   ): Promise<void> {
     // A run whose commit already landed (the worker died right after) must
     // never wipe the version that is now live.
@@ -253,11 +273,13 @@ export class SnapshotStore {
     groups.forEach((g, i) => {
       plan[`g:${g}`] = i + 1;
     });
-    await this.redis
-      .multi()
-      .hset(k.snapshotStagePlan(runId), plan)
-      .expire(k.snapshotStagePlan(runId), BUILDING_TTL_SECONDS)
-      .exec();
+    const f = fenceArgs(k, options.fence, k.snapshotStagePlan(runId));
+    const started = await START_PLAN.run(
+      this.redis,
+      [k.snapshotStagePlan(runId), f.key],
+      [BUILDING_TTL_SECONDS, f.flag, ...Object.entries(plan).flat()],
+    );
+    assertNotFenced(started, orgId);
     this.rememberStaging(orgId, runId, bits);
   }
 
@@ -286,19 +308,36 @@ export class SnapshotStore {
    * Adds one page of a group's members to the run's version. Idempotent:
    * replaying a page changes nothing. Throws SnapshotConflictError when the
    * version is already the committed one, or the run's staging was
-   * restarted (or expired) since this process staged for it.
+   * restarted (or expired, or deleted with its org) since this process
+   * staged for it. With `maxUsers`, once the version holds more users than
+   * that, pages write nothing more (`overCeiling`): the staging stops within
+   * a page of the ceiling.
    */
   async stagePage(
     orgId: string,
     runId: string,
     groupId: string,
     users: StagedUser[],
-  ): Promise<void> {
-    if (users.length === 0) return;
-    const bits = await this.stagingBitsOf(orgId, runId);
+    options: { maxUsers?: number } = {},
+  ): Promise<StagedPage> {
     const k = this.keys(orgId);
+    const ceiling = options.maxUsers ?? 0;
+    const pageOf = (stagedUsers: number): StagedPage => ({
+      stagedUsers,
+      overCeiling: ceiling > 0 && stagedUsers > ceiling,
+    });
+    if (users.length === 0) {
+      return pageOf(Number((await this.redis.hget(k.snapshotStagePlan(runId), 'users')) ?? 0));
+    }
+    const bits = await this.stagingBitsOf(orgId, runId);
     const keys = [k.snapshotCurrent, k.snapshotStagePlan(runId)];
-    const args: (string | number | Buffer)[] = [BUILDING_TTL_SECONDS, runId, groupId, bits];
+    const args: (string | number | Buffer)[] = [
+      BUILDING_TTL_SECONDS,
+      runId,
+      groupId,
+      bits,
+      ceiling,
+    ];
     for (const { bucket, records } of encodeStagePage(users, bits)) {
       keys.push(k.snapshotStageBucket(runId, bucket));
       args.push(records);
@@ -310,6 +349,7 @@ export class SnapshotStore {
       throw new SnapshotConflictError("This run's staging was restarted or has expired");
     }
     if (staged === -3) throw new SnapshotEncodingError('A version holds at most 255 groups');
+    return pageOf(staged as number);
   }
 
   async currentVersion(orgId: string): Promise<string | null> {
@@ -336,14 +376,17 @@ export class SnapshotStore {
    * inside Redis, recording the first RUN_CHANGES_LIMIT users of each kind
    * of change for the run. The version is not visible until `promote`.
    * Called again (the committed version moved meanwhile), it re-diffs the
-   * built version against the new one.
+   * built version against the new one. With a fence (the run), throws
+   * OrgOffboardedError once that is gone: what the build wrote until then
+   * is the caller's to discard (with its changes).
    */
   async buildVersion(
     orgId: string,
     runId: string,
-    options: { includeDisabledUsers: boolean },
+    options: { includeDisabledUsers: boolean; fence?: WriteFence },
   ): Promise<SnapshotDiff & { baseVersion: string | null }> {
     const k = this.keys(orgId);
+    const fence = fenceArgs(k, options.fence, k.snapshotStagePlan(runId));
     const [plan, built, baseVersion] = await Promise.all([
       this.redis.hgetall(k.snapshotStagePlan(runId)),
       this.layout(orgId, runId),
@@ -380,7 +423,15 @@ export class SnapshotStore {
         if (to !== g.index) identity = false;
       }
       if (!identity) remap = indexMap(map);
-      await this.redis.hset(k.snapshotStagePlan(runId), 'building', 1);
+      const marked = await MARK_BUILDING.run(
+        this.redis,
+        [k.snapshotStagePlan(runId), fence.key],
+        [fence.flag],
+      );
+      assertNotFenced(marked, orgId);
+      if (marked !== 1) {
+        throw new SnapshotConflictError('This run has no complete staging to build from');
+      }
     }
 
     // The version this one replaces, as a sorted stream of compact records.
@@ -464,28 +515,30 @@ export class SnapshotStore {
       oldOffset = offset as number;
     }
 
-    const write = this.redis.multi();
-    if (source.mode === 's') {
-      const layout: Layout = {
-        format: 2,
-        bits: finalBits,
-        groups: groupTable,
-        users: totals.users,
-      };
-      write
-        .set(k.snapshotLayout(runId), JSON.stringify(layout), 'EX', BUILDING_TTL_SECONDS)
-        .del(k.snapshotStagePlan(runId));
-    }
-    write.hset(changes.summary, {
+    const layout: Layout | null =
+      source.mode === 's'
+        ? { format: 2, bits: finalBits, groups: groupTable, users: totals.users }
+        : null;
+    const summary = {
       base: baseVersion ?? '',
       added: totals.added,
       removed: totals.removed,
       changed: totals.changed,
       applied: 0,
       limit: RUN_CHANGES_LIMIT,
-    });
-    await write.exec();
+    };
+    const finished = await FINISH_BUILD.run(
+      this.redis,
+      [k.snapshotLayout(runId), k.snapshotStagePlan(runId), changes.summary, fence.key],
+      [
+        fence.flag,
+        BUILDING_TTL_SECONDS,
+        layout ? JSON.stringify(layout) : '',
+        ...Object.entries(summary).flat(),
+      ],
+    );
     if (shadowKeys.length > 0) await unlinkAll(this.redis, shadowKeys);
+    assertNotFenced(finished, orgId);
     this.rememberStaging(orgId, runId, null);
     return {
       baseVersion,
@@ -497,12 +550,17 @@ export class SnapshotStore {
     };
   }
 
-  /** Makes the built version the committed one, atomically, with its meta (the run's counts). */
+  /**
+   * Makes the built version the committed one, atomically, with its meta
+   * (the run's counts). With a fence (the run), throws OrgOffboardedError,
+   * swapping nothing, once that is gone.
+   */
   async promote(
     orgId: string,
     runId: string,
     baseVersion: string | null,
     meta: Omit<SnapshotMeta, 'runId'> = {},
+    options: { fence?: WriteFence } = {},
   ): Promise<void> {
     const k = this.keys(orgId);
     const layout = await this.layout(orgId, runId);
@@ -515,6 +573,7 @@ export class SnapshotStore {
       if (baseLayout) oldKeys.push(...this.buckets(orgId, baseVersion, baseLayout.bits));
       else oldKeys.push(...legacyVersionKeys(k, baseVersion));
     }
+    const fence = fenceArgs(k, options.fence, k.snapshotCurrent);
     const ok = await PROMOTE.run(
       this.redis,
       [
@@ -524,6 +583,7 @@ export class SnapshotStore {
         k.runChanges(runId),
         ...newBuckets,
         ...oldKeys,
+        fence.key,
       ],
       [
         baseVersion ?? '',
@@ -531,19 +591,32 @@ export class SnapshotStore {
         RETIRED_VERSION_TTL_SECONDS,
         JSON.stringify(snapshotMetaSchema.parse({ ...meta, runId })),
         newBuckets.length,
+        fence.flag,
       ],
     );
+    assertNotFenced(ok, orgId);
     if (ok !== 1) throw new SnapshotConflictError();
   }
 
   /**
-   * Drops what a run built (a run that stops without committing); never the
-   * current version. The run's recorded changes stay (for a run stopped by
-   * the mass-removal guard, they are who it would have removed).
+   * Drops what a run staged and built (a run that stops without
+   * committing); never the current version. The run's recorded changes stay
+   * (for a run stopped by the mass-removal guard, they are who it would have
+   * removed) unless `withChanges` (a run whose org was offboarded: nothing of
+   * it may stay).
    */
-  async discard(orgId: string, runId: string): Promise<void> {
+  async discard(
+    orgId: string,
+    runId: string,
+    options: { withChanges?: boolean } = {},
+  ): Promise<void> {
     if ((await this.currentVersion(orgId)) === runId) return;
-    await unlinkAll(this.redis, await this.versionKeyList(orgId, runId));
+    const keys = await this.versionKeyList(orgId, runId);
+    if (options.withChanges) {
+      const changes = this.changeKeys(orgId, runId);
+      keys.push(changes.summary, ...changes.lists);
+    }
+    await unlinkAll(this.redis, keys);
     this.rememberStaging(orgId, runId, null);
   }
 

@@ -7,6 +7,7 @@ import { FleetIndex } from './fleet-index.js';
 import { HealthRepository } from './health-repository.js';
 import { IntegrationRepository } from './integration-repository.js';
 import { NotificationRepository } from './notification-repository.js';
+import { OrgOffboarding } from './org-offboarding.js';
 import { RunChangesRepository } from './run-changes-repository.js';
 import { RunRepository } from './run-repository.js';
 import { SecretBox } from './secret-box.js';
@@ -40,6 +41,8 @@ export interface Stores {
   fleet: FleetIndex;
   /** Each org's certificates; their private keys sealed like the client secret. */
   certificates: CertificateRepository;
+  /** Deletes an org's data (fence, then sweep): DELETE .../integration. */
+  offboarding: OrgOffboarding;
 }
 
 export interface StoreOptions {
@@ -78,5 +81,6 @@ export function createStores(
     selectedGroups: new SelectedGroupRepository(redis, prefix),
     fleet,
     certificates: new CertificateRepository(redis, prefix, new SecretBox(keyring)),
+    offboarding: new OrgOffboarding(redis, prefix),
   };
 }

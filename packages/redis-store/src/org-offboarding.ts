@@ -1,0 +1,105 @@
+import { orgIdSchema } from '@pinnacle/domain';
+import type { Redis } from 'ioredis';
+import { type StoredIntegration, storedIntegrationSchema } from './integration-repository.js';
+import { type GlobalKeySpec, globalKeySpace, orgKeyPattern, orgKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+import { RUN_RECORD_SUFFIXES } from './run-repository.js';
+
+const SCAN_COUNT = 1000;
+
+// Offboarding's first step: deletes what every fenced write checks (see
+// WriteFence), in one step, so no write of work in flight lands after it:
+// the integration, every run record (with the changes kept beside it), the
+// org's active-run slot and run index.
+// KEYS: integration, active run, run index. ARGV: run key prefix, then the
+// suffixes of the keys kept beside a run record.
+// Returns {integration json or '', runs deleted}.
+const FENCE_ORG = new LuaScript(`
+local integration = redis.call('GET', KEYS[1]) or ''
+local runs = redis.call('ZRANGE', KEYS[3], 0, -1)
+for _, id in ipairs(runs) do
+  local keys = {ARGV[1] .. id}
+  for i = 2, #ARGV do keys[#keys + 1] = ARGV[1] .. id .. ARGV[i] end
+  redis.call('UNLINK', unpack(keys))
+end
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3])
+return {integration, #runs}
+`);
+
+export interface FencedOrg {
+  /** The integration as it was (null: there was none). */
+  integration: StoredIntegration | null;
+  /** Run records deleted. */
+  runs: number;
+}
+
+/**
+ * Deleting an org's data: every key under its hash tag, and its entry in
+ * every global key of `globalKeySpace`. In two steps, because in-flight
+ * work (a sync mid-fetch, a notifier about to write the inbox) may still
+ * write: `fence` first deletes, in one script, what each of their writes
+ * checks it belongs to (WriteFence), so none lands afterwards; `sweep` then
+ * deletes everything else, and may be run again (a no-op when nothing is
+ * left). The org's BullMQ jobs and schedule are the caller's (they live
+ * under the queue prefix).
+ */
+export class OrgOffboarding {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async fence(orgId: string): Promise<FencedOrg> {
+    const k = orgKeys(this.prefix, checked(orgId));
+    const [json, runs] = (await FENCE_ORG.run(
+      this.redis,
+      [k.integration, k.activeRun, k.runIndex],
+      [k.run(''), ...RUN_RECORD_SUFFIXES],
+    )) as [string, number];
+    return {
+      integration: json ? storedIntegrationSchema.parse(JSON.parse(json)) : null,
+      runs,
+    };
+  }
+
+  /**
+   * Deletes every key under the org's hash tag (a SCAN of its pattern: on a
+   * Cluster they all live in the slot of `{o:<orgId>}`, on the one node that
+   * serves it), then the org's entry in every global index and its keys
+   * outside the tag. Returns how many keys it deleted.
+   */
+  async sweep(orgId: string): Promise<{ keys: number }> {
+    const id = checked(orgId);
+    let deleted = await this.unlinkMatching(orgKeyPattern(this.prefix, id));
+    const specs: GlobalKeySpec[] = Object.values(globalKeySpace(this.prefix));
+    const indexes = this.redis.pipeline();
+    for (const spec of specs) {
+      if (spec.kind !== 'org-index') continue;
+      if (spec.type === 'set') indexes.srem(spec.key, id);
+      else if (spec.type === 'zset') indexes.zrem(spec.key, id);
+      else indexes.hdel(spec.key, id);
+    }
+    for (const [error] of (await indexes.exec()) ?? []) if (error) throw error;
+    for (const spec of specs) {
+      if (spec.kind === 'per-org') deleted += await this.unlinkMatching(spec.match(id));
+    }
+    return { keys: deleted };
+  }
+
+  private async unlinkMatching(pattern: string): Promise<number> {
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      // SCAN may return a key twice; UNLINK counts each once anyway.
+      if (batch.length > 0) deleted += await this.redis.unlink(...batch);
+    } while (cursor !== '0');
+    return deleted;
+  }
+}
+
+/** An org ID as the API validates it: letters, digits, `_` and `-`, so no glob character. */
+function checked(orgId: string): string {
+  return orgIdSchema.parse(orgId);
+}
