@@ -8,7 +8,7 @@ import {
 import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredNotification } from '../src/alert-repository.js';
-import { globalKeySpace, orgKeys } from '../src/keys.js';
+import { type GlobalKeySpec, globalKeySpace, orgKeys } from '../src/keys.js';
 import { SnapshotStore, type StagedUser } from '../src/snapshot-store.js';
 import { createStores, dataPrefix, type Stores } from '../src/stores.js';
 import { OrgOffboardedError } from '../src/write-fence.js';
@@ -150,7 +150,8 @@ async function keysNaming(orgId: string): Promise<string[]> {
 /** What every global index holds about `orgId`. */
 async function indexEntries(orgId: string): Promise<string[]> {
   const found: string[] = [];
-  for (const [name, spec] of Object.entries(globalKeySpace(prefix))) {
+  const specs: [string, GlobalKeySpec][] = Object.entries(globalKeySpace(prefix));
+  for (const [name, spec] of specs) {
     if (spec.kind !== 'org-index') continue;
     const present =
       spec.type === 'set'
@@ -203,7 +204,7 @@ describe('OrgOffboarding', () => {
 
   it('writes every key outside the orgs’ tags to a key globalKeySpace lists', async () => {
     await populate('org-listed');
-    const specs = Object.values(globalKeySpace(prefix));
+    const specs: GlobalKeySpec[] = Object.values(globalKeySpace(prefix));
     const outside = (await r.keys()).filter((key) => !key.includes(':{o:'));
     expect(outside.length).toBeGreaterThan(0);
     for (const key of outside) {
