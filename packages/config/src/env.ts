@@ -135,6 +135,11 @@ const envShape = z.object({
   SYNC_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
   SYNC_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   GRAPH_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  /**
+   * Users one org may sync (every selected group's, each once): a run past
+   * it stops `directory_too_large` before its staging fills Redis.
+   */
+  SYNC_MAX_USERS: z.coerce.number().int().min(1).max(100_000_000).default(2_000_000),
   /** Notification jobs (in-app fan-out) processed at once. */
   NOTIFIER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Emails sent at once (SMTP connections). */

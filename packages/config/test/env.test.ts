@@ -67,6 +67,16 @@ describe('loadEnv', () => {
     }
   });
 
+  it('takes SYNC_MAX_USERS, 2,000,000 by default, and refuses a ceiling that is no count', () => {
+    expect(loadEnv(required, 'worker').SYNC_MAX_USERS).toBe(2_000_000);
+    expect(loadEnv({ ...required, SYNC_MAX_USERS: '50000' }, 'worker').SYNC_MAX_USERS).toBe(50_000);
+    for (const value of ['0', '-5', '1.5', 'lots']) {
+      expect(problems({ ...required, SYNC_MAX_USERS: value }, 'worker'), value).toEqual([
+        'SYNC_MAX_USERS',
+      ]);
+    }
+  });
+
   it('requires MAIL_FROM with SMTP_URL', () => {
     expect(problems({ ...required, SMTP_URL: 'smtp://127.0.0.1:2525' })).toEqual(['MAIL_FROM']);
   });

@@ -21,6 +21,8 @@ export const failureCodeSchema = z.enum([
   'groups_not_configured',
   'group_not_found',
   'mass_removal_blocked',
+  /** The selected groups hold more users than the org may sync (SYNC_MAX_USERS). */
+  'directory_too_large',
   'entra_unreachable',
   /** Entra rejected the token request with an AADSTS code not mapped above. */
   'authentication_failed',
@@ -57,6 +59,7 @@ export const FAILURE_CATEGORY: Readonly<Record<FailureCode, FailureCategory>> = 
   groups_not_configured: 'groups',
   group_not_found: 'groups',
   mass_removal_blocked: 'safety',
+  directory_too_large: 'safety',
   entra_unreachable: 'connectivity',
   authentication_failed: 'credentials',
   internal_error: 'internal',
@@ -144,6 +147,18 @@ export type FailureDetailsByCode = {
     maxRemovedPercent: number;
     minRemovedUsers: number;
   };
+  directory_too_large: {
+    /** The ceiling: users one org may sync. */
+    maxUsers: number;
+    /** At least this many users are in the selected groups (each user once). */
+    users: number;
+    /**
+     * How it was found: one group's member count as Graph gave it with its
+     * first page (`groupId`), or the users staged so far.
+     */
+    countedFrom: 'group_member_count' | 'staged_users';
+    groupId?: string;
+  };
   entra_unreachable: {
     attempts?: number;
     /** The last transient reason seen (e.g. `throttled`, `server_error`, `timeout`). */
@@ -187,6 +202,7 @@ const SHORT_TITLES: Readonly<Record<FailureCode, string>> = {
   groups_not_configured: 'no groups selected',
   group_not_found: 'group not found',
   mass_removal_blocked: 'mass removal blocked',
+  directory_too_large: 'too many users',
   entra_unreachable: 'Microsoft Entra ID unreachable',
   authentication_failed: 'authentication failed',
   internal_error: 'internal error',
@@ -471,6 +487,24 @@ const builders: Builders = {
       'To change the limit for good, adjust the mass-removal guard (maximum share and minimum number of removed users) in the integration settings.',
     ],
   }),
+
+  directory_too_large: (d) => {
+    const count = d.users.toLocaleString('en-US');
+    const max = d.maxUsers.toLocaleString('en-US');
+    const found =
+      d.countedFrom === 'group_member_count' && d.groupId
+        ? `the selected group ${d.groupId} alone has ${count} members`
+        : `the selected groups hold at least ${count} users`;
+    return {
+      title: 'Too many users to sync',
+      message: `Sync stopped because ${found}, more than the ${max} users this integration can sync. Syncing only the people who use Pinnacle keeps the integration fast and reliable. ${NOTHING_CHANGED}`,
+      remediation: [
+        'Check the selected groups: a group such as "All users" or "All company" usually holds far more accounts than the people who use Pinnacle (guests, service and shared mailboxes, former staff).',
+        `Select smaller groups that hold only those people (in the ${ADMIN_CENTER}, Entra ID → Groups shows each group's member count), save, and run Sync Now.`,
+        `If your organisation really needs more than ${max} users synced, contact Pinnacle support.`,
+      ],
+    };
+  },
 
   entra_unreachable: (d) => {
     const attempts = d.attempts ? ` after ${d.attempts} attempts` : ' after several attempts';

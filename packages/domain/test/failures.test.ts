@@ -69,6 +69,12 @@ const sampleDetails: { [C in FailureCode]: FailureDetailsByCode[C] } = {
     maxRemovedPercent: 20,
     minRemovedUsers: 10,
   },
+  directory_too_large: {
+    maxUsers: 2_000_000,
+    users: 2_400_000,
+    countedFrom: 'group_member_count',
+    groupId: '0c0c0c0c-0000-0000-0000-00000000000c',
+  },
   entra_unreachable: { attempts: 5, lastReason: 'server_error', status: 503 },
   authentication_failed: {
     status: 400,
@@ -164,6 +170,7 @@ describe('buildFailure: every code', () => {
       groups_not_configured: 'groups',
       group_not_found: 'groups',
       mass_removal_blocked: 'safety',
+      directory_too_large: 'safety',
       entra_unreachable: 'connectivity',
       authentication_failed: 'credentials',
       internal_error: 'internal',
@@ -310,6 +317,23 @@ describe('groups and safety failures', () => {
     expect(failure.message).toContain('20%');
     expect(failure.message).toContain('10 users');
     expect(failure.remediation.join('\n')).toMatch(/Allow mass removal.*once/);
+  });
+
+  it('directory_too_large states the count, the ceiling and that nothing changed', () => {
+    const failure = build('directory_too_large');
+    expect(failure.category).toBe('safety');
+    expect(failure.message).toContain(
+      'the selected group 0c0c0c0c-0000-0000-0000-00000000000c alone has 2,400,000 members',
+    );
+    expect(failure.message).toContain('2,000,000 users');
+    expect(failure.message).toContain('existing user list was left unchanged');
+    expect(failure.remediation.join('\n')).toMatch(/smaller groups/);
+    const staged = buildFailure('directory_too_large', {
+      maxUsers: 1000,
+      users: 1001,
+      countedFrom: 'staged_users',
+    });
+    expect(staged.message).toContain('the selected groups hold at least 1,001 users');
   });
 
   it('settings_incomplete and settings_invalid name the fields', () => {

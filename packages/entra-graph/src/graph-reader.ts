@@ -31,6 +31,13 @@ export class GraphRequestError extends Error {
 const groupSchema = z.object({ id: z.string(), displayName: z.string().nullable().optional() });
 const groupPageSchema = z.object({ value: z.array(groupSchema) });
 
+/** One page of a group's members. */
+export interface GroupMemberPage {
+  users: GraphUser[];
+  /** The group's transitive user members, from `@odata.count` (first page only; else null). */
+  count: number | null;
+}
+
 export interface GraphReaderStats {
   requests: number;
   throttled: number;
@@ -158,12 +165,22 @@ export class GraphReader {
    * `@odata.nextLink` to the end. One page in memory at a time.
    */
   async *groupUserPages(groupId: string): AsyncGenerator<GraphUser[]> {
+    for await (const page of this.groupMemberPages(groupId)) yield page.users;
+  }
+
+  /**
+   * The same pages, each with the group's member count as Graph gave it
+   * (`@odata.count`, on the first page only: null on later pages, and when
+   * Graph left it out). It counts the group's transitive user members, so
+   * one group's count is a lower bound of the users a sync of it stages.
+   */
+  async *groupMemberPages(groupId: string): AsyncGenerator<GroupMemberPage> {
     let path: string | undefined =
       `/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user` +
       `?$select=${USER_SELECT}&$top=999&$count=true`;
     while (path) {
-      const { users, next } = await this.getMembersPage(path);
-      yield users;
+      const { users, count, next } = await this.getMembersPage(path);
+      yield { users, count };
       // Follow only links back to the Graph host we were configured with.
       if (next !== undefined && !next.startsWith(`${this.origin}/`)) {
         throw new GraphRequestError(
@@ -186,10 +203,14 @@ export class GraphReader {
    */
   private async getMembersPage(
     path: string,
-  ): Promise<{ users: GraphUser[]; next: string | undefined }> {
+  ): Promise<GroupMemberPage & { next: string | undefined }> {
     // The OData cast with $count is an advanced query: Graph wants both.
     const page = graphUsersPageSchema.parse(await this.get(path, { ConsistencyLevel: 'eventual' }));
-    return { users: page.value, next: page['@odata.nextLink'] };
+    return {
+      users: page.value,
+      count: page['@odata.count'] ?? null,
+      next: page['@odata.nextLink'],
+    };
   }
 
   private async get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {

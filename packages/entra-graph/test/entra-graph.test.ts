@@ -240,6 +240,19 @@ describe('GraphReader', () => {
     expect(first?.path).toMatch(/\$count=true/);
   });
 
+  it("gives the group's member count (@odata.count) with its first page only", async () => {
+    const { graph } = reader();
+    const pages: { users: number; count: number | null }[] = [];
+    for await (const page of graph.groupMemberPages(allGroup)) {
+      pages.push({ users: page.users.length, count: page.count });
+    }
+    expect(pages).toEqual([
+      { users: 999, count: 2500 },
+      { users: 999, count: null },
+      { users: 502, count: null },
+    ]);
+  });
+
   it('tokens invalidated mid-fetch: one fresh token, the same page again, the group not restarted', async () => {
     const { graph, tokens } = reader();
     const before = sim.requests().at(-1)?.seq ?? 0;
