@@ -111,6 +111,7 @@ export const emailQueueDefinition = {
   env: ['NOTIFIER_EMAIL_ATTEMPTS', 'NOTIFIER_EMAIL_BACKOFF_MS'],
   schema: emailJobSchema,
   jobName: (job) => `email ${job.content.type} ${job.orgId}`,
+  orgOfJob: (name) => /^email [a-z_]+ ([A-Za-z0-9_-]+)$/.exec(name)?.[1] ?? null,
   jobId: (job) => emailJobId(job.alertId),
   jobOptions: (env) => ({
     attempts: env.NOTIFIER_EMAIL_ATTEMPTS,

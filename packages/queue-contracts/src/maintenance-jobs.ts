@@ -33,6 +33,7 @@ export const maintenanceQueueDefinition = {
   env: [],
   schema: maintenanceJobSchema,
   jobName: (job) => job.task,
+  orgOfJob: () => null,
   jobId: () => undefined,
   jobOptions: () => ({
     attempts: 5,

@@ -153,6 +153,7 @@ export const notificationQueueDefinition = {
   env: [],
   schema: notificationJobSchema,
   jobName: (job) => `notify ${job.type} ${job.orgId}`,
+  orgOfJob: (name) => /^notify [a-z_]+ ([A-Za-z0-9_-]+)$/.exec(name)?.[1] ?? null,
   jobId: notificationJobId,
   jobOptions: () => ({
     attempts: 12,

@@ -36,6 +36,11 @@ export interface QueueDefinition<Name extends string, Payload, QueueEnv> {
   /** What the job is about ("sync org-1"): Bull Board's lists say whose job each is. */
   jobName(payload: Payload): string;
   /**
+   * The org a job belongs to, read back from its name (`jobName`'s rule), or
+   * null for a job of no org: offboarding finds an org's jobs by it.
+   */
+  orgOfJob(jobName: string): string | null;
+  /**
    * The job's idempotency key, derived from the payload: the same message
    * added twice is one job. Undefined where BullMQ (or the job scheduler
    * that made the job) names it.

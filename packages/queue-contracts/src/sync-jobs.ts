@@ -35,6 +35,7 @@ export const syncQueueDefinition = {
   env: ['SYNC_ATTEMPTS', 'SYNC_BACKOFF_MS'],
   schema: syncJobSchema,
   jobName: (job) => `sync ${job.orgId}`,
+  orgOfJob: (name) => /^sync ([A-Za-z0-9_-]+)$/.exec(name)?.[1] ?? null,
   // A scheduled job has no run yet: its job scheduler names it.
   jobId: (job) => (job.runId === undefined ? undefined : syncJobId(job.runId)),
   jobOptions: (env) => ({

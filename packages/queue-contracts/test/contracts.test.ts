@@ -413,6 +413,40 @@ describe('job names', () => {
   });
 });
 
+describe("a job's org, from its name", () => {
+  it('reads back the org of every job that has one, and no other', () => {
+    const sync = [
+      { orgId: 'org-1', trigger: 'schedule' as const },
+      { orgId: 'Org_2-b', trigger: 'manual' as const, runId: 'r-1' },
+    ];
+    for (const job of sync) expect(queues.sync.orgOfJob(queues.sync.jobName(job))).toBe(job.orgId);
+    for (const job of validNotifications) {
+      expect(queues.notifications.orgOfJob(queues.notifications.jobName(job))).toBe('org-1');
+    }
+    const email = {
+      alertId: 'failed-r-1',
+      orgId: 'org-9',
+      notificationId: 'failed-r-1',
+      to: ['admin@contoso.com'],
+      occurredAt: '2026-01-02T03:04:05.000Z',
+      content: {
+        type: 'client_secret_expired' as const,
+        expiresAt: '2026-01-01T12:30:00.000Z',
+      },
+    };
+    expect(queues.email.orgOfJob(queues.email.jobName(email))).toBe('org-9');
+    for (const task of maintenanceJobSchema.shape.task.options) {
+      expect(queues.maintenance.orgOfJob(queues.maintenance.jobName({ task }))).toBeNull();
+    }
+    // Names of other queues, or of nothing, belong to no org.
+    for (const name of ['notify sync_failed org-1', 'sync', 'sync a b', 'sync org:1', '']) {
+      expect(queues.sync.orgOfJob(name), name).toBeNull();
+    }
+    expect(queues.notifications.orgOfJob('sync org-1')).toBeNull();
+    expect(queues.email.orgOfJob('notify sync_failed org-1')).toBeNull();
+  });
+});
+
 describe('job IDs by definition', () => {
   it('a Sync Now job is keyed by its run; a scheduled one is named by its job scheduler', () => {
     expect(queues.sync.jobId({ orgId: 'org-1', trigger: 'manual', runId: 'r-1' })).toBe(

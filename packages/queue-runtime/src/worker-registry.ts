@@ -31,6 +31,12 @@ export interface JobContext {
    * (a finished run, a delivery) here, as it happens. Never rejects.
    */
   metrics: MetricsRecorder;
+  /**
+   * Removes the job as it finishes, whatever the queue's retention: its org
+   * was offboarded while it ran, and nothing of the org may stay (not even
+   * a finished job; it cannot be removed while it runs).
+   */
+  discard(): void;
 }
 
 /** Processes one job of queue K, its payload already parsed with the queue's contract. */
@@ -131,7 +137,16 @@ export class WorkerRegistry {
           }
           throw error;
         }
-        return handler(payload, { job, metrics: this.metrics });
+        return handler(payload, {
+          job,
+          metrics: this.metrics,
+          discard() {
+            // BullMQ reads these as the job moves to completed or failed,
+            // and then deletes the job in that same step.
+            job.opts.removeOnComplete = true;
+            job.opts.removeOnFail = true;
+          },
+        });
       },
       {
         connection: this.connection(),

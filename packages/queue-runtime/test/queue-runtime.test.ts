@@ -16,7 +16,7 @@ import {
   useTestRedis,
   waitFor,
 } from '@pinnacle/testing';
-import { type Job, Queue } from 'bullmq';
+import { type Job, Queue, QueueEvents, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, waitForReady } from '../src/connections.js';
@@ -413,6 +413,109 @@ describe('WorkerRegistry', () => {
     expect(reg.storeConnection.status).toBe('end');
     // Closing again is the same close.
     await reg.close();
+  });
+});
+
+describe("an org's jobs (offboarding)", () => {
+  it('removes every job of the org in every state but running, and no other org’s', async () => {
+    const prefix = queuePrefix();
+    const queue = syncQueue(prefix);
+    const { registry: reg } = registry(prefix);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    reg.worker(
+      'sync',
+      async (payload) => {
+        if (payload.runId === 'a-running') await gate;
+        if (payload.runId?.endsWith('-fails')) throw new Error('blocked');
+        return 'ok';
+      },
+      { concurrency: 4 },
+    );
+    await reg.ready();
+    // Finished jobs of both orgs: completed and failed (one attempt each).
+    for (const org of ['org-a', 'org-b']) {
+      const short = org.slice(-1);
+      for (const runId of [`${short}-done`, `${short}-fails`]) {
+        const job = await queue.add({ orgId: org, trigger: 'manual', runId });
+        await finishedState(queue.queue, job.id!);
+      }
+    }
+    const running = await queue.add({ orgId: 'org-a', trigger: 'manual', runId: 'a-running' });
+    await waitFor(async () => (await queue.queue.getJobState(running.id!)) === 'active', {
+      description: 'the job to run',
+    });
+    // Waiting and delayed jobs, added raw past the worker: a second queue object, no worker.
+    await queue.queue.pause();
+    await queue.add({ orgId: 'org-a', trigger: 'manual', runId: 'a-waiting' });
+    await queue.add({ orgId: 'org-b', trigger: 'manual', runId: 'b-waiting' });
+    await queue.queue.add('sync org-a', { orgId: 'org-a', trigger: 'schedule' }, { delay: 60_000 });
+    // A name that only starts like the org's.
+    await queue.add({ orgId: 'org-ab', trigger: 'manual', runId: 'ab-waiting' });
+
+    const ofOrg = async (org: string) =>
+      (await queue.jobsOfOrg(org)).map((j) => `${j.id}:${j.state}`).sort();
+    expect(await ofOrg('org-a')).toEqual(
+      [
+        `${syncJobId('a-done')}:completed`,
+        `${syncJobId('a-fails')}:failed`,
+        `${syncJobId('a-running')}:active`,
+        `${syncJobId('a-waiting')}:wait`,
+        expect.stringMatching(/:delayed$/),
+      ].sort(),
+    );
+    const before = await ofOrg('org-b');
+    expect(before).toHaveLength(3);
+
+    const removal = await queue.removeJobsOfOrg('org-a');
+    expect(removal).toEqual({ removed: 4, running: [syncJobId('a-running')] });
+    expect(await ofOrg('org-a')).toEqual([`${syncJobId('a-running')}:active`]);
+    expect(await ofOrg('org-b')).toEqual(before);
+    expect(await ofOrg('org-ab')).toHaveLength(1);
+    // Nothing of the removed jobs is left under the queue prefix.
+    const left = (await r.keys()).filter((k) => k.startsWith(`${prefix}:sync:`));
+    for (const id of ['a-done', 'a-fails', 'a-waiting']) {
+      expect(left.filter((k) => k.includes(syncJobId(id)))).toEqual([]);
+    }
+    await queue.queue.resume();
+    release();
+    await finishedState(queue.queue, running.id!);
+  });
+
+  it('a job discarded by its handler is deleted as it completes or fails, whatever the retention', async () => {
+    const prefix = queuePrefix();
+    const queue = syncQueue(prefix);
+    const { registry: reg } = registry(prefix);
+    const finished: string[] = [];
+    reg.worker(
+      'sync',
+      async (payload, { discard }) => {
+        if (payload.runId?.startsWith('gone')) discard();
+        if (payload.runId?.endsWith('fails')) throw new UnrecoverableError('stop');
+        return 'ok';
+      },
+      { concurrency: 1 },
+    );
+    const events = new QueueEvents('sync', { connection: connection(r.url, 'worker'), prefix });
+    closers.push(() => events.close());
+    events.on('completed', ({ jobId }) => void finished.push(jobId));
+    events.on('failed', ({ jobId }) => void finished.push(jobId));
+    await events.waitUntilReady();
+    await reg.ready();
+    const ids: string[] = [];
+    for (const runId of ['kept', 'gone', 'gone-fails', 'kept-fails']) {
+      ids.push((await queue.add({ orgId: 'org-d', trigger: 'manual', runId })).id!);
+    }
+    await waitFor(() => finished.length === 4, { description: 'every job to finish' });
+    expect(await queue.queue.getJobState(syncJobId('kept'))).toBe('completed');
+    expect(await queue.queue.getJobState(syncJobId('kept-fails'))).toBe('failed');
+    for (const id of [syncJobId('gone'), syncJobId('gone-fails')]) {
+      expect(await queue.queue.getJob(id)).toBeUndefined();
+      expect((await r.keys()).filter((k) => k.includes(id))).toEqual([]);
+    }
+    expect(ids).toHaveLength(4);
   });
 });
 
