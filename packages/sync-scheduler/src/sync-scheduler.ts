@@ -18,11 +18,17 @@ export interface ScheduleState {
 export class SyncScheduler {
   constructor(private readonly syncQueue: TypedQueue<'sync'>) {}
 
-  /** Creates, updates or removes the org's scheduler. Returns the next run, or null. */
+  /**
+   * Creates, updates or removes the org's scheduler. Returns the next run,
+   * or null. `live` tells whether the org still has its integration: asked
+   * after an upsert, and when it says no (the org was offboarded meanwhile)
+   * the scheduler is removed again, so it cannot outlive the org whichever
+   * of the two writes came last.
+   */
   async apply(
     orgId: string,
     schedule: ScheduleState,
-    options: { backedOff?: boolean } = {},
+    options: { backedOff?: boolean; live?: () => Promise<boolean> } = {},
   ): Promise<Date | null> {
     const plan = planRepeat(orgId, schedule, { backedOff: options.backedOff === true });
     const id = syncSchedulerId(orgId);
@@ -35,6 +41,10 @@ export class SyncScheduler {
         ? { every: plan.every, offset: plan.offset }
         : { pattern: plan.pattern, tz: plan.tz };
     await this.syncQueue.upsertScheduler(id, repeat, { orgId, trigger: 'schedule' });
+    if (options.live && !(await options.live())) {
+      await this.syncQueue.removeScheduler(id);
+      return null;
+    }
     return this.nextRun(orgId);
   }
 

@@ -110,6 +110,18 @@ describe('SyncScheduler', () => {
     await scheduler.remove('org-2');
   });
 
+  it('takes the scheduler out again when the org turns out offboarded meanwhile', async () => {
+    let live = true;
+    const options = { live: async () => live };
+    expect(await scheduler.apply('org-4', { enabled: true, every: '6h' }, options)).not.toBeNull();
+    expect(await queue.getJobScheduler(syncSchedulerId('org-4'))).toBeDefined();
+    live = false;
+    expect(await scheduler.apply('org-4', { enabled: true, every: '1h' }, options)).toBeNull();
+    expect(await queue.getJobScheduler(syncSchedulerId('org-4'))).toBeUndefined();
+    // Its next job went with it.
+    expect((await queue.getDelayed()).filter((j) => j.data.orgId === 'org-4')).toEqual([]);
+  });
+
   it('scheduled jobs retry as SYNC_ATTEMPTS and SYNC_BACKOFF_MS say, backed off or not', async () => {
     const policy = { attempts: 7, backoff: { type: 'exponential', delay: 1234, jitter: 0.5 } };
     for (const backedOff of [false, true]) {
