@@ -1,9 +1,10 @@
-import type { Env } from '@pinnacle/config';
+import { capacityDefaults, type Env } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
 import { WorkerRegistry } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import type { Worker } from 'bullmq';
+import { OFFBOARDED_SKIPS } from './sync/run-lifecycle.js';
 import { processSyncJob } from './sync/sync-processor.js';
 
 export interface WorkerRole {
@@ -28,7 +29,7 @@ export type WorkerEnv = Pick<
   | 'SYNC_STALLED_INTERVAL_MS'
   | 'GRAPH_TIMEOUT_MS'
   | 'SECRET_DECRYPTION_KEYS'
-> & { SECRET_ENCRYPTION_KEY: string };
+> & { SECRET_ENCRYPTION_KEY: string } & Partial<Pick<Env, 'SYNC_MAX_USERS'>>;
 
 /** The worker role: the `sync` queue's worker, started by the role's worker registry. */
 export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
@@ -65,8 +66,8 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
 
   const syncWorker = registry.worker(
     'sync',
-    (payload, { job, metrics }) =>
-      processSyncJob(payload, job, {
+    async (payload, { job, metrics, discard }) => {
+      const result = await processSyncJob(payload, job, {
         ...stores,
         notificationQueue: notifications,
         scheduler,
@@ -74,8 +75,13 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
         logger: registry.log,
         groupConcurrency: env.SYNC_GROUP_CONCURRENCY,
         graphTimeoutMs: env.GRAPH_TIMEOUT_MS,
+        maxUsers: env.SYNC_MAX_USERS ?? capacityDefaults.SYNC_MAX_USERS,
         metrics,
-      }),
+      });
+      // The org was offboarded: not even the finished job may stay.
+      if (result.outcome === 'skipped' && OFFBOARDED_SKIPS.includes(result.reason)) discard();
+      return result;
+    },
     { concurrency: env.SYNC_CONCURRENCY },
   );
 

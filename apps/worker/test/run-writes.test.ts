@@ -23,7 +23,7 @@ class RunsRefusing extends RunRepository {
   refuseNext: ((run: Run) => boolean) | null = null;
   refused: Run[] = [];
 
-  override async save(run: Run): Promise<void> {
+  override async save(run: Run): Promise<boolean> {
     if (this.refuseNext?.(run)) {
       this.refuseNext = null;
       this.refused.push(run);

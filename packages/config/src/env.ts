@@ -90,9 +90,15 @@ export const securityDefaults = {
   NOTIFIER_EMAIL_CAP_PER_DAY: 20,
 } as const;
 
-/** A count knob: a whole number in [min, max], its default from securityDefaults. */
+/** A count knob: a whole number in [min, max], with its default. */
 const count = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Defaults of the capacity knobs, shared by the schema and callers that build an env by hand. */
+export const capacityDefaults = {
+  /** Users one org may sync. */
+  SYNC_MAX_USERS: 2_000_000,
+} as const;
 
 /**
  * The environment contract of DESIGN.md. Every variable the service reads is
@@ -139,7 +145,7 @@ const envShape = z.object({
    * Users one org may sync (every selected group's, each once): a run past
    * it stops `directory_too_large` before its staging fills Redis.
    */
-  SYNC_MAX_USERS: z.coerce.number().int().min(1).max(100_000_000).default(2_000_000),
+  SYNC_MAX_USERS: count(1, 100_000_000, capacityDefaults.SYNC_MAX_USERS),
   /** Notification jobs (in-app fan-out) processed at once. */
   NOTIFIER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Emails sent at once (SMTP connections). */

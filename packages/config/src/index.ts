@@ -1,5 +1,6 @@
 export {
   ConfigError,
+  capacityDefaults,
   demoDefaults,
   type Env,
   envSchema,

@@ -5,7 +5,7 @@ import {
   type MassRemovalGuard,
   type SnapshotMeta,
 } from '@pinnacle/domain';
-import type { SnapshotDiff, SnapshotStore } from '@pinnacle/redis-store';
+import type { SnapshotDiff, SnapshotStore, WriteFence } from '@pinnacle/redis-store';
 import { SyncStoppedError } from '@pinnacle/sync-preflight';
 
 export interface CommitInput {
@@ -17,18 +17,22 @@ export interface CommitInput {
   /** Sync Now's explicit one-run override of the guard. */
   allowMassRemoval: boolean;
   failureContext: FailureContext;
+  /** The run: its build and swap are refused once its org is offboarded. */
+  fence: WriteFence;
   /** Recorded with the version; the diff's counts are added to it. */
   meta: Omit<SnapshotMeta, 'runId' | keyof SnapshotDiff>;
 }
 
 /**
  * Commit: diff the staged snapshot against the committed one, apply the
- * mass-removal guard, then swap atomically.
+ * mass-removal guard, then swap atomically. A run it stops leaves its built
+ * copy to the caller, which discards it at once on every stop.
  */
 export async function commitSnapshot(input: CommitInput): Promise<SnapshotDiff> {
-  const { orgId, runId, snapshots } = input;
+  const { orgId, runId, snapshots, fence } = input;
   const diff = await snapshots.buildVersion(orgId, runId, {
     includeDisabledUsers: input.includeDisabledUsers,
+    fence,
   });
   const verdict = evaluateMassRemoval({
     currentUsers: diff.previousUsers,
@@ -37,7 +41,6 @@ export async function commitSnapshot(input: CommitInput): Promise<SnapshotDiff> 
     override: input.allowMassRemoval,
   });
   if (verdict.blocked) {
-    await snapshots.discard(orgId, runId);
     throw new SyncStoppedError(
       buildFailure(
         'mass_removal_blocked',
@@ -55,6 +58,6 @@ export async function commitSnapshot(input: CommitInput): Promise<SnapshotDiff> 
     );
   }
   const { baseVersion, ...stats } = diff;
-  await snapshots.promote(orgId, runId, baseVersion, { ...input.meta, ...stats });
+  await snapshots.promote(orgId, runId, baseVersion, { ...input.meta, ...stats }, { fence });
   return diff;
 }

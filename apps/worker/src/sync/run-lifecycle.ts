@@ -12,16 +12,17 @@ import {
 } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
-import type { NotificationJob, SyncJob } from '@pinnacle/queue-contracts';
+import { type NotificationJob, notificationJobId, type SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
-import type {
-  FleetIndex,
-  HealthReading,
-  HealthRepository,
-  IntegrationRepository,
-  RunRepository,
-  SnapshotStore,
-  StoredIntegration,
+import {
+  type FleetIndex,
+  type HealthReading,
+  type HealthRepository,
+  type IntegrationRepository,
+  OrgOffboardedError,
+  type RunRepository,
+  type SnapshotStore,
+  type StoredIntegration,
 } from '@pinnacle/redis-store';
 import { type SyncScheduler, shouldBackOff } from '@pinnacle/sync-scheduler';
 import type { Job } from 'bullmq';
@@ -42,8 +43,16 @@ export interface RunLifecycleDependencies {
   fleet: Pick<FleetIndex, 'recordHealth'>;
 }
 
-/** What a sync job comes to when there is no run for it to execute. */
+/**
+ * What a sync job comes to when there is no run for it to execute.
+ * `org_offboarded` and `run_not_found`: the run (or the integration a
+ * scheduled job belongs to) was deleted with its org; nothing of the job
+ * is kept.
+ */
 export type SkippedJob = { outcome: 'skipped'; reason: string; runId?: string };
+
+/** Skips whose job belongs to an offboarded org: the job itself is discarded. */
+export const OFFBOARDED_SKIPS: readonly string[] = ['org_offboarded', 'run_not_found'];
 
 /** A scheduled job's run ID, stable across re-deliveries of the same job. */
 export function scheduledRunId(jobId: string): string {
@@ -71,6 +80,11 @@ export type RunProgress = Partial<Pick<Run, 'warnings' | 'stats' | 'groups'>>;
  *   hand-off's job ID derives from the run, a commit that landed is completed
  *   rather than redone), so the retry closes the same run the same way, and
  *   the run is marked finished only once everything else is written.
+ *
+ * Every write is fenced by the run's record (see WriteFence): once its org
+ * is offboarded, the first of them throws OrgOffboardedError and nothing
+ * more is written. The writes outside the org's slot (the hand-off, the
+ * schedule) are made, then checked, and taken back when the org is gone.
  */
 export class RunLifecycle {
   readonly attempt: number;
@@ -178,9 +192,7 @@ export class RunLifecycle {
     if (transition.kind === 'recovered') {
       await Promise.all([
         // Fixed: back to the admin's own schedule.
-        this.integration
-          ? this.deps.scheduler.apply(orgId, this.integration.schedule, { backedOff: false })
-          : null,
+        this.integration ? this.applySchedule(this.integration.schedule, false) : null,
         this.handOff({
           type: 'sync_recovered',
           orgId,
@@ -209,30 +221,29 @@ export class RunLifecycle {
   async fail(failure: SyncFailure, stage: RunStage, progress: RunProgress): Promise<void> {
     const { orgId } = this.current;
     const at = this.deps.now().toISOString();
-    const handedOff = this.recordHealth({
+    // First, so that a run whose org is gone changes nothing else.
+    const transition = await this.recordHealth({
       kind: 'failed',
       runId: this.current.id,
       at,
       code: failure.code,
       category: failure.category,
-    }).then((transition) => {
-      const episode = 'episode' in transition ? episodeRef(transition.episode) : undefined;
-      this.log.warn({ code: failure.code, stage, episode: transition.kind }, 'sync failed');
-      return this.handOff({
+    });
+    const episode = 'episode' in transition ? episodeRef(transition.episode) : undefined;
+    this.log.warn({ code: failure.code, stage, episode: transition.kind }, 'sync failed');
+    await Promise.all([
+      this.handOff({
         type: 'sync_failed',
         orgId,
         runId: this.current.id,
         occurredAt: at,
         failure,
         ...(episode ? { episode } : {}),
-      });
-    });
-    await Promise.all([
-      handedOff,
+      }),
       this.integration?.schedule.enabled && shouldBackOff(failure.category)
         ? // Failing every interval would only repeat the same alert: run daily
           // until the admin changes something (saving settings lifts this).
-          this.deps.scheduler.apply(orgId, this.integration.schedule, { backedOff: true })
+          this.applySchedule(this.integration.schedule, true)
         : null,
     ]);
     const saved = this.save({ status: 'failed', stage, finishedAt: at, failure, ...progress });
@@ -255,7 +266,8 @@ export class RunLifecycle {
     for (let round = 0; round < 10; round++) {
       const reading = this.healthReading;
       const { next, transition, replay } = recordRunOutcome(reading.health, outcome);
-      if (replay || (await this.deps.health.compareAndSet(orgId, reading, next))) {
+      const fence = { runId: this.current.id };
+      if (replay || (await this.deps.health.compareAndSet(orgId, reading, next, fence))) {
         // The fleet index follows the health record (the same record gives the same entry).
         await this.deps.fleet.recordHealth(
           orgId,
@@ -274,6 +286,24 @@ export class RunLifecycle {
     // Its job ID derives from the run (the queue's rule): a retried or
     // crashed hand-off adds it once.
     await this.deps.notificationQueue.add(message);
+    if (!(await this.deps.runs.exists(message.orgId, this.current.id))) {
+      // Offboarded meanwhile: take it back (a notifier that already took it
+      // finds the run gone and drops it).
+      await this.deps.notificationQueue.queue.remove(notificationJobId(message));
+      throw new OrgOffboardedError(message.orgId);
+    }
+  }
+
+  /** The org's schedule, backed off or not; taken back if the org was offboarded meanwhile. */
+  private async applySchedule(
+    schedule: StoredIntegration['schedule'],
+    backedOff: boolean,
+  ): Promise<void> {
+    const { orgId } = this.current;
+    await this.deps.scheduler.apply(orgId, schedule, {
+      backedOff,
+      live: () => this.deps.integrations.exists(orgId),
+    });
   }
 
   /**
@@ -289,7 +319,10 @@ export class RunLifecycle {
       stats: { ...(patch.stats ?? this.current.stats) },
     };
     this.current = run;
-    const saved = this.saving.then(() => this.deps.runs.save(run));
+    const saved = this.saving.then(async () => {
+      // The record is gone: the org was offboarded while the run went on.
+      if (!(await this.deps.runs.save(run))) throw new OrgOffboardedError(run.orgId);
+    });
     this.saving = saved.catch(() => {});
     return saved;
   }
@@ -297,6 +330,8 @@ export class RunLifecycle {
   /** A save that reports progress: a failure is logged, never thrown. */
   private progress(patch: Partial<Run>): Promise<void> {
     return this.save(patch).catch((error: unknown) => {
+      // The run's next fenced write stops it.
+      if (error instanceof OrgOffboardedError) return;
       this.log.warn(
         { err: error, status: patch.status ?? this.current.status, stage: patch.stage },
         'could not save the run record; carrying on (the next save writes it whole)',
@@ -320,9 +355,18 @@ async function resolveRun(
     return { outcome: 'skipped', reason: 'run_not_found', runId: payload.runId };
   }
   const runId = scheduledRunId(String(job.id ?? randomUUID()));
-  const created = await deps.runs.createIfIdle(
-    newQueuedRun({ id: runId, orgId, trigger: payload.trigger, createdAt: deps.now() }),
-  );
+  let created: Awaited<ReturnType<RunRepository['createIfIdle']>>;
+  try {
+    // Only while the integration whose schedule made the job still exists.
+    created = await deps.runs.createIfIdle(
+      newQueuedRun({ id: runId, orgId, trigger: payload.trigger, createdAt: deps.now() }),
+      { fence: 'integration' },
+    );
+  } catch (error) {
+    if (!(error instanceof OrgOffboardedError)) throw error;
+    deps.logger.info({ ...jobFields }, 'org has no integration any more; scheduled run skipped');
+    return { outcome: 'skipped', reason: 'org_offboarded' };
+  }
   if (!created.created && created.run.id !== runId) {
     // A Sync Now (or an earlier schedule) is already on it: never two at once.
     deps.logger.info(

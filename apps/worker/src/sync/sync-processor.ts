@@ -1,3 +1,4 @@
+import { capacityDefaults } from '@pinnacle/config';
 import {
   acceptanceChanges,
   authMethodOf,
@@ -13,14 +14,15 @@ import { type Logger, secretScrubber } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
-import type {
-  CertificateRepository,
-  FleetIndex,
-  HealthRepository,
-  IntegrationRepository,
-  RunRepository,
-  SelectedGroupRepository,
-  SnapshotStore,
+import {
+  type CertificateRepository,
+  type FleetIndex,
+  type HealthRepository,
+  type IntegrationRepository,
+  OrgOffboardedError,
+  type RunRepository,
+  type SelectedGroupRepository,
+  type SnapshotStore,
 } from '@pinnacle/redis-store';
 import {
   type CertificateSource,
@@ -55,6 +57,8 @@ export interface SyncDependencies {
   now?: () => Date;
   /** Groups paged at once within one sync. */
   groupConcurrency?: number;
+  /** SYNC_MAX_USERS: users one org may sync; past it the run fails `directory_too_large`. */
+  maxUsers?: number;
   graphTimeoutMs?: number;
   /** Counts each finished run (status, failure code, duration, Graph requests). */
   metrics: Pick<MetricsRecorder, 'runFinished'>;
@@ -69,7 +73,11 @@ export type SyncJobResult = { outcome: 'succeeded'; runId: string } | SkippedJob
  * bookkeeping (its record, health, schedule, hand-off, metrics) is the
  * RunLifecycle's. Blocking failures end the job for good
  * (UnrecoverableError); transient ones are rethrown for BullMQ's backoff
- * until the last attempt, which fails as `entra_unreachable`.
+ * until the last attempt, which fails as `entra_unreachable`. However the
+ * attempt stops short of a commit, its staged copy is deleted at once (a
+ * retry stages afresh). When the run's org is offboarded meanwhile, its
+ * next write is refused (OrgOffboardedError): the attempt then deletes what
+ * the run staged and ends as skipped (`org_offboarded`), failing nothing.
  */
 export async function processSyncJob(
   payload: SyncJob,
@@ -79,9 +87,31 @@ export async function processSyncJob(
   const now = deps.now ?? (() => new Date());
   const opened = await RunLifecycle.open(payload, job, { ...deps, now });
   if ('outcome' in opened) return opened;
+  const { lifecycle, log } = opened;
+  const { orgId } = payload;
+  const runId = lifecycle.run.id;
+  try {
+    return await runSync(payload, job, deps, opened, now);
+  } catch (error) {
+    if (!(error instanceof OrgOffboardedError)) throw error;
+    // Nothing of the run may stay, its recorded changes included.
+    await deps.snapshots.discard(orgId, runId, { withChanges: true });
+    log.info('org offboarded while the run was in flight; stopped without committing');
+    return { outcome: 'skipped', reason: 'org_offboarded', runId };
+  }
+}
+
+async function runSync(
+  payload: SyncJob,
+  job: Job,
+  deps: SyncDependencies,
+  opened: Exclude<Awaited<ReturnType<typeof RunLifecycle.open>>, SkippedJob>,
+  now: () => Date,
+): Promise<SyncJobResult> {
   const { lifecycle, integration, log } = opened;
   const { orgId } = payload;
   const runId = lifecycle.run.id;
+  const fence = { runId };
   let warnings: RunWarning[] = lifecycle.run.warnings;
   const stats: RunStats = { ...lifecycle.run.stats };
 
@@ -143,7 +173,7 @@ export async function processSyncJob(
       // The org's record and this run both keep the names the check saw.
       onGroupsChecked: async (groups) => {
         await Promise.all([
-          deps.selectedGroups.recordCheck(orgId, now(), groups),
+          deps.selectedGroups.recordCheck(orgId, now(), groups, fence),
           lifecycle.note({ groups }),
         ]);
       },
@@ -167,6 +197,8 @@ export async function processSyncJob(
       graph: preflight.graph,
       snapshots: deps.snapshots,
       failureContext,
+      fence,
+      maxUsers: deps.maxUsers ?? capacityDefaults.SYNC_MAX_USERS,
       concurrency: deps.groupConcurrency ?? 4,
       onPage: async () => {
         pages++;
@@ -188,6 +220,7 @@ export async function processSyncJob(
       guard: preflight.settings.massRemovalGuard,
       allowMassRemoval: payload.allowMassRemoval === true,
       failureContext,
+      fence,
       meta: {
         committedAt: now().toISOString(),
         groups: stats.groups,
@@ -266,6 +299,19 @@ export async function processSyncJob(
 
   /** Ends the attempt on `error`: the error for BullMQ, once the run records what happened. */
   async function stopped(error: unknown): Promise<unknown> {
+    // Whatever stopped the attempt, what it staged goes now rather than
+    // when its TTL runs out: nothing reuses it (a retry stages afresh).
+    await deps.snapshots.discard(orgId, runId).catch((discardError: unknown) => {
+      log.warn({ err: discardError }, 'could not discard the staged copy; it expires on its own');
+    });
+    // A staging gone under the run (deleted with its org) surfaces as a
+    // conflict, or as nothing at all: the run's record tells.
+    if (
+      error instanceof OrgOffboardedError ||
+      !(await deps.runs.exists(orgId, runId).catch(() => true))
+    ) {
+      return new OrgOffboardedError(orgId);
+    }
     if (error instanceof SyncStoppedError) {
       await lifecycle.fail(error.failure, error.stage, { warnings, stats });
       return blocking(error.failure.code);
@@ -301,7 +347,6 @@ export async function processSyncJob(
             failureContext,
           );
     log.error({ err: error, attempt, stage }, 'retries exhausted');
-    await deps.snapshots.discard(orgId, runId);
     const failedStage = error instanceof TransientSyncError ? error.stage : stage;
     await lifecycle.fail(failure, failedStage, { warnings, stats });
     return blocking(failure.code);
