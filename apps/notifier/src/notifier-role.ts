@@ -109,8 +109,8 @@ export async function startNotifierRole(
 
   const notificationWorker = registry.worker(
     'notifications',
-    (payload, { metrics }): Promise<AlertResult> =>
-      processNotificationJob(payload, {
+    async (payload, { metrics, discard }): Promise<AlertResult> => {
+      const result = await processNotificationJob(payload, {
         integrations: stores.integrations,
         alerts: stores.alerts,
         emailQueue,
@@ -118,15 +118,20 @@ export async function startNotifierRole(
         logger: log,
         metrics,
         emailCap,
-      }),
+      });
+      // Nothing of an offboarded org may stay, its finished jobs included.
+      if (result.outcome === 'offboarded') discard();
+      return result;
+    },
     { concurrency: env.NOTIFIER_CONCURRENCY },
   );
 
   const emailWorker = registry.worker(
     'email',
-    (payload, { job, metrics }) =>
-      processEmailJob(payload, job, {
+    async (payload, { job, metrics, discard }) => {
+      const result = await processEmailJob(payload, job, {
         alerts: stores.alerts,
+        integrations: stores.integrations,
         mailer,
         render: {
           portalBaseUrl: env.PORTAL_BASE_URL,
@@ -135,7 +140,10 @@ export async function startNotifierRole(
         },
         logger: log,
         metrics,
-      }),
+      });
+      if (result.status === 'offboarded') discard();
+      return result;
+    },
     { concurrency: env.NOTIFIER_EMAIL_CONCURRENCY },
   );
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { buildFailure, integrationSettingsInputSchema } from '@pinnacle/domain';
+import { buildFailure, integrationSettingsInputSchema, newQueuedRun } from '@pinnacle/domain';
 import {
   emailJobId,
   type NotificationJob,
@@ -93,6 +93,15 @@ describe('notifier process', () => {
       failure: buildFailure('groups_not_configured', {}),
     };
     const alertId = notificationJobId(message);
+    // The run it is about, recorded as the worker records it.
+    const run = newQueuedRun({
+      id: message.runId,
+      orgId,
+      trigger: 'manual',
+      createdAt: new Date(message.occurredAt),
+    });
+    await stores.runs.createIfIdle(run);
+    await stores.runs.save({ ...run, status: 'failed', failure: message.failure });
 
     const first = spawnNodeProcess(PAUSED_AFTER_IN_APP, { env });
     await first.waitForLine(/notifier ready/, 30_000);

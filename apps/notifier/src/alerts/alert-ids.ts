@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { notificationIdSchema } from '@pinnacle/domain';
 import { type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
+import type { WriteFence } from '@pinnacle/redis-store';
 
 /**
  * An alert's ID is the notification job ID its message has, recomputed from
@@ -9,6 +10,23 @@ import { type NotificationJob, notificationJobId } from '@pinnacle/queue-contrac
  */
 export function alertIdOf(job: NotificationJob): string {
   return notificationJobId(job);
+}
+
+/**
+ * What an alert's writes belong to (see WriteFence): the run it is about,
+ * or for an expiry warning the integration. Once that is gone (the org was
+ * offboarded) the alert writes nothing.
+ */
+export function alertFence(job: NotificationJob): WriteFence {
+  switch (job.type) {
+    case 'sync_failed':
+    case 'sync_recovered':
+    case 'sync_failure_reminder':
+      return { runId: job.runId };
+    case 'client_secret_expiring':
+    case 'client_secret_expired':
+      return 'integration';
+  }
 }
 
 /**

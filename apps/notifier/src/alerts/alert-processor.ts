@@ -15,12 +15,13 @@ import type { Logger } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { NotificationJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
-import type {
-  AlertRepository,
-  IntegrationRepository,
-  StoredNotification,
+import {
+  type AlertRepository,
+  type IntegrationRepository,
+  OrgOffboardedError,
+  type StoredNotification,
 } from '@pinnacle/redis-store';
-import { alertIdOf, notificationIdOf } from './alert-ids.js';
+import { alertFence, alertIdOf, notificationIdOf } from './alert-ids.js';
 import { emailChannel } from './email-channel.js';
 import { buildEmailJob } from './email-job.js';
 import { buildInAppNotification } from './in-app.js';
@@ -40,7 +41,8 @@ export interface AlertDependencies {
 
 export interface AlertResult {
   alertId: string;
-  outcome: EpisodeOutcome | 'raised';
+  /** `offboarded`: the alert's org was offboarded; it wrote nothing. */
+  outcome: EpisodeOutcome | 'raised' | 'offboarded';
   notificationId: string | null;
   email: 'queued' | 'disabled' | 'suppressed' | 'none';
 }
@@ -113,13 +115,37 @@ function syncEvent(payload: NotificationJob, alertId: string): SyncEvent | null 
  * decision and the in-app write are one atomic step that remembers the
  * alert (and logs a capped email once), and the email job has a job ID
  * derived from it. An email the cap held back is never queued, on a replay
- * neither.
+ * neither. Every write is fenced by what the alert belongs to (its run, or
+ * the integration): when its org was offboarded, it writes nothing and says
+ * so (`offboarded`).
  */
 export async function processNotificationJob(
   payload: NotificationJob,
   deps: AlertDependencies,
 ): Promise<AlertResult> {
+  try {
+    return await processAlert(payload, deps);
+  } catch (error) {
+    if (!(error instanceof OrgOffboardedError)) throw error;
+    deps.logger.info(
+      { orgId: payload.orgId, type: payload.type },
+      'org offboarded; alert dropped, nothing written',
+    );
+    return {
+      alertId: alertIdOf(payload),
+      outcome: 'offboarded',
+      notificationId: null,
+      email: 'none',
+    };
+  }
+}
+
+async function processAlert(
+  payload: NotificationJob,
+  deps: AlertDependencies,
+): Promise<AlertResult> {
   const alertId = alertIdOf(payload);
+  const fence = alertFence(payload);
   const { orgId } = payload;
   // Fields per call rather than a child logger per job: a child costs more than the job's own work.
   const log = deps.logger;
@@ -192,18 +218,24 @@ export async function processNotificationJob(
       if (decision.next === current.state) {
         // A replay may follow a crash between the commit and the index below.
         if (decision.outcome === 'replay' && event) {
-          await deps.alerts.setReminderDue(orgId, current.state.open?.nextReminderAt ?? null);
+          await deps.alerts.setReminderDue(
+            orgId,
+            current.state.open?.nextReminderAt ?? null,
+            fence,
+          );
         }
         break;
       }
-      if (await deps.alerts.commit(orgId, current.raw, decision.next, decision.notification)) {
+      if (
+        await deps.alerts.commit(orgId, current.raw, decision.next, decision.notification, fence)
+      ) {
         committed = true;
         // The reminder scan's index follows the open episode. Not in the same
         // step (another Redis slot): if this is lost, the org's next alert
         // sets it again.
         const due = decision.next.open?.nextReminderAt ?? null;
         if (due !== (current.state.open?.nextReminderAt ?? null)) {
-          await deps.alerts.setReminderDue(orgId, due);
+          await deps.alerts.setReminderDue(orgId, due, fence);
         }
         break;
       }
@@ -215,7 +247,7 @@ export async function processNotificationJob(
   if (!event && !committed && decision.outcome === 'raised' && decision.notification) {
     // Outside the episodes, with nothing of the state to store (an exempt
     // type, or email off): written alone, idempotent by its ID.
-    await deps.alerts.upsertNotification(orgId, decision.notification);
+    await deps.alerts.upsertNotification(orgId, decision.notification, fence);
   }
   const { outcome, applied } = decision;
 
@@ -254,6 +286,12 @@ export async function processNotificationJob(
     recipients: channel.recipients,
   });
   // Its job ID is derived from the alert: a replayed fan-out adds it once.
-  await deps.emailQueue.add(job);
+  const added = await deps.emailQueue.add(job);
+  if (!(await deps.integrations.exists(orgId))) {
+    // Offboarded meanwhile: take it back (an email worker that already took
+    // it finds the integration gone and sends nothing).
+    if (added.id) await deps.emailQueue.queue.remove(added.id);
+    throw new OrgOffboardedError(orgId);
+  }
   return { alertId, outcome, notificationId, email: 'queued' };
 }

@@ -1,13 +1,15 @@
 import type { Logger } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { EmailJob } from '@pinnacle/queue-contracts';
-import type { AlertRepository } from '@pinnacle/redis-store';
+import type { AlertRepository, IntegrationRepository } from '@pinnacle/redis-store';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { classifySmtpError, type Mailer } from './mailer.js';
 import { type RenderContext, renderEmail } from './render.js';
 
 export interface EmailDependencies {
   alerts: AlertRepository;
+  /** An email goes out only while its org has an integration (not once it is offboarded). */
+  integrations: Pick<IntegrationRepository, 'exists'>;
   /** Null when SMTP_URL is unset: the email is recorded as disabled. */
   mailer: Mailer | null;
   render: RenderContext;
@@ -16,7 +18,8 @@ export interface EmailDependencies {
   metrics: Pick<MetricsRecorder, 'notificationDelivered'>;
 }
 
-export type EmailResult = { status: 'sent' | 'already_delivered' | 'disabled' };
+/** `offboarded`: the org has no integration any more; nothing was sent. */
+export type EmailResult = { status: 'sent' | 'already_delivered' | 'disabled' | 'offboarded' };
 
 /**
  * One attempt at one alert's email. An email the SMTP server accepted is
@@ -48,6 +51,10 @@ async function deliver(payload: EmailJob, job: Job, deps: EmailDependencies): Pr
   const { orgId, notificationId, alertId } = payload;
   const log = deps.logger.child({ orgId, alertId, notificationId, jobId: job.id });
 
+  if (!(await deps.integrations.exists(orgId))) {
+    log.info('org offboarded; email not sent');
+    return { status: 'offboarded' };
+  }
   if (await deps.alerts.emailDelivered(orgId, notificationId, alertId)) {
     await deps.alerts.recordEmail(orgId, notificationId, alertId, 'delivered');
     log.info('email already delivered; not sending again');

@@ -1,7 +1,11 @@
 import { authMethodOf } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
-import type { ExpiryWarningRepository, IntegrationRepository } from '@pinnacle/redis-store';
+import {
+  type ExpiryWarningRepository,
+  type IntegrationRepository,
+  OrgOffboardedError,
+} from '@pinnacle/redis-store';
 import { EXPIRY_SCAN_HORIZON_DAYS, planExpiryNotification } from './expiry-thresholds.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -46,7 +50,13 @@ export async function scanSecretExpiry(deps: ExpiryScanDependencies): Promise<Ex
         const plan = planExpiryNotification({ orgId, expiresAt, now, sent });
         if (!plan) return;
         await deps.notificationQueue.add(plan.job);
-        await deps.expiryWarnings.markSent(orgId, expiry, plan.label, now);
+        try {
+          await deps.expiryWarnings.markSent(orgId, expiry, plan.label, now, 'integration');
+        } catch (error) {
+          // Offboarded since the index was read: its job finds that too and drops.
+          if (error instanceof OrgOffboardedError) return;
+          throw error;
+        }
         queued.push({ orgId, label: plan.label });
       }),
     );

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { integrationSettingsInputSchema, type Notification } from '@pinnacle/domain';
+import { integrationSettingsInputSchema, type Notification, newQueuedRun } from '@pinnacle/domain';
 import { createLogger } from '@pinnacle/logging';
 import { type MaintenanceJob, type NotificationJob, queues } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
@@ -59,7 +59,11 @@ export interface NotifierHarness {
       authMethod?: 'client_secret' | 'certificate';
     },
   ): Promise<void>;
-  /** Adds a notification job as the worker does: through the queue's definition. */
+  /**
+   * Adds a notification job as the worker does: through the queue's
+   * definition, for a run it recorded (the run is recorded first, finished,
+   * when the test did not record it: an alert of a run is fenced by it).
+   */
   handOff(message: NotificationJob): Promise<Job>;
   inbox(orgId: string): Promise<Notification[]>;
   /** Messages the SMTP server received for an org (by its X-Pinnacle-Org-Id header). */
@@ -121,6 +125,26 @@ export async function startHarness(
     email: new Queue(queues.email.name, { connection, prefix: env.QUEUE_PREFIX }),
   };
   const clock = new TestClock();
+  // One at a time: each takes and frees the org's single run slot.
+  let recording: Promise<unknown> = Promise.resolve();
+  const recordRun = async (message: NotificationJob & { runId: string }) => {
+    if (await stores.runs.exists(message.orgId, message.runId)) return;
+    const run = newQueuedRun({
+      id: message.runId,
+      orgId: message.orgId,
+      trigger: 'manual',
+      createdAt: new Date(message.occurredAt),
+    });
+    const { created } = await stores.runs.createIfIdle(run);
+    if (!created) throw new Error(`run ${message.runId} could not be recorded: another is active`);
+    const failure = 'failure' in message ? message.failure : null;
+    await stores.runs.save({
+      ...run,
+      status: failure ? 'failed' : 'succeeded',
+      finishedAt: message.occurredAt,
+      failure,
+    });
+  };
 
   const harness: NotifierHarness = {
     redis,
@@ -162,7 +186,12 @@ export async function startHarness(
         }),
       );
     },
-    handOff(message) {
+    async handOff(message) {
+      if ('runId' in message) {
+        const recorded = recording.then(() => recordRun(message));
+        recording = recorded.catch(() => {});
+        await recorded;
+      }
       return notifications.add(message);
     },
     async inbox(orgId) {
