@@ -8,6 +8,13 @@ import {
 } from '@pinnacle/queue-contracts';
 import { type Job, type JobSchedulerJson, Queue, type RepeatOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import {
+  jobsOfOrg,
+  type OrgJob,
+  type OrgJobsRemoval,
+  type QueueHandle,
+  removeJobsOfOrg,
+} from './org-jobs.js';
 
 export interface QueueRuntimeOptions {
   connection: Redis;
@@ -23,27 +30,6 @@ export interface TypedQueueOptions<K extends QueueKey> extends QueueRuntimeOptio
    * failed one-time version check: it should work once Redis is back.
    */
   skipVersionCheck?: boolean;
-}
-
-/** Every state a job can be in. */
-const JOB_STATES = [
-  'active',
-  'wait',
-  'prioritized',
-  'delayed',
-  'waiting-children',
-  'completed',
-  'failed',
-] as const;
-type JobState = (typeof JOB_STATES)[number];
-/** Job IDs read (and their names looked up) per round trip. */
-const SCAN_PAGE = 1000;
-
-/** What removing an org's jobs did. */
-export interface OrgJobsRemoval {
-  removed: number;
-  /** Jobs of the org a worker holds (active): they cannot be removed while they run. */
-  running: string[];
 }
 
 /** When a job scheduler fires: every `every` ms (from `offset`), or on a cron `pattern`. */
@@ -114,59 +100,22 @@ export class TypedQueue<K extends QueueKey> {
     return this.queue.getJobScheduler(schedulerId);
   }
 
-  /**
-   * The IDs of the org's jobs in every state, found by their names (the
-   * queue definition's `orgOfJob`), a page of IDs per round trip. Jobs that
-   * move while it reads may be missed: call again to be sure.
-   */
-  async jobsOfOrg(orgId: string): Promise<{ id: string; state: JobState }[]> {
-    const definition = queues[this.key];
-    const found: { id: string; state: JobState }[] = [];
-    for (const state of JOB_STATES) {
-      for (let start = 0; ; start += SCAN_PAGE) {
-        const ids = await this.queue.getRanges([state], start, start + SCAN_PAGE - 1, true);
-        if (ids.length === 0) break;
-        for (const [i, name] of (await this.namesOf(ids)).entries()) {
-          if (name !== null && definition.orgOfJob(name) === orgId) {
-            found.push({ id: ids[i] as string, state });
-          }
-        }
-        if (ids.length < SCAN_PAGE) break;
-      }
-    }
-    return found;
+  /** The org's jobs in every state (see `jobsOfOrg`). */
+  jobsOfOrg(orgId: string): Promise<OrgJob[]> {
+    return jobsOfOrg(this.handle(), orgId);
   }
 
-  /**
-   * Removes every job of the org but those running (offboarding): waiting,
-   * delayed and finished alike. Running jobs are returned; they can only be
-   * removed once they finish. Remove the org's job scheduler first (its
-   * next job is removed with it).
-   */
-  async removeJobsOfOrg(orgId: string): Promise<OrgJobsRemoval> {
-    const running: string[] = [];
-    let removed = 0;
-    for (const { id, state } of await this.jobsOfOrg(orgId)) {
-      if (state !== 'active' && (await this.queue.remove(id)) === 1) removed++;
-      else running.push(id);
-    }
-    return { removed, running };
+  /** Removes every job of the org but those running (see `removeJobsOfOrg`). */
+  removeJobsOfOrg(orgId: string): Promise<OrgJobsRemoval> {
+    return removeJobsOfOrg(this.handle(), orgId);
   }
 
   close(): Promise<void> {
     return this.queue.close();
   }
 
-  /** The names of jobs, by ID (null: gone meanwhile), one round trip. */
-  private async namesOf(ids: readonly string[]): Promise<(string | null)[]> {
-    const backend = this.queue.getBackend();
-    const read = this.connection.pipeline();
-    for (const id of ids) read.hget(backend.toKey(id), 'name');
-    const replies = (await read.exec()) ?? [];
-    return replies.map(([error, name]: [Error | null, unknown]) => {
-      if (error) throw error;
-      return typeof name === 'string' ? name : null;
-    });
+  private handle(): QueueHandle<K> {
+    return { key: this.key, queue: this.queue, connection: this.connection };
   }
 
   private jobOf(payload: QueuePayload<K>) {
