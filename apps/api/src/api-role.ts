@@ -3,9 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { type RoleEnv, securityDefaults } from '@pinnacle/config';
 import { DEFAULT_AUTHORITY_HOST } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
-import { createRedisConnection, TypedQueue, waitForReady } from '@pinnacle/queue-runtime';
+import { queues } from '@pinnacle/queue-contracts';
+import {
+  createRedisConnection,
+  type QueueHandle,
+  TypedQueue,
+  waitForReady,
+} from '@pinnacle/queue-runtime';
 import { createStores, dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createApiApp } from './app.js';
 import type { ApiConfig, ApiDeps, ApiStores, EntraAccess, ReadinessStatus } from './deps.js';
@@ -206,6 +213,23 @@ export async function startApiRole(
   syncQueue.queue.on('error', () => {});
 
   const scheduler = new SyncScheduler(syncQueue);
+  // The notifier's queues, only to find and remove an offboarded org's jobs (never to add).
+  const readQueues = (['notifications', 'email'] as const).map((key) => {
+    const queue = new Queue(queues[key].name, {
+      connection: queueConnection,
+      prefix: env.QUEUE_PREFIX,
+      skipVersionCheck: true,
+    });
+    queue.on('error', () => {});
+    return { key, queue, connection: queueConnection } satisfies QueueHandle;
+  });
+  const orgQueues: QueueHandle[] = [
+    { key: 'sync', queue: syncQueue.queue, connection: queueConnection },
+    ...readQueues,
+  ];
+  const closeQueues = async () => {
+    await Promise.all([syncQueue.close(), ...readQueues.map(({ queue }) => queue.close())]);
+  };
 
   // Bull Board at /admin/queues and /metrics, behind OPS_USER / OPS_PASSWORD.
   const ops = createOps({
@@ -241,6 +265,7 @@ export async function startApiRole(
       settings: limitSettings,
       timeoutMs: DEFAULT_QUEUE_TIMEOUT_MS,
     }),
+    orgQueues,
     logger: log,
     config: {
       ...apiConfigFromEnv(env),
@@ -260,9 +285,7 @@ export async function startApiRole(
       });
     });
   } catch (error) {
-    await withTimeout('closing the sync queue', CLOSE_STEP_TIMEOUT_MS, syncQueue.close()).catch(
-      () => {},
-    );
+    await withTimeout('closing the queues', CLOSE_STEP_TIMEOUT_MS, closeQueues()).catch(() => {});
     await ops.close();
     await Promise.all([quit(storeConnection), quit(queueConnection)]);
     throw error;
@@ -283,8 +306,8 @@ export async function startApiRole(
       await stopped;
       clearInterval(sweep);
       clearTimeout(cut);
-      await withTimeout('closing the sync queue', CLOSE_STEP_TIMEOUT_MS, syncQueue.close()).catch(
-        (error: unknown) => log.warn({ err: error }, 'sync queue did not close cleanly'),
+      await withTimeout('closing the queues', CLOSE_STEP_TIMEOUT_MS, closeQueues()).catch(
+        (error: unknown) => log.warn({ err: error }, 'queues did not close cleanly'),
       );
       await ops.close();
       await Promise.all([quit(storeConnection), quit(queueConnection)]);

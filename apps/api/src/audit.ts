@@ -5,8 +5,7 @@ import type { AuthClaims } from './auth.js';
 
 /**
  * Every write the API makes on an org's behalf, and a Sync Now the org's
- * budget refused. Add the later writes here (`integration.deleted`) and
- * record them the same way.
+ * budget refused. Add the later writes here and record them the same way.
  */
 export type AuditAction =
   | 'integration.saved'
@@ -21,7 +20,9 @@ export type AuditAction =
   /** A key pair and certificate made (target: certificateId, thumbprint). */
   | 'certificate.created'
   /** A certificate retired at an admin's request, its private key deleted. */
-  | 'certificate.retired';
+  | 'certificate.retired'
+  /** The org offboarded: its settings, secret and everything else deleted. */
+  | 'integration.deleted';
 
 export interface AuditEntry {
   action: AuditAction;

@@ -1,5 +1,5 @@
 import type { Logger } from '@pinnacle/logging';
-import type { TypedQueue } from '@pinnacle/queue-runtime';
+import type { QueueHandle, TypedQueue } from '@pinnacle/queue-runtime';
 import type { NotificationRepository, Stores } from '@pinnacle/redis-store';
 import type { EntraEndpoints } from '@pinnacle/sync-preflight';
 import type { SyncScheduler } from '@pinnacle/sync-scheduler';
@@ -28,6 +28,8 @@ export interface ApiConfig {
   trustProxy?: false | number | readonly string[];
   /** The admin console's build served at /console/. Default: `apps/console/dist`. */
   consoleDir?: string;
+  /** How long DELETE .../integration waits for the org's running jobs to stop. Default 10 s. */
+  offboardingSettleMs?: number;
 }
 
 /**
@@ -54,6 +56,8 @@ export interface ApiDeps {
   scheduler: SyncScheduler;
   /** The request rate limit per token and Sync Now's budget per org, shared in Redis. */
   limits: ApiLimits;
+  /** Every queue whose jobs name an org (sync, notifications, email): offboarding removes the org's. */
+  orgQueues: readonly QueueHandle[];
   logger: Logger;
   config: ApiConfig;
   clock: () => Date;

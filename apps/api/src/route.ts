@@ -184,7 +184,9 @@ export function mountRoutes(router: Router, basePath: string, routes: readonly A
         res.send(reply.raw.data);
         return;
       }
-      res.status(reply.status).json(reply.body);
+      // A 204 (or any reply without a body) says nothing more.
+      if (reply.body === undefined) res.status(reply.status).end();
+      else res.status(reply.status).json(reply.body);
     });
   }
 }

@@ -303,6 +303,28 @@ describe('audit log', () => {
     expect(await audited(readAll)).toMatchObject({ fields: [], target: { markedRead: 0 } });
   });
 
+  it('integration deleted: the settings that were there, by name; then nothing to delete', async () => {
+    const token = await signToken({ sub: 'erin@contoso.com', org: 'org-audit-gone' });
+    await api.request('PUT', '/api/v1/orgs/org-audit-gone/integration', {
+      token,
+      body: settingsBody({ clientSecret: FIRST_SECRET }),
+    });
+    const del = () => api.request('DELETE', '/api/v1/orgs/org-audit-gone/integration', { token });
+    const first = await audited(del);
+    expect(first).toMatchObject({
+      action: 'integration.deleted',
+      sub: 'erin@contoso.com',
+      tokenOrg: 'org-audit-gone',
+      orgId: 'org-audit-gone',
+      target: { existed: true },
+    });
+    expect(first.fields).toEqual(
+      expect.arrayContaining(['tenantId', 'clientId', 'clientSecret', 'groupIds']),
+    );
+    const again = await audited(del);
+    expect(again).toMatchObject({ fields: [], target: { existed: false } });
+  });
+
   it('a refused write logs no audit line', async () => {
     const from = api.logs.length;
     const other = await signToken({ org: 'org-elsewhere' });

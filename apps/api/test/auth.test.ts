@@ -146,7 +146,7 @@ describe('bearer authentication', () => {
     const other = await token({ org: 'org-b' });
     const keysBefore = (await r.keys()).sort();
     const routes = await everyRoute('org-a');
-    expect(routes.length).toBe(19);
+    expect(routes.length).toBe(20);
     for (const { method, path, options } of routes) {
       const res = await api.request(method, path, { ...options, token: other });
       expect(res.status, `${method} ${path}`).toBe(403);

@@ -295,6 +295,7 @@ describe('when the job cannot be added', () => {
         settings: DEFAULT_LIMIT_SETTINGS,
         timeoutMs: 3000,
       }),
+      orgQueues: [{ key: 'sync', queue: typed.queue, connection: queueConnection }],
       logger,
       config: { authSecret: AUTH_SECRET, queueTimeoutMs: 3000 },
       clock: () => new Date(),

@@ -60,6 +60,7 @@ const writeRoutes = [
     method: 'DELETE',
     path: '/api/v1/orgs/org-v/integration/certificates/5e5e5e5e-0000-4000-8000-000000000005',
   },
+  { method: 'DELETE', path: '/api/v1/orgs/org-v/integration' },
 ] as const;
 
 describe('bad input to every write route', () => {
@@ -356,7 +357,8 @@ describe('field validation', () => {
     for (const [method, url] of [
       ['GET', '/nope'],
       ['GET', '/api/v1/orgs/org-v/unknown'],
-      ['DELETE', '/api/v1/orgs/org-v/integration'],
+      ['DELETE', '/api/v1/orgs/org-v/syncs'],
+      ['DELETE', '/api/v1/orgs/org-v/integration/client-secret'],
     ] as const) {
       const res = await api.request(method, url, { token });
       expect(res.status, url).toBe(404);

@@ -7,8 +7,9 @@ import { IntegrationNotFoundError, type StoredIntegration } from '@pinnacle/redi
 import { changedSettingsFields, recordAudit } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
+import { offboardOrg } from '../offboarding.js';
 import { type ApiRoute, defineRoute } from '../route.js';
-import { noQuerySchema, orgParamsSchema } from '../schemas.js';
+import { emptyBodySchema, noQuerySchema, orgParamsSchema } from '../schemas.js';
 import { requestSync } from '../sync-now.js';
 import { integrationView } from '../views.js';
 
@@ -27,7 +28,11 @@ async function afterSettingsChange(
   orgId: string,
   integration: StoredIntegration,
 ): Promise<void> {
-  await deps.scheduler.apply(orgId, integration.schedule, { backedOff: false });
+  // Taken back if the org is offboarded meanwhile (a DELETE racing this save).
+  await deps.scheduler.apply(orgId, integration.schedule, {
+    backedOff: false,
+    live: () => deps.stores.integrations.exists(orgId),
+  });
   const health = await deps.stores.health.get(orgId);
   if (health.status === 'failing') {
     const outcome = await requestSync({ ...deps, runs: deps.stores.runs }, orgId, {});
@@ -127,6 +132,52 @@ export function integrationRoutes(deps: ApiDeps): ApiRoute[] {
           if (error instanceof IntegrationNotFoundError) throw notFound();
           throw error;
         }
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/orgs/{orgId}/integration',
+      operationId: 'deleteIntegration',
+      summary:
+        'Offboards the org: its settings, secret, schedule, runs, snapshots, notifications and every index entry naming it are deleted, and its jobs in flight stop without writing anything back. 204 also when there was nothing to delete',
+      tag,
+      params: orgParamsSchema,
+      query: noQuerySchema,
+      body: { schema: emptyBodySchema, required: false },
+      responses: { 204: { description: 'Deleted (or there was nothing to delete)' } },
+      async handle({ params, auth }) {
+        const result = await offboardOrg(
+          {
+            offboarding: deps.stores.offboarding,
+            scheduler: deps.scheduler,
+            queues: deps.orgQueues,
+            logger: deps.logger,
+            ...(deps.config.offboardingSettleMs !== undefined
+              ? { settleMs: deps.config.offboardingSettleMs }
+              : {}),
+          },
+          params.orgId,
+        );
+        const existed = result.integration !== null;
+        deps.logger.info(
+          {
+            orgId: params.orgId,
+            existed,
+            runs: result.runs,
+            keys: result.keys,
+            jobs: result.jobs,
+            running: result.running,
+          },
+          'integration deleted',
+        );
+        recordAudit(deps.logger, auth, {
+          action: 'integration.deleted',
+          orgId: params.orgId,
+          // The settings that were there (names only), now gone.
+          fields: changedSettingsFields(result.integration, null),
+          target: { existed },
+        });
+        return { status: 204, body: undefined };
       },
     }),
   ];
