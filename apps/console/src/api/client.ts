@@ -60,3 +60,19 @@ export async function unwrap<T>(
   }
   return data;
 }
+
+/** The same for a call answered 204 (no body): resolves when it succeeded. */
+export async function unwrapNoContent(
+  call: Promise<{ error?: unknown; response: Response }>,
+): Promise<void> {
+  let result: { error?: unknown; response: Response };
+  try {
+    result = await call;
+  } catch {
+    throw new ApiError({ kind: 'network' });
+  }
+  const { error, response } = result;
+  if (!response.ok) {
+    throw new ApiError(failureOf(response.status, error, response.headers.get('Retry-After')));
+  }
+}

@@ -6,6 +6,7 @@ import { useSession } from '../auth/session.js';
 import { CertificatesCard } from '../components/certificates.js';
 import { ConnectionTestCard } from '../components/connection-test.js';
 import { Page } from '../components/page.js';
+import { RemoveIntegration } from '../components/remove-integration.js';
 import { RotateSecretForm } from '../components/rotate-secret-form.js';
 import { SettingsForm } from '../components/settings-form.js';
 import { ErrorView, LoadingView } from '../components/states.js';
@@ -46,6 +47,8 @@ export function SettingsPage({ orgId }: { orgId: string }) {
       live = false;
     };
   }, [api, orgId]);
+  // Bumped when the integration is removed: the form starts empty again.
+  const [removals, setRemovals] = useState(0);
 
   // Arriving from "Rotate the client secret" (or "Manage certificates") on the overview: go there.
   useEffect(() => {
@@ -69,6 +72,7 @@ export function SettingsPage({ orgId }: { orgId: string }) {
         <div className="stack">
           {/* Once created, the same form edits: what was typed stays, the secret fields go. */}
           <SettingsForm
+            key={removals}
             orgId={orgId}
             settings={settings}
             names={names}
@@ -90,6 +94,14 @@ export function SettingsPage({ orgId }: { orgId: string }) {
             <CertificatesCard orgId={orgId} settings={settings} onSettingsChanged={setCurrent} />
           ) : null}
           {settings ? <RotateSecretForm orgId={orgId} onRotated={setCurrent} /> : null}
+          <RemoveIntegration
+            orgId={orgId}
+            configured={settings !== null}
+            onRemoved={() => {
+              setCurrent(null);
+              setRemovals((n) => n + 1);
+            }}
+          />
         </div>
       ) : null}
     </Page>

@@ -421,6 +421,59 @@ describe('the admin console', () => {
     expect(overview.status).toBe('unknown');
   });
 
+  it('removes an integration only once its org ID is typed, naming what goes', {
+    timeout: 120_000,
+  }, async () => {
+    const tenant = addTenant(stack.sim, { domain: 'hooli' });
+    const put = await stack.call('PUT', '/orgs/hooli/integration', {
+      tenantId: tenant.tenantId,
+      clientId: tenant.clientId,
+      clientSecret: tenant.newSecret,
+      clientSecretExpiresAt: new Date(Date.now() + 180 * DAY).toISOString(),
+      groupIds: [tenant.groups.engineering],
+      schedule: { enabled: true, every: '12h' },
+    });
+    expect(put.status).toBe(201);
+    expect((await stack.syncAndWait('hooli')).status).toBe('succeeded');
+
+    const page = await newPage();
+    await page.goto(`${stack.url}/console/orgs/hooli/settings#token=${await stack.token('hooli')}`);
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    const remove = page.getByRole('region', { name: 'Remove integration' });
+    // What goes, said before anything is asked.
+    for (const what of [
+      /client secret/,
+      /schedule/,
+      /run history/,
+      /synced user list/,
+      /notifications/,
+    ]) {
+      await remove.getByText(what).first().waitFor();
+    }
+    await remove.getByRole('button', { name: 'Remove integration…' }).click();
+    const confirm = remove.getByRole('button', {
+      name: 'Remove the integration and delete its data',
+    });
+    expect(await confirm.isDisabled()).toBe(true);
+    await remove.getByLabel('Type hooli to confirm').fill('hool');
+    expect(await confirm.isDisabled()).toBe(true);
+    await checkPage(page, 'settings-remove-integration');
+    // Cancel takes it back; nothing was deleted.
+    await remove.getByRole('button', { name: 'Cancel' }).click();
+    expect((await stack.call('GET', '/orgs/hooli/integration')).status).toBe(200);
+
+    await remove.getByRole('button', { name: 'Remove integration…' }).click();
+    await remove.getByLabel('Type hooli to confirm').fill('hooli');
+    await confirm.click();
+    await page.getByText('The integration was removed').waitFor();
+    expect((await stack.call('GET', '/orgs/hooli/integration')).status).toBe(404);
+    const runs = (await stack.call('GET', '/orgs/hooli/syncs')).json as { items: unknown[] };
+    expect(runs.items).toEqual([]);
+    // The form starts afresh, to connect again.
+    expect(await page.getByLabel('Tenant ID').inputValue()).toBe('');
+    await checkPage(page, 'settings-removed');
+  });
+
   it('lets the portal\'s org "*" token pick any org', { timeout: 60_000 }, async () => {
     const page = await newPage();
     await page.goto(`${stack.url}/console/#token=${await stack.token('*')}`);
