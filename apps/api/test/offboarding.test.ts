@@ -334,14 +334,15 @@ describe('DELETE /api/v1/orgs/{orgId}/integration', () => {
     expect((await jobsNaming(orgId)).length).toBeGreaterThan(4);
     const otherBefore = await keysNaming(other);
 
-    // A sync in flight: the right secret again, the big group, slow pages.
-    await api.request('PUT', `/api/v1/orgs/${orgId}/integration`, {
-      token,
-      body: settings(t, orgId, { groupIds: [t.groups.all] }),
-    });
+    // A sync in flight: the right secret again (a failing org syncs at once
+    // when its settings change; Sync Now joins that run), the big group, slow pages.
     sim.setFaults(t.tenantId, { latencyMs: 400 });
     let inFlight: string;
     try {
+      await api.request('PUT', `/api/v1/orgs/${orgId}/integration`, {
+        token,
+        body: settings(t, orgId, { groupIds: [t.groups.all] }),
+      });
       inFlight = await syncNow(orgId);
       await waitFor(
         async () => {
