@@ -330,7 +330,17 @@ describe('DELETE /api/v1/orgs/{orgId}/integration', () => {
     expect(before.some((key) => key.includes(':snap:') && key.endsWith(':layout'))).toBe(true);
     expect(before.some((key) => key.endsWith(':expiry-warnings'))).toBe(true);
     expect(before.some((key) => key.includes(`:sync:repeat:${syncSchedulerId(orgId)}`))).toBe(true);
-    expect(await indexesNaming(orgId)).toEqual(['orgs', 'secretExpiry', 'remindersDue']);
+    expect(await indexesNaming(orgId)).toEqual(
+      expect.arrayContaining([
+        'orgs',
+        'secretExpiry',
+        'remindersDue',
+        'fleetEntries',
+        'fleetAll',
+        'fleetStatus:failing',
+        'fleetCode:client_secret_invalid',
+      ]),
+    );
     expect((await jobsNaming(orgId)).length).toBeGreaterThan(4);
     const otherBefore = await keysNaming(other);
 
@@ -433,7 +443,10 @@ describe('DELETE /api/v1/orgs/{orgId}/integration', () => {
     expect((history.json as { items: { id: string }[] }).items.map((i) => i.id)).toEqual([run.id]);
     const freshInbox = await api.request('GET', `/api/v1/orgs/${orgId}/notifications`, { token });
     expect((freshInbox.json as { items: unknown[] }).items).toEqual([]);
-    expect(await indexesNaming(orgId)).toEqual(['orgs', 'secretExpiry']);
+    expect(await indexesNaming(orgId)).toEqual(
+      expect.arrayContaining(['orgs', 'secretExpiry', 'fleetEntries', 'fleetStatus:healthy']),
+    );
+    expect(await indexesNaming(orgId)).not.toContain('remindersDue');
   });
 
   it('is org-scoped: another org’s token is refused and deletes nothing', async () => {

@@ -11,8 +11,9 @@ import {
   STALE_AFTER_INTERVALS,
 } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
-import { fleetKeys, globalKeys } from './keys.js';
+import { fenceKey, fleetKeys, globalKeys, orgKeys, type WriteFence } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { OrgOffboardedError } from './write-fence.js';
 
 const STATUSES = healthStatusSchema.options;
 
@@ -140,12 +141,20 @@ export class FleetIndex {
     ]);
   }
 
-  /** A run finished and `health` is what it decided (idempotent: the same health writes the same). */
+  /**
+   * A run finished and `health` is what it decided (idempotent: the same
+   * health writes the same). With a fence (the run), the entry is written
+   * and then taken out again (OrgOffboardedError) when the run is gone by
+   * then: the index lives in its own slot, and offboarding fences the org
+   * first and empties the index after, so either way round the entry does
+   * not outlive the org.
+   */
   async recordHealth(
     orgId: string,
     health: IntegrationHealth,
     scheduleIntervalMs: number | null | undefined,
     now: Date,
+    fence?: WriteFence,
   ): Promise<void> {
     await this.update(
       orgId,
@@ -155,6 +164,10 @@ export class FleetIndex {
       },
       now,
     );
+    if (fence && (await this.redis.exists(fenceKey(orgKeys(this.prefix, orgId), fence))) === 0) {
+      await this.remove(orgId);
+      throw new OrgOffboardedError(orgId);
+    }
   }
 
   /** Settings saved: the org is in the fleet (as never synced, if new) with its schedule's interval. */

@@ -313,6 +313,7 @@ export class IntegrationRepository {
       const latest = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
       if (latest === null) {
         await this.redis.pipeline().srem(g.orgs, orgId).zrem(g.secretExpiry, orgId).exec();
+        await this.fleet?.remove(orgId);
         return;
       }
       if (latest.revision === record.revision) return;

@@ -1,3 +1,5 @@
+import { FAILURE_CODES, healthStatusSchema } from '@pinnacle/domain';
+
 /**
  * Redis key layout. Every key of one org carries the same hash tag
  * (`{o:<orgId>}`), so the multi-key scripts that swap a snapshot or record a
@@ -79,7 +81,19 @@ export type GlobalKeySpec =
  * entry cannot outlive it either way round.
  */
 export function globalKeySpace(prefix: string) {
-  return {
+  const fleet = fleetKeys(prefix);
+  const fleetFilters: Record<string, GlobalKeySpec> = {};
+  for (const status of healthStatusSchema.options) {
+    fleetFilters[`fleetStatus:${status}`] = {
+      kind: 'org-index',
+      type: 'zset',
+      key: fleet.status(status),
+    };
+  }
+  for (const code of FAILURE_CODES) {
+    fleetFilters[`fleetCode:${code}`] = { kind: 'org-index', type: 'zset', key: fleet.code(code) };
+  }
+  const named = {
     /** every org with an integration. */
     orgs: { kind: 'org-index', type: 'set', key: `${prefix}:orgs` },
     /** org ID → recorded client-secret expiry (ms), for the daily expiry scan. */
@@ -90,7 +104,13 @@ export function globalKeySpace(prefix: string) {
     opsLoginFailures: { kind: 'no-org', match: `${prefix}:ops-login-failures:*` },
     /** The request rate of each portal-backend (`org: "*"`) token; names no org. */
     anyOrgRequestRate: { kind: 'no-org', match: `${prefix}:request-rate:any-org:*` },
+    // The fleet index (fleet-index.ts): each org's record, and its place in
+    // every filter index (all, stale-at, one per status and failure code).
+    fleetEntries: { kind: 'org-index', type: 'hash', key: fleet.entries },
+    fleetAll: { kind: 'org-index', type: 'zset', key: fleet.all },
+    fleetStaleAt: { kind: 'org-index', type: 'zset', key: fleet.staleAt },
   } as const satisfies Record<string, GlobalKeySpec>;
+  return { ...fleetFilters, ...named };
 }
 
 /** Keys that span orgs (one slot each). */

@@ -119,6 +119,8 @@ async function populate(orgId: string): Promise<void> {
     category: 'credentials',
   });
   expect(await stores.health.compareAndSet(orgId, reading, next)).toBe(true);
+  // The fleet index follows it, as the worker records it.
+  await stores.fleet.recordHealth(orgId, next, 6 * 3600_000, at(21));
   await stores.selectedGroups.recordCheck(orgId, at(20), [
     { id: 'g1', displayName: 'Group one', missing: false },
   ]);
@@ -176,6 +178,7 @@ describe('OrgOffboarding', () => {
   it('leaves no key of the org, in either snapshot layout, and no index entry; others untouched', async () => {
     await populate('org-gone');
     await populate('org-kept');
+    await populate('org-kept-too');
     const keptBefore = await keysNaming('org-kept');
     expect((await keysNaming('org-gone')).length).toBeGreaterThan(10);
     // Both layouts' keys were there (the legacy version retired, still readable).
@@ -184,7 +187,18 @@ describe('OrgOffboarding', () => {
     expect(gone.some((k) => /:snap:run-ok:b:\d+$/.test(k))).toBe(true);
     expect(gone.some((k) => /:snap:run-staging:s:\d+$/.test(k))).toBe(true);
     expect(gone.some((k) => k.endsWith(':changes:added'))).toBe(true);
-    expect(await indexEntries('org-gone')).toEqual(['orgs', 'secretExpiry', 'remindersDue']);
+    expect(await indexEntries('org-gone')).toEqual(
+      expect.arrayContaining([
+        'orgs',
+        'secretExpiry',
+        'remindersDue',
+        'fleetEntries',
+        'fleetAll',
+        'fleetStaleAt',
+        'fleetStatus:failing',
+        'fleetCode:client_secret_expired',
+      ]),
+    );
 
     const fenced = await stores.offboarding.fence('org-gone');
     expect(fenced.integration?.orgId).toBe('org-gone');
@@ -195,7 +209,7 @@ describe('OrgOffboarding', () => {
     expect(await keysNaming('org-gone')).toEqual([]);
     expect(await indexEntries('org-gone')).toEqual([]);
     expect(await keysNaming('org-kept')).toEqual(keptBefore);
-    expect(await indexEntries('org-kept')).toEqual(['orgs', 'secretExpiry', 'remindersDue']);
+    expect(await indexEntries('org-kept')).toEqual(await indexEntries('org-kept-too'));
     expect(await stores.integrations.get('org-kept')).not.toBeNull();
     // Again: nothing left to do.
     expect(await stores.offboarding.sweep('org-gone')).toEqual({ keys: 0 });
@@ -296,6 +310,10 @@ describe('OrgOffboarding', () => {
         () => stores.expiryWarnings.markSent(org, '2030-06-30', '7d', at(5), 'integration'),
       ],
       [
+        "the run's entry in the fleet index",
+        () => stores.fleet.recordHealth(org, health.health, null, at(5), fence),
+      ],
+      [
         'a scheduled run',
         () =>
           stores.runs.createIfIdle(
@@ -311,8 +329,10 @@ describe('OrgOffboarding', () => {
     }
     // A run's own saves find no record to write over.
     expect(await stores.runs.save({ ...run, status: 'failed' })).toBe(false);
-    // Nothing written: no key but those left from before the fence.
+    // Nothing written: no key but those left from before the fence, and the
+    // fleet entry the refused write made taken out again.
     for (const key of await keysNaming(org)) expect(afterFence).toContain(key);
+    expect(await indexEntries(org)).not.toContain('fleetEntries');
     expect(await stores.snapshots.currentVersion(org)).toBeNull();
 
     await stores.offboarding.sweep(org);
@@ -329,7 +349,10 @@ describe('OrgOffboarding', () => {
 
     // Configured afresh, the org works as new.
     await stores.integrations.put(org, settings(), at(10));
-    expect(await indexEntries(org)).toEqual(['orgs', 'secretExpiry']);
+    expect(await indexEntries(org)).toEqual(
+      expect.arrayContaining(['orgs', 'secretExpiry', 'fleetEntries', 'fleetStatus:unknown']),
+    );
+    expect(await indexEntries(org)).not.toContain('remindersDue');
     const fresh = newQueuedRun({ id: 'run-4', orgId: org, trigger: 'schedule', createdAt: at(11) });
     expect((await stores.runs.createIfIdle(fresh, { fence: 'integration' })).created).toBe(true);
   });

@@ -274,6 +274,7 @@ export class RunLifecycle {
           next,
           this.integration ? scheduleIntervalMs(this.integration.schedule) : undefined,
           this.deps.now(),
+          fence,
         );
         return transition;
       }
