@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger, withLogContext } from '@pinnacle/logging';
 import { syncJobId } from '@pinnacle/queue-contracts';
+import { OrgOffboardedError } from '@pinnacle/redis-store';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError, isRedisUnavailable } from './errors.js';
 import { requestContext } from './request-context.js';
@@ -114,7 +115,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    const known = error instanceof ApiError ? error : bodyParserError(error);
+    const known =
+      error instanceof ApiError
+        ? error
+        : // A write fenced out: the org's integration was deleted meanwhile.
+          error instanceof OrgOffboardedError
+          ? new ApiError(404, 'not_found')
+          : bodyParserError(error);
     const status = httpStatusOf(error);
     let apiError: ApiError;
     if (known) {

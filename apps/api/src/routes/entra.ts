@@ -59,8 +59,9 @@ export function entraRoutes(deps: ApiDeps): ApiRoute[] {
           const check = await checkConnection({
             ...stored.input,
             // The names Graph gave are facts about the tenant: the overview shows them too.
+            // Not once the org is offboarded (a deletion racing the test): 404.
             onGroupsChecked: (groups) =>
-              deps.stores.selectedGroups.recordCheck(orgId, deps.clock(), groups),
+              deps.stores.selectedGroups.recordCheck(orgId, deps.clock(), groups, 'integration'),
           });
           result = { ...check, checkedAt };
         }
