@@ -321,10 +321,26 @@ describe('DELETE /api/v1/orgs/{orgId}/integration', () => {
       ).status,
     ).toBe(200);
 
+    // A certificate: its record, its sealed private key, the certificate-expiry index.
+    const certificate = await api.request(
+      'POST',
+      `/api/v1/orgs/${orgId}/integration/certificates`,
+      { token, body: { validityDays: 30 } },
+    );
+    expect(certificate.status).toBe(201);
+
     // What there is now, and where.
     const k = orgKeys(dataPrefix(r.prefix), orgId);
     const before = await keysNaming(orgId);
-    for (const key of [k.integration, k.health, k.episodes, k.notifications, k.selectedGroups]) {
+    for (const key of [
+      k.integration,
+      k.health,
+      k.episodes,
+      k.notifications,
+      k.selectedGroups,
+      k.certificates,
+      k.certificateKeys,
+    ]) {
       expect(before, key).toContain(key);
     }
     expect(before.some((key) => key.includes(':snap:') && key.endsWith(':layout'))).toBe(true);
@@ -339,6 +355,7 @@ describe('DELETE /api/v1/orgs/{orgId}/integration', () => {
         'fleetAll',
         'fleetStatus:failing',
         'fleetCode:client_secret_invalid',
+        'certificateExpiry',
       ]),
     );
     expect((await jobsNaming(orgId)).length).toBeGreaterThan(4);

@@ -13,6 +13,7 @@ import { storedIntegrationSchema } from './integration-repository.js';
 import { globalKeys, orgKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import type { SecretBox } from './secret-box.js';
+import { OrgOffboardedError } from './write-fence.js';
 import { withScores } from './zset.js';
 
 /** A certificate as stored: public parts and status. Its private key lives apart, sealed. */
@@ -181,11 +182,22 @@ export class CertificateRepository {
       retiredAt: null,
       retiredReason: null,
     };
-    const result = await this.write(orgId, (set) => {
-      const unretired = set.items.filter((c) => c.status !== 'retired').length;
-      if (unretired >= MAX_UNRETIRED_CERTIFICATES) return null;
-      return { items: [...set.items, certificate], seal: [[made.id, sealed]], drop: [] };
-    });
+    let offboarded = false;
+    const result = await this.write(
+      orgId,
+      (set, integration) => {
+        // Certificates belong to an integration: none once the org is offboarded.
+        if (integration === null) {
+          offboarded = true;
+          return null;
+        }
+        const unretired = set.items.filter((c) => c.status !== 'retired').length;
+        if (unretired >= MAX_UNRETIRED_CERTIFICATES) return null;
+        return { items: [...set.items, certificate], seal: [[made.id, sealed]], drop: [] };
+      },
+      { checkIntegration: true },
+    );
+    if (offboarded) throw new OrgOffboardedError(orgId);
     return result
       ? { outcome: 'created', certificate }
       : { outcome: 'limit_reached', limit: MAX_UNRETIRED_CERTIFICATES };

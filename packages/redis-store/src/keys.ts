@@ -109,6 +109,8 @@ export function globalKeySpace(prefix: string) {
     fleetEntries: { kind: 'org-index', type: 'hash', key: fleet.entries },
     fleetAll: { kind: 'org-index', type: 'zset', key: fleet.all },
     fleetStaleAt: { kind: 'org-index', type: 'zset', key: fleet.staleAt },
+    /** org ID → `notAfter` (ms) of its current certificate, for the certificate-expiry scan. */
+    certificateExpiry: { kind: 'org-index', type: 'zset', key: `${prefix}:certificate-expiry` },
   } as const satisfies Record<string, GlobalKeySpec>;
   return { ...fleetFilters, ...named };
 }
@@ -124,10 +126,10 @@ export function globalKeys(prefix: string) {
     anyOrgRequestRate: (subject: string) => `${prefix}:request-rate:any-org:${subject}`,
     /**
      * org ID → `notAfter` (ms) of its current certificate, for the daily
-     * certificate-expiry scan. Like `secretExpiry`, an org's member here must
-     * go when the org is offboarded.
+     * certificate-expiry scan. Like `secretExpiry`, an org's member here
+     * goes when the org is offboarded (globalKeySpace).
      */
-    certificateExpiry: `${prefix}:certificate-expiry`,
+    certificateExpiry: space.certificateExpiry.key,
   };
 }
 

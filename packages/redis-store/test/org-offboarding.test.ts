@@ -307,7 +307,15 @@ describe('OrgOffboarding', () => {
       ['a reminder entry', () => stores.alerts.setReminderDue(org, at(60).toISOString(), fence)],
       [
         'an expiry warning',
-        () => stores.expiryWarnings.markSent(org, '2030-06-30', '7d', at(5), 'integration'),
+        () =>
+          stores.expiryWarnings.markSent(
+            org,
+            '2030-06-30',
+            '7d',
+            at(5),
+            'client_secret',
+            'integration',
+          ),
       ],
       [
         "the run's entry in the fleet index",

@@ -25,6 +25,10 @@ export function alertFence(job: NotificationJob): WriteFence {
       return { runId: job.runId };
     case 'client_secret_expiring':
     case 'client_secret_expired':
+    // About the integration's certificates (a sync's acceptance hands it off, mid-run).
+    case 'certificate_rotated':
+    case 'certificate_expiring':
+    case 'certificate_expired':
       return 'integration';
   }
 }

@@ -2,10 +2,11 @@ import { authMethodOf, currentCertificate } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import type { NotificationJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
-import type {
-  CertificateRepository,
-  ExpiryWarningRepository,
-  IntegrationRepository,
+import {
+  type CertificateRepository,
+  type ExpiryWarningRepository,
+  type IntegrationRepository,
+  OrgOffboardedError,
 } from '@pinnacle/redis-store';
 import { EXPIRY_SCAN_HORIZON_DAYS, expiryWarningAt } from './expiry-thresholds.js';
 
@@ -76,7 +77,20 @@ export async function scanCertificateExpiry(
                 daysLeft: warning.daysLeft,
               };
         await deps.notificationQueue.add(job);
-        await deps.expiryWarnings.markSent(orgId, subject, warning.label, now, 'certificate');
+        try {
+          await deps.expiryWarnings.markSent(
+            orgId,
+            subject,
+            warning.label,
+            now,
+            'certificate',
+            'integration',
+          );
+        } catch (error) {
+          // Offboarded since the index was read: its job finds that too and drops.
+          if (error instanceof OrgOffboardedError) return;
+          throw error;
+        }
         queued.push({ orgId, certificateId: current.id, label: warning.label });
       }),
     );

@@ -51,7 +51,14 @@ export async function scanSecretExpiry(deps: ExpiryScanDependencies): Promise<Ex
         if (!plan) return;
         await deps.notificationQueue.add(plan.job);
         try {
-          await deps.expiryWarnings.markSent(orgId, expiry, plan.label, now, 'integration');
+          await deps.expiryWarnings.markSent(
+            orgId,
+            expiry,
+            plan.label,
+            now,
+            'client_secret',
+            'integration',
+          );
         } catch (error) {
           // Offboarded since the index was read: its job finds that too and drops.
           if (error instanceof OrgOffboardedError) return;

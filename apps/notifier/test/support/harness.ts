@@ -15,6 +15,7 @@ import {
 } from '@pinnacle/testing';
 import { type Job, Queue } from 'bullmq';
 import {
+  alertFence,
   type NotifierEnv,
   type NotifierOptions,
   type NotifierRole,
@@ -127,16 +128,16 @@ export async function startHarness(
   const clock = new TestClock();
   // One at a time: each takes and frees the org's single run slot.
   let recording: Promise<unknown> = Promise.resolve();
-  const recordRun = async (message: NotificationJob & { runId: string }) => {
-    if (await stores.runs.exists(message.orgId, message.runId)) return;
+  const recordRun = async (message: NotificationJob, runId: string) => {
+    if (await stores.runs.exists(message.orgId, runId)) return;
     const run = newQueuedRun({
-      id: message.runId,
+      id: runId,
       orgId: message.orgId,
       trigger: 'manual',
       createdAt: new Date(message.occurredAt),
     });
     const { created } = await stores.runs.createIfIdle(run);
-    if (!created) throw new Error(`run ${message.runId} could not be recorded: another is active`);
+    if (!created) throw new Error(`run ${runId} could not be recorded: another is active`);
     const failure = 'failure' in message ? message.failure : null;
     await stores.runs.save({
       ...run,
@@ -187,8 +188,9 @@ export async function startHarness(
       );
     },
     async handOff(message) {
-      if ('runId' in message) {
-        const recorded = recording.then(() => recordRun(message));
+      const fence = alertFence(message);
+      if (fence !== 'integration') {
+        const recorded = recording.then(() => recordRun(message, fence.runId));
         recording = recorded.catch(() => {});
         await recorded;
       }
