@@ -16,6 +16,7 @@ import {
   reencryptSecrets,
 } from '../src/secret-reencryption.js';
 import { dataPrefix } from '../src/stores.js';
+import { OrgOffboardedError } from '../src/write-fence.js';
 
 let r: TestRedis;
 let prefix: string;
@@ -67,12 +68,21 @@ async function onCertificates(orgId: string, method: 'certificate' | 'client_sec
 }
 
 async function create(orgId: string, cert: NewCertificate, now: Date) {
+  // Certificates belong to an integration: the org gets one (on its client secret) first.
+  if (!(await integrations.exists(orgId))) await onCertificates(orgId, 'client_secret');
   const result = await certificates.create(orgId, cert, now);
   if (result.outcome !== 'created') throw new Error(result.outcome);
   return result.certificate;
 }
 
 describe('CertificateRepository', () => {
+  it('makes no certificate for an org without an integration (offboarded meanwhile)', async () => {
+    const orgId = org();
+    await expect(certificates.create(orgId, made(), T0)).rejects.toBeInstanceOf(OrgOffboardedError);
+    expect((await r.keys()).filter((k) => k.includes(orgId))).toEqual([]);
+    expect(await r.redis.zscore(globalKeys(prefix).certificateExpiry, orgId)).toBeNull();
+  });
+
   it('stores a certificate pending, its private key sealed apart, every key under the org tag', async () => {
     const orgId = org();
     const cert = made();
@@ -107,7 +117,11 @@ describe('CertificateRepository', () => {
       if (key.includes(orgId)) orgKeysFound.push(key);
     }
     expect(orgKeysFound.sort()).toEqual(
-      [orgKeys(prefix, orgId).certificateKeys, orgKeys(prefix, orgId).certificates].sort(),
+      [
+        orgKeys(prefix, orgId).certificateKeys,
+        orgKeys(prefix, orgId).certificates,
+        orgKeys(prefix, orgId).integration,
+      ].sort(),
     );
     for (const key of orgKeysFound) expect(key).toContain(`{o:${orgId}}`);
     // The global expiry index names the org (the one key outside its tag).
@@ -267,6 +281,19 @@ describe('certificate keys in the re-encryption', () => {
     const OLD = randomBytes(32).toString('base64');
     const NEW = randomBytes(32).toString('base64');
     const before = new CertificateRepository(r.redis, p, new SecretBox(OLD));
+    // Certificates belong to an integration (without a secret here: only the keys count).
+    const settings = new IntegrationRepository(r.redis, p, new SecretBox(OLD));
+    for (const orgId of ['org-a', 'org-b']) {
+      await settings.put(
+        orgId,
+        integrationSettingsInputSchema.parse({
+          tenantId: '11111111-2222-3333-4444-555555555555',
+          clientId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+          groupIds: ['00000000-0000-0000-0000-000000000001'],
+          authMethod: 'certificate',
+        }),
+      );
+    }
     const cert = made();
     const gone = made();
     await before.create('org-a', cert, T0);
