@@ -322,6 +322,8 @@ describe('recovery through the API', () => {
       openFailure: { code: 'client_secret_expired' },
     });
 
+    // Graph slowed, so the run the rotation starts is still going when Sync Now arrives.
+    sim.setFaults(t.tenantId, { latencyMs: 1_000 });
     const rotated = await api.request('PUT', `/api/v1/orgs/${org}/integration/client-secret`, {
       token,
       body: { clientSecret: t.secret, expiresAt: new Date(Date.now() + 30 * DAY).toISOString() },
@@ -329,7 +331,9 @@ describe('recovery through the API', () => {
     expect(rotated.status).toBe(200);
     // Rotating on a failing org starts a sync at once; Sync Now joins it.
     const res = await api.request('POST', `/api/v1/orgs/${org}/syncs`, { token, body: {} });
+    expect(res.json).toMatchObject({ deduplicated: true });
     const run = await waitForRun(org, (res.json as { runId: string }).runId);
+    sim.clearFaults(t.tenantId);
     expect(run.status).toBe('succeeded');
     const recovery: NotificationJob = {
       type: 'sync_recovered',

@@ -99,6 +99,9 @@ describe('the admin console', () => {
     await settled(page);
     await checkPage(page, 'settings', { docs: [1440] });
     const rotate = page.getByRole('region', { name: 'Rotate client secret' });
+    // Graph slowed so each stage is seen live, and so the run the rotation starts
+    // (the org is failing) is still going when Sync Now is pressed: Sync Now joins it.
+    stack.sim.setFaults(stack.tenant.tenantId, { latencyMs: 1_200 });
     await rotate.getByLabel('New client secret').fill(stack.tenant.newSecret);
     await rotate.getByLabel('Expires').fill(dateIn(180));
     await rotate.getByRole('button', { name: 'Rotate secret' }).click();
@@ -113,8 +116,7 @@ describe('the admin console', () => {
     expect(settings.schedule.every).toBe('12h');
     expect(settings.clientSecret.hint).toBe(stack.tenant.newSecret.slice(-3));
 
-    // Sync Now from the rotation's confirmation; Graph is slowed so each stage is seen live.
-    stack.sim.setFaults(stack.tenant.tenantId, { latencyMs: 1_200 });
+    // Sync Now from the rotation's confirmation.
     await recordStages(page);
     const syncNow = rotate.getByRole('region', { name: 'Sync now' });
     await syncNow.getByRole('button', { name: 'Sync now' }).click();
