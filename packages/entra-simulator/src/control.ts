@@ -30,7 +30,14 @@ const STATUS: Record<SimulatorError['code'], number> = {
   certificate_not_found: 404,
 };
 
-const KINDS = new Set<RequestKind>(['token', 'discovery', 'graph', 'graph-write', 'other']);
+const KINDS = new Set<RequestKind>([
+  'token',
+  'discovery',
+  'graph',
+  'graph-batch',
+  'graph-write',
+  'other',
+]);
 
 function intParam(v: string | null): number | undefined {
   return v !== null && /^\d+$/.test(v) ? Number(v) : undefined;

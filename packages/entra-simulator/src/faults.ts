@@ -29,6 +29,30 @@ function fires(c: Cadence | undefined, n: number): boolean {
   return false;
 }
 
+/**
+ * A request's delay: `latencyMs` plus or minus up to `jitterMs`, evenly, as a
+ * pure function of (seed, stream, request number), so concurrent requests
+ * draw the same delays whatever order they arrive in.
+ */
+export function jitteredLatency(
+  latencyMs: number,
+  jitterMs: number,
+  seed: number,
+  stream: number,
+  n: number,
+): number {
+  if (jitterMs === 0) return latencyMs;
+  // splitmix32-style mix of the three inputs into [0, 1).
+  let h = (seed ^ Math.imul(stream, 0x9e3779b9) ^ Math.imul(n, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x21f0aaad);
+  h = Math.imul(h ^ (h >>> 15), 0x735a2d97);
+  const unit = ((h ^ (h >>> 15)) >>> 0) / 4294967296;
+  return Math.max(0, Math.round(latencyMs - jitterMs + unit * 2 * jitterMs));
+}
+
+const GRAPH_STREAM = 1;
+const ENTRA_STREAM = 2;
+
 function appliesTo(target: { appId?: string | undefined } | undefined, appId: string): boolean {
   return (
     target !== undefined &&
@@ -94,7 +118,7 @@ export class TenantFaults {
     this.seen++;
     const n = this.seen - this.base;
     const s = this.spec;
-    const latencyMs = s.latencyMs ?? 0;
+    const latencyMs = this.latency(s.latencyMs, GRAPH_STREAM, n);
     if (s.resetConnection && fires(s.resetConnection, n)) {
       return { fault: { kind: 'reset', afterBytes: s.resetConnection.afterBytes }, latencyMs };
     }
@@ -135,6 +159,17 @@ export class TenantFaults {
     if (this.invalidateTokensAt === null || this.seen < this.invalidateTokensAt) return false;
     this.invalidateTokensAt = null;
     return true;
+  }
+
+  /** The delay before the response to the tenant's `n`th Entra request since the faults were set. */
+  entraLatencyMs(): number {
+    return this.latency(this.spec.entraLatencyMs, ENTRA_STREAM, this.entraSeen - this.entraBase);
+  }
+
+  private latency(ms: number | undefined, stream: number, n: number): number {
+    if (!ms) return 0;
+    const s = this.spec;
+    return jitteredLatency(ms, s.latencyJitterMs ?? 0, s.latencySeed ?? 1, stream, n);
   }
 
   /** Counts one Entra request (discovery or token) for the tenant and says what to inject into it. */

@@ -1,4 +1,8 @@
-export type RequestKind = 'token' | 'discovery' | 'graph' | 'graph-write' | 'other';
+/**
+ * `graph-batch`: a `POST /v1.0/$batch` itself; the requests inside it are
+ * logged on their own (`graph` or `graph-write`), with the batch's `seq`.
+ */
+export type RequestKind = 'token' | 'discovery' | 'graph' | 'graph-batch' | 'graph-write' | 'other';
 
 export interface RequestLogEntry {
   /** Position in the log, from 1; keeps rising after entries drop out. */
@@ -19,6 +23,8 @@ export interface RequestLogEntry {
   aadsts: number | null;
   /** Graph error code of a Graph error. */
   graphError: string | null;
+  /** For a request inside a JSON batch: the `seq` of the `$batch` request that carried it. */
+  batchSeq: number | null;
 }
 
 export type NewLogEntry = Omit<RequestLogEntry, 'seq' | 'time'> & { time: Date };
@@ -29,7 +35,10 @@ export interface SimulatorCounters {
   tokenRequests: number;
   tokensIssued: number;
   tokenErrors: number;
+  /** HTTP requests to Graph (a `$batch` counts once). */
   graphRequests: number;
+  /** Requests carried inside `$batch` requests. */
+  batchedRequests: number;
   graphWriteAttempts: number;
   graphErrors: number;
   throttled: number;
@@ -66,6 +75,7 @@ export class RequestLog {
     tokensIssued: 0,
     tokenErrors: 0,
     graphRequests: 0,
+    batchedRequests: 0,
     graphWriteAttempts: 0,
     graphErrors: 0,
     throttled: 0,
@@ -85,14 +95,16 @@ export class RequestLog {
     this.ring[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
     const t = this.totals;
-    t.requests++;
+    // HTTP requests: one batch is one, however many it carries.
+    if (e.batchSeq === null) t.requests++;
     if (e.kind === 'token') {
       t.tokenRequests++;
       if (e.status === 200) t.tokensIssued++;
       else t.tokenErrors++;
     }
-    if (e.kind === 'graph' || e.kind === 'graph-write') {
-      t.graphRequests++;
+    if (e.kind === 'graph' || e.kind === 'graph-write' || e.kind === 'graph-batch') {
+      if (e.batchSeq === null) t.graphRequests++;
+      else t.batchedRequests++;
       if (e.kind === 'graph-write') t.graphWriteAttempts++;
       if (e.status >= 400) t.graphErrors++;
     }

@@ -213,8 +213,17 @@ export const faultSpecSchema = z.object({
     .optional(),
   /** 500 Internal Server Error. */
   serverError: z.object(cadence).refine(oneCadence, cadenceMessage).optional(),
-  /** Added before every Graph response of the tenant. */
+  /** Added before every Graph response of the tenant (in a `$batch`, before each inner response). */
   latencyMs: z.number().int().min(0).max(60_000).optional(),
+  /** Added before every response of the tenant's Entra endpoints (metadata discovery and token). */
+  entraLatencyMs: z.number().int().min(0).max(60_000).optional(),
+  /**
+   * Each delay (`latencyMs`, `entraLatencyMs`) drawn evenly from the latency
+   * plus or minus this much (never below 0), by request number from
+   * `latencySeed` (default 1): the same spec gives the same sequence of delays.
+   */
+  latencyJitterMs: z.number().int().min(0).max(60_000).optional(),
+  latencySeed: z.number().int().min(0).max(0xffffffff).optional(),
   /** Sends the status line, headers and part of the body, then destroys the socket. */
   resetConnection: z
     .object({ ...cadence, afterBytes: z.number().int().min(0).optional() })

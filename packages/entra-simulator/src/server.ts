@@ -12,6 +12,7 @@ import {
   removeAppCertificate,
   summarizeCertificate,
 } from './app-certificates.js';
+import { batchResponse, parseBatch } from './batch.js';
 import { createTlsMaterial } from './certs.js';
 import { AssertionReplayCache } from './client-assertion.js';
 import { handleControl } from './control.js';
@@ -24,13 +25,22 @@ import {
   jwks,
 } from './entra.js';
 import { SimulatorError } from './errors.js';
-import { authenticateGraph, type GraphDeps, isWriteMethod, serveGraph } from './graph.js';
+import {
+  authenticateGraph,
+  type GraphAuthResult,
+  type GraphCaller,
+  type GraphDeps,
+  type GraphRequest,
+  isWriteMethod,
+  serveGraph,
+} from './graph.js';
 import { type GraphResponse, graphErrors, type RequestIds } from './graphErrors.js';
 import { newGuid } from './ids.js';
 import { createSigningKey, type SigningKey } from './jwt.js';
 import {
   type LogQuery,
   type NewLogEntry,
+  type RequestKind,
   RequestLog,
   type RequestLogEntry,
   type SimulatorCounters,
@@ -242,6 +252,11 @@ function graphHeaders(ids: RequestIds): Record<string, string> {
   };
 }
 
+/** `/v1.0/$batch`, its `$` sent as is or %-encoded. */
+function isBatchPath(pathname: string): boolean {
+  return /^\/v1\.0\/(\$|%24)batch$/i.test(pathname);
+}
+
 function graphErrorCode(r: GraphResponse): string | null {
   const b = r.body as { error?: { code?: unknown } } | undefined;
   return r.status >= 400 && typeof b?.error?.code === 'string' ? b.error.code : null;
@@ -306,8 +321,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const invalidate = (tenant: TenantState) => {
     tenant.tokensValidFromSerial = lastSerial + 1;
   };
-  const record = (e: Omit<NewLogEntry, 'fault' | 'aadsts' | 'graphError'> & Partial<NewLogEntry>) =>
-    log.record({ fault: null, aadsts: null, graphError: null, ...e });
+  const record = (
+    e: Omit<NewLogEntry, 'fault' | 'aadsts' | 'graphError' | 'batchSeq'> & Partial<NewLogEntry>,
+  ) => log.record({ fault: null, aadsts: null, graphError: null, batchSeq: null, ...e });
 
   async function handleGraph(req: IncomingMessage, res: ServerResponse, url: URL, now: Date) {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -318,11 +334,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     };
     if (!ids.clientRequestId) ids.clientRequestId = ids.requestId;
     const auth = authenticateGraph(header(req, 'authorization'), graphDeps(), ids, now);
-    const send = (
-      r: GraphResponse,
-      extra: Partial<NewLogEntry>,
-      kind: 'graph' | 'graph-write' = 'graph',
-    ) => {
+    const send = (r: GraphResponse, extra: Partial<NewLogEntry>, kind: RequestKind = 'graph') => {
       if (typeof r.body === 'string') {
         // Not JSON: a gateway's page (the graphError fault without a code).
         res.writeHead(r.status, {
@@ -346,6 +358,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         ...extra,
       });
     };
+    if (method === 'POST' && isBatchPath(url.pathname)) {
+      return handleBatch(req, res, auth, ids, now, send);
+    }
     // The service must never write: every write is refused and counted,
     // whoever sends it.
     if (isWriteMethod(method))
@@ -354,43 +369,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return send(graphErrors.methodNotAllowed(ids, now), {});
     if (!auth.ok) return send(auth.response, {});
 
-    const tenant = auth.caller.tenant;
-    const { fault, latencyMs } = tenant.faults.onGraphRequest();
-    // This request was authenticated already; the tenant's next ones are not.
-    if (tenant.faults.takeTokenInvalidation()) invalidate(tenant);
-    if (latencyMs > 0) await sleep(latencyMs);
-    if (fault?.kind === 'throttle') {
-      return send(graphErrors.throttled(auth.caller.appId, fault.retryAfterSeconds, ids, now), {
-        fault: 'throttle',
-      });
-    }
-    if (fault?.kind === 'unavailable') {
-      return send(graphErrors.unavailable(fault.retryAfterSeconds, ids, now), {
-        fault: 'unavailable',
-      });
-    }
-    if (fault?.kind === 'serverError') {
-      return send(graphErrors.serverError(ids, now), { fault: 'serverError' });
-    }
-    if (fault?.kind === 'graphError') {
-      return send(graphErrors.injected(fault, ids, now), { fault: 'graphError' });
-    }
-    const response = serveGraph(
-      { method, pathname: url.pathname, search: url.searchParams, headers: req.headers },
+    const served = await serveRead(
       auth.caller,
-      graphDeps(),
+      { method, pathname: url.pathname, search: url.searchParams, headers: req.headers },
       ids,
       now,
     );
-    if (fault?.kind === 'reset') {
+    if (served.reset !== null) {
       // Headers promise the whole body; the socket dies part-way through it.
-      const text = JSON.stringify(response.body);
-      const bytes = Buffer.from(text);
-      const cut = Math.min(fault.afterBytes ?? Math.floor(bytes.length / 2), bytes.length - 1);
-      res.writeHead(response.status, {
+      const bytes = Buffer.from(JSON.stringify(served.response.body));
+      const cut = Math.min(
+        served.reset.afterBytes ?? Math.floor(bytes.length / 2),
+        bytes.length - 1,
+      );
+      res.writeHead(served.response.status, {
         'content-type': 'application/json; charset=utf-8',
         ...graphHeaders(ids),
-        ...response.headers,
+        ...served.response.headers,
         'content-length': bytes.length,
       });
       res.write(bytes.subarray(0, Math.max(cut, 0)), () => res.socket?.destroy());
@@ -398,15 +393,130 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         time: now,
         method,
         path,
-        status: response.status,
+        status: served.response.status,
         kind: 'graph',
-        tenantId: tenant.directory.tenantId,
+        tenantId: auth.caller.tenant.directory.tenantId,
         appId: auth.caller.appId,
         fault: 'reset',
       });
       return;
     }
-    return send(response, {});
+    return send(served.response, { fault: served.fault });
+  }
+
+  /**
+   * One authenticated Graph read, alone or inside a batch: counted against
+   * the tenant's faults, delayed by its latency, then answered (or the
+   * fault's answer). `reset` when the connection is to drop mid-body.
+   */
+  async function serveRead(
+    caller: GraphCaller,
+    request: GraphRequest,
+    ids: RequestIds,
+    now: Date,
+  ): Promise<{
+    response: GraphResponse;
+    fault: string | null;
+    reset: { afterBytes: number | undefined } | null;
+  }> {
+    const tenant = caller.tenant;
+    const { fault, latencyMs } = tenant.faults.onGraphRequest();
+    // This request was authenticated already; the tenant's next ones are not.
+    if (tenant.faults.takeTokenInvalidation()) invalidate(tenant);
+    if (latencyMs > 0) await sleep(latencyMs);
+    const answer = (response: GraphResponse) => ({
+      response,
+      fault: fault?.kind ?? null,
+      reset: null,
+    });
+    if (fault?.kind === 'throttle') {
+      return answer(graphErrors.throttled(caller.appId, fault.retryAfterSeconds, ids, now));
+    }
+    if (fault?.kind === 'unavailable') {
+      return answer(graphErrors.unavailable(fault.retryAfterSeconds, ids, now));
+    }
+    if (fault?.kind === 'serverError') return answer(graphErrors.serverError(ids, now));
+    if (fault?.kind === 'graphError') return answer(graphErrors.injected(fault, ids, now));
+    const response = serveGraph(request, caller, graphDeps(), ids, now);
+    if (fault?.kind === 'reset') {
+      return { response, fault: 'reset', reset: { afterBytes: fault.afterBytes } };
+    }
+    return { response, fault: null, reset: null };
+  }
+
+  /**
+   * `POST /v1.0/$batch`: each request inside served as if sent alone (faults
+   * and latency per request, all at once, so the batch takes as long as its
+   * slowest), logged with the batch's `seq`. A write inside is refused (405)
+   * and counted as a write attempt, like one sent alone.
+   */
+  async function handleBatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    auth: GraphAuthResult,
+    ids: RequestIds,
+    now: Date,
+    send: (r: GraphResponse, extra: Partial<NewLogEntry>, kind?: RequestKind) => void,
+  ) {
+    const text = await readBody(req);
+    if (!auth.ok) return send(auth.response, {}, 'graph-batch');
+    const parsed = parseBatch(text, origin, ids, now);
+    if (!parsed.ok) return send(parsed.response, {}, 'graph-batch');
+    const { caller } = auth;
+    const outer = record({
+      time: now,
+      method: 'POST',
+      path: req.url ?? '/',
+      status: 200,
+      kind: 'graph-batch',
+      tenantId: caller.tenant.directory.tenantId,
+      appId: caller.appId,
+    });
+    let reset = false;
+    const responses: ReturnType<typeof batchResponse>[] = [];
+    await Promise.all(
+      parsed.requests.map(async (inner) => {
+        const innerIds: RequestIds = { requestId: newGuid(), clientRequestId: ids.clientRequestId };
+        const write = isWriteMethod(inner.method);
+        const served =
+          write || (inner.method !== 'GET' && inner.method !== 'HEAD')
+            ? { response: graphErrors.methodNotAllowed(innerIds, now), fault: null, reset: null }
+            : await serveRead(caller, inner, innerIds, now);
+        if (served.reset !== null) reset = true;
+        // Graph's responses come back in whatever order they finish.
+        responses.push(batchResponse(inner.id, served.response));
+        record({
+          time: now,
+          method: inner.method,
+          path: inner.path,
+          status: served.response.status,
+          kind: write ? 'graph-write' : 'graph',
+          tenantId: caller.tenant.directory.tenantId,
+          appId: caller.appId,
+          graphError: graphErrorCode(served.response),
+          fault: served.fault,
+          batchSeq: outer.seq,
+        });
+      }),
+    );
+    const body = Buffer.from(JSON.stringify({ responses }));
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      ...graphHeaders(ids),
+      'content-length': body.length,
+    });
+    if (reset) {
+      // A request inside drew a dropped connection: the batch's answer is cut off.
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
+      return;
+    }
+    res.end(body);
+  }
+
+  /** The tenant's `entraLatencyMs` fault, for the Entra request it just counted. */
+  async function entraLatency(tenantId: string | null): Promise<void> {
+    const ms = tenantId ? (registry.resolve(tenantId)?.faults.entraLatencyMs() ?? 0) : 0;
+    if (ms > 0) await sleep(ms);
   }
 
   async function handleEntra(req: IncomingMessage, res: ServerResponse, url: URL, now: Date) {
@@ -461,6 +571,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           entraClockOffsetSeconds: settings.entraClockOffsetSeconds,
         },
       );
+      await entraLatency(outcome.tenantId);
       sendJson(res, outcome.status, outcome.body, { ...entraHeaders, ...outcome.headers });
       record({
         time: now,
@@ -481,6 +592,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         { tenantSegment: decodeSegment(discovery[1]!), correlationId, now },
         { registry, origin, unknownTenantFailsAt: settings.unknownTenantFailsAt },
       );
+      await entraLatency(outcome.tenantId);
       sendJson(res, outcome.status, outcome.body, { ...entraHeaders, ...outcome.headers });
       record({
         time: now,

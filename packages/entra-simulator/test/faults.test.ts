@@ -1,5 +1,6 @@
 import { RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { jitteredLatency } from '../src/faults.js';
 import { demoTenants, type Simulator, SimulatorError, startSimulator } from '../src/index.js';
 import {
   caught,
@@ -117,6 +118,30 @@ describe('throttling and server errors', () => {
   it('added latency still answers correctly', async () => {
     sim.setFaults(c.domain, { latencyMs: 30 });
     expect((await getGroup()).id).toBe(allStaff);
+  });
+
+  it('jitters latency from a seed: the same seed draws the same delays, by request number', () => {
+    const draws = (seed: number) =>
+      Array.from({ length: 200 }, (_, n) => jitteredLatency(100, 20, seed, 1, n + 1));
+    const a = draws(7);
+    expect(draws(7)).toEqual(a);
+    expect(draws(8)).not.toEqual(a);
+    expect(Math.min(...a)).toBeGreaterThanOrEqual(80);
+    expect(Math.max(...a)).toBeLessThanOrEqual(120);
+    // Spread over the whole range, not bunched at one end.
+    expect(a.filter((ms) => ms < 100).length).toBeGreaterThan(60);
+    expect(a.filter((ms) => ms > 100).length).toBeGreaterThan(60);
+    expect(jitteredLatency(5, 20, 7, 1, 3)).toBeGreaterThanOrEqual(0);
+    expect(jitteredLatency(100, 0, 7, 1, 3)).toBe(100);
+  });
+
+  it('delays Entra (discovery and token) by entraLatencyMs', async () => {
+    sim.setFaults(c.domain, { entraLatencyMs: 150 });
+    const t0 = performance.now();
+    await credential(sim, c.tenantId, c.clientId, c.clientSecret).getToken(GRAPH_SCOPE);
+    // A fresh credential: metadata discovery, then the token request; a lower
+    // bound only (a delay can only add).
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(2 * 150 - 5);
   });
 });
 
