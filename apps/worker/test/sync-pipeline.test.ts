@@ -88,17 +88,32 @@ describe('a sync of nested, overlapping and cyclic groups', () => {
     expect(u3?.accountEnabled).toBe(false);
   });
 
-  it('never attempts a Graph write', () => {
-    expect(h.sim.writeAttempts()).toBe(0);
-    const methods = new Set(h.sim.requests().map((r) => r.method));
-    expect([...methods].filter((m) => m !== 'GET' && m !== 'POST')).toEqual([]);
-    // The only POST is the token request.
+  it('never attempts a Graph write: a $batch carries only GETs, the token request is the only other POST', async () => {
+    const orgId = newOrgId();
+    const { engineering, sales, cycleA, empty } = t.groups;
+    await h.configure(orgId, settingsFor(t, [engineering, sales, cycleA, empty]));
+    const from = h.sim.requests().at(-1)?.seq ?? 0;
+    const run = await h.syncAndWait(orgId);
+    expect(run.status).toBe('succeeded');
+
+    const requests = h.sim.requests({ tenantId: t.tenantId, afterSeq: from });
+    // A $batch is judged by the requests inside it.
+    const batches = requests.filter((r) => r.kind === 'graph-batch');
+    expect(batches).toHaveLength(1);
+    for (const batch of batches) {
+      expect(batch).toMatchObject({ method: 'POST', path: '/v1.0/$batch', status: 200 });
+      const inside = requests.filter((r) => r.batchSeq === batch.seq);
+      expect(inside).toHaveLength(4);
+      expect(inside.every((r) => r.method === 'GET')).toBe(true);
+    }
+    const alone = requests.filter((r) => r.batchSeq === null && r.kind !== 'graph-batch');
+    // One members page a group.
+    expect(alone.filter((r) => r.kind === 'graph')).toHaveLength(4);
+    expect(alone.every((r) => r.method === 'GET' || r.kind === 'token')).toBe(true);
     expect(
-      h.sim
-        .requests()
-        .filter((r) => r.method === 'POST')
-        .every((r) => r.path.includes('/oauth2/v2.0/token')),
+      alone.filter((r) => r.method === 'POST').every((r) => r.path.includes('/oauth2/v2.0/token')),
     ).toBe(true);
+    expect(h.sim.writeAttempts()).toBe(0);
   });
 });
 

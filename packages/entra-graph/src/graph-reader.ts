@@ -38,6 +38,34 @@ export interface GroupMemberPage {
   count: number | null;
 }
 
+/** A group as the group check reads it. */
+export interface GraphGroup {
+  id: string;
+  displayName: string | null;
+}
+
+/** One group of `getGroups`: found, or why not (404 `Request_ResourceNotFound` when it does not exist). */
+export type GroupLookup =
+  | { groupId: string; group: GraphGroup }
+  | { groupId: string; error: GraphRequestError };
+
+/** Requests Graph takes in one JSON batch. */
+export const GRAPH_BATCH_LIMIT = 20;
+
+// https://learn.microsoft.com/en-us/graph/json-batching: each response
+// carries its own status, headers and body, in any order.
+const batchResponseSchema = z.object({
+  responses: z.array(
+    z.object({
+      id: z.string(),
+      status: z.number().int(),
+      headers: z.record(z.string(), z.string()).optional(),
+      body: z.unknown().optional(),
+    }),
+  ),
+});
+const graphErrorBodySchema = z.object({ error: z.object({ code: z.string().optional() }) });
+
 export interface GraphReaderStats {
   requests: number;
   throttled: number;
@@ -76,7 +104,10 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function retryAfterSeconds(error: GraphError): number | null {
-  const raw = error.headers?.get('retry-after');
+  return parseRetryAfter(error.headers?.get('retry-after'));
+}
+
+function parseRetryAfter(raw: string | null | undefined): number | null {
   if (!raw) return null;
   const seconds = Number(raw);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds;
@@ -129,11 +160,8 @@ export class GraphReader {
   }
 
   /** The group, or a GraphRequestError (404 `Request_ResourceNotFound` when it does not exist). */
-  async getGroup(groupId: string): Promise<{ id: string; displayName: string | null }> {
-    const body = await this.get(
-      `/groups/${encodeURIComponent(groupId)}?$select=id,displayName`,
-      {},
-    );
+  async getGroup(groupId: string): Promise<GraphGroup> {
+    const body = await this.get(groupPath(groupId), {});
     const group = groupSchema.parse(body);
     return { id: group.id, displayName: group.displayName ?? null };
   }
@@ -158,6 +186,97 @@ export class GraphReader {
     return groupPageSchema
       .parse(body)
       .value.map((g) => ({ id: g.id, displayName: g.displayName ?? null }));
+  }
+
+  /**
+   * The groups, in the order asked, each found or failed on its own: JSON
+   * `$batch` requests of up to 20 GETs (one request for a typical org's
+   * selection instead of one a group). A request inside answered 429, 503 or
+   * another transient status is sent again in a new batch with the others
+   * that were, after the longest `Retry-After` among them, as Microsoft's
+   * throttling guidance says for batches; one that still fails after the
+   * retries ends as its GraphRequestError. Trouble with a batch as a whole
+   * (its own 429, 5xx, network, an unusable answer) throws, as `getGroup`.
+   */
+  async getGroups(groupIds: readonly string[]): Promise<GroupLookup[]> {
+    const results = new Map<string, GroupLookup>();
+    const chunks: string[][] = [];
+    const unique = [...new Set(groupIds)];
+    for (let i = 0; i < unique.length; i += GRAPH_BATCH_LIMIT) {
+      chunks.push(unique.slice(i, i + GRAPH_BATCH_LIMIT));
+    }
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        for (const lookup of await this.getGroupBatch(chunk)) results.set(lookup.groupId, lookup);
+      }),
+    );
+    return groupIds.map((groupId) => results.get(groupId) as GroupLookup);
+  }
+
+  /** Up to 20 groups through one `$batch`, and new ones for the requests inside that were throttled. */
+  private async getGroupBatch(groupIds: string[]): Promise<GroupLookup[]> {
+    const done: GroupLookup[] = [];
+    let pending = groupIds;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      // The batch's request IDs are positions in `pending`.
+      const body = {
+        requests: pending.map((groupId, i) => ({
+          id: String(i),
+          method: 'GET',
+          url: groupPath(groupId),
+        })),
+      };
+      const answer = batchResponseSchema.safeParse(await this.send('POST', '/$batch', {}, body));
+      if (!answer.success) {
+        throw new GraphRequestError(
+          0,
+          null,
+          null,
+          true,
+          'Microsoft Graph answered a batch with something that is not a batch response',
+        );
+      }
+      const byId = new Map(answer.data.responses.map((r) => [r.id, r]));
+      const retry: { groupId: string; error: GraphRequestError }[] = [];
+      pending.forEach((groupId, i) => {
+        const response = byId.get(String(i));
+        if (response === undefined) {
+          // Left out of the answer: as if it never reached Graph.
+          retry.push({
+            groupId,
+            error: new GraphRequestError(
+              0,
+              null,
+              null,
+              true,
+              'Microsoft Graph left a request out of a batch',
+            ),
+          });
+          return;
+        }
+        if (response.status >= 200 && response.status < 300) {
+          const group = groupSchema.parse(response.body);
+          done.push({ groupId, group: { id: group.id, displayName: group.displayName ?? null } });
+          return;
+        }
+        const error = innerRequestError(response);
+        if (error.status === 429) this.stats.throttled++;
+        if (error.transient && attempt < this.maxRetries) retry.push({ groupId, error });
+        else done.push({ groupId, error });
+      });
+      pending = retry.map((r) => r.groupId);
+      if (pending.length > 0) {
+        const backoff = Math.min(this.maxRetryDelayMs, 500 * 2 ** attempt);
+        const asked = retry.map((r) => r.error.retryAfterSeconds ?? -1);
+        const longest = Math.max(...asked);
+        await this.sleep(
+          longest >= 0
+            ? Math.min(this.maxRetryDelayMs, longest * 1000)
+            : backoff / 2 + Math.random() * (backoff / 2),
+        );
+      }
+    }
+    return done;
   }
 
   /**
@@ -213,7 +332,17 @@ export class GraphReader {
     };
   }
 
-  private async get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {
+  private get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {
+    return this.send('GET', pathOrUrl, headers);
+  }
+
+  /** One Graph request with its retries; a POST only ever carries a `$batch` of GETs. */
+  private async send(
+    method: 'GET' | 'POST',
+    pathOrUrl: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ): Promise<unknown> {
     let refreshed = false;
     for (let attempt = 0; ; ) {
       // Taken per request: the source answers from its cache and renews
@@ -229,14 +358,14 @@ export class GraphReader {
         this.timeoutMs,
       );
       try {
-        return await this.client
+        const request = this.client
           .api(pathOrUrl)
           .headers(headers)
           .middlewareOptions([
             new AuthenticationHandlerOptions({ getAccessToken: async () => token }),
           ])
-          .option('signal', abort.signal)
-          .get();
+          .option('signal', abort.signal);
+        return await (method === 'POST' ? request.post(body) : request.get());
       } catch (error) {
         const failure = this.toRequestError(error);
         // The token ran out (or was revoked) before Graph saw it: once per
@@ -293,4 +422,29 @@ export class GraphReader {
         : 'Microsoft Graph could not be reached',
     );
   }
+}
+
+function groupPath(groupId: string): string {
+  return `/groups/${encodeURIComponent(groupId)}?$select=id,displayName`;
+}
+
+/** A failed response inside a batch, as the error the same request sent alone would throw. */
+function innerRequestError(response: {
+  status: number;
+  headers?: Record<string, string> | undefined;
+  body?: unknown;
+}): GraphRequestError {
+  const { status } = response;
+  const body = graphErrorBodySchema.safeParse(response.body);
+  const code = body.success ? (body.data.error.code ?? null) : null;
+  const retryAfter = Object.entries(response.headers ?? {}).find(
+    ([name]) => name.toLowerCase() === 'retry-after',
+  )?.[1];
+  return new GraphRequestError(
+    status,
+    code,
+    parseRetryAfter(retryAfter),
+    RETRYABLE_STATUS.has(status),
+    `Microsoft Graph answered HTTP ${status}${code ? ` (${code})` : ''}`,
+  );
 }

@@ -29,6 +29,10 @@ const allGroup = seededGroupId(seed, 'all');
 const bigTenantId = randomUUID();
 const bigSeed = `eg-big-${randomUUID()}`;
 const bigGroup = seededGroupId(bigSeed, 'all');
+// A third of 25 groups: two JSON batches' worth of group checks.
+const manyTenantId = randomUUID();
+const manySeed = `eg-many-${randomUUID()}`;
+const manyGroups = Array.from({ length: 25 }, (_, i) => seededGroupId(manySeed, `g${i}`));
 
 beforeAll(async () => {
   sim = await startSimulator();
@@ -67,6 +71,21 @@ beforeAll(async () => {
         memberGroups: [],
       },
     ],
+  });
+  sim.addTenant({
+    kind: 'seeded',
+    seed: manySeed,
+    tenantId: manyTenantId,
+    displayName: 'Graph reader, many groups',
+    domains: [`${manySeed}.onmicrosoft.com`],
+    userCount: 250,
+    applications: [app],
+    groups: manyGroups.map((_, i) => ({
+      key: `g${i}`,
+      displayName: `Group ${i}`,
+      userRanges: [{ start: i * 10, count: 10 }],
+      memberGroups: [],
+    })),
   });
 });
 afterEach(() => sim.reset());
@@ -351,6 +370,70 @@ describe('GraphReader', () => {
     const searches = sim.requests({ kind: 'graph', afterSeq: after });
     expect(searches).toHaveLength(3);
     expect(searches.every((r) => r.status === 200)).toBe(true);
+  });
+
+  describe('getGroups: JSON $batch requests of up to 20 group checks', () => {
+    function batchReader(options: { maxRetries?: number } = {}) {
+      const slept: number[] = [];
+      const graph = new GraphReader({
+        baseUrl: sim.graphBaseUrl,
+        tokens: new GraphTokenProvider(request({ tenantId: manyTenantId })),
+        sleep: async (ms) => {
+          slept.push(ms);
+        },
+        ...options,
+      });
+      return { graph, slept };
+    }
+    const batches = (afterSeq: number) =>
+      sim.requests({ tenantId: manyTenantId, afterSeq }).filter((r) => r.kind === 'graph-batch');
+    const inside = (afterSeq: number) =>
+      sim.requests({ tenantId: manyTenantId, afterSeq }).filter((r) => r.batchSeq !== null);
+
+    it('checks 27 groups in two batches, answered in the order asked, a missing one as 404', async () => {
+      const { graph } = batchReader();
+      const missing = [randomUUID(), randomUUID()];
+      const ids = [...manyGroups.slice(0, 12), missing[0]!, ...manyGroups.slice(12), missing[1]!];
+      const seq = sim.requests().at(-1)?.seq ?? 0;
+      const lookups = await graph.getGroups(ids);
+      expect(lookups.map((l) => l.groupId)).toEqual(ids);
+      expect(lookups.filter((l) => 'group' in l)).toHaveLength(25);
+      expect(lookups[0]).toEqual({
+        groupId: manyGroups[0],
+        group: { id: manyGroups[0], displayName: 'Group 0' },
+      });
+      expect(lookups[12]).toMatchObject({
+        groupId: missing[0],
+        error: { status: 404, graphCode: 'Request_ResourceNotFound', transient: false },
+      });
+      expect(graph.stats).toEqual({ requests: 2, throttled: 0 });
+      expect(batches(seq)).toHaveLength(2);
+      expect(batches(seq).every((r) => r.method === 'POST')).toBe(true);
+      expect(inside(seq)).toHaveLength(27);
+      expect(inside(seq).every((r) => r.method === 'GET')).toBe(true);
+    });
+
+    it('sends the requests throttled inside a batch again, alone, after the longest Retry-After', async () => {
+      const { graph, slept } = batchReader();
+      sim.setFaults(manyTenantId, { throttle: { count: 3, retryAfterSeconds: 2 } });
+      const seq = sim.requests().at(-1)?.seq ?? 0;
+      const lookups = await graph.getGroups(manyGroups.slice(0, 5));
+      expect(lookups.every((l) => 'group' in l)).toBe(true);
+      expect(graph.stats).toEqual({ requests: 2, throttled: 3 });
+      expect(slept).toEqual([2000]);
+      const [first, second] = batches(seq);
+      expect(inside(seq).filter((r) => r.batchSeq === first?.seq)).toHaveLength(5);
+      // Only the three that were throttled, in a batch of their own.
+      expect(inside(seq).filter((r) => r.batchSeq === second?.seq)).toHaveLength(3);
+    });
+
+    it('ends a request that stays unavailable inside its batches as a transient error', async () => {
+      const { graph } = batchReader({ maxRetries: 2 });
+      sim.setFaults(manyTenantId, { unavailable: { every: 1, retryAfterSeconds: 0 } });
+      const [lookup] = await graph.getGroups([manyGroups[0]!]);
+      expect(lookup).toMatchObject({ error: { status: 503, transient: true } });
+      expect(graph.stats).toEqual({ requests: 3, throttled: 0 });
+    });
   });
 
   it('retries 429 honouring Retry-After and counts the throttled requests', async () => {

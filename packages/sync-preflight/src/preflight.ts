@@ -26,7 +26,6 @@ import {
   type SyncCertificate,
   type SyncCredential,
 } from './credentials.js';
-import { mapBounded } from './map-bounded.js';
 import { SyncStoppedError, TransientSyncError } from './sync-errors.js';
 import { tokenFailure } from './token-errors.js';
 
@@ -112,8 +111,6 @@ export interface PreflightResult {
 }
 
 export interface PreflightInput extends ConnectInput {
-  /** How many group lookups run at once. */
-  concurrency?: number;
   /**
    * Told what the group check saw of every selected group (found with its
    * name, or missing) before preflight goes on or stops on missing groups.
@@ -288,16 +285,12 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   } = await authenticate(input, checked);
 
   const groupIds = integration.groupIds.map((id) => id.toLowerCase());
-  const lookups = await mapBounded(groupIds, input.concurrency ?? 4, async (groupId) => {
-    try {
-      return { groupId, group: await graph.getGroup(groupId) };
-    } catch (error) {
-      if (!(error instanceof GraphRequestError)) throw error;
-      return { groupId, error };
-    }
-  }).catch((error: unknown) => {
+  // JSON $batch requests of up to 20 group checks, each answered on its own.
+  const lookups = await graph.getGroups(groupIds).catch((error: unknown) => {
     // A token renewed (or refreshed) during the lookups and refused.
     if (error instanceof EntraTokenError) throw tokenFailure(error, 'preflight', context);
+    // The batch itself failed for good (transient trouble outlasted its retries, or worse).
+    if (error instanceof GraphRequestError) return groupIds.map((groupId) => ({ groupId, error }));
     throw error;
   });
   const notFound: string[] = [];

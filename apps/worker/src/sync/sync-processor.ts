@@ -168,7 +168,6 @@ async function runSync(
       ...(certificates ? { certificates } : {}),
       endpoints: deps.endpoints,
       now: now(),
-      concurrency: deps.groupConcurrency ?? 4,
       ...(deps.graphTimeoutMs ? { graphTimeoutMs: deps.graphTimeoutMs } : {}),
       // The org's record and this run both keep the names the check saw.
       onGroupsChecked: async (groups) => {
