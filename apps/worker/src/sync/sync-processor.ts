@@ -137,6 +137,8 @@ async function runSync(
     'sync started',
   );
   let stage: RunStage = 'preflight';
+  // When each stage began (ms, this process's clock): the success line's `stageMs`.
+  const began: Record<RunStage, number> = { preflight: performance.now(), fetch: 0, commit: 0 };
   let failureContext: FailureContext = { authorityHost: deps.endpoints.authorityHost };
   let release: () => void = () => {};
   try {
@@ -187,6 +189,7 @@ async function runSync(
 
     // Fetch: every selected group's members, staged in Redis page by page.
     stage = 'fetch';
+    began.fetch = performance.now();
     await lifecycle.enter(stage, { warnings });
     let pages = 0;
     await fetchMembers({
@@ -210,6 +213,7 @@ async function runSync(
 
     // Commit: diff, guard against mass removal, swap.
     stage = 'commit';
+    began.commit = performance.now();
     await lifecycle.enter(stage, { stats });
     const diff = await commitSnapshot({
       orgId,
@@ -241,7 +245,18 @@ async function runSync(
   // Outside the catch above: the commit has landed, so a failed closing
   // write fails this attempt and the retry completes the run, never fails it.
   await lifecycle.succeed({ warnings, stats });
-  log.info({ stats }, 'sync succeeded');
+  const ended = performance.now();
+  log.info(
+    {
+      stats,
+      stageMs: {
+        preflight: Math.round(began.fetch - began.preflight),
+        fetch: Math.round(began.commit - began.fetch),
+        commit: Math.round(ended - began.commit),
+      },
+    },
+    'sync succeeded',
+  );
   return { outcome: 'succeeded', runId };
 
   /**

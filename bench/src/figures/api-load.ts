@@ -1,0 +1,90 @@
+import type { Figure, FigureContext } from '../figure.js';
+import { fmt } from '../format.js';
+import { intKnob } from '../knobs.js';
+import { type ApiProcess, bearerToken, startApi } from '../stack/api.js';
+import { loadTest } from '../stack/autocannon.js';
+import { measureSync } from '../stack/sync-run.js';
+import { benchTenant, FOUR_GROUPS } from '../stack/tenants.js';
+import { ratioOf, round } from '../stats.js';
+import { startSyncStack, stopSyncStack } from './sync-stack.js';
+
+const CONNECTIONS = intKnob('BENCH_API_CONNECTIONS', 50);
+const SECONDS = intKnob('BENCH_API_SECONDS', 10);
+const USERS = 1000;
+const PAGE = 100;
+const GOAL_RATIO = 0.5;
+const GOAL_P99_MS = 50;
+
+interface State {
+  api: ApiProcess;
+  orgId: string;
+  token: string;
+}
+
+export const apiLoad: Figure<State> = {
+  id: '6',
+  key: 'api-load',
+  title: 'API under load',
+  about:
+    `requests per second and p99 latency of GET /api/v1/orgs/{org}/sync-overview and of GET .../directory/users?limit=${PAGE} ` +
+    `(an org of ${USERS.toLocaleString('en-US')} synced users, its admin's bearer token), from autocannon in a second ` +
+    `process (${CONNECTIONS} connections, ${SECONDS} s after a 1 s warm-up), against GET /healthz on the same server ` +
+    '(the Express floor: the same request logging and metrics); the api role alone, from its build.',
+  async setup(ctx: FigureContext) {
+    // A committed snapshot and a run history, made by a real sync.
+    const tenant = benchTenant('api', USERS, FOUR_GROUPS);
+    const s = await startSyncStack(ctx);
+    await s.simulator.addTenant(tenant.input);
+    const { orgId } = await measureSync(s, tenant);
+    await stopSyncStack(s);
+    const api = await startApi(ctx.stack);
+    return { api, orgId, token: await bearerToken(ctx.stack, orgId) };
+  },
+  async run(s) {
+    const load = (path: string, auth: boolean) =>
+      loadTest({
+        url: `${s.api.url}${path}`,
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        headers: auth ? { authorization: `Bearer ${s.token}` } : {},
+      });
+    const floor = await load('/healthz', false);
+    const overview = await load(`/api/v1/orgs/${s.orgId}/sync-overview`, true);
+    const directory = await load(`/api/v1/orgs/${s.orgId}/directory/users?limit=${PAGE}`, true);
+    return {
+      healthzRps: round(floor.requests.average),
+      healthzP99Ms: floor.latency.p99,
+      overviewRps: round(overview.requests.average),
+      overviewP99Ms: overview.latency.p99,
+      overviewRatio: ratioOf(overview.requests.average, floor.requests.average),
+      directoryRps: round(directory.requests.average),
+      directoryP99Ms: directory.latency.p99,
+      directoryRatio: ratioOf(directory.requests.average, floor.requests.average),
+    };
+  },
+  teardown: (s) => s.api.role.stop(),
+  rows: (m) => {
+    const row = (name: string, rps: number, p99: number, ratio: number) => ({
+      measure: `${name}, ${CONNECTIONS} connections (p99 ${fmt.ms(p99)})`,
+      value: fmt.perSecond(rps),
+      baseline: `${fmt.perSecond(m.healthzRps ?? Number.NaN)} (healthz, p99 ${fmt.ms(m.healthzP99Ms ?? Number.NaN)})`,
+      ratio,
+      goal: `≥ ${GOAL_RATIO}x, p99 < ${GOAL_P99_MS} ms`,
+      met: ratio >= GOAL_RATIO && p99 < GOAL_P99_MS,
+    });
+    return [
+      row(
+        'GET sync-overview',
+        m.overviewRps ?? Number.NaN,
+        m.overviewP99Ms ?? Number.NaN,
+        m.overviewRatio ?? Number.NaN,
+      ),
+      row(
+        `GET directory/users?limit=${PAGE}`,
+        m.directoryRps ?? Number.NaN,
+        m.directoryP99Ms ?? Number.NaN,
+        m.directoryRatio ?? Number.NaN,
+      ),
+    ];
+  },
+};

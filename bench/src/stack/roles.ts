@@ -1,0 +1,114 @@
+import { createInterface } from 'node:readline';
+import { exitOf, spawnTied } from '@pinnacle/testing';
+import { builtEntry } from './paths.js';
+import { peakRssMb, processCpuMs, resetPeakRss, rssMb } from './proc.js';
+
+export type RoleName = 'api' | 'worker' | 'notifier';
+
+/** A JSON log line of a role (pino). */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+const READY: Record<RoleName, string> = {
+  api: 'api listening',
+  worker: 'worker ready',
+  notifier: 'notifier ready',
+};
+
+/**
+ * A role started from its production build (`node apps/<role>/dist/main.js`,
+ * as `pnpm start:<role>` does), its stdout read as JSON log lines.
+ */
+export class RoleProcess {
+  private readonly listeners = new Set<(line: LogLine) => void>();
+
+  private constructor(
+    readonly role: RoleName,
+    readonly pid: number,
+    private readonly kill: (signal: NodeJS.Signals) => void,
+    private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  ) {}
+
+  static async start(
+    role: RoleName,
+    env: Record<string, string>,
+    nodeArgs: string[] = [],
+  ): Promise<RoleProcess> {
+    const child = spawnTied(
+      process.execPath,
+      [...nodeArgs, builtEntry(`apps/${role}/dist/main.js`)],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = exitOf(child);
+    const started = new RoleProcess(role, child.pid ?? -1, (s) => child.kill(s), exited);
+    const stderrTail: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        return;
+      }
+      if (typeof line.level === 'number' && line.level >= 50) {
+        stderrTail.push(text);
+        if (process.env.BENCH_VERBOSE) process.stderr.write(`${role}: ${text}\n`);
+      }
+      for (const listener of started.listeners) listener(line);
+    });
+    await started
+      .waitForLine((l) => l.msg === READY[role], 60_000)
+      .catch((error: unknown) => {
+        throw new Error(`${role} did not start: ${String(error)}\n${stderrTail.join('\n')}`);
+      });
+    return started;
+  }
+
+  /** The first log line from now on that matches. */
+  waitForLine(match: (line: LogLine) => boolean, timeoutMs = 30 * 60_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`${this.role}: no matching log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (line: LogLine) => {
+        if (!match(line)) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve(line);
+      };
+      this.listeners.add(listener);
+      void this.exited.then((e) => {
+        if (!this.listeners.has(listener)) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        reject(new Error(`${this.role} exited (${e.code ?? e.signal})`));
+      });
+    });
+  }
+
+  cpuMs(): number {
+    return processCpuMs(this.pid);
+  }
+
+  rssMb(): number {
+    return rssMb(this.pid);
+  }
+
+  peakRssMb(): number {
+    return peakRssMb(this.pid);
+  }
+
+  resetPeakRss(): void {
+    resetPeakRss(this.pid);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.kill(signal);
+  }
+
+  /** SIGTERM, as a deployment stops it; a role that does not exit cleanly is an error. */
+  async stop(): Promise<void> {
+    this.kill('SIGTERM');
+    const exit = await this.exited;
+    if (exit.code !== 0) throw new Error(`${this.role} exited with ${exit.code ?? exit.signal}`);
+  }
+}
