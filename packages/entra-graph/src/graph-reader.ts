@@ -279,10 +279,7 @@ export class GraphReader {
     return done;
   }
 
-  /**
-   * Pages of the group's transitive user members, following
-   * `@odata.nextLink` to the end. One page in memory at a time.
-   */
+  /** Pages of the group's transitive user members, following `@odata.nextLink` to the end. */
   async *groupUserPages(groupId: string): AsyncGenerator<GraphUser[]> {
     for await (const page of this.groupMemberPages(groupId)) yield page.users;
   }
@@ -292,16 +289,48 @@ export class GraphReader {
    * (`@odata.count`, on the first page only: null on later pages, and when
    * Graph left it out). It counts the group's transitive user members, so
    * one group's count is a lower bound of the users a sync of it stages.
+   * The next page is asked for as soon as this one's link is read, before
+   * this one is validated and handed on, so Graph serves it while the caller
+   * stores this one: a page in hand and the next in flight, whatever the
+   * group's size.
    */
   async *groupMemberPages(groupId: string): AsyncGenerator<GroupMemberPage> {
-    let path: string | undefined =
+    let body: Promise<unknown> | undefined = this.getMembersBody(
       `/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user` +
-      `?$select=${USER_SELECT}&$top=999&$count=true`;
-    while (path) {
-      const { users, count, next } = await this.getMembersPage(path);
-      yield { users, count };
+        `?$select=${USER_SELECT}&$top=999&$count=true`,
+    );
+    while (body) {
+      const { next, ...page } = await this.takeMembersPage(body);
+      body = next;
+      yield page;
+    }
+  }
+
+  /** A members page as Graph sent it; rejections are also left for whoever awaits it. */
+  private getMembersBody(pathOrUrl: string): Promise<unknown> {
+    // The OData cast with $count is an advanced query: Graph wants both.
+    const body = this.get(pathOrUrl, { ConsistencyLevel: 'eventual' });
+    // Asked for ahead: if the caller stops first, nobody awaits it.
+    body.catch(() => undefined);
+    return body;
+  }
+
+  /**
+   * One members page: its next page asked for, then its users validated.
+   * Its own function so the raw body is only ever referenced from a frame
+   * that is gone once the page is parsed: the generator above suspends
+   * between pages, and whatever its frame still referenced would live
+   * through the next page's fetch.
+   */
+  private async takeMembersPage(
+    body: Promise<unknown>,
+  ): Promise<GroupMemberPage & { next: Promise<unknown> | undefined }> {
+    const raw = await body;
+    const link = (raw as { '@odata.nextLink'?: unknown } | null)?.['@odata.nextLink'];
+    let next: Promise<unknown> | undefined;
+    if (typeof link === 'string') {
       // Follow only links back to the Graph host we were configured with.
-      if (next !== undefined && !next.startsWith(`${this.origin}/`)) {
+      if (!link.startsWith(`${this.origin}/`)) {
         throw new GraphRequestError(
           0,
           null,
@@ -310,26 +339,10 @@ export class GraphReader {
           'Microsoft Graph returned a nextLink to another host',
         );
       }
-      path = next;
+      next = this.getMembersBody(link);
     }
-  }
-
-  /**
-   * One members page, parsed. Its own function so the raw body is only ever
-   * referenced from a frame that is gone once the page is parsed: the
-   * generator above suspends between pages, and whatever its frame still
-   * referenced would live through the next page's fetch.
-   */
-  private async getMembersPage(
-    path: string,
-  ): Promise<GroupMemberPage & { next: string | undefined }> {
-    // The OData cast with $count is an advanced query: Graph wants both.
-    const page = graphUsersPageSchema.parse(await this.get(path, { ConsistencyLevel: 'eventual' }));
-    return {
-      users: page.value,
-      count: page['@odata.count'] ?? null,
-      next: page['@odata.nextLink'],
-    };
+    const page = graphUsersPageSchema.parse(raw);
+    return { users: page.value, count: page['@odata.count'] ?? null, next };
   }
 
   private get(pathOrUrl: string, headers: Record<string, string>): Promise<unknown> {

@@ -60,8 +60,13 @@ export type AccessTokenClaims = z.infer<typeof accessTokenClaimsSchema>;
 export interface GraphToken {
   token: string;
   expiresOnTimestamp: number;
+  /** From when MSAL would renew it (Entra's `refresh_in`, else five minutes before expiry). */
+  renewAfterTimestamp: number;
   claims: AccessTokenClaims;
 }
+
+/** MSAL renews a cached token this long before it expires (its tokenRenewalOffsetSeconds). */
+const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000;
 
 /**
  * A certificate registered on the app and its private key: the client
@@ -231,9 +236,11 @@ export interface GraphTokenSource {
  * Graph tokens for one app in one tenant, for as long as a sync runs, from
  * a client secret (ClientSecretCredential) or a certificate
  * (ClientCertificateCredential).
- * getToken() asks the credential every time: @azure/identity's cache (MSAL)
- * answers from memory and renews the token ahead of its expiry (five minutes
- * before, or at Entra's `refresh_in`). refresh() is for a token Graph
+ * getToken() hands out the token it holds until MSAL would renew it (five
+ * minutes before expiry, or at Entra's `refresh_in`), then asks the
+ * credential, whose cache (MSAL) renews it: a sync's Graph requests cost no
+ * MSAL call each (in a CPU profile of a sync, MSAL's cache lookups were 6 %
+ * of the worker's busy time). refresh() is for a token Graph
  * refused before its time: neither credential offers a forced refresh (the
  * cache is per object), so it builds a fresh credential object.
  */
@@ -296,6 +303,8 @@ export class GraphTokenProvider implements GraphTokenSource {
 
   /** A token valid now (from the cache, or a new one); EntraTokenError when Entra refuses. */
   getToken(): Promise<GraphToken> {
+    const last = this.last;
+    if (last !== null && Date.now() < last.renewAfterTimestamp) return Promise.resolve(last);
     const slot = this.slot;
     if (slot.pending) return slot.pending;
     const pending = this.acquire(slot).finally(() => {
@@ -311,6 +320,7 @@ export class GraphTokenProvider implements GraphTokenSource {
     if (this.last !== null && this.last.token !== stale) return;
     this.refreshing = (async () => {
       this.slot = this.createSlot();
+      this.last = null;
       this.stats.refreshes++;
       await this.getToken();
     })().finally(() => {
@@ -338,6 +348,9 @@ export class GraphTokenProvider implements GraphTokenSource {
       const token: GraphToken = {
         token: accessToken.token,
         expiresOnTimestamp: accessToken.expiresOnTimestamp,
+        renewAfterTimestamp:
+          accessToken.refreshAfterTimestamp ??
+          accessToken.expiresOnTimestamp - RENEW_BEFORE_EXPIRY_MS,
         claims: decodeAccessTokenClaims(accessToken.token),
       };
       if (slot === this.slot) this.last = token;
