@@ -13,6 +13,8 @@ const USERS = intKnob('BENCH_CPU_USERS', 100_000);
 /** BENCH_CPU_PROFILE=<dir>: the worker runs with --cpu-prof; the JSON names its heaviest functions. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const GOAL = 2;
+/** The worker's own heap bound (apps/worker/src/heap-tuning.ts), for the bounded bare loop. */
+const WORKER_HEAP_FLAG = '--heap-growing-percent=100';
 const per100k = (ms: number, users: number) => round((ms * 100_000) / users);
 
 interface State extends SyncStack {
@@ -27,7 +29,9 @@ export const cpuPerUser: Figure<State> = {
   about:
     `the worker process's CPU time (user + system, from /proc) for a sync of ${USERS.toLocaleString('en-US')} users ` +
     "in 4 overlapping, nested groups at zero added latency, per 100,000 users, against the bare loop's own CPU " +
-    "time for the same requests (both parse the same JSON); the simulator's and Redis's CPU are in the JSON. " +
+    "time for the same requests (both parse the same JSON), and against the same loop run with the worker's heap " +
+    "flag (--heap-growing-percent=100), which holds it to a bounded heap as the worker is; the simulator's and " +
+    "Redis's CPU are in the JSON. " +
     'With BENCH_CPU_PROFILE=<dir> the worker is profiled and the JSON lists its heaviest functions by self time.',
   async setup(ctx) {
     const tenant = benchTenant('cpu', USERS, FOUR_GROUPS);
@@ -39,7 +43,10 @@ export const cpuPerUser: Figure<State> = {
     return { ...s, tenant };
   },
   async run(s) {
-    const bare = await runBareSync(bareOptions(s.simulator, s.tenant), s.simulator.caPath);
+    const options = bareOptions(s.simulator, s.tenant);
+    const bare = await runBareSync(options, s.simulator.caPath);
+    // The same loop held to the worker's memory bound (its heap flag): what bounded memory costs.
+    const bounded = await runBareSync(options, s.simulator.caPath, [WORKER_HEAP_FLAG]);
     const sync = await measureSync(s, s.tenant);
     await forgetOrg(s.redis, sync.orgId);
     const users = sync.run.stats.users ?? USERS;
@@ -48,6 +55,11 @@ export const cpuPerUser: Figure<State> = {
       workerCpuMsPer100k: per100k(sync.workerCpuMs, users),
       bareCpuMsPer100k: per100k(bare.cpuMs, users),
       ratio: ratioOf(sync.workerCpuMs, bare.cpuMs),
+      barePeakRssMb: bare.peakRssMb,
+      boundedBareCpuMsPer100k: per100k(bounded.cpuMs, users),
+      boundedBarePeakRssMb: bounded.peakRssMb,
+      ratioToBounded: ratioOf(sync.workerCpuMs, bounded.cpuMs),
+      workerPeakRssMb: sync.workerPeakRssMb,
       simulatorCpuMsPer100k: per100k(sync.simulatorCpuMs, users),
       redisCpuMsPer100k: per100k(sync.redisCpuMs, users),
       syncMs: sync.wallMs,
@@ -68,6 +80,14 @@ export const cpuPerUser: Figure<State> = {
       ratio: m.ratio ?? null,
       goal: `≤ ${GOAL}x`,
       met: (m.ratio ?? Number.POSITIVE_INFINITY) <= GOAL,
+    },
+    {
+      measure: `the same, the bare loop held to the worker's heap bound (peaks: bare ${fmt.mb(m.barePeakRssMb ?? Number.NaN)}, bounded ${fmt.mb(m.boundedBarePeakRssMb ?? Number.NaN)}, worker ${fmt.mb(m.workerPeakRssMb ?? Number.NaN)})`,
+      value: fmt.ms(m.workerCpuMsPer100k ?? Number.NaN),
+      baseline: fmt.ms(m.boundedBareCpuMsPer100k ?? Number.NaN),
+      ratio: m.ratioToBounded ?? null,
+      goal: 'report',
+      met: null,
     },
   ],
   details: (s) => (s.profile ? { workerProfileTopSelfTime: s.profile } : {}),

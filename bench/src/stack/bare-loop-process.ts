@@ -6,9 +6,11 @@ import { fromRoot } from './paths.js';
 export async function runBareSync(
   options: BareSyncOptions,
   caPath: string,
+  nodeArgs: string[] = [],
 ): Promise<BareSyncResult & { pid: number }> {
   const child = spawnNodeProcess(fromRoot('bench/src/stack/bare-loop-main.ts'), {
     env: { BARE_SYNC: JSON.stringify(options), NODE_EXTRA_CA_CERTS: caPath },
+    nodeArgs,
   });
   const line = await child.waitForLine(/"bareSync"/, 30 * 60_000);
   await child.exited;

@@ -25,6 +25,8 @@ export interface BareSyncResult {
   /** HTTP requests sent (discovery, token, batches, pages). */
   requests: number;
   users: number;
+  /** This process's peak RSS. */
+  peakRssMb: number;
 }
 
 const USER_SELECT = 'id,displayName,mail,userPrincipalName,accountEnabled';
@@ -105,5 +107,6 @@ export async function bareSync(o: BareSyncOptions): Promise<BareSyncResult> {
     cpuMs: (used.user + used.system) / 1000,
     requests,
     users,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
   };
 }

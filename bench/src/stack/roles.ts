@@ -1,3 +1,5 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { exitOf, spawnTied } from '@pinnacle/testing';
 import { builtEntry } from './paths.js';
@@ -41,6 +43,12 @@ export class RoleProcess {
     const exited = exitOf(child);
     const started = new RoleProcess(role, child.pid ?? -1, (s) => child.kill(s), exited);
     const stderrTail: string[] = [];
+    // BENCH_ROLE_LOG_DIR: each role's stdout also goes to <dir>/<role>-<pid>.log (e.g. with --trace-gc).
+    const logDir = process.env.BENCH_ROLE_LOG_DIR;
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      child.stdout?.pipe(createWriteStream(join(logDir, `${role}-${child.pid}.log`)));
+    }
     createInterface({ input: child.stdout! }).on('line', (text) => {
       let line: LogLine;
       try {
