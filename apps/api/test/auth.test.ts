@@ -3,8 +3,10 @@ import { type TestRedis, useTestRedis } from '@pinnacle/testing';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createTokenVerifier } from '../src/auth.js';
 import { subjectKey } from '../src/limits.js';
 import {
+  AUTH_SECRET,
   type RequestOptions,
   settingsBody,
   signToken,
@@ -215,6 +217,26 @@ describe('bearer authentication', () => {
 });
 
 const HOUR = 3600;
+
+describe('a token verified once', () => {
+  it('is taken again without verifying its signature, until it expires', async () => {
+    let now = new Date();
+    const verifier = createTokenVerifier(AUTH_SECRET, () => now);
+    const t = await signToken({ expiresIn: 60 });
+    const first = await verifier.verify(`Bearer ${t}`);
+    expect(first).toMatchObject({ ok: true, claims: { sub: 'admin@portal', org: '*' } });
+    expect(await verifier.verify(`Bearer ${t}`)).toEqual(first);
+    // The same claims under another signature are not the token that was verified.
+    const [header, payload] = t.split('.');
+    expect(await verifier.verify(`Bearer ${header}.${payload}.${'A'.repeat(43)}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    now = new Date(now.getTime() + 120_000);
+    expect(await verifier.verify(`Bearer ${t}`)).toEqual({ ok: false, reason: 'expired' });
+    expect(await verifier.verify(`Bearer ${t}`)).toEqual({ ok: false, reason: 'expired' });
+  });
+});
 
 describe('token lifetime (API_AUTH_MAX_TOKEN_LIFETIME, default 24 h)', () => {
   const path = '/api/v1/orgs/org-a/sync-overview';

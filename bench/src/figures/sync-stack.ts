@@ -37,8 +37,7 @@ export async function startSyncStack(
       SYNC_GROUP_CONCURRENCY: String(GROUP_CONCURRENCY),
       ...options.workerEnv,
     }),
-    // BENCH_WORKER_NODE_ARGS: Node flags for the worker (e.g. --trace-gc), beside the figure's own.
-    [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(options.nodeArgs ?? [])],
+    options.nodeArgs,
   );
   return { simulator, redis, stores, queue, worker };
 }

@@ -35,9 +35,14 @@ export class RoleProcess {
     env: Record<string, string>,
     nodeArgs: string[] = [],
   ): Promise<RoleProcess> {
+    // BENCH_WORKER_NODE_ARGS, BENCH_API_NODE_ARGS, BENCH_NOTIFIER_NODE_ARGS: Node flags for
+    // every process of that role (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof, --trace-gc).
+    const extra = (process.env[`BENCH_${role.toUpperCase()}_NODE_ARGS`] ?? '')
+      .split(' ')
+      .filter(Boolean);
     const child = spawnTied(
       process.execPath,
-      [...nodeArgs, builtEntry(`apps/${role}/dist/main.js`)],
+      [...extra, ...nodeArgs, builtEntry(`apps/${role}/dist/main.js`)],
       { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = exitOf(child);
@@ -68,6 +73,12 @@ export class RoleProcess {
         throw new Error(`${role} did not start: ${String(error)}\n${stderrTail.join('\n')}`);
       });
     return started;
+  }
+
+  /** Calls `listener` with every log line from now on, until the returned function is called. */
+  onLine(listener: (line: LogLine) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The first log line from now on that matches. */
