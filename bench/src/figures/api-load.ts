@@ -54,11 +54,14 @@ export const apiLoad: Figure<State> = {
     return {
       healthzRps: round(floor.requests.average),
       healthzP99Ms: floor.latency.p99,
+      healthzMeanMs: floor.latency.average,
       overviewRps: round(overview.requests.average),
       overviewP99Ms: overview.latency.p99,
+      overviewMeanMs: overview.latency.average,
       overviewRatio: ratioOf(overview.requests.average, floor.requests.average),
       directoryRps: round(directory.requests.average),
       directoryP99Ms: directory.latency.p99,
+      directoryMeanMs: directory.latency.average,
       directoryRatio: ratioOf(directory.requests.average, floor.requests.average),
     };
   },

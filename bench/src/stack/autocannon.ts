@@ -7,7 +7,7 @@ const require = createRequire(import.meta.url);
 // The parts of autocannon's JSON result read here.
 const resultSchema = z.object({
   requests: z.object({ average: z.number(), total: z.number() }),
-  latency: z.object({ p50: z.number(), p99: z.number() }),
+  latency: z.object({ average: z.number(), p50: z.number(), p99: z.number() }),
   non2xx: z.number(),
   errors: z.number(),
   timeouts: z.number(),

@@ -55,15 +55,19 @@ export class RoleProcess {
       child.stdout?.pipe(createWriteStream(join(logDir, `${role}-${child.pid}.log`)));
     }
     createInterface({ input: child.stdout! }).on('line', (text) => {
+      const failing = text.includes('"level":"error"') || text.includes('"level":"fatal"');
+      if (failing) {
+        stderrTail.push(text);
+        if (process.env.BENCH_VERBOSE) process.stderr.write(`${role}: ${text}\n`);
+      }
+      // Parsed only when someone listens: under load (the api's request lines)
+      // this process must not compete for the cores with the one measured.
+      if (started.listeners.size === 0) return;
       let line: LogLine;
       try {
         line = JSON.parse(text) as LogLine;
       } catch {
         return;
-      }
-      if (typeof line.level === 'number' && line.level >= 50) {
-        stderrTail.push(text);
-        if (process.env.BENCH_VERBOSE) process.stderr.write(`${role}: ${text}\n`);
       }
       for (const listener of started.listeners) listener(line);
     });
