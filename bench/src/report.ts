@@ -57,6 +57,17 @@ function verdict(met: boolean | null): string {
   return met ? 'met' : '**missed**';
 }
 
+/** A Markdown table, its columns padded as the repository's formatter (Biome) writes them. */
+function table(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, c) =>
+    Math.max(3, ...rows.map((row) => (row[c] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((text, c) => text.padEnd(widths[c] ?? 3)).join(' | ')} |`;
+  const [header, ...body] = rows;
+  return [line(header ?? []), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+}
+
 /** The results as the Markdown table `bench/results/latest.md` holds. */
 export function toMarkdown(results: BenchResults): string {
   const m = results.machine;
@@ -74,22 +85,29 @@ export function toMarkdown(results: BenchResults): string {
       .map(([k, v]) => `\`${k}=${v}\``)
       .join(', ')}.`,
     '',
-    '| # | figure | measure | measured | baseline | ratio | goal | |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const rows: string[][] = [
+    ['#', 'figure', 'measure', 'measured', 'baseline', 'ratio', 'goal', ''],
   ];
   for (const f of results.figures) {
     if (f.error) {
-      lines.push(`| ${f.id} | ${cell(f.title)} | failed: ${cell(f.error)} | | | | | |`);
+      rows.push([f.id, cell(f.title), `failed: ${cell(f.error)}`, '', '', '', '', '']);
       continue;
     }
     for (const r of f.rows) {
-      lines.push(
-        `| ${f.id} | ${cell(f.title)} | ${cell(r.measure)} | ${cell(r.value)} | ${cell(r.baseline)} | ` +
-          `${r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`} | ${cell(r.goal)} | ${verdict(r.met)} |`,
-      );
+      rows.push([
+        f.id,
+        cell(f.title),
+        cell(r.measure),
+        cell(r.value),
+        cell(r.baseline),
+        r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`,
+        cell(r.goal),
+        verdict(r.met),
+      ]);
     }
   }
-  lines.push('', '## What each figure measures', '');
+  lines.push(...table(rows), '', '## What each figure measures', '');
   for (const f of results.figures) lines.push(`${f.id}. **${f.title}**: ${f.about}`);
   lines.push('');
   return lines.join('\n');
