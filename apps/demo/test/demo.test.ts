@@ -135,7 +135,8 @@ describe('pnpm demo', () => {
       const page = await browser!.newPage({ width: 1440, height: 900 });
       await page.goto(links.get(orgId) as string);
       await page.getByRole('heading', { level: 1, name: 'Sync overview' }).waitFor();
-      await page.waitForFunction('document.querySelector(".state--loading") === null');
+      // Not waitForFunction with a string: the console's CSP forbids evaluating strings.
+      await expect.poll(() => page.locator('.state--loading').count(), { timeout: 30_000 }).toBe(0);
       return page;
     };
     const expectations: [string, (page: Awaited<ReturnType<typeof open>>) => Promise<void>][] = [
