@@ -563,12 +563,19 @@ describe('the admin console', () => {
     expect(codes.every((text) => text.includes('client_secret_expired'))).toBe(true);
     await page.getByLabel('Failure code', { exact: true }).selectOption('');
     await page.getByLabel('Status', { exact: true }).selectOption('failing');
+    // Until the filtered page has replaced the unfiltered one.
+    await expect
+      .poll(
+        async () =>
+          new Set(
+            await table
+              .locator('[data-org-id]')
+              .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status'))),
+          ),
+      )
+      .toEqual(new Set(['failing']));
     await row('hooli').waitFor();
     await row('umbrella').waitFor();
-    const statuses = await table
-      .locator('[data-org-id]')
-      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
-    expect(new Set(statuses)).toEqual(new Set(['failing']));
     await checkPage(page, 'fleet-filtered');
   });
 });
