@@ -152,13 +152,17 @@ export function defineRoute<
       if (typeof orgId === 'string') context.orgId = orgId;
       const runId = (params as { runId?: unknown }).runId;
       if (typeof runId === 'string') context.runId = runId;
+      // Released together when the response is done: one listener however
+      // many secrets (a private key is held as each of its PEM lines).
+      const held: (() => void)[] = [];
       const result = await def.handle({
         params: params as z.output<P>,
         query: query as z.output<Q>,
         body: body as z.output<B>,
         auth,
         holdSecret(secret) {
-          res.once('close', secretScrubber.track(secret));
+          if (held.length === 0) res.once('close', () => held.forEach((release) => release()));
+          held.push(secretScrubber.track(secret));
         },
       });
       const createdRunId = (result.body as { runId?: unknown } | undefined)?.runId;
