@@ -161,7 +161,11 @@ export function defineRoute<
         body: body as z.output<B>,
         auth,
         holdSecret(secret) {
-          if (held.length === 0) res.once('close', () => held.forEach((release) => release()));
+          if (held.length === 0) {
+            res.once('close', () => {
+              for (const release of held) release();
+            });
+          }
           held.push(secretScrubber.track(secret));
         },
       });
