@@ -11,8 +11,9 @@ import {
   STALE_AFTER_INTERVALS,
 } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { fenceKey, fleetKeys, globalKeys, orgKeys, type WriteFence } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { defineScript } from './redis-script.js';
 import { OrgOffboardedError } from './write-fence.js';
 
 const STATUSES = healthStatusSchema.options;
@@ -21,64 +22,74 @@ const STATUSES = healthStatusSchema.options;
 // filter indexes, atomically. Health fields are taken only from a run not
 // older than the one recorded (hand-offs of retried attempts come late);
 // the schedule's interval from whoever sends it. Every key is passed in
-// KEYS and shares the {fleet} tag.
-// KEYS: entries, all, staleAt, then one status index per ARGV[5] entry,
-// then one code index per ARGV[6] entry.
-// ARGV: orgId, patch JSON, now (ms), stale-after intervals, statuses JSON, codes JSON.
-const UPDATE = new LuaScript(`
-local orgId = ARGV[1]
-local patch = cjson.decode(ARGV[2])
+// KEYS and shares the {fleet} tag: one status index per entry of
+// `statuses` (JSON), one code index per entry of `codes` (JSON).
+const fleetUpdate = defineScript({
+  name: 'fleetUpdate',
+  keys: ['entries', 'all', 'staleAt', '...statusIndexes', '...codeIndexes'],
+  args: ['orgId', 'patch', 'now', 'staleAfterIntervals', 'statuses', 'codes'],
+  lua: `
+local change = cjson.decode(patch)
 local null = cjson.null
-local raw = redis.call('HGET', KEYS[1], orgId)
+local raw = redis.call('HGET', entries, orgId)
 local rec
 if raw then
   rec = cjson.decode(raw)
 else
   rec = { status = 'unknown', failureCode = null, failingSince = null, lastRunAt = null,
-          lastSuccessAt = null, scheduleIntervalMs = null, registeredAt = tonumber(ARGV[3]),
+          lastSuccessAt = null, scheduleIntervalMs = null, registeredAt = tonumber(now),
           staleAt = null }
 end
-if patch.status ~= nil then
-  local held, incoming = rec.lastRunAt, patch.lastRunAt
+if change.status ~= nil then
+  local held, incoming = rec.lastRunAt, change.lastRunAt
   if held == null or (incoming ~= null and incoming >= held) then
-    rec.status = patch.status
-    rec.failureCode = patch.failureCode
-    rec.failingSince = patch.failingSince
+    rec.status = change.status
+    rec.failureCode = change.failureCode
+    rec.failingSince = change.failingSince
     rec.lastRunAt = incoming
-    rec.lastSuccessAt = patch.lastSuccessAt
+    rec.lastSuccessAt = change.lastSuccessAt
   end
 end
-if patch.scheduleIntervalMs ~= nil then rec.scheduleIntervalMs = patch.scheduleIntervalMs end
+if change.scheduleIntervalMs ~= nil then rec.scheduleIntervalMs = change.scheduleIntervalMs end
 local base = rec.lastSuccessAt
 if base == null then base = rec.registeredAt end
 if rec.scheduleIntervalMs ~= null then
-  rec.staleAt = base + tonumber(ARGV[4]) * rec.scheduleIntervalMs
-  redis.call('ZADD', KEYS[3], rec.staleAt, orgId)
+  rec.staleAt = base + tonumber(staleAfterIntervals) * rec.scheduleIntervalMs
+  redis.call('ZADD', staleAt, rec.staleAt, orgId)
 else
   rec.staleAt = null
-  redis.call('ZREM', KEYS[3], orgId)
+  redis.call('ZREM', staleAt, orgId)
 end
-redis.call('HSET', KEYS[1], orgId, cjson.encode(rec))
-redis.call('ZADD', KEYS[2], 0, orgId)
-local statuses = cjson.decode(ARGV[5])
-local codes = cjson.decode(ARGV[6])
-for i, status in ipairs(statuses) do
-  if rec.status == status then redis.call('ZADD', KEYS[3 + i], 0, orgId)
-  else redis.call('ZREM', KEYS[3 + i], orgId) end
+redis.call('HSET', entries, orgId, cjson.encode(rec))
+redis.call('ZADD', all, 0, orgId)
+for i, status in ipairs(cjson.decode(statuses)) do
+  if rec.status == status then redis.call('ZADD', statusIndexes[i], 0, orgId)
+  else redis.call('ZREM', statusIndexes[i], orgId) end
 end
-for i, code in ipairs(codes) do
-  if rec.failureCode == code then redis.call('ZADD', KEYS[3 + #statuses + i], 0, orgId)
-  else redis.call('ZREM', KEYS[3 + #statuses + i], orgId) end
+for i, code in ipairs(cjson.decode(codes)) do
+  if rec.failureCode == code then redis.call('ZADD', codeIndexes[i], 0, orgId)
+  else redis.call('ZREM', codeIndexes[i], orgId) end
 end
 return 1
-`);
+`,
+  parse: z.literal(1),
+});
 
-// KEYS and ARGV as UPDATE's, minus the patch: the org leaves every index.
-const REMOVE = new LuaScript(`
-redis.call('HDEL', KEYS[1], ARGV[1])
-for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+// The org leaves every index (the keys are fleetUpdate's).
+const fleetRemove = defineScript({
+  name: 'fleetRemove',
+  keys: ['entries', 'all', 'staleAt', '...statusIndexes', '...codeIndexes'],
+  args: ['orgId'],
+  lua: `
+redis.call('HDEL', entries, orgId)
+redis.call('ZREM', all, orgId)
+redis.call('ZREM', staleAt, orgId)
+for _, index in ipairs(statusIndexes) do redis.call('ZREM', index, orgId) end
+for _, index in ipairs(codeIndexes) do redis.call('ZREM', index, orgId) end
 return 1
-`);
+`,
+  parse: z.literal(1),
+});
 
 /** One org as the fleet view lists it. */
 export interface FleetEntry extends FleetRecord {
@@ -119,26 +130,29 @@ export class FleetIndex {
     this.keys = fleetKeys(prefix);
   }
 
-  private allKeys(): string[] {
+  private allKeys() {
     const k = this.keys;
-    return [
-      k.entries,
-      k.all,
-      k.staleAt,
-      ...STATUSES.map((s) => k.status(s)),
-      ...FAILURE_CODES.map((c) => k.code(c)),
-    ];
+    return {
+      entries: k.entries,
+      all: k.all,
+      staleAt: k.staleAt,
+      statusIndexes: STATUSES.map((s) => k.status(s)),
+      codeIndexes: FAILURE_CODES.map((c) => k.code(c)),
+    };
   }
 
   private async update(orgId: string, patch: Patch, now: Date): Promise<void> {
-    await UPDATE.run(this.redis, this.allKeys(), [
-      orgId,
-      JSON.stringify(patch),
-      now.getTime(),
-      STALE_AFTER_INTERVALS,
-      JSON.stringify(STATUSES),
-      JSON.stringify(FAILURE_CODES),
-    ]);
+    await fleetUpdate(this.redis, {
+      keys: this.allKeys(),
+      args: {
+        orgId,
+        patch: JSON.stringify(patch),
+        now: now.getTime(),
+        staleAfterIntervals: STALE_AFTER_INTERVALS,
+        statuses: JSON.stringify(STATUSES),
+        codes: JSON.stringify(FAILURE_CODES),
+      },
+    });
   }
 
   /**
@@ -177,7 +191,7 @@ export class FleetIndex {
 
   /** The org leaves the fleet (offboarding). */
   async remove(orgId: string): Promise<void> {
-    await REMOVE.run(this.redis, this.allKeys(), [orgId]);
+    await fleetRemove(this.redis, { keys: this.allKeys(), args: { orgId } });
   }
 
   async get(orgId: string): Promise<FleetRecord | null> {

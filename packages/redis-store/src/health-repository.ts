@@ -1,17 +1,24 @@
 import { type IntegrationHealth, integrationHealthSchema, unknownHealth } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
-import { LuaScript } from './lua-script.js';
-import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
+import { defineScript } from './redis-script.js';
+import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
-// KEYS: health, fence. ARGV: expected json ('' = absent), new json, fenced (1|0).
-const COMPARE_AND_SET = new LuaScript(`
-${luaFence('KEYS[2]', 'ARGV[3]')}
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
+// expected: the json read ('' = absent). Returns 1, 0 when it changed, or FENCED.
+const healthCompareAndSet = defineScript({
+  name: 'healthCompareAndSet',
+  keys: ['health', 'fence'],
+  args: ['expected', 'replacement', 'fenced'],
+  lua: `
+${luaFence('fence', 'fenced')}
+local cur = redis.call('GET', health) or ''
+if cur ~= expected then return 0 end
+redis.call('SET', health, replacement)
 return 1
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1), z.literal(FENCED)]),
+});
 
 /** The health as read, with its raw form: the token of a compare-and-set. */
 export interface HealthReading {
@@ -53,11 +60,10 @@ export class HealthRepository {
     const json = JSON.stringify(integrationHealthSchema.parse(next));
     const k = orgKeys(this.prefix, orgId);
     const f = fenceArgs(k, fence, k.health);
-    const result = await COMPARE_AND_SET.run(
-      this.redis,
-      [k.health, f.key],
-      [expected.raw, json, f.flag],
-    );
+    const result = await healthCompareAndSet(this.redis, {
+      keys: { health: k.health, fence: f.key },
+      args: { expected: expected.raw, replacement: json, fenced: f.flag },
+    });
     assertNotFenced(result, orgId);
     return result === 1;
   }

@@ -1,9 +1,11 @@
 import type { Run } from '@pinnacle/domain';
 import { RUN_CHANGE_KINDS, runSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
-import { LuaScript, luaTrimIndex } from './lua-script.js';
-import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
+import { luaTrimIndex } from './lua-script.js';
+import { defineScript } from './redis-script.js';
+import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
 /** Runs kept per org; older ones fall off the history. */
 export const RUN_HISTORY_LIMIT = 200;
@@ -15,41 +17,59 @@ export const RUN_RECORD_SUFFIXES = (() => {
   return beside.map((key) => key.slice(k.run('r').length));
 })();
 
-// Records a new run unless the org already has one queued or running.
-// KEYS: active, runIndex, newRunKey, fence. ARGV: runId, json, createdAtMs,
-// limit, run key prefix (for trimming old runs, with the changes each
-// recorded), fenced (1|0).
-// Returns {1, json} when created, {0, existingJson} when an active run exists.
-const CREATE_RUN = new LuaScript(`
-${luaFence('KEYS[4]', 'ARGV[6]')}
-local active = redis.call('GET', KEYS[1])
+// Records a new run unless the org already has one queued or running,
+// trimming the history to `limit` (old runs go with the changes each
+// recorded; runPrefix: the run key without its ID).
+// Returns {1, json} when created, {0, existingJson} when an active run
+// exists, or FENCED.
+const createRun = defineScript({
+  name: 'createRun',
+  keys: ['activeSlot', 'runIndex', 'runKey', 'fence'],
+  args: ['runId', 'json', 'createdAtMs', 'limit', 'runPrefix', 'fenced'],
+  lua: `
+${luaFence('fence', 'fenced')}
+local active = redis.call('GET', activeSlot)
 if active then
-  local existing = redis.call('GET', ARGV[5] .. active)
+  local existing = redis.call('GET', runPrefix .. active)
   if existing then return {0, existing} end
 end
-redis.call('SET', KEYS[3], ARGV[2])
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-${luaTrimIndex('KEYS[2]', 'ARGV[4]', 'ARGV[5]', RUN_RECORD_SUFFIXES)}
-return {1, ARGV[2]}
-`);
+redis.call('SET', runKey, json)
+redis.call('SET', activeSlot, runId)
+redis.call('ZADD', runIndex, createdAtMs, runId)
+${luaTrimIndex('runIndex', 'limit', 'runPrefix', RUN_RECORD_SUFFIXES)}
+return {1, json}
+`,
+  parse: z.union([z.literal(FENCED), z.tuple([z.union([z.literal(0), z.literal(1)]), z.string()])]),
+});
 
 // Writes a run; when it has finished, releases the org's active slot if it
-// still holds this run. KEYS: runKey, active. ARGV: json, runId, finished(0|1).
-const SAVE_RUN = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-if ARGV[3] == '1' and redis.call('GET', KEYS[2]) == ARGV[2] then
-  redis.call('DEL', KEYS[2])
+// still holds this run. Returns 1, or 0 (nothing written) when the record is gone.
+const saveRun = defineScript({
+  name: 'saveRun',
+  keys: ['runKey', 'activeSlot'],
+  args: ['json', 'runId', 'finished'],
+  lua: `
+if redis.call('EXISTS', runKey) == 0 then return 0 end
+redis.call('SET', runKey, json)
+if finished == '1' and redis.call('GET', activeSlot) == runId then
+  redis.call('DEL', activeSlot)
 end
 return 1
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1)]),
+});
 
-// Compare-and-delete of the active slot. KEYS: active. ARGV: runId.
-const RELEASE_ACTIVE = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+// Compare-and-delete of the active slot: 1 when it held runId.
+const releaseActiveRun = defineScript({
+  name: 'releaseActiveRun',
+  keys: ['activeSlot'],
+  args: ['runId'],
+  lua: `
+if redis.call('GET', activeSlot) == runId then return redis.call('DEL', activeSlot) end
 return 0
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1)]),
+});
 
 export class RunRepository {
   constructor(
@@ -74,20 +94,19 @@ export class RunRepository {
     const k = this.keys(run.orgId);
     const json = JSON.stringify(runSchema.parse(run));
     const f = fenceArgs(k, options.fence, k.activeRun);
-    const result = await CREATE_RUN.run(
-      this.redis,
-      [k.activeRun, k.runIndex, k.run(run.id), f.key],
-      [
-        run.id,
+    const result = await createRun(this.redis, {
+      keys: { activeSlot: k.activeRun, runIndex: k.runIndex, runKey: k.run(run.id), fence: f.key },
+      args: {
+        runId: run.id,
         json,
-        String(Date.parse(run.createdAt)),
-        String(RUN_HISTORY_LIMIT),
-        k.run(''),
-        f.flag,
-      ],
-    );
+        createdAtMs: String(Date.parse(run.createdAt)),
+        limit: String(RUN_HISTORY_LIMIT),
+        runPrefix: k.run(''),
+        fenced: f.flag,
+      },
+    });
     assertNotFenced(result, run.orgId);
-    const [created, stored] = result as [number, string];
+    const [created, stored] = result;
     return { created: created === 1, run: runSchema.parse(JSON.parse(stored)) };
   }
 
@@ -112,17 +131,24 @@ export class RunRepository {
   async save(run: Run): Promise<boolean> {
     const k = this.keys(run.orgId);
     const finished = run.status === 'succeeded' || run.status === 'failed';
-    const saved = await SAVE_RUN.run(
-      this.redis,
-      [k.run(run.id), k.activeRun],
-      [JSON.stringify(runSchema.parse(run)), run.id, finished ? '1' : '0'],
-    );
+    const saved = await saveRun(this.redis, {
+      keys: { runKey: k.run(run.id), activeSlot: k.activeRun },
+      args: {
+        json: JSON.stringify(runSchema.parse(run)),
+        runId: run.id,
+        finished: finished ? '1' : '0',
+      },
+    });
     return saved === 1;
   }
 
   /** Frees the active slot if `runId` still holds it (a run whose job was lost). */
   async releaseActive(orgId: string, runId: string): Promise<boolean> {
-    return (await RELEASE_ACTIVE.run(this.redis, [this.keys(orgId).activeRun], [runId])) === 1;
+    const released = await releaseActiveRun(this.redis, {
+      keys: { activeSlot: this.keys(orgId).activeRun },
+      args: { runId },
+    });
+    return released === 1;
   }
 
   /**

@@ -7,39 +7,43 @@ import {
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
-import { LuaScript } from './lua-script.js';
-import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
+import { defineScript } from './redis-script.js';
+import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
 /** One hash field's value: a selected group's record without its ID (the field). */
 const storedSchema = selectedGroupSchema.omit({ id: true });
 
 // Records one preflight's group check. Found groups take the name seen and
 // the check's time; missing ones keep the name and time last seen; groups no
-// longer selected (not in the check) are dropped.
-// KEYS: the org's selected-groups hash, fence. ARGV: checkedAt, JSON [{id,
-// displayName, missing}], fenced (1|0).
-const RECORD_CHECK = new LuaScript(`
-${luaFence('KEYS[2]', 'ARGV[3]')}
-local checked = cjson.decode(ARGV[2])
+// longer selected (not in the check) are dropped. checked: JSON [{id,
+// displayName, missing}]. Returns 1, or FENCED.
+const recordGroupCheck = defineScript({
+  name: 'recordGroupCheck',
+  keys: ['groups', 'fence'],
+  args: ['checkedAt', 'checked', 'fenced'],
+  lua: `
+${luaFence('fence', 'fenced')}
 local keep = {}
-for _, g in ipairs(checked) do
+for _, g in ipairs(cjson.decode(checked)) do
   keep[g.id] = true
-  local name, seen = g.displayName, ARGV[1]
+  local name, seen = g.displayName, checkedAt
   if g.missing then
     name, seen = cjson.null, cjson.null
-    local prev = redis.call('HGET', KEYS[1], g.id)
+    local prev = redis.call('HGET', groups, g.id)
     if prev then
       local p = cjson.decode(prev)
       name, seen = p.displayName, p.lastSeenAt
     end
   end
-  redis.call('HSET', KEYS[1], g.id, cjson.encode({displayName = name, lastSeenAt = seen, missing = g.missing}))
+  redis.call('HSET', groups, g.id, cjson.encode({displayName = name, lastSeenAt = seen, missing = g.missing}))
 end
-for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if not keep[id] then redis.call('HDEL', KEYS[1], id) end
+for _, id in ipairs(redis.call('HKEYS', groups)) do
+  if not keep[id] then redis.call('HDEL', groups, id) end
 end
 return 1
-`);
+`,
+  parse: z.union([z.literal(1), z.literal(FENCED)]),
+});
 
 /**
  * Each org's selected groups as preflights last saw them (name, when seen,
@@ -77,11 +81,14 @@ export class SelectedGroupRepository {
       }));
     const k = orgKeys(this.prefix, orgId);
     const f = fenceArgs(k, fence, k.selectedGroups);
-    const result = await RECORD_CHECK.run(
-      this.redis,
-      [k.selectedGroups, f.key],
-      [checkedAt.toISOString(), JSON.stringify(sightings), f.flag],
-    );
+    const result = await recordGroupCheck(this.redis, {
+      keys: { groups: k.selectedGroups, fence: f.key },
+      args: {
+        checkedAt: checkedAt.toISOString(),
+        checked: JSON.stringify(sightings),
+        fenced: f.flag,
+      },
+    });
     assertNotFenced(result, orgId);
   }
 

@@ -1,5 +1,9 @@
-import { LuaScript, luaBulk } from './lua-script.js';
-import { luaFence } from './write-fence.js';
+import { z } from 'zod';
+import { luaBulk } from './lua-script.js';
+import { defineScript } from './redis-script.js';
+import { FENCED, luaFence } from './write-fence.js';
+
+const fencedOr = <T extends z.ZodType>(reply: T) => z.union([z.literal(FENCED), reply]);
 
 /*
  * The compact snapshot's scripts (records: snapshot-codec.ts). Lua compares
@@ -38,10 +42,9 @@ local function entryLess(a, b) return bytesLess(keyOf(a), keyOf(b)) end
 // of key → entry (snapshot-codec.ts), the user's groups merged, its fields
 // and disabled flag those of the last page that showed it. Idempotent: a
 // replayed page writes nothing.
-// KEYS: current, plan, then the staging buckets the page touches.
-// ARGV: ttl, version, groupId, bucket bits, user ceiling (0: none), then per
-//       bucket (in KEYS order) its users as records: [k] key [body length,
-//       2 bytes] body.
+// buckets: the staging buckets the page touches; pages: per bucket (in the
+// same order) its users as records: [k] key [body length, 2 bytes] body.
+// bits: the plan's bucket bits; ceiling: user ceiling (0: none).
 // Returns the users the version holds after the page; -1 (nothing written)
 // when the version is already the committed one (a stalled worker
 // finishing a run another worker committed), -2 when the run's plan is not
@@ -49,19 +52,23 @@ local function entryLess(a, b) return bytesLess(keyOf(a), keyOf(b)) end
 // or its org offboarded), -3 past 255 groups. Once the version holds more
 // users than the ceiling, a page writes nothing and returns that count: the
 // staging stops within one page of the ceiling, whatever the concurrency.
-export const STAGE_PAGE = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[2] then return -1 end
+export const snapshotStagePage = defineScript({
+  name: 'snapshotStagePage',
+  keys: ['current', 'plan', '...buckets'],
+  args: ['ttl', 'version', 'groupId', 'bits', 'ceiling', '...pages'],
+  lua: `
+if redis.call('GET', current) == version then return -1 end
 ${luaBulk}
 local byte, sub, char = string.byte, string.sub, string.char
-local plan = redis.call('HMGET', KEYS[2], 'bits', 'g:' .. ARGV[3], 'building', 'users')
-if plan[1] ~= ARGV[4] or plan[3] then return -2 end
-local total, ceiling = tonumber(plan[4]) or 0, tonumber(ARGV[5])
-if ceiling > 0 and total > ceiling then return total end
-local gi = tonumber(plan[2])
+local state = redis.call('HMGET', plan, 'bits', 'g:' .. groupId, 'building', 'users')
+if state[1] ~= bits or state[3] then return -2 end
+local total, most = tonumber(state[4]) or 0, tonumber(ceiling)
+if most > 0 and total > most then return total end
+local gi = tonumber(state[2])
 if not gi then
-  gi = redis.call('HINCRBY', KEYS[2], 'groups', 1)
+  gi = redis.call('HINCRBY', plan, 'groups', 1)
   if gi > 255 then return -3 end
-  redis.call('HSET', KEYS[2], 'g:' .. ARGV[3], gi)
+  redis.call('HSET', plan, 'g:' .. groupId, gi)
 end
 local g = char(gi)
 local function withGroup(groups)
@@ -73,8 +80,8 @@ local function withGroup(groups)
   return groups .. g
 end
 local added, disabled = 0, 0
-for k = 3, #KEYS do
-  local records = ARGV[k + 3]
+for b, bucket in ipairs(buckets) do
+  local records = pages[b]
   local fields, bodies = {}, {}
   local p = 1
   while p <= #records do
@@ -89,7 +96,7 @@ for k = 3, #KEYS do
   local writes = {}
   for from = 1, #fields, 1000 do
     local slice = {unpack(fields, from, math.min(from + 999, #fields))}
-    local old = redis.call('HMGET', KEYS[k], unpack(slice))
+    local old = redis.call('HMGET', bucket, unpack(slice))
     for j, f in ipairs(slice) do
       local body = bodies[f]
       local off = byte(body, 1) % 4 == 0
@@ -117,49 +124,68 @@ for k = 3, #KEYS do
       end
     end
   end
-  bulk('HSET', KEYS[k], writes)
-  redis.call('EXPIRE', KEYS[k], ARGV[1])
+  bulk('HSET', bucket, writes)
+  redis.call('EXPIRE', bucket, ttl)
 end
-if added ~= 0 then total = redis.call('HINCRBY', KEYS[2], 'users', added) end
-if disabled ~= 0 then redis.call('HINCRBY', KEYS[2], 'disabled', disabled) end
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+if added ~= 0 then total = redis.call('HINCRBY', plan, 'users', added) end
+if disabled ~= 0 then redis.call('HINCRBY', plan, 'disabled', disabled) end
+redis.call('EXPIRE', plan, ttl)
 return total
-`);
+`,
+  parse: z.number().int(),
+});
 
 // Starts a run's staging plan (fields and values as given), expiring with
-// the staging. KEYS: plan, fence. ARGV: ttl, fenced (1|0), then the plan's
-// field/value pairs. Returns 1, or FENCED.
-export const START_PLAN = new LuaScript(`
-${luaFence('KEYS[2]', 'ARGV[2]')}
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+// the staging. fields: the plan's field/value pairs. Returns 1, or FENCED.
+export const snapshotStartPlan = defineScript({
+  name: 'snapshotStartPlan',
+  keys: ['plan', 'fence'],
+  args: ['ttl', 'fenced', '...fields'],
+  lua: `
+${luaFence('fence', 'fenced')}
+redis.call('DEL', plan)
+redis.call('HSET', plan, unpack(fields))
+redis.call('EXPIRE', plan, ttl)
 return 1
-`);
+`,
+  parse: fencedOr(z.literal(1)),
+});
 
 // Marks a staging plan as being built (no page may add to it any more).
-// KEYS: plan, fence. ARGV: fenced (1|0). Returns 1, 0 when the plan is gone
-// (expired, or built by another attempt), or FENCED.
-export const MARK_BUILDING = new LuaScript(`
-${luaFence('KEYS[2]', 'ARGV[1]')}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'building', 1)
+// Returns 1, 0 when the plan is gone (expired, or built by another
+// attempt), or FENCED.
+export const snapshotMarkBuilding = defineScript({
+  name: 'snapshotMarkBuilding',
+  keys: ['plan', 'fence'],
+  args: ['fenced'],
+  lua: `
+${luaFence('fence', 'fenced')}
+if redis.call('EXISTS', plan) == 0 then return 0 end
+redis.call('HSET', plan, 'building', 1)
 return 1
-`);
+`,
+  parse: fencedOr(z.union([z.literal(0), z.literal(1)])),
+});
 
 // Finishes a build: the version's layout (first build: the plan is then
-// consumed) and the run's change summary. KEYS: layout, plan, changes
-// summary, fence. ARGV: fenced (1|0), ttl, layout json ('' on a re-diff of a
-// built version), then the summary's field/value pairs. Returns 1, or FENCED.
-export const FINISH_BUILD = new LuaScript(`
-${luaFence('KEYS[4]', 'ARGV[1]')}
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
-  redis.call('DEL', KEYS[2])
+// consumed) and the run's change summary. json: the layout ('' on a
+// re-diff of a built version); fields: the summary's field/value pairs.
+// Returns 1, or FENCED.
+export const snapshotFinishBuild = defineScript({
+  name: 'snapshotFinishBuild',
+  keys: ['layout', 'plan', 'summary', 'fence'],
+  args: ['fenced', 'ttl', 'json', '...fields'],
+  lua: `
+${luaFence('fence', 'fenced')}
+if json ~= '' then
+  redis.call('SET', layout, json, 'EX', ttl)
+  redis.call('DEL', plan)
 end
-redis.call('HSET', KEYS[3], unpack(ARGV, 4))
+redis.call('HSET', summary, unpack(fields))
 return 1
-`);
+`,
+  parse: fencedOr(z.literal(1)),
+});
 
 // Builds (or re-diffs) one batch of a version: a range of the key space.
 // The new users come from the staging buckets (mode 's': sorted, disabled
@@ -170,24 +196,40 @@ return 1
 // versions may have different bucket counts. Equal entries are unchanged
 // users (the entry is the whole record). Records the first `cap` changes of
 // each kind in the run's lists.
-// KEYS: added list, removed list, changed list, then `ns` sources, `nf`
-//       buckets to write (mode 's'), `no` old buckets from the stream's.
-// ARGV: mode, keep disabled (1|0), ttl, ns, nf, no, bucket bits, first
-//       bucket, batch end (key prefix, exclusive), old offset, group remap
-//       (byte i = canonical index of staged index i; '' = identity),
-//       old-group translation (byte i = new index of old index i, 0 = gone;
-//       '' = identity), cap.
+// Keys: the run's three change lists, the batch's sources, the buckets to
+// write (`finals`, mode 's') and the old version's buckets from the
+// stream's. bits: the final bucket bits; firstBucket: the first of
+// `finals`; batchEnd: key prefix, exclusive; oldOffset: in the first old
+// bucket; remap: group remap (byte i = canonical index of staged index i;
+// '' = identity); translate: old-group translation (byte i = new index of
+// old index i, 0 = gone; '' = identity).
 // Returns {users, added, removed, changed, old buckets passed, old offset}.
-export const BUILD_BATCH = new LuaScript(`
+export const snapshotBuildBatch = defineScript({
+  name: 'snapshotBuildBatch',
+  keys: ['addedList', 'removedList', 'changedList', '...sources', '...finals', '...oldBuckets'],
+  args: [
+    'mode',
+    'keepDisabled',
+    'ttl',
+    'bits',
+    'firstBucket',
+    'batchEnd',
+    'oldOffset',
+    'remap',
+    'translate',
+    'cap',
+  ],
+  lua: `
 ${luaBulk}
 ${luaKeys}
-local mode, keepDisabled, ttl = ARGV[1], ARGV[2] == '1', ARGV[3]
-local ns, nf, no = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local fdiv = 2 ^ (32 - tonumber(ARGV[7])) * 65536
-local ffirst = tonumber(ARGV[8])
-local hi = tonumber(ARGV[9]) * 65536
-local off = tonumber(ARGV[10])
-local remap, translate, cap = ARGV[11], ARGV[12], tonumber(ARGV[13])
+local keep = keepDisabled == '1'
+local ns, nf, no = #sources, #finals, #oldBuckets
+local fdiv = 2 ^ (32 - tonumber(bits)) * 65536
+local ffirst = tonumber(firstBucket)
+local hi = tonumber(batchEnd) * 65536
+local off = tonumber(oldOffset)
+local limit = tonumber(cap)
+local lists = {addedList, removedList, changedList}
 
 -- An entry with its group indexes mapped (and sorted); also whether any
 -- mapped to 0 (a group the other version does not have).
@@ -214,9 +256,9 @@ local ne, nn = {}, {}
 if mode == 's' then
   for s = 1, ns do
     local nums, byNum, ties = {}, {}, {}
-    for _, e in ipairs(redis.call('HVALS', KEYS[3 + s])) do
+    for _, e in ipairs(redis.call('HVALS', sources[s])) do
       local at = byte(e, 1) + 2
-      if keepDisabled or byte(e, at + 1 + byte(e, at)) % 4 ~= 0 then
+      if keep or byte(e, at + 1 + byte(e, at)) % 4 ~= 0 then
         if remap ~= '' then e = mapGroups(e, remap) end
         local n = n48(e)
         local seen = byNum[n]
@@ -244,14 +286,13 @@ if mode == 's' then
   end
 else
   for s = 1, ns do
-    for _, e in ipairs(redis.call('LRANGE', KEYS[3 + s], 0, -1)) do
+    for _, e in ipairs(redis.call('LRANGE', sources[s], 0, -1)) do
       ne[#ne + 1], nn[#nn + 1] = e, n48(e)
     end
   end
 end
 
 -- The old version: one sorted stream across its buckets, up to the batch end.
-local oldBase = 3 + ns + nf
 local oi, slice, si = 1, {}, 1
 local function peekOld()
   while true do
@@ -262,7 +303,7 @@ local function peekOld()
       return e, n
     end
     if oi > no then return nil end
-    slice, si = redis.call('LRANGE', KEYS[oldBase + oi], off, off + 511), 1
+    slice, si = redis.call('LRANGE', oldBuckets[oi], off, off + 511), 1
     if #slice == 0 then
       oi, off = oi + 1, 0
     end
@@ -273,7 +314,7 @@ local function takeOld()
 end
 
 local room = {}
-for i = 1, 3 do room[i] = cap - redis.call('LLEN', KEYS[i]) end
+for i = 1, 3 do room[i] = limit - redis.call('LLEN', lists[i]) end
 local pushed = {{}, {}, {}}
 local function record(kind, item)
   local list = pushed[kind]
@@ -322,41 +363,46 @@ while oe do
   oe, on = peekOld()
 end
 
-for i = 1, 3 do bulk('RPUSH', KEYS[i], pushed[i]) end
+for i = 1, 3 do bulk('RPUSH', lists[i], pushed[i]) end
 if mode == 's' then
   for i = 1, nf do
-    local key = KEYS[3 + ns + i]
+    local key = finals[i]
     bulk('RPUSH', key, out[i])
     if #out[i] > 0 then redis.call('EXPIRE', key, ttl) end
   end
-  for s = 1, ns do redis.call('UNLINK', KEYS[3 + s]) end
+  for s = 1, ns do redis.call('UNLINK', sources[s]) end
 end
 return {#ne, added, removed, changed, oi - 1, off}
-`);
+`,
+  parse: z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()]),
+});
 
 // Points `current` at the new version if nobody else committed in between.
 // One SET is the swap: readers see the old version or the new one. The new
 // version's keys stop expiring, the old one's start (readers holding a
 // cursor finish on it meanwhile), and the run's changes are marked applied.
-// KEYS: current, new layout, new meta, run changes summary, the new
-//       version's buckets (`nNew`), every key of the old version, then the
-//       fence (last).
-// ARGV: expected old version ('' for none), new version, retired ttl, meta
-//       json, nNew, fenced (1|0).
+// Keys: the new version's layout, meta and buckets, its run's changes
+// summary, and every key of the old version. expected: the old version
+// ('' for none); retiredTtl: how long the old version stays readable.
 // Returns 1, 0 when the committed version is not the expected one, or
 // FENCED (the run's org was offboarded: nothing is swapped).
-export const PROMOTE = new LuaScript(`
-${luaFence('KEYS[#KEYS]', 'ARGV[6]')}
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return 0 end
-local nNew = tonumber(ARGV[5])
-redis.call('SET', KEYS[3], ARGV[4])
-redis.call('PERSIST', KEYS[2])
-for k = 5, 4 + nNew do redis.call('PERSIST', KEYS[k]) end
-redis.call('SET', KEYS[1], ARGV[2])
-if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'applied', '1') end
-if cur ~= '' and cur ~= ARGV[2] then
-  for k = 5 + nNew, #KEYS - 1 do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
+export const snapshotPromote = defineScript({
+  name: 'snapshotPromote',
+  keys: ['current', 'layout', 'meta', 'summary', '...newBuckets', '...oldKeys', 'fence'],
+  args: ['expected', 'version', 'retiredTtl', 'metaJson', 'fenced'],
+  lua: `
+${luaFence('fence', 'fenced')}
+local cur = redis.call('GET', current) or ''
+if cur ~= expected then return 0 end
+redis.call('SET', meta, metaJson)
+redis.call('PERSIST', layout)
+for _, key in ipairs(newBuckets) do redis.call('PERSIST', key) end
+redis.call('SET', current, version)
+if redis.call('EXISTS', summary) == 1 then redis.call('HSET', summary, 'applied', '1') end
+if cur ~= '' and cur ~= version then
+  for _, key in ipairs(oldKeys) do redis.call('EXPIRE', key, retiredTtl) end
 end
 return 1
-`);
+`,
+  parse: fencedOr(z.union([z.literal(0), z.literal(1)])),
+});

@@ -23,12 +23,12 @@ import {
   shadowLegacyVersion,
 } from './snapshot-legacy.js';
 import {
-  BUILD_BATCH,
-  FINISH_BUILD,
-  MARK_BUILDING,
-  PROMOTE,
-  STAGE_PAGE,
-  START_PLAN,
+  snapshotBuildBatch,
+  snapshotFinishBuild,
+  snapshotMarkBuilding,
+  snapshotPromote,
+  snapshotStagePage,
+  snapshotStartPlan,
 } from './snapshot-scripts.js';
 import { unlinkAll } from './unlink.js';
 import { assertNotFenced, fenceArgs } from './write-fence.js';
@@ -214,7 +214,7 @@ export class SnapshotStore {
         k.runChangeList(runId, 'added'),
         k.runChangeList(runId, 'removed'),
         k.runChangeList(runId, 'changed'),
-      ],
+      ] as const,
     };
   }
 
@@ -274,11 +274,10 @@ export class SnapshotStore {
       plan[`g:${g}`] = i + 1;
     });
     const f = fenceArgs(k, options.fence, k.snapshotStagePlan(runId));
-    const started = await START_PLAN.run(
-      this.redis,
-      [k.snapshotStagePlan(runId), f.key],
-      [BUILDING_TTL_SECONDS, f.flag, ...Object.entries(plan).flat()],
-    );
+    const started = await snapshotStartPlan(this.redis, {
+      keys: { plan: k.snapshotStagePlan(runId), fence: f.key },
+      args: { ttl: BUILDING_TTL_SECONDS, fenced: f.flag, fields: Object.entries(plan).flat() },
+    });
     assertNotFenced(started, orgId);
     this.rememberStaging(orgId, runId, bits);
   }
@@ -330,26 +329,23 @@ export class SnapshotStore {
       return pageOf(Number((await this.redis.hget(k.snapshotStagePlan(runId), 'users')) ?? 0));
     }
     const bits = await this.stagingBitsOf(orgId, runId);
-    const keys = [k.snapshotCurrent, k.snapshotStagePlan(runId)];
-    const args: (string | number | Buffer)[] = [
-      BUILDING_TTL_SECONDS,
-      runId,
-      groupId,
-      bits,
-      ceiling,
-    ];
+    const buckets: string[] = [];
+    const pages: Buffer[] = [];
     for (const { bucket, records } of encodeStagePage(users, bits)) {
-      keys.push(k.snapshotStageBucket(runId, bucket));
-      args.push(records);
+      buckets.push(k.snapshotStageBucket(runId, bucket));
+      pages.push(records);
     }
-    const staged = await STAGE_PAGE.run(this.redis, keys, args);
+    const staged = await snapshotStagePage(this.redis, {
+      keys: { current: k.snapshotCurrent, plan: k.snapshotStagePlan(runId), buckets },
+      args: { ttl: BUILDING_TTL_SECONDS, version: runId, groupId, bits, ceiling, pages },
+    });
     if (staged === -1) throw new SnapshotConflictError();
     if (staged === -2) {
       this.rememberStaging(orgId, runId, null);
       throw new SnapshotConflictError("This run's staging was restarted or has expired");
     }
     if (staged === -3) throw new SnapshotEncodingError('A version holds at most 255 groups');
-    return pageOf(staged as number);
+    return pageOf(staged);
   }
 
   async currentVersion(orgId: string): Promise<string | null> {
@@ -423,11 +419,10 @@ export class SnapshotStore {
         if (to !== g.index) identity = false;
       }
       if (!identity) remap = indexMap(map);
-      const marked = await MARK_BUILDING.run(
-        this.redis,
-        [k.snapshotStagePlan(runId), fence.key],
-        [fence.flag],
-      );
+      const marked = await snapshotMarkBuilding(this.redis, {
+        keys: { plan: k.snapshotStagePlan(runId), fence: fence.key },
+        args: { fenced: fence.flag },
+      });
       assertNotFenced(marked, orgId);
       if (marked !== 1) {
         throw new SnapshotConflictError('This run has no complete staging to build from');
@@ -488,31 +483,38 @@ export class SnapshotStore {
         const last = Math.min(old.keys.length - 1, bucketOfPrefix(end - 1, old.bits));
         oldKeys = old.keys.slice(oldBucket, last + 1);
       }
-      const [users, added, removed, changed, passed, offset] = (await BUILD_BATCH.run(
+      const [addedList, removedList, changedList] = changes.lists;
+      const [users, added, removed, changed, passed, offset] = await snapshotBuildBatch(
         this.redis,
-        [...changes.lists, ...batchSources, ...batchFinals, ...oldKeys],
-        [
-          source.mode,
-          options.includeDisabledUsers ? '1' : '0',
-          BUILDING_TTL_SECONDS,
-          batchSources.length,
-          batchFinals.length,
-          oldKeys.length,
-          finalBits,
-          u0 * perFinal,
-          end,
-          oldOffset,
-          remap,
-          old?.translate ?? '',
-          RUN_CHANGES_LIMIT,
-        ],
-      )) as number[];
-      totals.users += users as number;
-      totals.added += added as number;
-      totals.removed += removed as number;
-      totals.changed += changed as number;
-      oldBucket += passed as number;
-      oldOffset = offset as number;
+        {
+          keys: {
+            addedList,
+            removedList,
+            changedList,
+            sources: batchSources,
+            finals: batchFinals,
+            oldBuckets: oldKeys,
+          },
+          args: {
+            mode: source.mode,
+            keepDisabled: options.includeDisabledUsers ? '1' : '0',
+            ttl: BUILDING_TTL_SECONDS,
+            bits: finalBits,
+            firstBucket: u0 * perFinal,
+            batchEnd: end,
+            oldOffset,
+            remap,
+            translate: old?.translate ?? '',
+            cap: RUN_CHANGES_LIMIT,
+          },
+        },
+      );
+      totals.users += users;
+      totals.added += added;
+      totals.removed += removed;
+      totals.changed += changed;
+      oldBucket += passed;
+      oldOffset = offset;
     }
 
     const layout: Layout | null =
@@ -527,16 +529,20 @@ export class SnapshotStore {
       applied: 0,
       limit: RUN_CHANGES_LIMIT,
     };
-    const finished = await FINISH_BUILD.run(
-      this.redis,
-      [k.snapshotLayout(runId), k.snapshotStagePlan(runId), changes.summary, fence.key],
-      [
-        fence.flag,
-        BUILDING_TTL_SECONDS,
-        layout ? JSON.stringify(layout) : '',
-        ...Object.entries(summary).flat(),
-      ],
-    );
+    const finished = await snapshotFinishBuild(this.redis, {
+      keys: {
+        layout: k.snapshotLayout(runId),
+        plan: k.snapshotStagePlan(runId),
+        summary: changes.summary,
+        fence: fence.key,
+      },
+      args: {
+        fenced: fence.flag,
+        ttl: BUILDING_TTL_SECONDS,
+        json: layout ? JSON.stringify(layout) : '',
+        fields: Object.entries(summary).flat(),
+      },
+    });
     if (shadowKeys.length > 0) await unlinkAll(this.redis, shadowKeys);
     assertNotFenced(finished, orgId);
     this.rememberStaging(orgId, runId, null);
@@ -574,26 +580,24 @@ export class SnapshotStore {
       else oldKeys.push(...legacyVersionKeys(k, baseVersion));
     }
     const fence = fenceArgs(k, options.fence, k.snapshotCurrent);
-    const ok = await PROMOTE.run(
-      this.redis,
-      [
-        k.snapshotCurrent,
-        k.snapshotLayout(runId),
-        k.snapshotMeta(runId),
-        k.runChanges(runId),
-        ...newBuckets,
-        ...oldKeys,
-        fence.key,
-      ],
-      [
-        baseVersion ?? '',
-        runId,
-        RETIRED_VERSION_TTL_SECONDS,
-        JSON.stringify(snapshotMetaSchema.parse({ ...meta, runId })),
-        newBuckets.length,
-        fence.flag,
-      ],
-    );
+    const ok = await snapshotPromote(this.redis, {
+      keys: {
+        current: k.snapshotCurrent,
+        layout: k.snapshotLayout(runId),
+        meta: k.snapshotMeta(runId),
+        summary: k.runChanges(runId),
+        newBuckets,
+        oldKeys,
+        fence: fence.key,
+      },
+      args: {
+        expected: baseVersion ?? '',
+        version: runId,
+        retiredTtl: RETIRED_VERSION_TTL_SECONDS,
+        metaJson: JSON.stringify(snapshotMetaSchema.parse({ ...meta, runId })),
+        fenced: fence.flag,
+      },
+    });
     assertNotFenced(ok, orgId);
     if (ok !== 1) throw new SnapshotConflictError();
   }

@@ -36,6 +36,9 @@ export function fenceArgs(
 }
 
 /** Throws OrgOffboardedError when a fenced script refused to write. */
-export function assertNotFenced(result: unknown, orgId: string): void {
+export function assertNotFenced<T>(
+  result: T,
+  orgId: string,
+): asserts result is Exclude<T, typeof FENCED> {
   if (result === FENCED) throw new OrgOffboardedError(orgId);
 }
