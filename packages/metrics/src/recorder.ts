@@ -1,5 +1,5 @@
 import type { Run } from '@pinnacle/domain';
-import { LuaScript } from '@pinnacle/redis-store';
+import { defineScript } from '@pinnacle/redis-store';
 import type { Redis } from 'ioredis';
 import {
   type CounterDefinition,
@@ -52,19 +52,27 @@ export interface MetricsRecorderOptions {
   onError?: (error: unknown) => void;
 }
 
-// Applies increments to the metric hashes in one step. ARGV: triplets of
-// (key index, field, increment); an increment with a '.' is a float.
-const INCREMENT = new LuaScript(`
-for i = 1, #ARGV, 3 do
-  local key = KEYS[tonumber(ARGV[i])]
-  if string.find(ARGV[i + 2], '.', 1, true) then
-    redis.call('HINCRBYFLOAT', key, ARGV[i + 1], ARGV[i + 2])
+// Applies increments to the metric hashes in one step. increments:
+// triplets of (index in hashes, field, amount); an amount with a '.' is a
+// float.
+const incrementMetrics = defineScript({
+  name: 'incrementMetrics',
+  keys: ['...hashes'],
+  args: ['...increments'],
+  lua: `
+for i = 1, #increments, 3 do
+  local key = hashes[tonumber(increments[i])]
+  if string.find(increments[i + 2], '.', 1, true) then
+    redis.call('HINCRBYFLOAT', key, increments[i + 1], increments[i + 2])
   else
-    redis.call('HINCRBY', key, ARGV[i + 1], ARGV[i + 2])
+    redis.call('HINCRBY', key, increments[i + 1], increments[i + 2])
   end
 end
 return 1
-`);
+`,
+  // Always 1: nothing to read back.
+  parse: () => undefined,
+});
 
 /** One increment: metric hash, field, amount (as the script reads it). */
 type Increment = [definition: MetricDefinition, field: string, by: string];
@@ -83,15 +91,17 @@ export function createMetricsRecorder(
   const onError = options.onError ?? (() => {});
 
   const apply = async (increments: Increment[]): Promise<void> => {
-    const keys: string[] = [];
-    const args: string[] = [];
+    const hashes: string[] = [];
+    const triplets: string[] = [];
     for (const [definition, field, by] of increments) {
       const key = metricKey(queuePrefix, definition);
-      let index = keys.indexOf(key);
-      if (index < 0) index = keys.push(key) - 1;
-      args.push(String(index + 1), field, by);
+      let index = hashes.indexOf(key);
+      if (index < 0) index = hashes.push(key) - 1;
+      triplets.push(String(index + 1), field, by);
     }
-    if (args.length > 0) await INCREMENT.run(redis, keys, args);
+    if (triplets.length > 0) {
+      await incrementMetrics(redis, { keys: { hashes }, args: { increments: triplets } });
+    }
   };
 
   /** Never rejects: metrics never fail the caller. */

@@ -8,9 +8,10 @@ import {
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { fenceKey, globalKeys, orgKeys, type WriteFence } from './keys.js';
-import { LuaScript, luaTrimIndex } from './lua-script.js';
+import { luaTrimIndex } from './lua-script.js';
 import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
-import { assertNotFenced, fenceArgs, luaFence, OrgOffboardedError } from './write-fence.js';
+import { defineScript } from './redis-script.js';
+import { assertNotFenced, FENCED, fenceArgs, luaFence, OrgOffboardedError } from './write-fence.js';
 import { withScores } from './zset.js';
 
 /**
@@ -38,19 +39,32 @@ export type FinalEmailState = z.infer<typeof finalEmailStateSchema>;
 // is never lost), the delivered-email list stays, and so does the email
 // state unless this write starts a new email (another emailAlertId). The
 // notification is indexed by creation time and the inbox trimmed to `limit`.
-// KEYS: state, notification, index, fence. ARGV: expected state, new state
-// ('' = none), notification json ('' = none), score, id, limit, notification
-// key prefix, fenced (1|0). Returns 1, or 0 when the state changed meanwhile.
-const COMMIT = new LuaScript(`
-${luaFence('KEYS[4]', 'ARGV[8]')}
-if ARGV[1] ~= '*' then
-  local cur = redis.call('GET', KEYS[1]) or ''
-  if cur ~= ARGV[1] then return 0 end
-  if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2]) end
+// expected: the state read ('*': not checked); replacement: the new state
+// ('' = none); json: the notification ('' = none); notificationPrefix: a
+// notification's key without its ID. Returns 1, 0 when the state changed
+// meanwhile, or FENCED.
+const commitAlert = defineScript({
+  name: 'commitAlert',
+  keys: ['episodes', 'notification', 'index', 'fence'],
+  args: [
+    'expected',
+    'replacement',
+    'json',
+    'score',
+    'notificationId',
+    'limit',
+    'notificationPrefix',
+    'fenced',
+  ],
+  lua: `
+${luaFence('fence', 'fenced')}
+if expected ~= '*' then
+  local cur = redis.call('GET', episodes) or ''
+  if cur ~= expected then return 0 end
+  if replacement ~= '' then redis.call('SET', episodes, replacement) end
 end
-if ARGV[3] == '' then return 1 end
-local json = ARGV[3]
-local cur = redis.call('GET', KEYS[2])
+if json == '' then return 1 end
+local cur = redis.call('GET', notification)
 if cur then
   local old = cjson.decode(cur)
   local new = cjson.decode(json)
@@ -64,38 +78,46 @@ if cur then
   new.emailsDelivered = old.emailsDelivered
   json = cjson.encode(new)
 end
-redis.call('SET', KEYS[2], json)
-redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
-${luaTrimIndex('KEYS[3]', 'ARGV[6]', 'ARGV[7]')}
+redis.call('SET', notification, json)
+redis.call('ZADD', index, 'NX', score, notificationId)
+${luaTrimIndex('index', 'limit', 'notificationPrefix')}
 return 1
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1), z.literal(FENCED)]),
+});
 
 // Records how an alert's email went. The state only moves for the email the
 // notification currently tracks, and never away from 'delivered'; a
 // delivered alert joins the list that stops it being sent again.
-// KEYS: notification. ARGV: alert ID, state, '1' when delivered.
-// Returns the stored json, or false when there is no such notification.
-const RECORD_EMAIL = new LuaScript(`
-local cur = redis.call('GET', KEYS[1])
+// delivered: '1' when the SMTP server accepted it. Returns the stored json,
+// or null when there is no such notification.
+const recordEmail = defineScript({
+  name: 'recordAlertEmail',
+  keys: ['notification'],
+  args: ['alertId', 'state', 'delivered'],
+  lua: `
+local cur = redis.call('GET', notification)
 if not cur then return false end
 local n = cjson.decode(cur)
 local changed = false
-if ARGV[3] == '1' then
+if delivered == '1' then
   local list = n.emailsDelivered or ''
-  if not string.find(',' .. list .. ',', ',' .. ARGV[1] .. ',', 1, true) then
-    if list == '' then n.emailsDelivered = ARGV[1] else n.emailsDelivered = list .. ',' .. ARGV[1] end
+  if not string.find(',' .. list .. ',', ',' .. alertId .. ',', 1, true) then
+    if list == '' then n.emailsDelivered = alertId else n.emailsDelivered = list .. ',' .. alertId end
     changed = true
   end
 end
-if n.emailAlertId == ARGV[1] and n.delivery.email ~= ARGV[2] and n.delivery.email ~= 'delivered' then
-  n.delivery.email = ARGV[2]
+if n.emailAlertId == alertId and n.delivery.email ~= state and n.delivery.email ~= 'delivered' then
+  n.delivery.email = state
   changed = true
 end
 if not changed then return cur end
 local json = cjson.encode(n)
-redis.call('SET', KEYS[1], json)
+redis.call('SET', notification, json)
 return json
-`);
+`,
+  parse: z.string().nullable(),
+});
 
 /**
  * The notifier's writes: each org's failure episodes, the in-app
@@ -206,11 +228,14 @@ export class AlertRepository {
     alertId: string,
     state: FinalEmailState,
   ): Promise<StoredNotification | null> {
-    const json = (await RECORD_EMAIL.run(
-      this.redis,
-      [this.keys(orgId).notification(notificationId)],
-      [alertId, finalEmailStateSchema.parse(state), state === 'delivered' ? '1' : '0'],
-    )) as string | null;
+    const json = await recordEmail(this.redis, {
+      keys: { notification: this.keys(orgId).notification(notificationId) },
+      args: {
+        alertId,
+        state: finalEmailStateSchema.parse(state),
+        delivered: state === 'delivered' ? '1' : '0',
+      },
+    });
     return json ? storedNotificationSchema.parse(JSON.parse(json)) : null;
   }
 
@@ -225,21 +250,25 @@ export class AlertRepository {
     const n = notification ? storedNotificationSchema.parse(notification) : null;
     const id = n?.id ?? '';
     const f = fenceArgs(k, fence, k.episodes);
-    const result = await COMMIT.run(
-      this.redis,
-      [k.episodes, k.notification(id), k.notifications, f.key],
-      [
-        expectedRaw,
-        state,
-        n ? JSON.stringify(n) : '',
-        n ? String(Date.parse(n.createdAt)) : '0',
-        id,
-        String(NOTIFICATIONS_PER_ORG),
-        k.notification(''),
-        f.flag,
-      ],
-    );
+    const result = await commitAlert(this.redis, {
+      keys: {
+        episodes: k.episodes,
+        notification: k.notification(id),
+        index: k.notifications,
+        fence: f.key,
+      },
+      args: {
+        expected: expectedRaw,
+        replacement: state,
+        json: n ? JSON.stringify(n) : '',
+        score: n ? String(Date.parse(n.createdAt)) : '0',
+        notificationId: id,
+        limit: String(NOTIFICATIONS_PER_ORG),
+        notificationPrefix: k.notification(''),
+        fenced: f.flag,
+      },
+    });
     assertNotFenced(result, orgId);
-    return result as number;
+    return result;
   }
 }

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { storedIntegrationSchema } from './integration-repository.js';
 import { globalKeys, orgKeys } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { defineScript } from './redis-script.js';
 import type { SecretBox } from './secret-box.js';
 import { OrgOffboardedError } from './write-fence.js';
 import { withScores } from './zset.js';
@@ -82,44 +82,45 @@ export function certificateKeyContext(orgId: string, certificateId: string): str
   return `certificate-key:${orgId}:${certificateId}`;
 }
 
-// KEYS: certificates doc, certificate-keys hash, integration.
-// ARGV: expected doc revision, expected integration revision ('' = not checked),
-// new doc, then the number of keys to set followed by id/sealed pairs, then
-// the number of keys to delete followed by ids.
-const WRITE = new LuaScript(`
-local cur = redis.call('GET', KEYS[1])
+// Replaces the certificates doc if its revision (and, unless
+// integrationRevision is '', the integration's) is still the one read;
+// seal: id/sealed pairs to set in the keys hash, drop: ids to delete.
+// Returns 1, or 0 when either changed meanwhile.
+const writeCertificates = defineScript({
+  name: 'writeCertificates',
+  keys: ['certificates', 'privateKeys', 'integration'],
+  args: ['revision', 'integrationRevision', 'doc', '...seal', '...drop'],
+  lua: `
+local cur = redis.call('GET', certificates)
 local rev = 0
 if cur then rev = cjson.decode(cur).revision end
-if tostring(rev) ~= ARGV[1] then return 0 end
-if ARGV[2] ~= '' then
-  local integration = redis.call('GET', KEYS[3])
+if tostring(rev) ~= revision then return 0 end
+if integrationRevision ~= '' then
+  local record = redis.call('GET', integration)
   local irev = 0
-  if integration then irev = cjson.decode(integration).revision end
-  if tostring(irev) ~= ARGV[2] then return 0 end
+  if record then irev = cjson.decode(record).revision end
+  if tostring(irev) ~= integrationRevision then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[3])
-local i = 4
-local sets = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, sets do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-local dels = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, dels do
-  redis.call('HDEL', KEYS[2], ARGV[i])
-  i = i + 1
-end
+redis.call('SET', certificates, doc)
+for i = 1, #seal, 2 do redis.call('HSET', privateKeys, seal[i], seal[i + 1]) end
+for _, id in ipairs(drop) do redis.call('HDEL', privateKeys, id) end
 return 1
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1)]),
+});
 
-// KEYS: certificate-keys hash. ARGV: id, expected sealed value, new sealed value.
-const RESEAL = new LuaScript(`
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+// Replaces one sealed key if it is still `expected`: 1, else 0.
+const resealCertificateKey = defineScript({
+  name: 'resealCertificateKey',
+  keys: ['privateKeys'],
+  args: ['id', 'expected', 'sealed'],
+  lua: `
+if redis.call('HGET', privateKeys, id) ~= expected then return 0 end
+redis.call('HSET', privateKeys, id, sealed)
 return 1
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1)]),
+});
 
 /**
  * The certificates of each org. Public parts and statuses are one JSON
@@ -302,7 +303,10 @@ export class CertificateRepository {
         }
         const next = this.secretBox.encrypt(opened.plaintext, certificateKeyContext(orgId, id));
         // 0: retired (deleted) meanwhile; nothing is left to re-seal.
-        await RESEAL.run(this.redis, [key], [id, value, next]);
+        await resealCertificateKey(this.redis, {
+          keys: { privateKeys: key },
+          args: { id, expected: value, sealed: next },
+        });
         results.push({ id, outcome: 'reencrypted' });
       } catch (error) {
         results.push({ id, outcome: 'failed', error });
@@ -358,19 +362,20 @@ export class CertificateRepository {
       const next = change(set, integration);
       if (next === null) return false;
       const doc: CertificateSet = { revision: set.revision + 1, items: trimRetired(next.items) };
-      const written = await WRITE.run(
-        this.redis,
-        [keys.certificates, keys.certificateKeys, keys.integration],
-        [
-          String(set.revision),
-          options.checkIntegration ? String(integration?.revision ?? 0) : '',
-          JSON.stringify(doc),
-          next.seal.length,
-          ...next.seal.flat(),
-          next.drop.length,
-          ...next.drop,
-        ],
-      );
+      const written = await writeCertificates(this.redis, {
+        keys: {
+          certificates: keys.certificates,
+          privateKeys: keys.certificateKeys,
+          integration: keys.integration,
+        },
+        args: {
+          revision: String(set.revision),
+          integrationRevision: options.checkIntegration ? String(integration?.revision ?? 0) : '',
+          doc: JSON.stringify(doc),
+          seal: next.seal.flat(),
+          drop: next.drop,
+        },
+      });
       if (written !== 1) continue;
       await this.updateIndex(orgId, doc);
       return true;

@@ -1,20 +1,27 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
-import { LuaScript } from './lua-script.js';
-import { assertNotFenced, fenceArgs, luaFence } from './write-fence.js';
+import { defineScript } from './redis-script.js';
+import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
 // Marks one warning sent for one recorded expiry and forgets the warnings of
 // any other expiry: a rotated secret (a new expiry) starts afresh.
-// KEYS: warnings hash, fence. ARGV: expiry, label, sent at, fenced (1|0).
-const MARK_SENT = new LuaScript(`
-${luaFence('KEYS[2]', 'ARGV[4]')}
-local keep = ARGV[1] .. '|'
-for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(field, 1, #keep) ~= keep then redis.call('HDEL', KEYS[1], field) end
+// Returns 1, or FENCED.
+const markWarningSent = defineScript({
+  name: 'markExpiryWarningSent',
+  keys: ['warnings', 'fence'],
+  args: ['expiresAt', 'label', 'sentAt', 'fenced'],
+  lua: `
+${luaFence('fence', 'fenced')}
+local keep = expiresAt .. '|'
+for _, field in ipairs(redis.call('HKEYS', warnings)) do
+  if string.sub(field, 1, #keep) ~= keep then redis.call('HDEL', warnings, field) end
 end
-redis.call('HSET', KEYS[1], keep .. ARGV[2], ARGV[3])
+redis.call('HSET', warnings, keep .. label, sentAt)
 return 1
-`);
+`,
+  parse: z.union([z.literal(1), z.literal(FENCED)]),
+});
 
 /** Whose expiry: the client secret's, or the current certificate's. */
 export type ExpiringCredential = 'client_secret' | 'certificate';
@@ -62,11 +69,10 @@ export class ExpiryWarningRepository {
     const k = orgKeys(this.prefix, orgId);
     const key = this.key(orgId, credential);
     const f = fenceArgs(k, fence, key);
-    const result = await MARK_SENT.run(
-      this.redis,
-      [key, f.key],
-      [expiresAt, label, at.toISOString(), f.flag],
-    );
+    const result = await markWarningSent(this.redis, {
+      keys: { warnings: key, fence: f.key },
+      args: { expiresAt, label, sentAt: at.toISOString(), fenced: f.flag },
+    });
     assertNotFenced(result, orgId);
   }
 }

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { FleetIndex } from './fleet-index.js';
 import { globalKeys, orgKeys } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { defineScript } from './redis-script.js';
 import type { SecretBox } from './secret-box.js';
 import { withScores } from './zset.js';
 
@@ -60,15 +60,21 @@ export class IntegrationNotFoundError extends Error {
 
 const MAX_OPTIMISTIC_RETRIES = 10;
 
-// KEYS: integration. ARGV: expected revision (0 = absent), new json.
-const COMPARE_AND_SET = new LuaScript(`
-local cur = redis.call('GET', KEYS[1])
+// Replaces the record if its revision is still `revision` (0 = absent): 1, else 0.
+const integrationCompareAndSet = defineScript({
+  name: 'integrationCompareAndSet',
+  keys: ['integration'],
+  args: ['revision', 'json'],
+  lua: `
+local cur = redis.call('GET', integration)
 local rev = 0
 if cur then rev = cjson.decode(cur).revision end
-if tostring(rev) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
+if tostring(rev) ~= revision then return 0 end
+redis.call('SET', integration, json)
 return 1
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1)]),
+});
 
 export class IntegrationRepository {
   constructor(
@@ -115,11 +121,10 @@ export class IntegrationRepository {
         secret: { ...previous.secret, sealed: this.secretBox.encrypt(opened.plaintext, orgId) },
         revision: previous.revision + 1,
       });
-      const written = await COMPARE_AND_SET.run(
-        this.redis,
-        [key],
-        [String(previous.revision), JSON.stringify(next)],
-      );
+      const written = await integrationCompareAndSet(this.redis, {
+        keys: { integration: key },
+        args: { revision: String(previous.revision), json: JSON.stringify(next) },
+      });
       if (written === 1) return 'reencrypted';
     }
     throw new Error(`Could not re-encrypt the secret of org ${orgId}: too many concurrent writes`);
@@ -274,11 +279,10 @@ export class IntegrationRepository {
       const json = await this.redis.get(key);
       const previous = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
       const next = storedIntegrationSchema.parse(change(previous));
-      const written = await COMPARE_AND_SET.run(
-        this.redis,
-        [key],
-        [String(previous?.revision ?? 0), JSON.stringify(next)],
-      );
+      const written = await integrationCompareAndSet(this.redis, {
+        keys: { integration: key },
+        args: { revision: String(previous?.revision ?? 0), json: JSON.stringify(next) },
+      });
       if (written !== 1) continue; // someone else wrote in between: retry
       await this.updateIndexes(orgId, next);
       return { next, previous };

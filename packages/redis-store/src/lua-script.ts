@@ -1,36 +1,9 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-
-/**
- * A Lua script run by its SHA (EVALSHA), falling back to EVAL when the
- * server does not know it yet (first use, restart, failover). Saves sending
- * the script body with every page of a large sync.
- */
-export class LuaScript {
-  readonly sha: string;
-
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(redis: Redis, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-        return redis.eval(this.source, keys.length, ...keys, ...args);
-      }
-      throw error;
-    }
-  }
-}
-
 /**
  * Lua (to splice into a script) that keeps only the newest `limit` members
  * of a zset index scored by time, deleting the record (`recordPrefix .. id`)
  * of every member it trims, and the keys named `recordPrefix .. id .. suffix`
  * for each of `suffixes` (records kept beside it). Arguments are Lua
- * expressions, e.g. `KEYS[2]`.
+ * expressions, e.g. a script's named key `runIndex` (see defineScript).
  */
 export function luaTrimIndex(
   index: string,

@@ -1,8 +1,9 @@
 import type { Notification } from '@pinnacle/domain';
 import { decodeCursor, encodeCursor, notificationSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { orgKeys } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { defineScript } from './redis-script.js';
 
 /** In-app notifications kept per org; the oldest fall off. */
 export const NOTIFICATIONS_PER_ORG = 500;
@@ -17,52 +18,69 @@ export class NotificationCursorError extends Error {
   }
 }
 
-// Sets readAt unless already set. KEYS: notification. ARGV: readAt.
-// Returns the stored json, or false when there is no such notification.
-const MARK_READ = new LuaScript(`
-local cur = redis.call('GET', KEYS[1])
+// Sets readAt unless already set. Returns the stored json, or null when
+// there is no such notification.
+const markRead = defineScript({
+  name: 'markNotificationRead',
+  keys: ['notification'],
+  args: ['readAt'],
+  lua: `
+local cur = redis.call('GET', notification)
 if not cur then return false end
 local n = cjson.decode(cur)
 if n.readAt ~= cjson.null then return cur end
-n.readAt = ARGV[1]
+n.readAt = readAt
 local json = cjson.encode(n)
-redis.call('SET', KEYS[1], json)
+redis.call('SET', notification, json)
 return json
-`);
+`,
+  parse: z.string().nullable(),
+});
 
 // Counts the org's unread notifications. The inbox is bounded
 // (NOTIFICATIONS_PER_ORG), so one pass over it is cheap; the notifier writes
 // notifications in scripts of its own, so no separate unread index is kept
-// in step with them. KEYS: index. ARGV: notification key prefix.
-const COUNT_UNREAD = new LuaScript(`
+// in step with them. notificationPrefix: a notification's key without its ID.
+const countUnread = defineScript({
+  name: 'countUnreadNotifications',
+  keys: ['index'],
+  args: ['notificationPrefix'],
+  lua: `
 local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local cur = redis.call('GET', ARGV[1] .. id)
+for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  local cur = redis.call('GET', notificationPrefix .. id)
   if cur and cjson.decode(cur).readAt == cjson.null then n = n + 1 end
 end
 return n
-`);
+`,
+  parse: z.number().int(),
+});
 
 // Marks every unread notification of the org read, in one step, so a
 // notification the notifier stores meanwhile is either marked or left
-// unread whole. KEYS: index. ARGV: readAt, notification key prefix.
-// Returns how many were marked.
-const MARK_ALL_READ = new LuaScript(`
+// unread whole. Returns how many were marked.
+const markAllRead = defineScript({
+  name: 'markAllNotificationsRead',
+  keys: ['index'],
+  args: ['readAt', 'notificationPrefix'],
+  lua: `
 local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[2] .. id
+for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  local key = notificationPrefix .. id
   local cur = redis.call('GET', key)
   if cur then
     local doc = cjson.decode(cur)
     if doc.readAt == cjson.null then
-      doc.readAt = ARGV[1]
+      doc.readAt = readAt
       redis.call('SET', key, cjson.encode(doc))
       n = n + 1
     end
   end
 end
 return n
-`);
+`,
+  parse: z.number().int(),
+});
 
 export interface NotificationListOptions {
   limit: number;
@@ -97,28 +115,29 @@ export class NotificationRepository {
    * Null when there is no such notification (never existed or trimmed).
    */
   async markRead(orgId: string, id: string, at: Date = new Date()): Promise<Notification | null> {
-    const stored = (await MARK_READ.run(
-      this.redis,
-      [this.keys(orgId).notification(id)],
-      [at.toISOString()],
-    )) as string | null;
+    const stored = await markRead(this.redis, {
+      keys: { notification: this.keys(orgId).notification(id) },
+      args: { readAt: at.toISOString() },
+    });
     return stored ? notificationSchema.parse(JSON.parse(stored)) : null;
   }
 
   /** How many of the org's notifications are unread (whatever page or filter is shown). */
   async unreadCount(orgId: string): Promise<number> {
     const k = this.keys(orgId);
-    return (await COUNT_UNREAD.run(this.redis, [k.notifications], [k.notification('')])) as number;
+    return countUnread(this.redis, {
+      keys: { index: k.notifications },
+      args: { notificationPrefix: k.notification('') },
+    });
   }
 
   /** Marks every unread notification read at `at`; a read one keeps its `readAt`. */
   async markAllRead(orgId: string, at: Date = new Date()): Promise<number> {
     const k = this.keys(orgId);
-    return (await MARK_ALL_READ.run(
-      this.redis,
-      [k.notifications],
-      [at.toISOString(), k.notification('')],
-    )) as number;
+    return markAllRead(this.redis, {
+      keys: { index: k.notifications },
+      args: { readAt: at.toISOString(), notificationPrefix: k.notification('') },
+    });
   }
 
   /**

@@ -1,8 +1,9 @@
 import { orgIdSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { type StoredIntegration, storedIntegrationSchema } from './integration-repository.js';
 import { type GlobalKeySpec, globalKeySpace, orgKeyPattern, orgKeys } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { defineScript } from './redis-script.js';
 import { RUN_RECORD_SUFFIXES } from './run-repository.js';
 
 const SCAN_COUNT = 1000;
@@ -10,21 +11,26 @@ const SCAN_COUNT = 1000;
 // Offboarding's first step: deletes what every fenced write checks (see
 // WriteFence), in one step, so no write of work in flight lands after it:
 // the integration, every run record (with the changes kept beside it), the
-// org's active-run slot and run index.
-// KEYS: integration, active run, run index. ARGV: run key prefix, then the
-// suffixes of the keys kept beside a run record.
+// org's active-run slot and run index. runPrefix: a run's key without its
+// ID; suffixes: of the keys kept beside a run record.
 // Returns {integration json or '', runs deleted}.
-const FENCE_ORG = new LuaScript(`
-local integration = redis.call('GET', KEYS[1]) or ''
-local runs = redis.call('ZRANGE', KEYS[3], 0, -1)
+const fenceOrg = defineScript({
+  name: 'fenceOrg',
+  keys: ['integration', 'activeSlot', 'runIndex'],
+  args: ['runPrefix', '...suffixes'],
+  lua: `
+local record = redis.call('GET', integration) or ''
+local runs = redis.call('ZRANGE', runIndex, 0, -1)
 for _, id in ipairs(runs) do
-  local keys = {ARGV[1] .. id}
-  for i = 2, #ARGV do keys[#keys + 1] = ARGV[1] .. id .. ARGV[i] end
+  local keys = {runPrefix .. id}
+  for _, suffix in ipairs(suffixes) do keys[#keys + 1] = runPrefix .. id .. suffix end
   redis.call('UNLINK', unpack(keys))
 end
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3])
-return {integration, #runs}
-`);
+redis.call('UNLINK', integration, activeSlot, runIndex)
+return {record, #runs}
+`,
+  parse: z.tuple([z.string(), z.number().int()]),
+});
 
 export interface FencedOrg {
   /** The integration as it was (null: there was none). */
@@ -51,11 +57,10 @@ export class OrgOffboarding {
 
   async fence(orgId: string): Promise<FencedOrg> {
     const k = orgKeys(this.prefix, checked(orgId));
-    const [json, runs] = (await FENCE_ORG.run(
-      this.redis,
-      [k.integration, k.activeRun, k.runIndex],
-      [k.run(''), ...RUN_RECORD_SUFFIXES],
-    )) as [string, number];
+    const [json, runs] = await fenceOrg(this.redis, {
+      keys: { integration: k.integration, activeSlot: k.activeRun, runIndex: k.runIndex },
+      args: { runPrefix: k.run(''), suffixes: RUN_RECORD_SUFFIXES },
+    });
     return {
       integration: json ? storedIntegrationSchema.parse(JSON.parse(json)) : null,
       runs,

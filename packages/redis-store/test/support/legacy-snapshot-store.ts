@@ -5,9 +5,11 @@
  */
 import { type SnapshotMeta, snapshotMetaSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { CursorSigner } from '../../src/cursor-signer.js';
 import { orgKeys } from '../../src/keys.js';
-import { LuaScript, luaBulk } from '../../src/lua-script.js';
+import { luaBulk } from '../../src/lua-script.js';
+import { defineScript } from '../../src/redis-script.js';
 import {
   SnapshotConflictError,
   SnapshotCursorError,
@@ -37,43 +39,46 @@ const DIFF_CHUNK = 1000;
 // Adds one page of a group's members, with one bulk command per structure
 // (a per-user command costs Redis more than the user's data). Idempotent:
 // replaying a page (a retried request) changes nothing.
-// KEYS: ids, users, groups, disabled, current.
-// ARGV: ttl, groupId, runId, then triples id / json / disabled(0|1).
+// rows: triples id / json / disabled(0|1).
 // Returns -1 and writes nothing when the run's version is already the
 // committed one: a stalled worker still fetching after another worker
 // finished the same run must not write into, or set a TTL on, the live
 // snapshot.
-const STAGE_PAGE = new LuaScript(`
-if redis.call('GET', KEYS[5]) == ARGV[3] then return -1 end
+const legacyStagePage = defineScript({
+  name: 'legacyStagePage',
+  keys: ['idsKey', 'usersKey', 'groupsKey', 'disabledKey', 'currentKey'],
+  args: ['ttl', 'groupId', 'runId', '...rows'],
+  lua: `
+if redis.call('GET', currentKey) == runId then return -1 end
 ${luaBulk}
-local gid = ARGV[2]
+local gid = groupId
 local ids, members, users, flags = {}, {}, {}, {}
-for i = 4, #ARGV, 3 do
-  local id = ARGV[i]
+for i = 1, #rows, 3 do
+  local id = rows[i]
   if not flags[id] then
     ids[#ids + 1] = id
     members[#members + 1] = 0
     members[#members + 1] = id
   end
   users[#users + 1] = id
-  users[#users + 1] = ARGV[i + 1]
+  users[#users + 1] = rows[i + 1]
   -- The last time a page shows the user decides, as it does for the fields.
-  flags[id] = ARGV[i + 2]
+  flags[id] = rows[i + 2]
 end
 if #ids == 0 then return 0 end
-bulk('ZADD', KEYS[1], members)
-bulk('HSET', KEYS[2], users)
+bulk('ZADD', idsKey, members)
+bulk('HSET', usersKey, users)
 local disabled, enabled = {}, {}
 for _, id in ipairs(ids) do
   if flags[id] == '1' then disabled[#disabled + 1] = id else enabled[#enabled + 1] = id end
 end
-bulk('SADD', KEYS[4], disabled)
-if redis.call('EXISTS', KEYS[4]) == 1 then bulk('SREM', KEYS[4], enabled) end
+bulk('SADD', disabledKey, disabled)
+if redis.call('EXISTS', disabledKey) == 1 then bulk('SREM', disabledKey, enabled) end
 -- Each user's selected groups: sorted, comma-joined, each group once.
 local changes = {}
 for from = 1, #ids, 1000 do
   local slice = {unpack(ids, from, math.min(from + 999, #ids))}
-  local current = redis.call('HMGET', KEYS[3], unpack(slice))
+  local current = redis.call('HMGET', groupsKey, unpack(slice))
   for j, id in ipairs(slice) do
     local g = current[j]
     if not g then
@@ -89,29 +94,40 @@ for from = 1, #ids, 1000 do
     end
   end
 end
-bulk('HSET', KEYS[3], changes)
-for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
+bulk('HSET', groupsKey, changes)
+for _, key in ipairs({idsKey, usersKey, groupsKey, disabledKey}) do redis.call('EXPIRE', key, ttl) end
 return 0
-`);
+`,
+  parse: z.union([z.literal(-1), z.literal(0)]),
+});
 
-// Leaves disabled accounts out of the version. KEYS: ids, users, groups, disabled.
-const DROP_DISABLED = new LuaScript(`
+// Leaves disabled accounts out of the version.
+const legacyDropDisabled = defineScript({
+  name: 'legacyDropDisabled',
+  keys: ['idsKey', 'usersKey', 'groupsKey', 'disabledKey'],
+  args: [],
+  lua: `
 ${luaBulk}
-local ids = redis.call('SMEMBERS', KEYS[4])
-bulk('ZREM', KEYS[1], ids)
-bulk('HDEL', KEYS[2], ids)
-bulk('HDEL', KEYS[3], ids)
+local ids = redis.call('SMEMBERS', disabledKey)
+bulk('ZREM', idsKey, ids)
+bulk('HDEL', usersKey, ids)
+bulk('HDEL', groupsKey, ids)
 return #ids
-`);
+`,
+  parse: z.number().int(),
+});
 
 // Diffs ranks [start, start+count) of the new version against the current
 // one (count at most 1000: one bulk read per structure).
-// KEYS: newIds, newUsers, newGroups, oldUsers, oldGroups. ARGV: start, count.
 // Returns {seen, added, changed, matched}.
-const DIFF_CHUNK_SCRIPT = new LuaScript(`
-local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
+const legacyDiffChunk = defineScript({
+  name: 'legacyDiffChunk',
+  keys: ['newIdsKey', 'newUsersKey', 'newGroupsKey', 'oldUsersKey', 'oldGroupsKey'],
+  args: ['start', 'count'],
+  lua: `
+local ids = redis.call('ZRANGE', newIdsKey, start, tonumber(start) + tonumber(count) - 1)
 if #ids == 0 then return {0, 0, 0, 0} end
-local found = redis.call('HMGET', KEYS[4], unpack(ids))
+local found = redis.call('HMGET', oldUsersKey, unpack(ids))
 -- The users the current version has too, and their current fields.
 local kept, old = {}, {}
 for j, id in ipairs(ids) do
@@ -122,33 +138,52 @@ for j, id in ipairs(ids) do
 end
 local changed = 0
 if #kept > 0 then
-  local new = redis.call('HMGET', KEYS[2], unpack(kept))
-  local oldGroups = redis.call('HMGET', KEYS[5], unpack(kept))
-  local newGroups = redis.call('HMGET', KEYS[3], unpack(kept))
+  local new = redis.call('HMGET', newUsersKey, unpack(kept))
+  local oldGroups = redis.call('HMGET', oldGroupsKey, unpack(kept))
+  local newGroups = redis.call('HMGET', newGroupsKey, unpack(kept))
   for n = 1, #kept do
     if old[n] ~= new[n] or oldGroups[n] ~= newGroups[n] then changed = changed + 1 end
   end
 end
 return {#ids, #ids - #kept, changed, #kept}
-`);
+`,
+  parse: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+});
 
 // Points `current` at the new version if nobody else committed in between.
 // One SET is the swap: readers see the old version or the new one.
-// KEYS: current, newIds, newUsers, newGroups, newDisabled, newMeta,
-//       oldIds, oldUsers, oldGroups, oldMeta.
-// ARGV: expected old version ('' for none), new version, retired ttl, meta json.
-const PROMOTE = new LuaScript(`
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[6], ARGV[4])
-for k = 2, 4 do redis.call('PERSIST', KEYS[k]) end
-redis.call('DEL', KEYS[5])
-redis.call('SET', KEYS[1], ARGV[2])
-if cur ~= '' and cur ~= ARGV[2] then
-  for k = 7, 10 do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
+// expected: the old version ('' for none).
+const legacyPromote = defineScript({
+  name: 'legacyPromote',
+  keys: [
+    'currentKey',
+    'newIdsKey',
+    'newUsersKey',
+    'newGroupsKey',
+    'newDisabledKey',
+    'newMetaKey',
+    'oldIdsKey',
+    'oldUsersKey',
+    'oldGroupsKey',
+    'oldMetaKey',
+  ],
+  args: ['expected', 'version', 'retiredTtl', 'metaJson'],
+  lua: `
+local cur = redis.call('GET', currentKey) or ''
+if cur ~= expected then return 0 end
+redis.call('SET', newMetaKey, metaJson)
+for _, key in ipairs({newIdsKey, newUsersKey, newGroupsKey}) do redis.call('PERSIST', key) end
+redis.call('DEL', newDisabledKey)
+redis.call('SET', currentKey, version)
+if cur ~= '' and cur ~= version then
+  for _, key in ipairs({oldIdsKey, oldUsersKey, oldGroupsKey, oldMetaKey}) do
+    redis.call('EXPIRE', key, retiredTtl)
+  end
 end
 return 1
-`);
+`,
+  parse: z.union([z.literal(0), z.literal(1)]),
+});
 
 /** Canonical JSON of a user's fields: equal users compare equal as strings. */
 function serializeStagedUser(user: StagedUser): string {
@@ -229,16 +264,20 @@ export class LegacySnapshotStore {
   ): Promise<void> {
     if (users.length === 0) return;
     const v = this.versionKeys(orgId, runId);
-    const args: string[] = [String(BUILDING_TTL_SECONDS), groupId, runId];
+    const rows: string[] = [];
     for (const u of users) {
-      args.push(u.id, serializeStagedUser(u), u.accountEnabled === false ? '1' : '0');
+      rows.push(u.id, serializeStagedUser(u), u.accountEnabled === false ? '1' : '0');
     }
-    const current = this.keys(orgId).snapshotCurrent;
-    const staged = await STAGE_PAGE.run(
-      this.redis,
-      [v.ids, v.users, v.groups, v.disabled, current],
-      args,
-    );
+    const staged = await legacyStagePage(this.redis, {
+      keys: {
+        idsKey: v.ids,
+        usersKey: v.users,
+        groupsKey: v.groups,
+        disabledKey: v.disabled,
+        currentKey: this.keys(orgId).snapshotCurrent,
+      },
+      args: { ttl: String(BUILDING_TTL_SECONDS), groupId, runId, rows },
+    });
     if (staged === -1) throw new SnapshotConflictError();
   }
 
@@ -270,7 +309,9 @@ export class LegacySnapshotStore {
   ): Promise<SnapshotDiff & { baseVersion: string | null }> {
     const v = this.versionKeys(orgId, runId);
     if (!options.includeDisabledUsers) {
-      await DROP_DISABLED.run(this.redis, [v.ids, v.users, v.groups, v.disabled], []);
+      await legacyDropDisabled(this.redis, {
+        keys: { idsKey: v.ids, usersKey: v.users, groupsKey: v.groups, disabledKey: v.disabled },
+      });
     }
     const baseVersion = await this.currentVersion(orgId);
     const old = this.versionKeys(orgId, baseVersion ?? '__none__');
@@ -279,11 +320,16 @@ export class LegacySnapshotStore {
     let changed = 0;
     let matched = 0;
     for (let start = 0; ; start += DIFF_CHUNK) {
-      const [seen, a, c, m] = (await DIFF_CHUNK_SCRIPT.run(
-        this.redis,
-        [v.ids, v.users, v.groups, old.users, old.groups],
-        [start, DIFF_CHUNK],
-      )) as [number, number, number, number];
+      const [seen, a, c, m] = await legacyDiffChunk(this.redis, {
+        keys: {
+          newIdsKey: v.ids,
+          newUsersKey: v.users,
+          newGroupsKey: v.groups,
+          oldUsersKey: old.users,
+          oldGroupsKey: old.groups,
+        },
+        args: { start, count: DIFF_CHUNK },
+      });
       added += a;
       changed += c;
       matched += m;
@@ -303,27 +349,26 @@ export class LegacySnapshotStore {
     const k = this.keys(orgId);
     const v = this.versionKeys(orgId, runId);
     const old = this.versionKeys(orgId, baseVersion ?? '__none__');
-    const ok = await PROMOTE.run(
-      this.redis,
-      [
-        k.snapshotCurrent,
-        v.ids,
-        v.users,
-        v.groups,
-        v.disabled,
-        v.meta,
-        old.ids,
-        old.users,
-        old.groups,
-        old.meta,
-      ],
-      [
-        baseVersion ?? '',
-        runId,
-        RETIRED_VERSION_TTL_SECONDS,
-        JSON.stringify(snapshotMetaSchema.parse({ ...meta, runId })),
-      ],
-    );
+    const ok = await legacyPromote(this.redis, {
+      keys: {
+        currentKey: k.snapshotCurrent,
+        newIdsKey: v.ids,
+        newUsersKey: v.users,
+        newGroupsKey: v.groups,
+        newDisabledKey: v.disabled,
+        newMetaKey: v.meta,
+        oldIdsKey: old.ids,
+        oldUsersKey: old.users,
+        oldGroupsKey: old.groups,
+        oldMetaKey: old.meta,
+      },
+      args: {
+        expected: baseVersion ?? '',
+        version: runId,
+        retiredTtl: RETIRED_VERSION_TTL_SECONDS,
+        metaJson: JSON.stringify(snapshotMetaSchema.parse({ ...meta, runId })),
+      },
+    });
     if (ok !== 1) throw new SnapshotConflictError();
   }
 
