@@ -237,6 +237,14 @@ export function defineScript<
     }
     redis.defineCommand(name, { lua });
     scripts.set(name, lua);
+    // With enableAutoPipelining, the client queues this tick's commands on a
+    // pipeline that copied its commands when it was made, maybe before this
+    // definition: give the pending ones the script, as ioredis's Pipeline
+    // constructor does.
+    const command = (redis as unknown as Record<string, unknown>)[name];
+    const pending = (redis as unknown as { _autoPipelines?: Map<string, Record<string, unknown>> })
+      ._autoPipelines;
+    for (const pipeline of pending?.values() ?? []) pipeline[name] ??= command;
   };
 
   const commandArgs = (params: ScriptParams<K, A>): ScriptArg[] => {

@@ -166,6 +166,18 @@ describe('defineScript', () => {
     ]);
   });
 
+  it('runs on an autopipelining client whose pending pipeline was made before the script was defined', async () => {
+    const client = r.connect({ enableAutoPipelining: true });
+    const counter = `${r.prefix}:auto`;
+    // The GET makes this tick's pipeline; the script is defined after it.
+    const [before, added, again] = await Promise.all([
+      client.get(counter),
+      add(client, { keys: { counter }, args: { by: 2 } }),
+      add(client, { keys: { counter }, args: { by: 3 } }),
+    ]);
+    expect([before, added, again]).toEqual([null, 2, 5]);
+  });
+
   it('checks the reply', async () => {
     const wrong = defineScript({
       name: 'testWrongReply',
