@@ -127,13 +127,13 @@ function prologue(
   const lines: string[] = [];
   let at: number | null = base; // static index while no list came before
   let listIndex = 0;
-  for (const entry of layout) {
+  layout.forEach((entry, index) => {
     const position = at === null ? `${cursor} + 1` : String(at + 1);
     if (!entry.list) {
       lines.push(`local ${entry.name} = ${array}[${position}]`);
-      if (at === null) lines.push(`${cursor} = ${cursor} + 1`);
-      else at += 1;
-      continue;
+      if (at !== null) at += 1;
+      else if (index < layout.length - 1) lines.push(`${cursor} = ${cursor} + 1`);
+      return;
     }
     if (at !== null) lines.push(`local ${cursor} = ${at}`);
     at = null;
@@ -145,7 +145,7 @@ function prologue(
       `${cursor} = ${cursor} + #${entry.name}`,
     );
     listIndex += 1;
-  }
+  });
   return lines;
 }
 
@@ -251,12 +251,13 @@ export function defineScript<
     const keyValues = params.keys as Record<string, string | readonly string[]>;
     const argValues = (params.args ?? {}) as Record<string, ScriptArg | readonly ScriptArg[]>;
     const keys = flatten(keyLayout, keyValues, name);
+    const args = flatten(argLayout, argValues, name);
     return [
       keys.length,
       ...keys,
       ...(keyCounts ? lengths(keyLayout, keyValues) : []),
       ...(argCounts ? lengths(argLayout, argValues) : []),
-      ...flatten(argLayout, argValues, name),
+      ...args,
     ];
   };
 
