@@ -3,6 +3,7 @@ export * from './directory.js';
 export * from './email-cap.js';
 export * from './entra-errors.js';
 export * from './failure-alerts.js';
+export * from './failure-text.js';
 export * from './failures.js';
 export * from './fleet.js';
 export * from './graph-errors.js';
