@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import { type GraphResponse, graphError, type RequestIds } from './graphErrors.js';
+import { type GraphResponse, graphError, type RequestIds } from './graph-errors.js';
 
 /**
  * Microsoft Graph JSON batching (`POST /v1.0/$batch`), as

@@ -1,6 +1,6 @@
 import { constants, verify } from 'node:crypto';
+import type { AadstsError } from './aadsts-error.js';
 import { type RegisteredCertificate, registeredCertificates } from './app-certificates.js';
-import type { AadstsError } from './entra.js';
 import type { Application, ClientAssertionReplay } from './schemas.js';
 
 /**

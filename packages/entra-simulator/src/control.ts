@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SimulatorError } from './errors.js';
-import type { RequestKind } from './requestLog.js';
+import type { RequestKind } from './request-log.js';
 import type {
   FaultSpecInput,
   SimulatorSettingsPatch,
   TenantInput,
   TenantSettingsPatch,
 } from './schemas.js';
-import type { Simulator } from './server.js';
+import type { Simulator } from './simulator.js';
 
 type ReadBody = (req: IncomingMessage) => Promise<string>;
 type SendJson = (

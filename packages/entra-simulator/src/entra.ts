@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AadstsError } from './aadsts-error.js';
 import { type AssertionReplayCache, checkClientAssertion, JWT_BEARER } from './client-assertion.js';
 import { deterministicGuid, isGuid, newGuid } from './ids.js';
 import { type SigningKey, signJwt } from './jwt.js';
@@ -9,16 +10,6 @@ import type { TenantRegistry, TenantState } from './tenants.js';
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 /** Microsoft Graph's well-known application ID, accepted as resource too. */
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
-
-/** An Entra (AADSTS) error: the OAuth `error`, the numeric code and its text. */
-export interface AadstsError {
-  status: number;
-  error: string;
-  code: number;
-  message: string;
-  /** Entra's `suberror`, on the answers that carry one (Conditional Access). */
-  suberror?: string;
-}
 
 // https://github.com/microsoftgraph/windowsupdates-webapplication-sample/issues/6
 // https://github.com/microsoftarchive/BatchAI/pull/31 (token endpoint: invalid_request)

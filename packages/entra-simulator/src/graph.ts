@@ -9,7 +9,7 @@ import {
   transitiveMembership,
 } from './directory.js';
 import { GRAPH_APP_ID, GRAPH_RESOURCE, tokenSerial } from './entra.js';
-import { type GraphResponse, graphErrors, type RequestIds } from './graphErrors.js';
+import { type GraphResponse, graphErrors, type RequestIds } from './graph-errors.js';
 import { groupMatches, parseSearch, SEARCHABLE_GROUP_PROPERTIES } from './group-search.js';
 import { isGuid } from './ids.js';
 import { type SigningKey, verifyJwt } from './jwt.js';

@@ -1,3 +1,4 @@
+export type { AadstsError } from './aadsts-error.js';
 export type { RegisteredCertificateSummary } from './app-certificates.js';
 export { createTlsMaterial, type TlsMaterial } from './certs.js';
 export { ASSERTION_SKEW_SECONDS, assertionErrors, JWT_BEARER } from './client-assertion.js';
@@ -11,7 +12,6 @@ export {
   seededUser,
 } from './directory.js';
 export {
-  type AadstsError,
   aadsts,
   classifyTenant,
   GRAPH_APP_ID,
@@ -20,7 +20,7 @@ export {
 } from './entra.js';
 export { SimulatorError, type SimulatorErrorCode } from './errors.js';
 export { deterministicGuid, deterministicSecretValue, isGuid } from './ids.js';
-export type { LogQuery, RequestKind, RequestLogEntry, SimulatorCounters } from './requestLog.js';
+export type { LogQuery, RequestKind, RequestLogEntry, SimulatorCounters } from './request-log.js';
 export {
   type Application,
   type ApplicationCertificate,
@@ -49,13 +49,13 @@ export {
   type UnknownTenantMode,
   unknownTenantModeSchema,
 } from './schemas.js';
-export {
-  type AppCertificateInput,
-  type FaultState,
-  type MintTokenOptions,
-  type Simulator,
-  type SimulatorOptions,
-  startSimulator,
-} from './server.js';
+export { startSimulator } from './server.js';
+export type {
+  AppCertificateInput,
+  FaultState,
+  MintTokenOptions,
+  Simulator,
+  SimulatorOptions,
+} from './simulator.js';
 export type { TenantSummary } from './tenants.js';
 export { trustSimulatorCa } from './trust.js';
