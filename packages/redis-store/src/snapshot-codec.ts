@@ -16,7 +16,10 @@
  * byte, and nothing else.
  */
 
-import type { SnapshotUser } from './snapshot-store.js';
+import type { DirectoryUser } from '@pinnacle/domain';
+
+/** A committed directory user: the shape the API serves (what a record decodes to). */
+export type SnapshotUser = DirectoryUser;
 
 /**
  * What a record holds of a user. Wider than the domain's user model

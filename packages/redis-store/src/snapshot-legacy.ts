@@ -6,9 +6,9 @@ import {
   keyPrefix,
   type RecordUser,
   SnapshotEncodingError,
+  type SnapshotUser,
   servedFields,
 } from './snapshot-codec.js';
-import type { SnapshotUser } from './snapshot-store.js';
 import { unlinkAll } from './unlink.js';
 
 /*

@@ -1,9 +1,4 @@
-import {
-  type DirectoryUser,
-  type GraphUser,
-  type SnapshotMeta,
-  snapshotMetaSchema,
-} from '@pinnacle/domain';
+import { type GraphUser, type SnapshotMeta, snapshotMetaSchema } from '@pinnacle/domain';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { CursorSigner } from './cursor-signer.js';
@@ -14,6 +9,7 @@ import {
   decodeEntry,
   encodeStagePage,
   SnapshotEncodingError,
+  type SnapshotUser,
 } from './snapshot-codec.js';
 import {
   countLegacyUsers,
@@ -36,8 +32,7 @@ import { assertNotFenced, fenceArgs } from './write-fence.js';
 /** A user as read from Graph, before its groups are attached: the domain's one user model. */
 export type StagedUser = GraphUser;
 
-/** A committed directory user: the shape the API serves. */
-export type SnapshotUser = DirectoryUser;
+export type { SnapshotUser } from './snapshot-codec.js';
 
 export interface SnapshotDiff {
   users: number;
