@@ -9,7 +9,7 @@ import {
   unknownHealth,
 } from '@pinnacle/domain';
 import { createMetricsRecorder } from '@pinnacle/metrics';
-import { queueNames, syncJobId } from '@pinnacle/queue-contracts';
+import { queues, syncJobId } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import {
   type RedisServer,
@@ -196,7 +196,7 @@ describe('/metrics', () => {
     // Jobs by queue and state, from BullMQ at scrape time; every queue of the contracts.
     expect(sample(text, 'entra_sync_queue_jobs', { queue: 'sync', state: 'waiting' })).toBe(1);
     expect(sample(text, 'entra_sync_queue_jobs', { queue: 'sync', state: 'delayed' })).toBe(1);
-    for (const name of queueNames) {
+    for (const { name } of Object.values(queues)) {
       expect(sample(text, 'entra_sync_queue_jobs', { queue: name, state: 'failed' })).toBe(0);
     }
     expect(sample(text, 'entra_sync_redis_up')).toBe(1);
@@ -272,7 +272,11 @@ describe('Bull Board', () => {
     const list = await api.request('GET', '/admin/queues/api/queues', { headers: ops });
     expect(list.status).toBe(200);
     const names = (list.json as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
-    expect(names).toEqual([...queueNames].sort());
+    expect(names).toEqual(
+      Object.values(queues)
+        .map((q) => q.name)
+        .sort(),
+    );
   });
 
   it('lists each job under a name that says whose job it is', async () => {

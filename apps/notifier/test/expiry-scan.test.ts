@@ -1,4 +1,4 @@
-import { jobOptionsFor, maintenanceSchedules } from '@pinnacle/queue-contracts';
+import { maintenanceSchedules, queues } from '@pinnacle/queue-contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
@@ -25,7 +25,7 @@ describe('secret expiry scan', () => {
       tz: 'UTC',
       template: {
         data: { task: 'scan_secret_expiry' },
-        opts: jobOptionsFor('maintenance', h.env),
+        opts: queues.maintenance.jobOptions(h.env),
       },
     });
   });

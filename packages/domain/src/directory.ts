@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { guidSchema } from './identifiers.js';
 
@@ -48,47 +47,3 @@ export const graphUsersPageSchema = z.object({
   '@odata.count': z.number().int().min(0).optional(),
 });
 export type GraphUsersPage = z.infer<typeof graphUsersPageSchema>;
-
-/** A Graph user with the selected groups it was found in. */
-export function toDirectoryUser(user: GraphUser, groupIds: Iterable<string>): DirectoryUser {
-  return {
-    id: user.id,
-    displayName: user.displayName,
-    mail: user.mail,
-    userPrincipalName: user.userPrincipalName,
-    accountEnabled: user.accountEnabled,
-    groupIds: normaliseGroupIds(groupIds),
-  };
-}
-
-/** Lower-cased, de-duplicated, sorted: the canonical order of a user's groups. */
-export function normaliseGroupIds(groupIds: Iterable<string>): string[] {
-  return [...new Set([...groupIds].map((g) => g.toLowerCase()))].sort();
-}
-
-function canonical(user: DirectoryUser): string {
-  return JSON.stringify([
-    user.displayName,
-    user.mail,
-    user.userPrincipalName,
-    user.accountEnabled,
-    normaliseGroupIds(user.groupIds),
-  ]);
-}
-
-/**
- * Whether two versions of the same user differ in anything the platform
- * keeps (the ID is the key, not compared). `groupIds` compare as sets.
- */
-export function userChanged(a: DirectoryUser, b: DirectoryUser): boolean {
-  return canonical(a) !== canonical(b);
-}
-
-/**
- * A stable fingerprint of a user's synced fields (not the ID): equal when
- * userChanged says "unchanged" (up to a 132-bit hash collision). Stores keep
- * it per user so the snapshot diff compares short strings, not whole records.
- */
-export function userFingerprint(user: DirectoryUser): string {
-  return createHash('sha256').update(canonical(user), 'utf8').digest('base64url').slice(0, 22);
-}

@@ -402,8 +402,3 @@ export class GraphTokenProvider implements GraphTokenSource {
     );
   }
 }
-
-/** One token through a provider of its own (for one-off checks). */
-export async function acquireGraphToken(request: TokenRequest): Promise<GraphToken> {
-  return new GraphTokenProvider(request).getToken();
-}

@@ -45,8 +45,3 @@ export function deterministicSecretValue(...parts: (string | number)[]): string 
   for (let i = 3; i < 37; i++) tail += pick(i);
   return `${head}8Q~${tail}`;
 }
-
-/** A float in [0, 1) derived from the parts. */
-export function unitInterval(...parts: (string | number)[]): number {
-  return digest(...parts).readUInt32BE(0) / 0x1_0000_0000;
-}

@@ -1,7 +1,7 @@
 import { type EmailJob, type EmailQueueEnv, emailQueueDefinition } from './email-jobs.js';
 import { type MaintenanceJob, maintenanceQueueDefinition } from './maintenance-jobs.js';
 import { type NotificationJob, notificationQueueDefinition } from './notification-jobs.js';
-import type { EnvOf, JobOptions, QueueDefinition } from './queue-definition.js';
+import type { EnvOf, QueueDefinition } from './queue-definition.js';
 import { type SyncJob, type SyncQueueEnv, syncQueueDefinition } from './sync-jobs.js';
 
 /** Each queue's payload: the typed map every producer and worker is checked against. */
@@ -35,13 +35,6 @@ export const queues: { [K in QueueKey]: QueueDefinition<K, QueuePayloads[K], Que
   maintenance: maintenanceQueueDefinition,
   email: emailQueueDefinition,
 };
-
-export const queueNames = Object.values(queues).map((q) => q.name);
-
-/** The BullMQ options of a queue's jobs, from the environment. */
-export function jobOptionsFor<K extends QueueKey>(queue: K, env: QueueEnv<K>): JobOptions {
-  return queues[queue].jobOptions(env);
-}
 
 export class InvalidJobPayloadError extends Error {
   readonly code = 'invalid_job_payload';

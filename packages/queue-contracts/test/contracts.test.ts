@@ -3,7 +3,6 @@ import type { SyncFailure } from '@pinnacle/domain';
 import { describe, expect, it } from 'vitest';
 import {
   InvalidJobPayloadError,
-  jobOptionsFor,
   maintenanceJobSchema,
   maintenanceSchedules,
   type NotificationJob,
@@ -11,11 +10,13 @@ import {
   notificationJobSchema,
   parseJobPayload,
   type QueueKey,
-  queueNames,
   queues,
   syncJobId,
   syncSchedulerId,
 } from '../src/index.js';
+
+/** Every queue's name (each is its key too). */
+const queueNames = Object.values(queues).map((q) => q.name);
 
 /** The environment on its defaults, as a process with nothing set reads it. */
 const defaults = envSchema.parse({});
@@ -334,13 +335,13 @@ describe('job IDs', () => {
 
 describe('job options', () => {
   it('sync jobs: SYNC_ATTEMPTS and SYNC_BACKOFF_MS, exponential and jittered, bounded retention', () => {
-    expect(jobOptionsFor('sync', defaults)).toEqual({
+    expect(queues.sync.jobOptions(defaults)).toEqual({
       attempts: 5,
       backoff: { type: 'exponential', delay: 15_000, jitter: 0.5 },
       removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
       removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
     });
-    expect(jobOptionsFor('sync', { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 })).toEqual({
+    expect(queues.sync.jobOptions({ SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 })).toEqual({
       attempts: 2,
       backoff: { type: 'exponential', delay: 50, jitter: 0.5 },
       removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
@@ -349,15 +350,15 @@ describe('job options', () => {
   });
 
   it('returns a fresh object each call', () => {
-    const a = jobOptionsFor('sync', defaults);
+    const a = queues.sync.jobOptions(defaults);
     a.backoff.delay = 1;
     a.removeOnComplete.count = 1;
-    expect(jobOptionsFor('sync', defaults).backoff.delay).toBe(15_000);
-    expect(jobOptionsFor('sync', defaults).removeOnComplete.count).toBe(5000);
+    expect(queues.sync.jobOptions(defaults).backoff.delay).toBe(15_000);
+    expect(queues.sync.jobOptions(defaults).removeOnComplete.count).toBe(5000);
   });
 
   it('notification jobs are retried and kept long enough to deduplicate re-sends', () => {
-    const options = jobOptionsFor('notifications', defaults);
+    const options = queues.notifications.jobOptions(defaults);
     expect(options.attempts).toBeGreaterThan(1);
     expect(options.backoff.type).toBe('exponential');
     expect(options.backoff.delay).toBeGreaterThan(0);
@@ -371,7 +372,7 @@ describe('job options', () => {
   it.each(queueNames)(
     '%s: keeps a bounded number of completed and failed jobs, not only by age',
     (key) => {
-      const options = jobOptionsFor(key as QueueKey, defaults);
+      const options = queues[key as QueueKey].jobOptions(defaults);
       for (const retention of [options.removeOnComplete, options.removeOnFail]) {
         expect(Number.isInteger(retention.count), JSON.stringify(retention)).toBe(true);
         expect(retention.count).toBeGreaterThan(0);
@@ -382,7 +383,7 @@ describe('job options', () => {
   );
 
   it('maintenance scans are retried a few times, a minute or more apart, and the last 30 kept', () => {
-    expect(jobOptionsFor('maintenance', defaults)).toEqual({
+    expect(queues.maintenance.jobOptions(defaults)).toEqual({
       attempts: 5,
       backoff: { type: 'exponential', delay: 60_000 },
       removeOnComplete: { count: 30 },
@@ -398,7 +399,9 @@ describe('the environment of each queue', () => {
       (queues[queue].env as readonly (keyof typeof defaults)[]).map((v) => [v, defaults[v]]),
     );
     // Only the named variables given: a variable read but not named would be undefined here.
-    expect(jobOptionsFor(queue, named as typeof defaults)).toEqual(jobOptionsFor(queue, defaults));
+    expect(queues[queue].jobOptions(named as typeof defaults)).toEqual(
+      queues[queue].jobOptions(defaults),
+    );
   });
 });
 

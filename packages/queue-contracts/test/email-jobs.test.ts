@@ -4,7 +4,6 @@ import {
   type EmailJob,
   emailJobId,
   InvalidJobPayloadError,
-  jobOptionsFor,
   notificationJobId,
   parseJobPayload,
   queues,
@@ -145,13 +144,13 @@ describe('email job IDs and options', () => {
   });
 
   it('retries NOTIFIER_EMAIL_ATTEMPTS times with exponential backoff, kept long enough to deduplicate', () => {
-    const options = jobOptionsFor('email', envSchema.parse({}));
+    const options = queues.email.jobOptions(envSchema.parse({}));
     expect(options.attempts).toBe(15);
     expect(options.backoff).toEqual({ type: 'exponential', delay: 5_000, jitter: 0.2 });
     expect(options.removeOnComplete).toEqual({ age: 7 * 24 * 3600, count: 20_000 });
     expect(options.removeOnFail).toEqual({ age: 30 * 24 * 3600, count: 5_000 });
     expect(
-      jobOptionsFor('email', { NOTIFIER_EMAIL_ATTEMPTS: 3, NOTIFIER_EMAIL_BACKOFF_MS: 100 }),
+      queues.email.jobOptions({ NOTIFIER_EMAIL_ATTEMPTS: 3, NOTIFIER_EMAIL_BACKOFF_MS: 100 }),
     ).toMatchObject({ attempts: 3, backoff: { delay: 100 } });
   });
 

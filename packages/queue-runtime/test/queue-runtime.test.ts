@@ -2,9 +2,9 @@ import { createLogger } from '@pinnacle/logging';
 import { metricDefinitions, readRecordedMetrics } from '@pinnacle/metrics';
 import {
   InvalidJobPayloadError,
-  jobOptionsFor,
   type NotificationJob,
   notificationJobId,
+  queues,
   type SyncJob,
   syncJobId,
 } from '@pinnacle/queue-contracts';
@@ -189,7 +189,7 @@ describe('TypedQueue', () => {
       every: 3_600_000,
       template: {
         data: { orgId: 'org-s', trigger: 'schedule' },
-        opts: jobOptionsFor('sync', syncEnv),
+        opts: queues.sync.jobOptions(syncEnv),
       },
     });
     // The job it made for the next slot carries the same options.

@@ -106,13 +106,6 @@ export function writeKey(id: string, buf: Buffer, pos: number): number {
   return n + 2;
 }
 
-/** The sort key of a user ID (what the staging hashes use as field). */
-export function userKey(id: string): Buffer {
-  const buf = Buffer.allocUnsafe(keyBound(id));
-  const n = writeKey(id, buf, 0);
-  return buf.subarray(1, n);
-}
-
 /** The user ID a key encodes. */
 export function userIdOfKey(buf: Buffer, start: number, end: number): string {
   if (end - start === 17 && buf[end - 1] === GUID_KEY_MARKER) {

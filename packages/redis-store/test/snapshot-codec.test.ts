@@ -10,10 +10,15 @@ import {
   readEntry,
   SnapshotEncodingError,
   userIdOfKey,
-  userKey,
 } from '../src/snapshot-codec.js';
 
 const guid = '0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3';
+
+/** A user ID's sort key, as its entry holds it (`[k] key(k bytes) ...`). */
+function userKey(id: string): Buffer {
+  const entry = encodeEntry(user({ id }), []);
+  return entry.subarray(1, 1 + (entry[0] as number));
+}
 
 function user(patch: Partial<RecordUser> = {}): RecordUser {
   return {
