@@ -13,9 +13,9 @@ import {
 } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import {
-  jobOptionsFor,
   type NotificationJob,
   notificationJobId,
+  queues,
   syncSchedulerId,
 } from '@pinnacle/queue-contracts';
 import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
@@ -132,6 +132,7 @@ type RunBody = {
   trigger: string;
   finishedAt: string | null;
   failure: SyncFailure | null;
+  warnings: { code: string; message: string }[];
   stats: Record<string, number | null>;
 };
 
@@ -277,6 +278,9 @@ describe('each failure code, reached through the API', () => {
     const allowed = await syncNow(org, { allowMassRemoval: true });
     expect(allowed.status).toBe('succeeded');
     expect(allowed.stats.users).toBe(5);
+    expect(allowed.warnings).toContainEqual(
+      expect.objectContaining({ code: 'mass_removal_overridden' }),
+    );
     const applied = runChangesPageSchema.parse(
       (
         await api.request('GET', `/api/v1/orgs/${org}/syncs/${allowed.id}/changes?limit=100`, {
@@ -427,7 +431,7 @@ describe('scheduled syncs', () => {
     // Backed off by the worker, the schedule's jobs still retry as SYNC_ATTEMPTS and
     // SYNC_BACKOFF_MS say (the API made it with them, the worker upserted it again).
     expect((await syncQueue.getJobScheduler(syncSchedulerId(org)))?.template?.opts).toEqual(
-      jobOptionsFor('sync', SYNC_RETRIES),
+      queues.sync.jobOptions(SYNC_RETRIES),
     );
 
     await put(org, settings(t, { schedule: { enabled: true, every: '1h' } }));

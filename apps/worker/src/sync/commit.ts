@@ -3,6 +3,8 @@ import {
   evaluateMassRemoval,
   type FailureContext,
   type MassRemovalGuard,
+  massRemovalOverriddenWarning,
+  type RunWarning,
   type SnapshotMeta,
 } from '@pinnacle/domain';
 import type { SnapshotDiff, SnapshotStore, WriteFence } from '@pinnacle/redis-store';
@@ -23,12 +25,18 @@ export interface CommitInput {
   meta: Omit<SnapshotMeta, 'runId' | keyof SnapshotDiff>;
 }
 
+export interface CommitResult {
+  diff: SnapshotDiff;
+  /** The run's warning when Sync Now's override let a removal past the guard. */
+  warning: RunWarning | null;
+}
+
 /**
  * Commit: diff the staged snapshot against the committed one, apply the
  * mass-removal guard, then swap atomically. A run it stops leaves its built
  * copy to the caller, which discards it at once on every stop.
  */
-export async function commitSnapshot(input: CommitInput): Promise<SnapshotDiff> {
+export async function commitSnapshot(input: CommitInput): Promise<CommitResult> {
   const { orgId, runId, snapshots, fence } = input;
   const diff = await snapshots.buildVersion(orgId, runId, {
     includeDisabledUsers: input.includeDisabledUsers,
@@ -59,5 +67,5 @@ export async function commitSnapshot(input: CommitInput): Promise<SnapshotDiff> 
   }
   const { baseVersion, ...stats } = diff;
   await snapshots.promote(orgId, runId, baseVersion, { ...input.meta, ...stats }, { fence });
-  return diff;
+  return { diff, warning: massRemovalOverriddenWarning(verdict) };
 }

@@ -215,7 +215,7 @@ async function runSync(
     stage = 'commit';
     began.commit = performance.now();
     await lifecycle.enter(stage, { stats });
-    const diff = await commitSnapshot({
+    const { diff, warning } = await commitSnapshot({
       orgId,
       runId,
       snapshots: deps.snapshots,
@@ -236,6 +236,7 @@ async function runSync(
     stats.added = diff.added;
     stats.removed = diff.removed;
     stats.changed = diff.changed;
+    if (warning) warnings = [...warnings, warning];
   } catch (error) {
     throw await stopped(error);
   } finally {
