@@ -1,4 +1,5 @@
 import { authMethodOf, buildFailure, type SyncFailure } from '@pinnacle/domain';
+import { pemSecretParts } from '@pinnacle/logging';
 import { SecretDecryptionError } from '@pinnacle/redis-store';
 import {
   type CertificateSource,
@@ -19,17 +20,6 @@ const NO_SETTINGS: PreflightSettings = {
   massRemovalGuard: { maxRemovedPercent: 20, minRemovedUsers: 10 },
 };
 
-/** The lines of a PEM key's body, held (scrubbed from logs) with the whole of it. */
-function pemParts(pem: string): string[] {
-  return [
-    pem,
-    ...pem
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l.length >= 16 && !l.startsWith('-----')),
-  ];
-}
-
 /**
  * An org's certificates for a check: each private key decrypted only when
  * it is tried, and held out of the logs. A check records no acceptance:
@@ -46,7 +36,7 @@ async function certificateSource(
     async revealPrivateKey(id) {
       try {
         const key = await deps.stores.certificates.revealPrivateKey(orgId, id);
-        if (key) for (const part of pemParts(key)) holdSecret(part);
+        if (key) for (const part of pemSecretParts(key)) holdSecret(part);
         return key;
       } catch (error) {
         if (!(error instanceof SecretDecryptionError)) throw error;

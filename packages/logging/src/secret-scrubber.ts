@@ -53,5 +53,17 @@ export class SecretScrubber {
   }
 }
 
+/**
+ * What of a PEM private key to scrub from logs while it is held: the whole
+ * of it, and each line of its body (a library may log a line on its own).
+ */
+export function pemSecretParts(pem: string): string[] {
+  const lines = pem
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length >= 16 && !l.startsWith('-----'));
+  return [pem, pem.trim(), ...lines];
+}
+
 /** One per process: every logger made by createLogger consults it. */
 export const secretScrubber = new SecretScrubber();

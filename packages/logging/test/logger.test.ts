@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, secretScrubber, withLogContext } from '../src/index.js';
+import { createLogger, pemSecretParts, secretScrubber, withLogContext } from '../src/index.js';
 
 function capture() {
   const lines: string[] = [];
@@ -58,6 +58,18 @@ describe('createLogger', () => {
     expect(lines[0]).toContain('[REDACTED]');
     // Once released the value is ordinary text again (nothing held forever).
     expect(lines[1]).toContain(secret);
+    expect(secretScrubber.size).toBe(0);
+  });
+
+  it('scrubs a held PEM key whole and line by line, never its armour lines', () => {
+    const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'];
+    const pem = `-----BEGIN PRIVATE KEY-----\n${body.join('\n')}\n-----END PRIVATE KEY-----\n`;
+    const { lines, logger } = capture();
+    const releases = pemSecretParts(pem).map((part) => secretScrubber.track(part));
+    logger.info(`a library logged ${body[1]} alone`);
+    for (const release of releases) release();
+    expect(lines[0]).not.toContain(body[1]);
+    expect(pemSecretParts(pem)).not.toContain('-----END PRIVATE KEY-----');
     expect(secretScrubber.size).toBe(0);
   });
 });

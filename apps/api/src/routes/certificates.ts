@@ -7,6 +7,7 @@ import {
   MAX_UNRETIRED_CERTIFICATES,
 } from '@pinnacle/domain';
 import { certificateDerOf, createSelfSignedCertificate } from '@pinnacle/entra-graph';
+import { pemSecretParts } from '@pinnacle/logging';
 import { recordAudit } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -26,17 +27,6 @@ const tag = 'integration';
 export const CERTIFICATE_CONTENT_TYPE = 'application/pkix-cert';
 
 const conflict = (message: string) => new ApiError(409, 'conflict', undefined, message);
-
-/** The lines of a PEM key's body: scrubbed from logs while the key is in memory. */
-function pemParts(pem: string): string[] {
-  return [
-    pem,
-    ...pem
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l.length >= 16 && !l.startsWith('-----')),
-  ];
-}
 
 /**
  * The org's certificates: made here (a key pair per certificate; the private
@@ -79,7 +69,7 @@ export function certificateRoutes(deps: ApiDeps): ApiRoute[] {
           now,
         });
         // Whatever is logged until the response is done cannot carry the key.
-        for (const part of pemParts(made.privateKeyPem)) holdSecret(part);
+        for (const part of pemSecretParts(made.privateKeyPem)) holdSecret(part);
         const id = randomUUID();
         const result = await certificates.create(orgId, { id, ...made }, now);
         if (result.outcome === 'limit_reached') {

@@ -10,7 +10,7 @@ import {
   type RunWarning,
   type SyncFailure,
 } from '@pinnacle/domain';
-import { type Logger, secretScrubber } from '@pinnacle/logging';
+import { type Logger, pemSecretParts, secretScrubber } from '@pinnacle/logging';
 import type { MetricsRecorder } from '@pinnacle/metrics';
 import type { SyncJob } from '@pinnacle/queue-contracts';
 import type { TypedQueue } from '@pinnacle/queue-runtime';
@@ -276,7 +276,7 @@ async function runSync(
       certificates: list,
       async revealPrivateKey(id) {
         const key = await deps.certificates.revealPrivateKey(org, id);
-        if (key) for (const part of secretParts(key)) held.push(secretScrubber.track(part));
+        if (key) for (const part of pemSecretParts(key)) held.push(secretScrubber.track(part));
         return key;
       },
       async onAccepted(certificate: SyncCertificate) {
@@ -377,13 +377,4 @@ function blocking(code: string): UnrecoverableError {
   const error = new UnrecoverableError(code);
   error.stack = `UnrecoverableError: ${code}`;
   return error;
-}
-
-/** What of a PEM private key to scrub from logs: the whole of it, and each line of its body. */
-function secretParts(pem: string): string[] {
-  const lines = pem
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length >= 16 && !l.startsWith('-----'));
-  return [pem, pem.trim(), ...lines];
 }
