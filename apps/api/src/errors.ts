@@ -66,6 +66,9 @@ export const validationFailed = (issues: ValidationIssue[]) =>
 /** 429, DESIGN's body `{ error: "rate_limited", message, retryAfterSeconds }` plus the `limit` that refused. */
 export const rateLimited = (limit: string, retryAfterSeconds: number, message: string) =>
   new ApiError(429, 'rate_limited', undefined, message, { retryAfterSeconds, limit });
+/** A `?cursor=` this API did not hand out (or no longer can read). */
+export const invalidCursor = () =>
+  validationFailed([{ path: 'cursor', message: 'must be a cursor returned as nextCursor' }]);
 
 /** Redis (or the queue on it) did not answer; the request is answered 503 at once. */
 export class UnavailableError extends Error {

@@ -1,10 +1,10 @@
-import { decodeCursor, encodeCursor, type FleetOrg, orgIdSchema } from '@pinnacle/domain';
+import { encodeCursor, type FleetOrg } from '@pinnacle/domain';
 import type { FleetEntry, FleetIndex } from '@pinnacle/redis-store';
 import type { Request, RequestHandler } from 'express';
 import { validationFailed } from '../errors.js';
 import { daysLeft } from '../overview.js';
 import { type FleetList, fleetQuerySchema } from '../schemas.js';
-import { parseInput } from '../validation.js';
+import { orgIdAfterCursor, parseInput } from '../validation.js';
 
 export const FLEET_PATH = '/ops/orgs';
 
@@ -54,16 +54,7 @@ export function fleetHandler(
 ): RequestHandler {
   return async (req, res) => {
     const query = parseInput(fleetQuerySchema, queryOf(req));
-    let after: string | undefined;
-    if (query.cursor !== undefined) {
-      const decoded = decodeCursor(query.cursor);
-      if (decoded === null || !orgIdSchema.safeParse(decoded).success) {
-        throw validationFailed([
-          { path: 'cursor', message: 'must be a cursor returned as nextCursor' },
-        ]);
-      }
-      after = decoded;
-    }
+    const after = orgIdAfterCursor(query.cursor);
     const now = clock();
     const [page, counts] = await Promise.all([
       fleet.page({ status: query.status, code: query.code }, { limit: query.limit, after }),

@@ -2,7 +2,7 @@ import { notificationSchema } from '@pinnacle/domain';
 import { NotificationCursorError } from '@pinnacle/redis-store';
 import { recordAudit } from '../audit.js';
 import type { ApiDeps } from '../deps.js';
-import { notFound, validationFailed } from '../errors.js';
+import { invalidCursor, notFound } from '../errors.js';
 import { type ApiRoute, defineRoute } from '../route.js';
 import {
   emptyBodySchema,
@@ -39,9 +39,7 @@ export function notificationRoutes(deps: ApiDeps): ApiRoute[] {
           return { status: 200, body: { ...page, unreadCount } };
         } catch (error) {
           if (error instanceof NotificationCursorError) {
-            throw validationFailed([
-              { path: 'cursor', message: 'must be a cursor returned as nextCursor' },
-            ]);
+            throw invalidCursor();
           }
           throw error;
         }

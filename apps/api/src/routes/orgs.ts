@@ -1,10 +1,11 @@
-import { decodeCursor, encodeCursor, orgIdSchema } from '@pinnacle/domain';
+import { encodeCursor } from '@pinnacle/domain';
 import { z } from 'zod';
 import { ANY_ORG } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { forbidden, validationFailed } from '../errors.js';
+import { forbidden } from '../errors.js';
 import { type ApiRoute, defineRoute } from '../route.js';
 import { orgListSchema, pageQuerySchema } from '../schemas.js';
+import { orgIdAfterCursor } from '../validation.js';
 
 export function orgRoutes(deps: ApiDeps): ApiRoute[] {
   return [
@@ -21,16 +22,7 @@ export function orgRoutes(deps: ApiDeps): ApiRoute[] {
       async handle({ query, auth }) {
         // An org's own admin must not learn which other orgs exist.
         if (auth.org !== ANY_ORG) throw forbidden();
-        let after: string | undefined;
-        if (query.cursor !== undefined) {
-          const decoded = decodeCursor(query.cursor);
-          if (decoded === null || !orgIdSchema.safeParse(decoded).success) {
-            throw validationFailed([
-              { path: 'cursor', message: 'must be a cursor returned as nextCursor' },
-            ]);
-          }
-          after = decoded;
-        }
+        const after = orgIdAfterCursor(query.cursor);
         const page = await deps.stores.integrations.listOrgIdsPage({ limit: query.limit, after });
         const last = page.orgIds[page.orgIds.length - 1];
         return {
