@@ -334,6 +334,28 @@ function assertionAudiences(origin: string, segment: string, tenant: TenantState
   return [...names].map((t) => `${origin}/${t}/oauth2/v2.0/token`.toLowerCase());
 }
 
+type RefusalExtra = { headers?: Record<string, string>; fault?: string };
+
+/** An Entra endpoint's refusal: the error body Entra writes, and what the request log keeps. */
+function refusal(
+  e: AadstsError,
+  req: { now: Date; correlationId: string },
+  origin: string,
+  tenantId: string | null,
+  appId: string | null,
+  extra: RefusalExtra = {},
+): TokenOutcome {
+  return {
+    status: e.status,
+    body: entraErrorBody(e, { now: req.now, origin, correlationId: req.correlationId }),
+    headers: extra.headers ?? {},
+    fault: extra.fault ?? null,
+    tenantId,
+    appId,
+    aadstsCode: e.code,
+  };
+}
+
 /**
  * POST /{tenant}/oauth2/v2.0/token for grant_type=client_credentials, the
  * client authenticated by a client secret or by a client assertion signed
@@ -344,20 +366,8 @@ export function handleTokenRequest(req: TokenRequest, deps: EntraDeps): TokenOut
     e: AadstsError,
     tenantId: string | null,
     appId: string | null,
-    extra: { headers?: Record<string, string>; fault?: string } = {},
-  ): TokenOutcome => ({
-    status: e.status,
-    body: entraErrorBody(e, {
-      now: req.now,
-      origin: deps.origin,
-      correlationId: req.correlationId,
-    }),
-    headers: extra.headers ?? {},
-    fault: extra.fault ?? null,
-    tenantId,
-    appId,
-    aadstsCode: e.code,
-  });
+    extra: RefusalExtra = {},
+  ): TokenOutcome => refusal(e, req, deps.origin, tenantId, appId, extra);
   const ref = classifyTenant(req.tenantSegment);
   if (ref.kind === 'malformed') return fail(aadsts.tenantMalformed(ref.value), null, null);
   if (ref.kind === 'none') return fail(aadsts.noTenant(), null, null);
@@ -489,19 +499,17 @@ export function handleDiscoveryRequest(
     ref.kind === 'id' || ref.kind === 'domain' ? deps.registry.resolve(ref.value) : null;
   const injected = known?.faults.onEntraRequest();
   if (known && injected) {
-    const e = aadsts.temporarilyUnavailable();
-    return {
-      status: e.status,
-      body: entraErrorBody(e, {
-        now: req.now,
-        origin: deps.origin,
-        correlationId: req.correlationId,
-      }),
-      headers: { 'retry-after': String(injected.retryAfterSeconds) },
-      fault: injected.kind,
-      tenantId: known.directory.tenantId,
-      aadstsCode: e.code,
-    };
+    return refusal(
+      aadsts.temporarilyUnavailable(),
+      req,
+      deps.origin,
+      known.directory.tenantId,
+      null,
+      {
+        headers: { 'retry-after': String(injected.retryAfterSeconds) },
+        fault: injected.kind,
+      },
+    );
   }
   const refuse =
     deps.unknownTenantFailsAt === 'metadata_discovery' &&
@@ -511,18 +519,7 @@ export function handleDiscoveryRequest(
       ref.kind === 'malformed'
         ? aadsts.tenantMalformedAtDiscovery(ref.value)
         : aadsts.tenantNotFoundAtDiscovery(req.tenantSegment);
-    return {
-      status: e.status,
-      body: entraErrorBody(e, {
-        now: req.now,
-        origin: deps.origin,
-        correlationId: req.correlationId,
-      }),
-      headers: {},
-      fault: null,
-      tenantId: null,
-      aadstsCode: e.code,
-    };
+    return refusal(e, req, deps.origin, null, null);
   }
   return {
     status: 200,

@@ -361,6 +361,15 @@ function decodeCursor(token: string, route: string): Cursor | null {
   return null;
 }
 
+/** Where a `$skiptoken` resumes: null for a first page; refused unless this route issued it. */
+function resumeAt(q: QueryOptions, route: string, ids: RequestIds, now: Date): Step<Cursor | null> {
+  if (!q.skiptoken) return { ok: true, value: null };
+  const cursor = decodeCursor(q.skiptoken, route);
+  return cursor
+    ? { ok: true, value: cursor }
+    : { ok: false, response: graphErrors.invalidSkipToken(ids, now) };
+}
+
 const ODATA_JSON =
   'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
@@ -505,13 +514,13 @@ function listGroups(
   }
   // The cursor belongs to this search: another $search cannot reuse it.
   const route = routeKey(tenant.directory.tenantId, `groups|${q.search ?? ''}`);
-  const cursor = q.skiptoken ? decodeCursor(q.skiptoken, route) : null;
-  if (q.skiptoken && !cursor) return graphErrors.invalidSkipToken(ids, now);
+  const resumed = resumeAt(q, route, ids, now);
+  if (!resumed.ok) return resumed.response;
   return page({
     req,
     q,
     route,
-    cursor,
+    cursor: resumed.value,
     startPhase: 'g',
     groups,
     userRanges: [],
@@ -559,13 +568,13 @@ export function serveGraph(
     const sel = canonicalSelect(q.select, USER_PROPS, 'microsoft.graph.user', ids, now);
     if (!sel.ok) return sel.response;
     const route = routeKey(dir.tenantId, 'users');
-    const cursor = q.skiptoken ? decodeCursor(q.skiptoken, route) : null;
-    if (q.skiptoken && !cursor) return graphErrors.invalidSkipToken(ids, now);
+    const resumed = resumeAt(q, route, ids, now);
+    if (!resumed.ok) return resumed.response;
     return page({
       req,
       q,
       route,
-      cursor,
+      cursor: resumed.value,
       startPhase: 'u',
       groups: [],
       userRanges: dir.userCount > 0 ? [{ start: 0, end: dir.userCount }] : [],
@@ -617,8 +626,8 @@ export function serveGraph(
   const sel = canonicalSelect(q.select, allowed, typeName, ids, now);
   if (!sel.ok) return sel.response;
   const route = routeKey(dir.tenantId, req.pathname.toLowerCase());
-  const cursor = q.skiptoken ? decodeCursor(q.skiptoken, route) : null;
-  if (q.skiptoken && !cursor) return graphErrors.invalidSkipToken(ids, now);
+  const resumed = resumeAt(q, route, ids, now);
+  if (!resumed.ok) return resumed.response;
   const group = dir.group(id);
   // Checked on every page, so a group deleted mid-paging fails the next page.
   if (!group || hidden(id)) return graphErrors.notFound(id, ids, now);
@@ -630,7 +639,7 @@ export function serveGraph(
     req,
     q,
     route,
-    cursor,
+    cursor: resumed.value,
     startPhase: 'g',
     groups: includeGroups ? m.groups : [],
     userRanges: includeUsers ? m.userRanges : [],

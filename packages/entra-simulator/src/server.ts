@@ -399,6 +399,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       'x-ms-request-id': traceId,
       'client-request-id': correlationId,
     };
+    /** Answers the request and logs it: every Entra answer below goes through here. */
+    const answer = (
+      status: number,
+      body: unknown,
+      headers: Record<string, string>,
+      entry: Pick<NewLogEntry, 'kind' | 'tenantId' | 'appId'> &
+        Partial<Pick<NewLogEntry, 'aadsts' | 'fault'>>,
+    ) => {
+      sendJson(res, status, body, headers);
+      record({ time: now, method, path, status, ...entry });
+    };
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (token) {
       const tenantSegment = decodeSegment(token[1]!);
@@ -409,23 +420,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           code: 900561,
           message: `The endpoint only accepts POST requests. Received a ${method} request.`,
         };
-        sendJson(
-          res,
+        return answer(
           400,
           entraErrorBody(e, { now, origin, correlationId, traceId }),
           entraHeaders,
+          { kind: 'token', tenantId: null, appId: null, aadsts: e.code },
         );
-        record({
-          time: now,
-          method,
-          path,
-          status: 400,
-          kind: 'token',
-          tenantId: null,
-          appId: null,
-          aadsts: e.code,
-        });
-        return;
       }
       const body = await readBody(req);
       const outcome = handleTokenRequest(
@@ -442,19 +442,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         },
       );
       await entraLatency(outcome.tenantId);
-      sendJson(res, outcome.status, outcome.body, { ...entraHeaders, ...outcome.headers });
-      record({
-        time: now,
-        method,
-        path,
-        status: outcome.status,
-        kind: 'token',
-        tenantId: outcome.tenantId,
-        appId: outcome.appId,
-        aadsts: outcome.aadstsCode,
-        fault: outcome.fault,
-      });
-      return;
+      return answer(
+        outcome.status,
+        outcome.body,
+        { ...entraHeaders, ...outcome.headers },
+        {
+          kind: 'token',
+          tenantId: outcome.tenantId,
+          appId: outcome.appId,
+          aadsts: outcome.aadstsCode,
+          fault: outcome.fault,
+        },
+      );
     }
     const discovery = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
     if (method === 'GET' && discovery) {
@@ -463,19 +462,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         { registry, origin, unknownTenantFailsAt: settings.unknownTenantFailsAt },
       );
       await entraLatency(outcome.tenantId);
-      sendJson(res, outcome.status, outcome.body, { ...entraHeaders, ...outcome.headers });
-      record({
-        time: now,
-        method,
-        path,
-        status: outcome.status,
-        kind: 'discovery',
-        tenantId: outcome.tenantId,
-        appId: null,
-        aadsts: outcome.aadstsCode,
-        fault: outcome.fault,
-      });
-      return;
+      return answer(
+        outcome.status,
+        outcome.body,
+        { ...entraHeaders, ...outcome.headers },
+        {
+          kind: 'discovery',
+          tenantId: outcome.tenantId,
+          appId: null,
+          aadsts: outcome.aadstsCode,
+          fault: outcome.fault,
+        },
+      );
     }
     const keys = /^\/([^/]+)\/discovery\/v2\.0\/keys$/.exec(url.pathname);
     let body: unknown;
@@ -484,23 +482,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       body = instanceDiscovery(origin, url.searchParams.get('authorization_endpoint'));
     }
     if (body !== undefined) {
-      sendJson(res, 200, body, entraHeaders);
-      record({
-        time: now,
-        method,
-        path,
-        status: 200,
-        kind: 'discovery',
-        tenantId: null,
-        appId: null,
-      });
-      return;
+      return answer(200, body, entraHeaders, { kind: 'discovery', tenantId: null, appId: null });
     }
-    sendJson(res, 404, {
-      error: 'not_found',
-      message: `The simulator serves nothing at ${method} ${url.pathname}.`,
-    });
-    record({ time: now, method, path, status: 404, kind: 'other', tenantId: null, appId: null });
+    answer(
+      404,
+      { error: 'not_found', message: `The simulator serves nothing at ${method} ${url.pathname}.` },
+      {},
+      { kind: 'other', tenantId: null, appId: null },
+    );
   }
 
   const sim: Simulator = {
