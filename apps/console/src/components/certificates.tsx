@@ -1,6 +1,6 @@
 import { type FormEvent, useId, useState } from 'react';
 import { unwrap } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure, failureOf } from '../api/errors.js';
+import { ApiError, describeFailure, failureOf } from '../api/errors.js';
 import type {
   AuthMethod,
   Certificate,
@@ -23,6 +23,7 @@ import {
 import { dateOnly, secretExpiryText, secretExpiryTone } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { orgPath } from '../lib/routes.js';
+import { failureFromError, useAction } from '../lib/use-action.js';
 import { useResource } from '../lib/use-resource.js';
 import { ErrorView, LoadingView } from './states.js';
 import { Alert, Badge, Button, Card, Facts } from './ui.js';
@@ -30,9 +31,6 @@ import '../styles/certificates.css';
 
 /** Where certificates are managed: Settings → Certificates. */
 export const certificatesPath = (orgId: string) => `${orgPath(orgId, 'settings')}#certificates`;
-
-const failureFrom = (error: unknown): ApiFailure =>
-  error instanceof ApiError ? error.failure : { kind: 'network' };
 
 /**
  * Downloads a certificate's `.cer` (DER, as the Entra admin center's upload
@@ -113,13 +111,10 @@ export function CreateCertificateAction({
 }) {
   const { api } = useSession();
   const download = useDownload(orgId);
-  const [busy, setBusy] = useState(false);
+  const { busy, failure, setFailure, run } = useAction();
   const [created, setCreated] = useState<Certificate | null>(null);
-  const [failure, setFailure] = useState<ApiFailure | null>(null);
-  const create = async () => {
-    setBusy(true);
-    setFailure(null);
-    try {
+  const create = () =>
+    run(async () => {
       const certificate = await unwrap(
         api.POST('/api/v1/orgs/{orgId}/integration/certificates', {
           params: { path: { orgId } },
@@ -128,12 +123,7 @@ export function CreateCertificateAction({
       );
       setCreated(certificate);
       onCreated?.(certificate);
-    } catch (error) {
-      setFailure(failureFrom(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   if (created) {
     return (
       <Alert tone="success" live="status" title="New certificate created">
@@ -144,7 +134,7 @@ export function CreateCertificateAction({
         <div className="button-row">
           <Button
             variant="primary"
-            onClick={() => void download(created).catch((e) => setFailure(failureFrom(e)))}
+            onClick={() => void download(created).catch((e) => setFailure(failureFromError(e)))}
           >
             Download .cer
           </Button>
@@ -184,16 +174,13 @@ function AuthMethodSwitch({
 }) {
   const { api } = useSession();
   const [choice, setChoice] = useState<AuthMethod>(settings.authMethod);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<ApiFailure | null>(null);
+  const { busy, failure, run } = useAction();
   const [saved, setSaved] = useState<AuthMethod | null>(null);
   const name = useId();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setFailure(null);
     setSaved(null);
-    try {
+    await run(async () => {
       const result = await unwrap(
         api.PUT('/api/v1/orgs/{orgId}/integration', {
           params: { path: { orgId } },
@@ -202,11 +189,7 @@ function AuthMethodSwitch({
       );
       setSaved(result.authMethod);
       onSaved(result);
-    } catch (error) {
-      setFailure(failureFrom(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="form certificate-method" onSubmit={(e) => void submit(e)} noValidate>
@@ -271,16 +254,13 @@ function CertificateItem({
   const { api } = useSession();
   const download = useDownload(orgId);
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<ApiFailure | null>(null);
+  const { busy, failure, setFailure, run } = useAction();
   const now = new Date();
   const status = CERTIFICATE_STATUS[c.status];
   const left = daysUntil(c.notAfter, now);
   const expired = Date.parse(c.notAfter) <= now.getTime();
-  const retire = async () => {
-    setBusy(true);
-    setFailure(null);
-    try {
+  const retire = () =>
+    run(async () => {
       onRetired(
         await unwrap(
           api.DELETE('/api/v1/orgs/{orgId}/integration/certificates/{id}', {
@@ -289,12 +269,7 @@ function CertificateItem({
         ),
       );
       setConfirming(false);
-    } catch (error) {
-      setFailure(failureFrom(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <li className="certificate" data-certificate-id={c.id} data-status={c.status}>
       <div className="certificate__head">
@@ -321,7 +296,7 @@ function CertificateItem({
         ]}
       />
       <div className="button-row">
-        <Button onClick={() => void download(c).catch((e) => setFailure(failureFrom(e)))}>
+        <Button onClick={() => void download(c).catch((e) => setFailure(failureFromError(e)))}>
           Download .cer
         </Button>
         {c.status !== 'retired' && !confirming ? (
@@ -391,9 +366,8 @@ export function CertificatesCard({
     [api, orgId],
   );
   const [validity, setValidity] = useState(DEFAULT_VALIDITY_DAYS);
-  const [creating, setCreating] = useState(false);
+  const { busy: creating, failure, setFailure, run } = useAction();
   const [created, setCreated] = useState<Certificate | null>(null);
-  const [failure, setFailure] = useState<ApiFailure | null>(null);
   const validityId = useId();
   const now = new Date();
   const items = state.status === 'ready' ? state.data.items : [];
@@ -403,10 +377,8 @@ export function CertificatesCard({
 
   const create = async (event: FormEvent) => {
     event.preventDefault();
-    setCreating(true);
-    setFailure(null);
     setCreated(null);
-    try {
+    await run(async () => {
       const certificate = await unwrap(
         api.POST('/api/v1/orgs/{orgId}/integration/certificates', {
           params: { path: { orgId } },
@@ -415,11 +387,7 @@ export function CertificatesCard({
       );
       setCreated(certificate);
       await reload();
-    } catch (error) {
-      setFailure(failureFrom(error));
-    } finally {
-      setCreating(false);
-    }
+    });
   };
 
   return (
@@ -473,7 +441,7 @@ export function CertificatesCard({
           <div className="button-row">
             <Button
               variant="primary"
-              onClick={() => void download(created).catch((e) => setFailure(failureFrom(e)))}
+              onClick={() => void download(created).catch((e) => setFailure(failureFromError(e)))}
             >
               Download .cer
             </Button>

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { unwrap } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import { type ApiFailure, describeFailure } from '../api/errors.js';
 import type { ConnectionTest, EntraGroup } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { dateTime } from '../lib/format.js';
+import { failureFromError } from '../lib/use-action.js';
 import { FailureDetails, Warnings } from './run.js';
 import { Alert, Button, Card } from './ui.js';
 
@@ -51,7 +52,7 @@ export function ConnectionTestCard({
       );
       resultRef.current?.focus();
     } catch (error) {
-      setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setFailure(failureFromError(error));
     } finally {
       setTesting(false);
     }

@@ -36,13 +36,31 @@ export function Field({
   children: ReactNode;
   optional?: boolean;
 }) {
-  const ids = fieldIds(id);
   return (
     <div className={errors?.length ? 'field field--invalid' : 'field'}>
       <label className="field__label" htmlFor={id}>
         {label}
         {optional ? <span className="field__optional"> (optional)</span> : null}
       </label>
+      <FieldNotes id={id} hint={hint} errors={errors} />
+      {children}
+    </div>
+  );
+}
+
+/** A field's hint and its errors, under the IDs its control is described by. */
+function FieldNotes({
+  id,
+  hint,
+  errors,
+}: {
+  id: string;
+  hint?: ReactNode;
+  errors?: readonly string[] | undefined;
+}) {
+  const ids = fieldIds(id);
+  return (
+    <>
       {hint ? (
         <p className="field__hint" id={ids.hint}>
           {hint}
@@ -55,8 +73,7 @@ export function Field({
           ))}
         </ul>
       ) : null}
-      {children}
-    </div>
+    </>
   );
 }
 
@@ -76,7 +93,6 @@ export function CheckboxField({
   checked: boolean;
   onChange: (checked: boolean) => void;
 }) {
-  const ids = fieldIds(id);
   return (
     <div className={errors?.length ? 'field field--check field--invalid' : 'field field--check'}>
       <input
@@ -89,18 +105,7 @@ export function CheckboxField({
         <label className="field__label" htmlFor={id}>
           {label}
         </label>
-        {hint ? (
-          <p className="field__hint" id={ids.hint}>
-            {hint}
-          </p>
-        ) : null}
-        {errors?.length ? (
-          <ul className="field__errors" id={ids.error}>
-            {errors.map((e) => (
-              <li key={e}>{e}</li>
-            ))}
-          </ul>
-        ) : null}
+        <FieldNotes id={id} hint={hint} errors={errors} />
       </div>
     </div>
   );

@@ -1,6 +1,6 @@
 import { type KeyboardEvent, useId, useState } from 'react';
 import { unwrap } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import { type ApiFailure, describeFailure } from '../api/errors.js';
 import type { EntraGroup } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import {
@@ -11,6 +11,7 @@ import {
   removeGroupId,
   selectedGroupIds,
 } from '../lib/groups.js';
+import { failureFromError } from '../lib/use-action.js';
 import { controlProps, Field } from './field.js';
 import { FailureDetails } from './run.js';
 import { Alert, Badge, Button } from './ui.js';
@@ -72,7 +73,7 @@ export function GroupPicker({
       setSearch({
         status: 'failed',
         term: wanted,
-        failure: error instanceof ApiError ? error.failure : { kind: 'network' },
+        failure: failureFromError(error),
       });
     }
   };

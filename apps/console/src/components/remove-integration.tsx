@@ -1,7 +1,8 @@
 import { type FormEvent, useState } from 'react';
 import { unwrapNoContent } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import { type ApiFailure, describeFailure } from '../api/errors.js';
 import { useSession } from '../auth/session.js';
+import { failureFromError } from '../lib/use-action.js';
 import { controlProps, Field } from './field.js';
 import { Alert, Button, Card } from './ui.js';
 
@@ -52,7 +53,7 @@ export function RemoveIntegration({
       setTyped('');
       onRemoved();
     } catch (error) {
-      setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setFailure(failureFromError(error));
     } finally {
       setBusy(false);
     }

@@ -5,6 +5,7 @@ import type { IntegrationSettings, ValidationIssue } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { dateOnly } from '../lib/format.js';
 import { issuesByField } from '../lib/issues.js';
+import { failureFromError } from '../lib/use-action.js';
 import { controlProps, Field } from './field.js';
 import { SyncNowPanel } from './sync-now.js';
 import { Alert, Button, Card } from './ui.js';
@@ -49,7 +50,7 @@ export function RotateSecretForm({
     } catch (error) {
       if (error instanceof ApiError && error.failure.kind === 'validation')
         setIssues(error.failure.issues);
-      else setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      else setFailure(failureFromError(error));
     } finally {
       setBusy(false);
     }

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
 import { unwrap } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import { type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Run, RunChange, RunChangeKind, RunChangesPage } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { count, plural, type Tone } from '../lib/format.js';
+import { failureFromError } from '../lib/use-action.js';
 import { Alert, Badge, Button } from './ui.js';
 
 const PAGE_SIZE = 25;
@@ -65,7 +66,7 @@ export function RunChanges({ orgId, run }: { orgId: string; run: Run }) {
       );
       setPages((old) => (cursor ? [...old, page] : [page]));
     } catch (error) {
-      setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setFailure(failureFromError(error));
     } finally {
       setLoading(false);
     }

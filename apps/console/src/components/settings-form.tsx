@@ -16,6 +16,7 @@ import {
   type SettingsFormValues,
   settingsInput,
 } from '../lib/settings-form.js';
+import { failureFromError } from '../lib/use-action.js';
 import { CheckboxField, controlProps, Field } from './field.js';
 import { GroupPicker } from './group-picker.js';
 import { Button, Card } from './ui.js';
@@ -163,7 +164,7 @@ export function SettingsForm({
       if (error instanceof ApiError && error.failure.kind === 'validation') {
         setIssues(error.failure.issues);
       } else {
-        setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+        setFailure(failureFromError(error));
       }
     } finally {
       setSaving(false);

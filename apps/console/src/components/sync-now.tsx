@@ -6,6 +6,7 @@ import { useSession } from '../auth/session.js';
 import { plural } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { orgPath } from '../lib/routes.js';
+import { failureFromError } from '../lib/use-action.js';
 import { useInterval } from '../lib/use-resource.js';
 import { FailureDetails, isActive, RunCounts, STAGES, StageSteps } from './run.js';
 import { Alert, Button } from './ui.js';
@@ -95,7 +96,7 @@ export function SyncNowPanel({
       setRun(started);
       if (!isActive(started)) finishedRef.current?.(started);
     } catch (error) {
-      setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setFailure(failureFromError(error));
     } finally {
       setPressing(false);
     }

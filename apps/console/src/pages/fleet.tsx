@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
 import { unwrap } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import { type ApiFailure, describeFailure } from '../api/errors.js';
 import { createOpsClient, type OpsCredentials } from '../api/ops-client.js';
 import type { FleetList, FleetOrg, FleetQuery, HealthStatus } from '../api/types.js';
 import { controlProps, Field } from '../components/field.js';
@@ -17,6 +17,7 @@ import {
 } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { orgPath } from '../lib/routes.js';
+import { failureFromError } from '../lib/use-action.js';
 
 const PAGE_SIZE = 50;
 
@@ -141,7 +142,7 @@ export function FleetPage() {
         const page = await unwrap(client.GET('/ops/orgs', { params: { query } }));
         setPages((old) => (cursor ? [...old, page] : [page]));
       } catch (error) {
-        const f: ApiFailure = error instanceof ApiError ? error.failure : { kind: 'network' };
+        const f: ApiFailure = failureFromError(error);
         if (f.kind === 'unauthorized') {
           setCredentials(null);
           setPages([]);

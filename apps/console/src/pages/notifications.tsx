@@ -1,6 +1,6 @@
 import { type ReactNode, useState } from 'react';
 import { unwrap } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import { type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Notification, NotificationPage } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { CreateCertificateAction, certificatesPath } from '../components/certificates.js';
@@ -11,6 +11,7 @@ import { useUnread } from '../components/unread.js';
 import { dateTime, plural, relativeTime, type Tone } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { orgPath } from '../lib/routes.js';
+import { failureFromError } from '../lib/use-action.js';
 import { useResource } from '../lib/use-resource.js';
 
 const PAGE_SIZE = 20;
@@ -56,7 +57,7 @@ function NotificationItem({
         ),
       );
     } catch (error) {
-      setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setFailure(failureFromError(error));
     } finally {
       setBusy(false);
     }
@@ -172,7 +173,7 @@ export function NotificationsPage({ orgId }: { orgId: string }) {
       );
       setOlder((o) => [...o, next]);
     } catch (error) {
-      setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setFailure(failureFromError(error));
     } finally {
       setLoadingMore(false);
     }
@@ -193,7 +194,7 @@ export function NotificationsPage({ orgId }: { orgId: string }) {
       await reload();
       await unread.refresh();
     } catch (error) {
-      setFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setFailure(failureFromError(error));
     } finally {
       setMarkingAll(false);
     }

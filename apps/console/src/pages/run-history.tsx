@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { unwrap } from '../api/client.js';
-import { ApiError, type ApiFailure, describeFailure } from '../api/errors.js';
+import { type ApiFailure, describeFailure } from '../api/errors.js';
 import type { Run, RunPage } from '../api/types.js';
 import { useSession } from '../auth/session.js';
 import { Page } from '../components/page.js';
@@ -19,6 +19,7 @@ import { Alert, Button, Card } from '../components/ui.js';
 import { count, dateTime, duration, relativeTime } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { orgPath } from '../lib/routes.js';
+import { failureFromError } from '../lib/use-action.js';
 import { useResource } from '../lib/use-resource.js';
 
 const PAGE_SIZE = 20;
@@ -128,7 +129,7 @@ export function RunHistoryPage({ orgId }: { orgId: string }) {
       );
       setOlder((o) => [...o, next]);
     } catch (error) {
-      setMoreFailure(error instanceof ApiError ? error.failure : { kind: 'network' });
+      setMoreFailure(failureFromError(error));
     } finally {
       setLoadingMore(false);
     }
