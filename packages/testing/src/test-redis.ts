@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { TestingError } from './errors.js';
 import { startRedisContainer } from './redis-container.js';
 import { pingRedis } from './redis-ping.js';
 import { startRedisServer } from './redis-server.js';
+import { type RedisTarget, redisTarget } from './redis-target.js';
 
 export type TestRedisSource = 'env' | 'local' | 'container' | 'spawned';
 
@@ -102,6 +102,11 @@ export function resolveTestRedis(): Promise<string> {
   return holder[resolvedKey].then((resolved) => resolved.url);
 }
 
+/** The target for this test process: `resolveTestRedis`'s Redis (see `RedisTarget`). */
+export async function resolveRedisTarget(): Promise<RedisTarget> {
+  return redisTarget(await resolveTestRedis());
+}
+
 export interface TestRedis {
   url: string;
   /** Unique to this call: `test:<name>:<random>`. Put every key (and queue prefix) under it. */
@@ -124,9 +129,10 @@ export interface TestRedis {
  *   afterAll(() => r.cleanup());
  */
 export async function useTestRedis(name: string): Promise<TestRedis> {
-  const url = await resolveTestRedis();
-  const prefix = `test:${name.replace(/[^A-Za-z0-9._-]/g, '-')}:${randomBytes(6).toString('hex')}`;
-  const redis = new Redis(url);
+  const target = await resolveRedisTarget();
+  const { url } = target;
+  const prefix = target.uniquePrefix(name);
+  const redis = target.connect();
   const extra = new Set<Redis>();
   let cleanedUp = false;
 
@@ -148,7 +154,7 @@ export async function useTestRedis(name: string): Promise<TestRedis> {
     prefix,
     redis,
     connect(options) {
-      const client = new Redis(url, options ?? {});
+      const client = target.connect(options);
       extra.add(client);
       return client;
     },

@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Where a test's Redis clients come from, and how its key prefix is made:
+ * the one place a test connection is opened. A cluster mode (a Cluster
+ * client and a hash-tagged prefix, so a suite's keys share a slot) slots
+ * in here without any suite changing.
+ */
+export interface RedisTarget {
+  /** What the roles under test are given as REDIS_URL. */
+  url: string;
+  /** A new client; the caller closes it. */
+  connect(options?: RedisOptions): Redis;
+  /** A prefix unique to this call: `test:<name>:<random>`. */
+  uniquePrefix(name: string): string;
+}
+
+export function redisTarget(url: string): RedisTarget {
+  return {
+    url,
+    connect: (options) => new Redis(url, options ?? {}),
+    uniquePrefix: (name) =>
+      `test:${name.replace(/[^A-Za-z0-9._-]/g, '-')}:${randomBytes(6).toString('hex')}`,
+  };
+}
