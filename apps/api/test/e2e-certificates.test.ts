@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { type CertificateView, certificateViewSchema } from '@pinnacle/domain';
 import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
-import { queues } from '@pinnacle/queue-contracts';
+import { type NotificationJob, notificationJobId, queues } from '@pinnacle/queue-contracts';
 import { createStores } from '@pinnacle/redis-store';
 import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
@@ -133,6 +133,7 @@ interface RunBody {
   id: string;
   status: string;
   attempts: number;
+  finishedAt: string | null;
   failure: { code: string; details: Record<string, unknown>; remediation: string[] } | null;
   stats: Record<string, number | null>;
 }
@@ -281,7 +282,15 @@ describe('certificates end to end', () => {
     ]);
     const notifications = new Queue('notifications', { connection: r.connect(), prefix: r.prefix });
     try {
-      const job = await notifications.getJob(`cert-rotated-${org}-${fresh.id}`);
+      const rotated: NotificationJob = {
+        type: 'certificate_rotated',
+        orgId: org,
+        occurredAt: switched.finishedAt!,
+        runId: switched.id,
+        certificate: { id: fresh.id, thumbprint: fresh.thumbprint, notAfter: fresh.notAfter },
+        retired: [{ id: old!.id, thumbprint: old!.thumbprint }],
+      };
+      const job = await notifications.getJob(notificationJobId(rotated));
       expect(job?.data).toMatchObject({
         type: 'certificate_rotated',
         runId: switched.id,

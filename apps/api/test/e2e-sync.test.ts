@@ -374,13 +374,22 @@ describe('scheduled syncs', () => {
       .json as typeof overview;
     const at = new Date(overview.nextScheduledRunAt ?? '');
     expect([at.getUTCHours(), at.getUTCMinutes()]).toEqual([3, 30]);
+    const scheduledJobs = async () =>
+      (await syncQueue.getJobs(['delayed', 'waiting', 'prioritized'])).filter(
+        (job) => job.data?.orgId === org,
+      );
+    expect(await scheduledJobs()).toHaveLength(1);
 
     await put(org, settings(t, { schedule: { enabled: false, every: '6h' } }));
     expect(await syncQueue.getJobScheduler(syncSchedulerId(org))).toBeUndefined();
     overview = (await api.request('GET', `/api/v1/orgs/${org}/sync-overview`, { token }))
       .json as typeof overview;
     expect(overview.nextScheduledRunAt).toBeNull();
-    expect(await syncQueue.getJobSchedulersCount()).toBeGreaterThanOrEqual(0);
+    // Nothing of the schedule is left to fire: no job scheduler of the org,
+    // and not the job it had scheduled for 03:30 either.
+    const schedulers = await syncQueue.getJobSchedulers(0, -1);
+    expect(schedulers.map((s) => s.key)).not.toContain(syncSchedulerId(org));
+    expect(await scheduledJobs()).toEqual([]);
   });
 
   async function fireScheduled(org: string): Promise<RunBody> {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { certificateSubject } from '@pinnacle/domain';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '@pinnacle/entra-graph';
-import type { NotificationJob } from '@pinnacle/queue-contracts';
+import { type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import type { StoredCertificate } from '@pinnacle/redis-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
@@ -208,7 +208,7 @@ describe('syncs on certificates', () => {
       certificate: { id: fresh.id, thumbprint: second.thumbprint, notAfter: fresh.notAfter },
       retired: [{ id: old.id, thumbprint: first.thumbprint }],
     };
-    const job = await h.notifications.getJob(`cert-rotated-${orgId}-${fresh.id}`);
+    const job = await h.notifications.getJob(notificationJobId(expected));
     expect(job?.data).toEqual(expected);
 
     // Every run of the org succeeded: the rotation cost no failure.

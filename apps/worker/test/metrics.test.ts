@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type RecordedMetrics, readRecordedMetrics } from '@pinnacle/metrics';
+import { metricDefinitions, type RecordedMetrics, readRecordedMetrics } from '@pinnacle/metrics';
 import { waitFor } from '@pinnacle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
@@ -38,7 +38,10 @@ describe('run metrics recorded by the worker', () => {
     const metrics = await waitFor(
       async () => {
         const read = await readRecordedMetrics(h.redis.redis, h.env.QUEUE_PREFIX);
-        return read.histograms[0]?.count === 2 ? read : undefined;
+        const duration = read.histograms.find(
+          (h) => h.definition.name === metricDefinitions.runDuration.name,
+        );
+        return duration?.count === 2 ? read : undefined;
       },
       { timeoutMs: 10_000, description: 'two runs in the duration histogram' },
     );

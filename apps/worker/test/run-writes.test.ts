@@ -108,7 +108,17 @@ describe('a run whose own write fails', () => {
     expect(job.failedReason).toBe('groups_not_configured');
     expect(job.attemptsMade).toBe(1);
     expect(run).toMatchObject({ status: 'failed', failure: { code: 'groups_not_configured' } });
-    expect(await h.notifications.getJob(`failed-${run.id}`)).toBeDefined();
+    // Handed to the notifier all the same, under the job ID the queue's rule gives it.
+    const handOff = await h.notifications.getJob(
+      notificationJobId({
+        type: 'sync_failed',
+        orgId,
+        runId: run.id,
+        occurredAt: run.finishedAt!,
+        failure: run.failure!,
+      }),
+    );
+    expect(handOff?.data).toMatchObject({ type: 'sync_failed', orgId, runId: run.id });
   });
 
   it('a refused progress save (stage) does not stop a sync that otherwise succeeds', async () => {

@@ -76,7 +76,9 @@ describe('metrics recorder and reader', () => {
     expect(counter(metrics, 'entra_sync_runs_total', { status: 'succeeded' })).toBe(0);
     expect(counter(metrics, 'entra_sync_runs_total', { status: 'failed' })).toBe(0);
     expect(counter(metrics, 'entra_sync_graph_requests_total')).toBe(0);
-    const histogram = metrics.histograms[0];
+    const histogram = metrics.histograms.find(
+      (h) => h.definition.name === metricDefinitions.runDuration.name,
+    );
     expect(histogram?.count).toBe(0);
     expect(histogram?.buckets.map((b) => b.le)).toEqual([
       ...RUN_DURATION_BUCKETS,
