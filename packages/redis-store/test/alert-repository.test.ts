@@ -1,6 +1,6 @@
 import { type EpisodeState, emptyEpisodeState } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import {
   AlertRepository,
   finalEmailStateSchema,
@@ -10,16 +10,15 @@ import { orgKeys } from '../src/keys.js';
 import { NOTIFICATIONS_PER_ORG, NotificationRepository } from '../src/notification-repository.js';
 import { dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let alerts: AlertRepository;
 let inbox: NotificationRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('alert-repository');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   alerts = new AlertRepository(r.redis, dataPrefix(r.prefix));
   inbox = new NotificationRepository(r.redis, dataPrefix(r.prefix));
 });
-afterAll(() => r.cleanup());
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1) + minutes * 60_000).toISOString();
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { integrationSettingsInputSchema, MAX_UNRETIRED_CERTIFICATES } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import {
   CertificateRepository,
   certificateKeyContext,
@@ -18,7 +18,7 @@ import {
 import { dataPrefix } from '../src/stores.js';
 import { OrgOffboardedError } from '../src/write-fence.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 const KEY = randomBytes(32).toString('base64');
 const box = new SecretBox(KEY);
@@ -28,13 +28,12 @@ const DAY = 86_400_000;
 const T0 = new Date('2026-05-01T10:00:00Z');
 const at = (days: number) => new Date(T0.getTime() + days * DAY);
 
-beforeAll(async () => {
-  r = await useTestRedis('certificate-repository');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   certificates = new CertificateRepository(r.redis, prefix, box);
   integrations = new IntegrationRepository(r.redis, prefix, box);
 });
-afterAll(() => r.cleanup());
 
 /** A key pair and a stand-in certificate: the repository stores, it does not parse. */
 function made(options: { validityDays?: number; from?: Date } = {}): NewCertificate {

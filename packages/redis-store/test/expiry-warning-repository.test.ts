@@ -1,16 +1,15 @@
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { ExpiryWarningRepository } from '../src/expiry-warning-repository.js';
 import { dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let warnings: ExpiryWarningRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('expiry-warning-repository');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   warnings = new ExpiryWarningRepository(r.redis, dataPrefix(r.prefix));
 });
-afterAll(() => r.cleanup());
 
 const expiry = '2026-03-01T00:00:00.000Z';
 const rotated = '2026-09-01T00:00:00.000Z';

@@ -4,24 +4,23 @@ import {
   integrationSettingsInputSchema,
   unknownHealth,
 } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { FleetIndex } from '../src/fleet-index.js';
 import { fleetKeys } from '../src/keys.js';
 import { createStores, dataPrefix, type Stores } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 let fleet: FleetIndex;
 let stores: Stores;
 
-beforeAll(async () => {
-  r = await useTestRedis('fleet-index');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   fleet = new FleetIndex(r.redis, prefix);
   stores = createStores(r.redis, r.prefix, randomBytes(32).toString('base64'));
 });
-afterAll(() => r.cleanup());
 
 const HOUR = 3_600_000;
 const t0 = new Date('2026-03-02T08:00:00.000Z');

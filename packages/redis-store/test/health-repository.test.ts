@@ -4,8 +4,8 @@ import {
   recordRunOutcome,
   unknownHealth,
 } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { HealthRepository } from '../src/health-repository.js';
 import { orgKeys } from '../src/keys.js';
 import { dataPrefix } from '../src/stores.js';
@@ -19,14 +19,13 @@ const fail = (runId: string, minute: number): RunOutcome => ({
   category: 'credentials',
 });
 
-let r: TestRedis;
+let r: RedisFixture;
 let repo: HealthRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('health-repository');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   repo = new HealthRepository(r.redis, dataPrefix(r.prefix));
 });
-afterAll(() => r.cleanup());
 
 /** Read, decide, compare-and-set, again until it lands: how the worker records a run. */
 async function record(orgId: string, outcome: RunOutcome): Promise<IntegrationHealth> {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { integrationSettingsInputSchema } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   IntegrationNotFoundError,
   IntegrationRepository,
@@ -12,18 +13,17 @@ import { globalKeys, orgKeys } from '../src/keys.js';
 import { SecretBox, SecretDecryptionError } from '../src/secret-box.js';
 import { dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 let box: SecretBox;
 let repo: IntegrationRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('integration-repository');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   box = new SecretBox(randomBytes(32).toString('base64'));
   repo = new IntegrationRepository(r.redis, prefix, box);
 });
-afterAll(() => r.cleanup());
 
 const SECRET = 'Xq8Q~Ab1CdEfGhIjKlMnOpQrStUvWxYz.0123_-9';
 const SECRET_2 = 'Zz9Q~second-secret-value~0987654321abcdEFG';

@@ -1,7 +1,7 @@
 import type { Notification } from '@pinnacle/domain';
 import { encodeCursor } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { AlertRepository } from '../src/alert-repository.js';
 import {
   NOTIFICATIONS_PER_ORG,
@@ -10,17 +10,16 @@ import {
 } from '../src/notification-repository.js';
 import { dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let repo: NotificationRepository;
 /** The notifier's writer: the one way notifications get into the inbox. */
 let writer: AlertRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('notification-repository');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   repo = new NotificationRepository(r.redis, dataPrefix(r.prefix));
   writer = new AlertRepository(r.redis, dataPrefix(r.prefix));
 });
-afterAll(() => r.cleanup());
 
 const base = Date.UTC(2026, 0, 1);
 const at = (minutes: number) => new Date(base + minutes * 60_000).toISOString();

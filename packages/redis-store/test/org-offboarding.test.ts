@@ -5,8 +5,8 @@ import {
   newQueuedRun,
   recordRunOutcome,
 } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import type { StoredNotification } from '../src/alert-repository.js';
 import { type GlobalKeySpec, globalKeySpace, orgKeys } from '../src/keys.js';
 import { SnapshotStore, type StagedUser } from '../src/snapshot-store.js';
@@ -15,7 +15,7 @@ import { OrgOffboardedError } from '../src/write-fence.js';
 import { testCursors } from './support/cursors.js';
 import { LegacySnapshotStore } from './support/legacy-snapshot-store.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 let stores: Stores;
 let snapshots: SnapshotStore;
@@ -24,15 +24,14 @@ let legacy: LegacySnapshotStore;
 const KEY = Buffer.alloc(32, 7).toString('base64');
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1) + minutes * 60_000);
 
-beforeAll(async () => {
-  r = await useTestRedis('org-offboarding');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   stores = createStores(r.redis, r.prefix, KEY);
   // Small buckets, so a few dozen users spread over many keys.
   snapshots = new SnapshotStore(r.redis, prefix, testCursors, { bucketUsers: 4, minStageBits: 2 });
   legacy = new LegacySnapshotStore(r.redis, prefix, testCursors);
 });
-afterAll(() => r.cleanup());
 
 const user = (n: number, patch: Partial<StagedUser> = {}): StagedUser => ({
   id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,

@@ -1,6 +1,6 @@
 import { encodeCursor, type RunChange } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import {
   RUN_CHANGES_LIMIT,
   RunChangesCursorError,
@@ -10,7 +10,7 @@ import { SnapshotStore, type StagedUser } from '../src/snapshot-store.js';
 import { dataPrefix } from '../src/stores.js';
 import { testCursors } from './support/cursors.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let store: SnapshotStore;
 let repo: RunChangesRepository;
 const org = 'org-changes';
@@ -25,8 +25,8 @@ const user = (n: number, name = `User ${n}`): StagedUser => ({
 });
 const g = '00000000-0000-4000-8000-00000000000a';
 
-beforeAll(async () => {
-  r = await useTestRedis('run-changes');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   const prefix = dataPrefix(r.prefix);
   store = new SnapshotStore(r.redis, prefix, testCursors);
   repo = new RunChangesRepository(r.redis, prefix);
@@ -48,7 +48,6 @@ beforeAll(async () => {
   const d2 = await store.buildVersion(org, 'run-2', { includeDisabledUsers: false });
   await store.promote(org, 'run-2', d2.baseVersion, {});
 });
-afterAll(() => r.cleanup());
 
 async function pageThrough(change: RunChange['change'] | undefined, limit: number) {
   const seen: string[] = [];

@@ -1,21 +1,20 @@
 import { newQueuedRun, type Run } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { orgKeys } from '../src/keys.js';
 import { RUN_HISTORY_LIMIT, RunRepository } from '../src/run-repository.js';
 import { dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 let repo: RunRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('run-repository');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   repo = new RunRepository(r.redis, prefix);
 });
-afterAll(() => r.cleanup());
 
 const base = Date.UTC(2026, 0, 1);
 const at = (seconds: number) => new Date(base + seconds * 1000).toISOString();

@@ -1,7 +1,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { integrationSettingsInputSchema } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { IntegrationRepository, type StoredIntegration } from '../src/integration-repository.js';
 import { orgKeys } from '../src/keys.js';
 import { SecretBox } from '../src/secret-box.js';
@@ -13,7 +13,7 @@ import {
 } from '../src/secret-reencryption.js';
 import { dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 const key = () => randomBytes(32).toString('base64');
 const OLD = key();
 const NEW = key();
@@ -39,10 +39,9 @@ function legacySeal(base64Key: string, plaintext: string, orgId: string): string
   return ['v1', ...[iv, cipher.getAuthTag(), ct].map((p) => p.toString('base64url'))].join('.');
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('secret-reencryption');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
 });
-afterAll(() => r.cleanup());
 
 describe('reencryptSecrets', () => {
   it('re-seals every secret with the current key, counts each outcome, and names failures by org only', async () => {

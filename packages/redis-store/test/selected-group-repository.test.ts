@@ -1,19 +1,18 @@
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { orgKeys } from '../src/keys.js';
 import { SelectedGroupRepository } from '../src/selected-group-repository.js';
 import { dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 let repo: SelectedGroupRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('selected-groups');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   repo = new SelectedGroupRepository(r.redis, prefix);
 });
-afterAll(() => r.cleanup());
 
 const SALES = '0a0a0a0a-0000-4000-8000-00000000000a';
 const ENG = '0b0b0b0b-0000-4000-8000-00000000000b';

@@ -1,6 +1,6 @@
 import { type RunChange, runChangesPageSchema } from '@pinnacle/domain';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { orgKeys } from '../src/keys.js';
 import { RUN_CHANGES_LIMIT, RunChangesRepository } from '../src/run-changes-repository.js';
 import {
@@ -20,14 +20,14 @@ import { LegacySnapshotStore } from './support/legacy-snapshot-store.js';
  * exactly as the model says.
  */
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 /** Tiny buckets, so a few hundred users span many and every alignment occurs. */
 let store: SnapshotStore;
 let changes: RunChangesRepository;
 
-beforeAll(async () => {
-  r = await useTestRedis('snapshot-layout');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   store = new SnapshotStore(r.redis, prefix, testCursors, {
     bucketUsers: 4,
@@ -36,7 +36,6 @@ beforeAll(async () => {
   });
   changes = new RunChangesRepository(r.redis, prefix);
 });
-afterAll(() => r.cleanup());
 
 type ModelUser = SnapshotUser;
 type Model = Map<string, ModelUser>;

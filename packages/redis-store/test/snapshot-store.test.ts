@@ -1,6 +1,6 @@
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorSigner } from '../src/cursor-signer.js';
 import { orgKeys } from '../src/keys.js';
 import { SecretKeyring } from '../src/secret-keyring.js';
@@ -13,20 +13,19 @@ import {
 } from '../src/snapshot-store.js';
 import { DIRECTORY_CURSOR_PURPOSE, dataPrefix } from '../src/stores.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let prefix: string;
 let store: SnapshotStore;
 let otherConnection: Redis;
 const KEY = Buffer.alloc(32, 3).toString('base64');
 const cursors = new CursorSigner(new SecretKeyring(KEY), DIRECTORY_CURSOR_PURPOSE);
 
-beforeAll(async () => {
-  r = await useTestRedis('snapshot-store');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   prefix = dataPrefix(r.prefix);
   store = new SnapshotStore(r.redis, prefix, cursors);
   otherConnection = r.connect();
 });
-afterAll(() => r.cleanup());
 
 const keys = (orgId: string) => orgKeys(prefix, orgId);
 const everyone = { includeDisabledUsers: true };
