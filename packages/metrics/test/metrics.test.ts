@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { buildFailure, emptyRunStats, type Run, runSchema } from '@pinnacle/domain';
-import { startRedisServer, type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { startRedisServer } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createMetricsRecorder,
   metricDefinitions,
@@ -13,12 +14,11 @@ import {
   readRecordedMetrics,
 } from '../src/index.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 
-beforeAll(async () => {
-  r = await useTestRedis('metrics');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
 });
-afterAll(() => r?.cleanup());
 
 function finishedRun(patch: Partial<Run> & { durationSeconds?: number } = {}): Run {
   const { durationSeconds = 42, ...rest } = patch;

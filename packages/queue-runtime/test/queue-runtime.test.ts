@@ -8,22 +8,16 @@ import {
   type SyncJob,
   syncJobId,
 } from '@pinnacle/queue-contracts';
-import {
-  getFreePort,
-  type RedisServer,
-  startRedisServer,
-  type TestRedis,
-  useTestRedis,
-  waitFor,
-} from '@pinnacle/testing';
+import { getFreePort, type RedisServer, startRedisServer, waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { type Job, Queue, QueueEvents, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, waitForReady } from '../src/connections.js';
 import { TypedQueue } from '../src/typed-queue.js';
 import { type LockSettings, WorkerRegistry } from '../src/worker-registry.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 const connections: Redis[] = [];
 const closers: (() => Promise<unknown>)[] = [];
 const servers: RedisServer[] = [];
@@ -37,15 +31,14 @@ function connection(url: string, role: 'producer' | 'worker'): Redis {
   return c;
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('queue-runtime');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
 });
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close().catch(() => {});
   for (const c of connections) c.disconnect();
   for (const s of servers) await s.stop().catch(() => {});
-  await r.cleanup();
 });
 
 /** Log lines captured from a logger. */

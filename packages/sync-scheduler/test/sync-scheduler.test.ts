@@ -1,9 +1,9 @@
 import { stableOffsetMs } from '@pinnacle/domain';
 import { syncSchedulerId } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import type { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { planRepeat, SyncScheduler, shouldBackOff } from '../src/index.js';
 
 const HOUR = 3600_000;
@@ -59,12 +59,12 @@ describe('planRepeat', () => {
 });
 
 describe('SyncScheduler', () => {
-  let r: TestRedis;
+  let r: RedisFixture;
   let syncQueue: TypedQueue<'sync'>;
   let queue: Queue;
   let scheduler: SyncScheduler;
-  beforeAll(async () => {
-    r = await useTestRedis('sync-scheduler');
+  test.beforeAll(async ({ redis }) => {
+    r = redis;
     syncQueue = new TypedQueue('sync', {
       connection: r.connect(),
       prefix: r.prefix,
@@ -75,7 +75,6 @@ describe('SyncScheduler', () => {
   });
   afterAll(async () => {
     await syncQueue.close();
-    await r.cleanup();
   });
 
   it('creates one scheduler per org, updates it in place and removes it', async () => {
