@@ -1,11 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
-import {
-  type Simulator,
-  seededGroupId,
-  startSimulator,
-  trustSimulatorCa,
-} from '@pinnacle/entra-simulator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, seededGroupId } from '@pinnacle/entra-simulator';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   certificateThumbprints,
   clientCertificateProblem,
@@ -25,7 +21,7 @@ const seed = `eg-cert-${randomUUID()}`;
 const allGroup = seededGroupId(seed, 'all');
 let registered: SelfSignedCertificate;
 
-beforeAll(async () => {
+test.beforeAll(async ({ simulator }) => {
   registered = await createSelfSignedCertificate({
     subject: {
       commonName: 'Pinnacle Series Entra ID sync (org-test)',
@@ -33,8 +29,7 @@ beforeAll(async () => {
     },
     validityDays: 365,
   });
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+  sim = simulator;
   sim.addTenant({
     kind: 'seeded',
     seed,
@@ -56,7 +51,6 @@ beforeAll(async () => {
   });
 });
 afterEach(() => sim.reset());
-afterAll(() => sim.close());
 
 const request = (certificate: SelfSignedCertificate = registered): TokenRequest => ({
   authorityHost: sim.authorityHost,

@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Simulator,
-  seededGroupId,
-  startSimulator,
-  trustSimulatorCa,
-} from '@pinnacle/entra-simulator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, seededGroupId } from '@pinnacle/entra-simulator';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   decodeAccessTokenClaims,
   EntraTokenError,
@@ -33,9 +29,8 @@ const manyTenantId = randomUUID();
 const manySeed = `eg-many-${randomUUID()}`;
 const manyGroups = Array.from({ length: 25 }, (_, i) => seededGroupId(manySeed, `g${i}`));
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ simulator }) => {
+  sim = simulator;
   const app = {
     appId: clientId,
     roles: ['User.Read.All', 'GroupMember.Read.All'],
@@ -88,7 +83,6 @@ beforeAll(async () => {
   });
 });
 afterEach(() => sim.reset());
-afterAll(() => sim.close());
 
 const request = (overrides: Partial<TokenRequest> = {}): TokenRequest => ({
   authorityHost: sim.authorityHost,

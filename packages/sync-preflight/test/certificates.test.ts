@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '@pinnacle/entra-graph';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '@pinnacle/entra-simulator';
+import { test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import {
   type CertificateSource,
   checkConnection,
@@ -18,9 +19,8 @@ let sim: Simulator;
 let uploaded: SelfSignedCertificate;
 let notUploaded: SelfSignedCertificate;
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ simulator }) => {
+  sim = simulator;
   uploaded = await createSelfSignedCertificate({
     subject: { commonName: 'old' },
     validityDays: 90,
@@ -47,7 +47,6 @@ beforeAll(async () => {
     ],
   });
 });
-afterAll(() => sim.close());
 
 function cert(
   made: SelfSignedCertificate,

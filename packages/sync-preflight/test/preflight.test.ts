@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '@pinnacle/entra-simulator';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   checkConnection,
   connectToGraph,
@@ -17,9 +18,8 @@ const secret = `Pf8~${randomUUID()}`;
 const groups = { staff: randomUUID(), eng: randomUUID(), sales: randomUUID() };
 let sim: Simulator;
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ simulator }) => {
+  sim = simulator;
   const users = Array.from({ length: 6 }, (_, i) => ({
     id: randomUUID(),
     displayName: `User ${i}`,
@@ -68,7 +68,6 @@ beforeAll(async () => {
   });
 });
 afterEach(() => sim.clearFaults());
-afterAll(() => sim.close());
 
 const settings = (patch: Partial<PreflightSettings> = {}): PreflightSettings => ({
   tenantId,
