@@ -5,12 +5,12 @@
  */
 import { type Notification, notificationSchema } from '@pinnacle/domain';
 import { AlertRepository, dataPrefix } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { GROUP_A, settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 const FIRST_SECRET = 'Abc8Q~first-secret-value-0001xyz';
 const ROTATED_SECRET = 'Rot8Q~rotated-secret-value-0002';
@@ -48,13 +48,12 @@ async function audited(write: () => Promise<{ status: number }>): Promise<AuditL
   return lines[0] as AuditLine;
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-audit');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 describe('audit log', () => {

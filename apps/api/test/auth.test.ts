@@ -1,5 +1,5 @@
 import { dataPrefix, orgKeys } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -15,7 +15,7 @@ import {
   unsignedToken,
 } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 const tokensUsed: string[] = [];
 
@@ -25,13 +25,12 @@ async function token(options: Parameters<typeof signToken>[0] = {}): Promise<str
   return t;
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-auth');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 const openApiSchema = z.object({

@@ -5,12 +5,12 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { certificateViewSchema, MAX_UNRETIRED_CERTIFICATES } from '@pinnacle/domain';
 import { createStores } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ENCRYPTION_KEY, settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 const DAY = 86_400_000;
@@ -20,14 +20,13 @@ const listSchema = z.object({
   nextCursor: z.null(),
 });
 
-beforeAll(async () => {
-  r = await useTestRedis('api-certificates');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
   token = await signToken({ org: '*' });
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 const base = (orgId: string) => `/api/v1/orgs/${orgId}/integration/certificates`;

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './helpers.js';
 
 /**
@@ -10,7 +10,7 @@ import { startTestApi, type TestApi } from './helpers.js';
  * exercised by apps/console's browser tests): it must work, and the api
  * must run and say so when there is no build at all.
  */
-let r: TestRedis;
+let r: RedisFixture;
 let built: TestApi;
 let unbuilt: TestApi;
 let dir: string;
@@ -18,8 +18,8 @@ let dir: string;
 const INDEX =
   '<!doctype html><title>Console</title><script type="module" src="/console/assets/app-AbC123.js"></script>';
 
-beforeAll(async () => {
-  r = await useTestRedis('api-console');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   dir = mkdtempSync(join(tmpdir(), 'console-dist-'));
   mkdirSync(join(dir, 'assets'));
   writeFileSync(join(dir, 'index.html'), INDEX);
@@ -31,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await built?.close();
   await unbuilt?.close();
-  await r?.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,7 +1,7 @@
 import { directoryUserSchema, encodeCursor } from '@pinnacle/domain';
 import { createStores, type StagedUser, type Stores } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   ENCRYPTION_KEY,
@@ -12,7 +12,7 @@ import {
   type TestApi,
 } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 let stores: Stores;
@@ -48,15 +48,14 @@ async function page(query: string) {
   return api.request('GET', `/api/v1/orgs/${orgId}/directory/users${query}`, { token });
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-directory');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
   token = await signToken({ org: orgId });
   stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 describe('directory users', () => {

@@ -8,17 +8,18 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type CertificateView, certificateViewSchema } from '@pinnacle/domain';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { type NotificationJob, notificationJobId, queues } from '@pinnacle/queue-contracts';
 import { createStores } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ENCRYPTION_KEY, signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let sim: Simulator;
 let api: TestApi;
 let worker: WorkerRole;
@@ -159,10 +160,9 @@ async function certificates(org: string): Promise<CertificateView[]> {
   ).items;
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-e2e-certificates');
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ redis, simulator }) => {
+  r = redis;
+  sim = simulator;
   api = await startTestApi(r, {
     env: {
       SYNC_ATTEMPTS: 2,
@@ -206,8 +206,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.close();
   await api?.close();
-  await sim?.close();
-  await r?.cleanup();
 });
 
 describe('certificates end to end', () => {

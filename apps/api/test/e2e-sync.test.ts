@@ -5,12 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { runChangesPageSchema, type SyncFailure } from '@pinnacle/domain';
-import {
-  type Simulator,
-  startSimulator,
-  type TenantInput,
-  trustSimulatorCa,
-} from '@pinnacle/entra-simulator';
+import type { Simulator, TenantInput } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import {
   type NotificationJob,
@@ -18,13 +13,14 @@ import {
   queues,
   syncSchedulerId,
 } from '@pinnacle/queue-contracts';
-import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ENCRYPTION_KEY, signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let sim: Simulator;
 let api: TestApi;
 let worker: WorkerRole;
@@ -153,10 +149,9 @@ async function syncNow(org: string, body: unknown = {}): Promise<RunBody> {
   return waitForRun(org, (res.json as { runId: string }).runId);
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-e2e');
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ redis, simulator }) => {
+  r = redis;
+  sim = simulator;
   api = await startTestApi(r, { env: SYNC_RETRIES });
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -191,8 +186,6 @@ afterAll(async () => {
   await syncQueue?.close();
   await notificationQueue?.close();
   await api?.close();
-  await sim?.close();
-  await r?.cleanup();
 });
 
 describe('each failure code, reached through the API', () => {

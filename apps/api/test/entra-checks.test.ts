@@ -4,15 +4,15 @@
  * health change, no notification; only the selected groups' names).
  */
 import { randomUUID } from 'node:crypto';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '@pinnacle/entra-simulator';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { connectionTestSchema } from '../src/schemas.js';
 import { signToken, startTestApi, type TestApi } from './helpers.js';
 
 const DAY = 86_400_000;
-let r: TestRedis;
+let r: RedisFixture;
 let sim: Simulator;
 let api: TestApi;
 let token: string;
@@ -29,10 +29,9 @@ const entraError = z.object({
   failure: z.object({ code: z.string(), title: z.string(), remediation: z.array(z.string()) }),
 });
 
-beforeAll(async () => {
-  r = await useTestRedis('api-entra-checks');
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ redis, simulator }) => {
+  r = redis;
+  sim = simulator;
   const app = (appId: string, roles: string[]) => ({
     appId,
     roles,
@@ -80,8 +79,6 @@ beforeAll(async () => {
 afterEach(() => sim.clearFaults());
 afterAll(async () => {
   await api?.close();
-  await sim?.close();
-  await r?.cleanup();
 });
 
 async function configure(orgId: string, patch: Record<string, unknown> = {}): Promise<void> {
@@ -100,7 +97,7 @@ async function configure(orgId: string, patch: Record<string, unknown> = {}): Pr
   expect(res.status, res.text).toBe(201);
 }
 
-const test = async (orgId: string) => {
+const testIntegration = async (orgId: string) => {
   const res = await api.request('POST', `/api/v1/orgs/${orgId}/integration/test`, { token });
   expect(res.status, res.text).toBe(200);
   return connectionTestSchema.parse(res.json);
@@ -114,7 +111,7 @@ describe('POST /orgs/{orgId}/integration/test', () => {
   it('runs the preflight alone: groups by name, and nothing but their names is written', async () => {
     await configure('org-ok');
     const keysBefore = (await r.keys()).sort();
-    const result = await test('org-ok');
+    const result = await testIntegration('org-ok');
     expect(result).toMatchObject({
       ok: true,
       groups: [
@@ -151,7 +148,7 @@ describe('POST /orgs/{orgId}/integration/test', () => {
     await configure('org-expired', {
       clientSecretExpiresAt: new Date(Date.now() - DAY).toISOString(),
     });
-    const expired = await test('org-expired');
+    const expired = await testIntegration('org-expired');
     expect(expired).toMatchObject({
       ok: false,
       groups: null,
@@ -160,7 +157,7 @@ describe('POST /orgs/{orgId}/integration/test', () => {
 
     await configure('org-deleted');
     sim.setFaults(tenantId, { deleteGroups: [{ groupId: groups.eng, afterRequests: 0 }] });
-    const deleted = await test('org-deleted');
+    const deleted = await testIntegration('org-deleted');
     expect(deleted).toMatchObject({
       ok: false,
       failure: { code: 'group_not_found', details: { groupIds: [groups.eng] } },
@@ -173,7 +170,7 @@ describe('POST /orgs/{orgId}/integration/test', () => {
       .json as { status: string; openFailure: unknown };
     expect(overview).toMatchObject({ status: 'unknown', openFailure: null });
 
-    const none = await test('org-nothing');
+    const none = await testIntegration('org-nothing');
     expect(none).toMatchObject({
       ok: false,
       failure: {

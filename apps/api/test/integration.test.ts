@@ -1,7 +1,7 @@
 import { integrationSettingsViewSchema } from '@pinnacle/domain';
 import { createStores } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   ENCRYPTION_KEY,
   GROUP_A,
@@ -12,7 +12,7 @@ import {
   type TestApi,
 } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 
@@ -20,14 +20,13 @@ const FIRST_SECRET = 'Abc8Q~first-secret-value-0001xyz';
 const ROTATED_SECRET = 'Zyx7Q~rotated-secret-value-0002abc';
 const secrets = [FIRST_SECRET, ROTATED_SECRET];
 
-beforeAll(async () => {
-  r = await useTestRedis('api-integration');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
   token = await signToken({ org: '*' });
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 const path = (orgId: string) => `/api/v1/orgs/${orgId}/integration`;

@@ -7,12 +7,13 @@
  */
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { keyIdOf, orgKeys, storedIntegrationSchema } from '@pinnacle/redis-store';
-import { spawnNodeProcess, type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { spawnNodeProcess, waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { signToken, startTestApi, type TestApi } from './helpers.js';
 
@@ -24,7 +25,7 @@ const LOST_KEY = randomBytes(32).toString('base64');
 const idOf = (key: string) => keyIdOf(Buffer.from(key, 'base64'));
 const DAY = 86_400_000;
 
-let r: TestRedis;
+let r: RedisFixture;
 let sim: Simulator;
 let token: string;
 let api: TestApi | undefined;
@@ -236,18 +237,15 @@ const orgs = {
 };
 const tenants: Record<string, Tenant> = {};
 
-beforeAll(async () => {
-  r = await useTestRedis('api-key-rotation');
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ redis, simulator }) => {
+  r = redis;
+  sim = simulator;
   token = await signToken({ org: '*' });
   for (const orgId of Object.values(orgs)) tenants[orgId] = addTenant();
 });
 afterAll(async () => {
   await worker?.close();
   await api?.close();
-  await sim?.close();
-  await r?.cleanup();
 });
 
 describe('rotating SECRET_ENCRYPTION_KEY', () => {

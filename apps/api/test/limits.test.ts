@@ -9,10 +9,11 @@ import { Writable } from 'node:stream';
 import { runSchema, syncAcceptedSchema } from '@pinnacle/domain';
 import { createLogger } from '@pinnacle/logging';
 import { dataPrefix, orgKeys } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { useTestRedis, waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { rateLimitedResponseSchema } from '../src/schemas.js';
 import {
@@ -34,7 +35,7 @@ const limitsEnv = {
   API_RATE_LIMIT_ANY_ORG_PER_MINUTE: ANY_ORG_PER_MINUTE,
 };
 
-let r: TestRedis;
+let r: RedisFixture;
 /** Two replicas on one Redis. */
 let api: TestApi;
 let replica: TestApi;
@@ -42,8 +43,8 @@ let worker: WorkerRole;
 let syncQueue: Queue;
 let notificationQueue: Queue;
 
-beforeAll(async () => {
-  r = await useTestRedis('api-limits');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r, { env: limitsEnv });
   replica = await startTestApi(r, { env: limitsEnv });
   worker = startWorkerRole(
@@ -77,7 +78,6 @@ afterAll(async () => {
   await notificationQueue?.close();
   await replica?.close();
   await api?.close();
-  await r?.cleanup();
 });
 
 const runList = z.object({ items: z.array(runSchema) });
@@ -207,7 +207,7 @@ describe("Sync Now's budget of new runs per org", () => {
     }
   });
 
-  async function pressesJoinForFree(own: TestRedis, alone: TestApi) {
+  async function pressesJoinForFree(own: RedisFixture, alone: TestApi) {
     const orgId = 'org-dedup-budget';
     const token = await orgToken(orgId);
     const k = orgKeys(dataPrefix(own.prefix), orgId);

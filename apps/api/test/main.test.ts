@@ -1,15 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { spawnNodeProcess, type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnNodeProcess } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { AUTH_SECRET, ENCRYPTION_KEY } from './helpers.js';
 
 const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-let r: TestRedis;
+let r: RedisFixture;
 
-beforeAll(async () => {
-  r = await useTestRedis('api-main');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
 });
-afterAll(() => r?.cleanup());
 
 /** Only what the test sets: nothing leaks in from the developer's shell. */
 function env(overrides: Record<string, string | undefined>): Record<string, string | undefined> {

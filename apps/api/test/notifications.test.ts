@@ -1,11 +1,11 @@
 import { type Notification, notificationSchema } from '@pinnacle/domain';
 import { AlertRepository, dataPrefix } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 /** The notifier's writer: the one way notifications get into the inbox. */
@@ -38,8 +38,8 @@ function notification(id: string, minutesAgo: number): Notification {
   };
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-notifications');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r, { clock: () => new Date(now) });
   token = await signToken({ org: orgId });
   repo = new AlertRepository(r.redis, dataPrefix(r.prefix));
@@ -48,7 +48,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 async function list(query = '') {

@@ -9,28 +9,18 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { SyncFailure } from '@pinnacle/domain';
-import {
-  type Simulator,
-  startSimulator,
-  type TenantInput,
-  trustSimulatorCa,
-} from '@pinnacle/entra-simulator';
+import type { Simulator, TenantInput } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { type NotifierRole, startNotifierRole } from '@pinnacle/notifier';
 import { syncSchedulerId } from '@pinnacle/queue-contracts';
 import { jobsOfOrg, type QueueHandle } from '@pinnacle/queue-runtime';
 import { dataPrefix, type GlobalKeySpec, globalKeySpace, orgKeys } from '@pinnacle/redis-store';
-import {
-  type SmtpSink,
-  startSmtpSink,
-  type TestRedis,
-  useTestRedis,
-  waitFor,
-} from '@pinnacle/testing';
+import { type SmtpSink, waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ENCRYPTION_KEY, signToken, startTestApi, type TestApi } from './helpers.js';
 
@@ -38,7 +28,7 @@ const DAY = 86_400_000;
 const SYNC_RETRIES = { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 };
 const SECRET = `Off~${randomUUID()}`;
 
-let r: TestRedis;
+let r: RedisFixture;
 let sim: Simulator;
 let smtp: SmtpSink;
 let api: TestApi;
@@ -204,11 +194,10 @@ function auditLines(orgId: string) {
     .filter((line) => line.orgId === orgId);
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-offboarding');
-  sim = await startSimulator();
-  trustSimulatorCa(sim.caCertPem);
-  smtp = await startSmtpSink();
+test.beforeAll(async ({ redis, simulator, smtp: smtpSink }) => {
+  r = redis;
+  sim = simulator;
+  smtp = smtpSink;
   api = await startTestApi(r, { env: SYNC_RETRIES });
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -263,9 +252,6 @@ afterAll(async () => {
   await notifier?.close();
   for (const q of queues ?? []) await q.queue.close();
   await api?.close();
-  await smtp?.stop();
-  await sim?.close();
-  await r?.cleanup();
 });
 
 describe('DELETE /api/v1/orgs/{orgId}/integration', () => {

@@ -1,20 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { describeApi } from '../src/index.js';
 import { startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 
-beforeAll(async () => {
-  r = await useTestRedis('api-openapi');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 const jsonSchema = z.record(z.string(), z.unknown());

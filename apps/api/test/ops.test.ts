@@ -11,13 +11,8 @@ import {
 import { createMetricsRecorder } from '@pinnacle/metrics';
 import { queues, syncJobId } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
-import {
-  type RedisServer,
-  startRedisServer,
-  type TestRedis,
-  useTestRedis,
-  waitFor,
-} from '@pinnacle/testing';
+import { type RedisServer, startRedisServer, waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -28,7 +23,7 @@ const OPS_USER = 'ops-team';
 const OPS_PASSWORD = 'correct-horse-battery-staple';
 const SECRET_IN_JOB = 'Abc8Q~this-must-never-be-shown-0001';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let queue: Queue;
 
@@ -36,8 +31,8 @@ const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const ops = { authorization: basic(OPS_USER, OPS_PASSWORD) };
 
-beforeAll(async () => {
-  r = await useTestRedis('api-ops');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   // This file sends many wrong credentials on purpose; the login throttle has tests of its own.
   api = await startTestApi(r, { env: { OPS_USER, OPS_PASSWORD, OPS_LOGIN_MAX_FAILURES: 10_000 } });
   queue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
@@ -45,7 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await queue?.close();
   await api?.close();
-  await r?.cleanup();
 });
 
 /** One sample line of a Prometheus text exposition, labels in any order. */

@@ -1,9 +1,9 @@
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let portal: string;
 
@@ -13,8 +13,8 @@ const listSchema = z.object({
 });
 const orgs = ['org-list-c', 'org-list-a', 'org-list-e', 'org-list-b', 'org-list-d'];
 
-beforeAll(async () => {
-  r = await useTestRedis('api-orgs');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
   portal = await signToken({ org: '*' });
   for (const org of orgs) {
@@ -27,7 +27,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 async function page(query: string) {

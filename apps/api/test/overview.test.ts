@@ -7,8 +7,8 @@ import {
   recordRunOutcome,
 } from '@pinnacle/domain';
 import { createStores, type Stores } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { syncOverviewSchema } from '../src/index.js';
 import {
   ENCRYPTION_KEY,
@@ -24,20 +24,19 @@ const DAY = 24 * 3600 * 1000;
 // The app's clock is frozen, so days-left and the next run are exact.
 const now = new Date();
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 let stores: Stores;
 
-beforeAll(async () => {
-  r = await useTestRedis('api-overview');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r, { clock: () => new Date(now) });
   token = await signToken({ org: 'org-ov' });
   stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 const overview = async (orgId = 'org-ov') => {

@@ -1,18 +1,17 @@
 import { syncJobId } from '@pinnacle/queue-contracts';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 
-beforeAll(async () => {
-  r = await useTestRedis('api-request-logs');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
 });
 afterAll(async () => {
   await api.close();
-  await r.cleanup();
 });
 
 function logLines(): Record<string, unknown>[] {

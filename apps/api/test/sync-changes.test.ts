@@ -1,10 +1,10 @@
 import { encodeCursor, newQueuedRun, type Run, runChangesPageSchema } from '@pinnacle/domain';
 import { createStores, type StagedUser, type Stores } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ENCRYPTION_KEY, GROUP_A, signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 let stores: Stores;
@@ -51,8 +51,8 @@ async function changes(runId: string, query = '') {
   return api.request('GET', `/api/v1/orgs/${orgId}/syncs/${runId}/changes${query}`, { token });
 }
 
-beforeAll(async () => {
-  r = await useTestRedis('api-sync-changes');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
   token = await signToken({ org: orgId });
   stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
@@ -77,7 +77,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 describe('GET /orgs/{orgId}/syncs/{runId}/changes', () => {

@@ -10,12 +10,8 @@ import {
   type Stores,
 } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
-import {
-  type RedisServer,
-  startRedisServer,
-  type TestRedis,
-  useTestRedis,
-} from '@pinnacle/testing';
+import { type RedisServer, startRedisServer } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -37,7 +33,7 @@ import {
   type TestApi,
 } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 let stores: Stores;
@@ -45,8 +41,8 @@ let queue: Queue;
 
 const runListSchema = z.object({ items: z.array(runSchema), nextCursor: z.string().nullable() });
 
-beforeAll(async () => {
-  r = await useTestRedis('api-syncs');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
   token = await signToken({ org: '*' });
   stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
@@ -58,7 +54,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await queue?.close();
   await api?.close();
-  await r?.cleanup();
 });
 
 async function jobsOf(orgId: string) {

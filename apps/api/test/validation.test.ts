@@ -1,10 +1,10 @@
 import { createStores, dataPrefix, orgKeys } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis } from '@pinnacle/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ENCRYPTION_KEY, settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 let api: TestApi;
 let token: string;
 let keysBefore: string[];
@@ -14,8 +14,8 @@ const validationError = z.object({
   issues: z.array(z.object({ path: z.string(), message: z.string() })).min(1),
 });
 
-beforeAll(async () => {
-  r = await useTestRedis('api-validation');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   api = await startTestApi(r);
   token = await signToken({ org: '*' });
   // A stored integration, so the rotation route's 400s are not masked by a 404.
@@ -30,7 +30,6 @@ beforeEach(async () => {
 });
 afterAll(async () => {
   await api?.close();
-  await r?.cleanup();
 });
 
 async function expectNothingStored(): Promise<void> {
