@@ -8,7 +8,8 @@ import { certificateSubject } from '@pinnacle/domain';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '@pinnacle/entra-graph';
 import { type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import type { StoredCertificate } from '@pinnacle/redis-store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant } from './support/tenants.js';
 
@@ -17,8 +18,8 @@ const DAY = 86_400_000;
 /** Every private key made here, to scan logs and job payloads for. */
 const keys: string[] = [];
 
-beforeAll(async () => {
-  h = await startHarness('worker-certificates', { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 });
+test.beforeAll(async ({ redis, simulator }) => {
+  h = await startHarness({ redis, simulator }, { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 });
   h.startWorker();
 });
 afterAll(() => h.close());

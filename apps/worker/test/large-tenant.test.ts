@@ -1,11 +1,12 @@
 import { seededUser } from '@pinnacle/entra-simulator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { addSeededTenant } from './support/tenants.js';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness('worker-large');
+test.beforeAll(async ({ redis, simulator }) => {
+  h = await startHarness({ redis, simulator });
   h.startWorker();
 });
 afterAll(() => h.close());

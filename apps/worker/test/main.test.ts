@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { spawnNodeProcess, waitFor } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { addSeededTenant } from './support/tenants.js';
 
@@ -32,8 +33,8 @@ describe('worker boot configuration', () => {
 
 describe('SIGTERM during a sync', () => {
   let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness('worker-sigterm');
+  test.beforeAll(async ({ redis, simulator }) => {
+    h = await startHarness({ redis, simulator });
   });
   afterAll(() => h.close());
 

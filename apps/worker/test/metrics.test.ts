@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { metricDefinitions, type RecordedMetrics, readRecordedMetrics } from '@pinnacle/metrics';
 import { waitFor } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
 
 let h: Harness;
 let t: FixtureTenant;
 
-beforeAll(async () => {
-  h = await startHarness('worker-metrics');
+test.beforeAll(async ({ redis, simulator }) => {
+  h = await startHarness({ redis, simulator });
   t = fixtureTenant();
   h.sim.addTenant(t.input);
   h.startWorker();

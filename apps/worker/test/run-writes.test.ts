@@ -6,9 +6,10 @@ import { TypedQueue } from '@pinnacle/queue-runtime';
 import { dataPrefix, RunRepository } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import { waitFor } from '@pinnacle/testing';
+import { test } from '@pinnacle/testing/fixtures';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { processSyncJob } from '../src/index.js';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
@@ -40,8 +41,8 @@ let runs: RunsRefusing;
 let worker: Worker;
 let producers: TypedQueue<'sync' | 'notifications'>[] = [];
 
-beforeAll(async () => {
-  h = await startHarness('worker-run-writes');
+test.beforeAll(async ({ redis, simulator }) => {
+  h = await startHarness({ redis, simulator });
   t = fixtureTenant();
   h.sim.addTenant(t.input);
   connection = h.redis.connect({ maxRetriesPerRequest: null });

@@ -4,7 +4,8 @@ import type { TenantInput } from '@pinnacle/entra-simulator';
 import { syncJobId } from '@pinnacle/queue-contracts';
 import { dataPrefix, orgKeys } from '@pinnacle/redis-store';
 import { waitFor } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
 
@@ -22,8 +23,8 @@ let h: Harness;
 /** 4,000 users; `big` holds them all, `halfA` and `halfB` 2,000 each (none over the ceiling alone). */
 let t: FixtureTenant & { halves: { a: string; b: string } };
 
-beforeAll(async () => {
-  h = await startHarness('worker-stopped-runs', { SYNC_MAX_USERS: MAX_USERS });
+test.beforeAll(async ({ redis, simulator }) => {
+  h = await startHarness({ redis, simulator }, { SYNC_MAX_USERS: MAX_USERS });
   const base = fixtureTenant({ users: 4000 });
   const halves = { a: randomUUID(), b: randomUUID() };
   const ids = base.users.map((u) => u.id);

@@ -1,12 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
 
 let h: Harness;
 let t: FixtureTenant;
 
-beforeAll(async () => {
-  h = await startHarness('worker-pipeline');
+test.beforeAll(async ({ redis, simulator }) => {
+  h = await startHarness({ redis, simulator });
   t = fixtureTenant();
   h.sim.addTenant(t.input);
   h.startWorker();

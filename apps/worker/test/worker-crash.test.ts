@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type NodeProcess, spawnNodeProcess, waitFor } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, newOrgId, startHarness } from './support/harness.js';
 import { addSeededTenant } from './support/tenants.js';
 
@@ -9,9 +10,9 @@ const workerEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 let h: Harness;
 const children: NodeProcess[] = [];
 
-beforeAll(async () => {
+test.beforeAll(async ({ redis, simulator }) => {
   // No in-process worker: the jobs go to real worker processes.
-  h = await startHarness('worker-crash');
+  h = await startHarness({ redis, simulator });
 });
 afterAll(async () => {
   for (const child of children) if (child.child.exitCode === null) await child.kill('SIGKILL');

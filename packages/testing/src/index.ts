@@ -13,6 +13,7 @@ export {
   startCpuMeter,
 } from './process-stats.js';
 export { pingRedis } from './redis-ping.js';
+export { type RedisTarget, redisTarget } from './redis-target.js';
 export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
 export {
   type MailAddress,
@@ -23,9 +24,16 @@ export {
 } from './smtp-sink.js';
 export { type ExitInfo, exitOf, spawnTied } from './spawn-tied.js';
 export {
+  type RequestedSync,
+  requestSync,
+  type SyncRequestOptions,
+  type SyncRequestTarget,
+} from './sync-request.js';
+export {
   type ResolvedRedis,
   type ResolveRedisOptions,
   resolveRedis,
+  resolveRedisTarget,
   resolveTestRedis,
   type TestRedis,
   type TestRedisSource,

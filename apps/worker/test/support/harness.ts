@@ -1,14 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { integrationSettingsInputSchema, newQueuedRun, type Run } from '@pinnacle/domain';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import { integrationSettingsInputSchema, type Run } from '@pinnacle/domain';
 import { createLogger } from '@pinnacle/logging';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores, type Stores } from '@pinnacle/redis-store';
-import { type TestRedis, useTestRedis, waitFor } from '@pinnacle/testing';
+import { requestSync, waitFor } from '@pinnacle/testing';
+import type { RedisFixture, SimulatorFixture } from '@pinnacle/testing/fixtures';
 import { Queue } from 'bullmq';
 import type { z } from 'zod';
 import { startWorkerRole, type WorkerEnv, type WorkerRole } from '../../src/index.js';
@@ -16,8 +13,8 @@ import { startWorkerRole, type WorkerEnv, type WorkerRole } from '../../src/inde
 export type SettingsInput = z.input<typeof integrationSettingsInputSchema>;
 
 export interface Harness {
-  sim: Simulator;
-  redis: TestRedis;
+  sim: SimulatorFixture;
+  redis: RedisFixture;
   stores: Stores;
   env: WorkerEnv;
   worker: WorkerRole | null;
@@ -27,7 +24,7 @@ export interface Harness {
   syncQueue: Queue;
   startWorker(overrides?: Partial<WorkerEnv>): WorkerRole;
   configure(orgId: string, settings: SettingsInput): Promise<void>;
-  /** Records a manual run and enqueues it, as the API's Sync Now does. */
+  /** Sync Now (`requestSync`): records a manual run and enqueues it through the sync queue's definition. */
   syncNow(
     orgId: string,
     options?: { allowMassRemoval?: boolean; attempts?: number },
@@ -42,15 +39,16 @@ export interface Harness {
 
 export const newOrgId = () => `org-${randomUUID().slice(0, 8)}`;
 
+/**
+ * A worker role (started with `startWorker`) over the file's Redis and
+ * simulator fixtures, which outlive it: `close()` stops what the harness
+ * started, the fixtures clean up after the file.
+ */
 export async function startHarness(
-  name: string,
+  fixtures: { redis: RedisFixture; simulator: SimulatorFixture },
   overrides: Partial<WorkerEnv> = {},
 ): Promise<Harness> {
-  const redis = await useTestRedis(name);
-  const caDir = mkdtempSync(join(tmpdir(), 'pinnacle-sim-ca-'));
-  // The CA on disk too, for worker child processes (NODE_EXTRA_CA_CERTS).
-  const sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
-  trustSimulatorCa(sim.caCertPem);
+  const { redis, simulator: sim } = fixtures;
   const logLines: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -110,18 +108,12 @@ export async function startHarness(
       await stores.integrations.put(orgId, integrationSettingsInputSchema.parse(settings));
     },
     async syncNow(orgId, options = {}) {
-      const runId = randomUUID();
-      const { created, run } = await stores.runs.createIfIdle(
-        newQueuedRun({ id: runId, orgId, trigger: 'manual', createdAt: new Date() }),
-      );
-      if (!created) return run.id;
-      await producerFor(options.attempts).add({
+      const requested = await requestSync(
+        { runs: stores.runs, syncQueue: producerFor(options.attempts) },
         orgId,
-        runId,
-        trigger: 'manual',
-        ...(options.allowMassRemoval ? { allowMassRemoval: true } : {}),
-      });
-      return runId;
+        options.allowMassRemoval ? { allowMassRemoval: true } : {},
+      );
+      return requested.runId;
     },
     async waitForRun(orgId, runId, timeoutMs = 30_000) {
       return waitFor(
@@ -140,9 +132,6 @@ export async function startHarness(
       for (const queue of syncQueues.values()) await queue.close();
       await notifications.close();
       await syncQueue.close();
-      await sim.close();
-      await redis.cleanup();
-      rmSync(caDir, { recursive: true, force: true });
     },
   };
   return harness;
