@@ -1,21 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   buildFailure,
   DEFAULT_EMAIL_CAP,
   integrationSettingsInputSchema,
   type Notification,
 } from '@pinnacle/domain';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { metricDefinitions, readRecordedMetrics } from '@pinnacle/metrics';
 import { type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { waitFor } from '@pinnacle/testing';
+import { test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatInstant } from '../src/alerts/alert-text.js';
 import { startNotifierRole } from '../src/index.js';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
@@ -33,7 +31,6 @@ let h: NotifierHarness;
 let sim: Simulator;
 let worker: WorkerRole;
 let sync: TypedQueue<'sync'>;
-let caDir: string;
 
 const tenantId = randomUUID();
 const clientId = randomUUID();
@@ -41,11 +38,9 @@ const clientSecret = `Sx8~${randomUUID().replace(/-/g, '')}`;
 const groupId = randomUUID();
 const outsiders = Array.from({ length: 50 }, (_, i) => `victim${i}@outside.test`);
 
-beforeAll(async () => {
-  h = await startHarness('notifier-email-cap');
-  caDir = mkdtempSync(join(tmpdir(), 'pinnacle-email-cap-sim-'));
-  sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ redis, smtp, simulator }) => {
+  h = await startHarness({ redis, smtp });
+  sim = simulator;
   const user = {
     id: randomUUID(),
     displayName: 'Only User',
@@ -113,8 +108,6 @@ afterAll(async () => {
   await worker?.close();
   await sync?.close();
   await h?.close();
-  await sim?.close();
-  if (caDir) rmSync(caDir, { recursive: true, force: true });
 });
 
 const DAY = 86_400_000;

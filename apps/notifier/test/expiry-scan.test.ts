@@ -1,11 +1,12 @@
 import { maintenanceSchedules, queues } from '@pinnacle/queue-contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 let h: NotifierHarness;
 
-beforeAll(async () => {
-  h = await startHarness('notifier-expiry');
+test.beforeAll(async ({ redis, smtp }) => {
+  h = await startHarness({ redis, smtp });
   await h.start();
 });
 afterAll(() => h.close());

@@ -3,13 +3,14 @@ import { buildFailure } from '@pinnacle/domain';
 import { metricDefinitions, readRecordedMetrics } from '@pinnacle/metrics';
 import { emailJobId, type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import { waitFor } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 let h: NotifierHarness;
 
-beforeAll(async () => {
-  h = await startHarness('notifier-metrics');
+test.beforeAll(async ({ redis, smtp }) => {
+  h = await startHarness({ redis, smtp });
   await h.start();
 });
 afterAll(() => h.close());

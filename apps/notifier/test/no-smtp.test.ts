@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { buildFailure } from '@pinnacle/domain';
 import { emailJobId, type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 let h: NotifierHarness;
 
-beforeAll(async () => {
-  h = await startHarness('notifier-no-smtp');
+test.beforeAll(async ({ redis, smtp }) => {
+  h = await startHarness({ redis, smtp });
   // As deployed without SMTP_URL (and MAIL_FROM): email is off for everyone.
   await h.start({ SMTP_URL: undefined, MAIL_FROM: undefined });
 });

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { buildFailure, type SyncFailure } from '@pinnacle/domain';
 import { emailJobId, type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import { waitFor } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, PORTAL, startHarness } from './support/harness.js';
 
 let h: NotifierHarness;
 
-beforeAll(async () => {
-  h = await startHarness('notifier-notifications');
+test.beforeAll(async ({ redis, smtp }) => {
+  h = await startHarness({ redis, smtp });
   await h.start();
 });
 afterAll(() => h.close());

@@ -9,16 +9,10 @@ import {
 } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores, type Stores } from '@pinnacle/redis-store';
-import {
-  type SmtpSink,
-  spawnNodeProcess,
-  startSmtpSink,
-  type TestRedis,
-  useTestRedis,
-  waitFor,
-} from '@pinnacle/testing';
+import { type SmtpSink, spawnNodeProcess, waitFor } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 /** The same process, stopping every alert between its in-app write and its email hand-off. */
@@ -26,16 +20,16 @@ const PAUSED_AFTER_IN_APP = fileURLToPath(
   new URL('./support/notifier-paused-after-in-app.ts', import.meta.url),
 );
 
-let r: TestRedis;
+let r: RedisFixture;
 let smtp: SmtpSink;
 let stores: Stores;
 let notifications: TypedQueue<'notifications'>;
 let email: Queue;
 let env: Record<string, string | undefined>;
 
-beforeAll(async () => {
-  r = await useTestRedis('notifier-crash');
-  smtp = await startSmtpSink();
+test.beforeAll(async ({ redis, smtp: sink }) => {
+  r = redis;
+  smtp = sink;
   const connection = r.connect({ maxRetriesPerRequest: null });
   stores = createStores(connection, r.prefix, randomBytes(32).toString('base64'));
   notifications = new TypedQueue('notifications', { connection, prefix: r.prefix, env: {} });
@@ -59,8 +53,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await email.close();
   await notifications.close();
-  await smtp.stop();
-  await r.cleanup();
 });
 
 async function jobState(queue: Queue, jobId: string, timeoutMs = 30_000) {

@@ -7,7 +7,8 @@ import {
   notificationJobId,
 } from '@pinnacle/queue-contracts';
 import { waitFor } from '@pinnacle/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 /*
@@ -18,8 +19,8 @@ import { type NotifierHarness, newOrgId, startHarness } from './support/harness.
 
 let h: NotifierHarness;
 
-beforeAll(async () => {
-  h = await startHarness('notifier-offboarded');
+test.beforeAll(async ({ redis, smtp }) => {
+  h = await startHarness({ redis, smtp });
   await h.start();
 });
 afterAll(() => h.close());

@@ -6,13 +6,14 @@ import {
   notificationJobId,
 } from '@pinnacle/queue-contracts';
 import { dataPrefix, globalKeys } from '@pinnacle/redis-store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 let h: NotifierHarness;
 
-beforeAll(async () => {
-  h = await startHarness('notifier-reminders');
+test.beforeAll(async ({ redis, smtp }) => {
+  h = await startHarness({ redis, smtp });
   await h.start();
 });
 afterAll(() => h.close());

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { integrationSettingsInputSchema } from '@pinnacle/domain';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { TypedQueue } from '@pinnacle/queue-runtime';
+import { test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
 
 /**
@@ -20,18 +18,15 @@ let h: NotifierHarness;
 let sim: Simulator;
 let worker: WorkerRole;
 let sync: TypedQueue<'sync'>;
-let caDir: string;
 
 const tenantId = randomUUID();
 const clientId = randomUUID();
 const clientSecret = `Sx8~${randomUUID().replace(/-/g, '')}`;
 const groupId = randomUUID();
 
-beforeAll(async () => {
-  h = await startHarness('notifier-worker-handoff');
-  caDir = mkdtempSync(join(tmpdir(), 'pinnacle-notifier-sim-'));
-  sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ redis, smtp, simulator }) => {
+  h = await startHarness({ redis, smtp });
+  sim = simulator;
   const users = Array.from({ length: 3 }, (_, i) => ({
     id: randomUUID(),
     displayName: `User ${i}`,
@@ -98,8 +93,6 @@ afterAll(async () => {
   await worker?.close();
   await sync?.close();
   await h?.close();
-  await sim?.close();
-  if (caDir) rmSync(caDir, { recursive: true, force: true });
 });
 
 /** One scheduled run (as the org's job scheduler adds it), awaited until the notifier has dealt with it. */

@@ -5,14 +5,8 @@ import { createLogger } from '@pinnacle/logging';
 import { type MaintenanceJob, type NotificationJob, queues } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { createStores, type Stores } from '@pinnacle/redis-store';
-import {
-  type ReceivedMail,
-  type SmtpSink,
-  startSmtpSink,
-  type TestRedis,
-  useTestRedis,
-  waitFor,
-} from '@pinnacle/testing';
+import { type ReceivedMail, type SmtpSink, waitFor } from '@pinnacle/testing';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
 import { type Job, Queue } from 'bullmq';
 import {
   alertFence,
@@ -35,7 +29,7 @@ export class TestClock {
 }
 
 export interface NotifierHarness {
-  redis: TestRedis;
+  redis: RedisFixture;
   smtp: SmtpSink;
   stores: Stores;
   /** The SECRET_ENCRYPTION_KEY the stores seal secrets with (for a worker sharing them). */
@@ -84,12 +78,16 @@ export interface NotifierHarness {
 
 export const newOrgId = () => `org-${randomUUID().slice(0, 8)}`;
 
-export async function startHarness(
-  name: string,
-  options: { smtp?: SmtpSink } = {},
-): Promise<NotifierHarness> {
-  const redis = await useTestRedis(name);
-  const smtp = options.smtp ?? (await startSmtpSink());
+/**
+ * The notifier role (started with `start`) over the file's Redis and SMTP
+ * fixtures, which outlive it: `close()` stops what the harness started, the
+ * fixtures clean up after the file.
+ */
+export async function startHarness(fixtures: {
+  redis: RedisFixture;
+  smtp: SmtpSink;
+}): Promise<NotifierHarness> {
+  const { redis, smtp } = fixtures;
   const logLines: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -233,8 +231,6 @@ export async function startHarness(
       await raw.email.close();
       await notifications.close();
       await maintenance.close();
-      if (!options.smtp) await smtp.stop();
-      await redis.cleanup();
     },
   };
   return harness;
