@@ -4,26 +4,15 @@
  * every alert delivered once on each channel.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ApiRole, startApiRole } from '@pinnacle/api';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { createStores, type Stores } from '@pinnacle/redis-store';
-import {
-  type NodeProcess,
-  type SmtpSink,
-  spawnNodeProcess,
-  startSmtpSink,
-  type TestRedis,
-  useTestRedis,
-  waitFor,
-} from '@pinnacle/testing';
+import { type NodeProcess, type SmtpSink, spawnNodeProcess, waitFor } from '@pinnacle/testing';
+import { type RedisFixture, type SimulatorFixture, test } from '@pinnacle/testing/fixtures';
 import { Queue } from 'bullmq';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const entry = (app: string) =>
   fileURLToPath(new URL(`../../../apps/${app}/src/main.ts`, import.meta.url));
@@ -33,12 +22,11 @@ const FAILING = 50;
 const AUTH = 'fleet-test-auth-secret-0123456789abcdef';
 const KEY = randomBytes(32).toString('base64');
 
-let r: TestRedis;
-let sim: Simulator;
+let r: RedisFixture;
+let sim: SimulatorFixture;
 let smtp: SmtpSink;
 let api: ApiRole;
 let stores: Stores;
-let caDir: string;
 const processes: NodeProcess[] = [];
 
 const tenantId = randomUUID();
@@ -46,11 +34,10 @@ const clientId = randomUUID();
 const secret = `Fl8~${randomUUID()}`;
 const groupId = randomUUID();
 
-beforeAll(async () => {
-  r = await useTestRedis('fleet');
-  caDir = mkdtempSync(join(tmpdir(), 'pinnacle-fleet-'));
-  sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
-  trustSimulatorCa(sim.caCertPem);
+test.beforeAll(async ({ redis, simulator, smtp: sink }) => {
+  r = redis;
+  sim = simulator;
+  smtp = sink;
   const domain = 'fleet.onmicrosoft.com';
   const users = Array.from({ length: 25 }, (_, i) => ({
     id: randomUUID(),
@@ -87,14 +74,13 @@ beforeAll(async () => {
       },
     ],
   });
-  smtp = await startSmtpSink();
   const common = {
     REDIS_URL: r.url,
     QUEUE_PREFIX: r.prefix,
     SECRET_ENCRYPTION_KEY: KEY,
     ENTRA_AUTHORITY_HOST: sim.authorityHost,
     GRAPH_BASE_URL: sim.graphBaseUrl,
-    NODE_EXTRA_CA_CERTS: sim.caPath!,
+    NODE_EXTRA_CA_CERTS: sim.caPath,
     SMTP_URL: smtp.url,
     MAIL_FROM: 'Pinnacle <no-reply@pinnacle.example>',
     PORTAL_BASE_URL: 'https://portal.example',
@@ -126,10 +112,6 @@ afterAll(async () => {
     processes.map((p) => (p.child.exitCode === null ? p.kill('SIGTERM') : undefined)),
   );
   await api?.close();
-  await smtp?.stop();
-  await sim?.close();
-  await r?.cleanup();
-  rmSync(caDir, { recursive: true, force: true });
 });
 
 describe('two workers and two notifiers on one Redis', () => {
