@@ -10,8 +10,9 @@ import { readFileSync } from 'node:fs';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { waitFor } from '@pinnacle/testing';
 import { launchBrowser, type TestBrowser } from '@pinnacle/testing/browser';
+import { test } from '@pinnacle/testing/fixtures';
 import type { Download, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkPage, settled } from './pages.js';
 import { type Stack, startStack } from './stack.js';
 
@@ -52,8 +53,8 @@ function upload(bytes: Buffer) {
   });
 }
 
-beforeAll(async () => {
-  stack = await startStack('console-certificates');
+test.beforeAll(async ({ redis, simulator, smtp }) => {
+  stack = await startStack({ redis, simulator, smtp });
   browser = await launchBrowser();
   const put = await stack.call('PUT', `/orgs/${ORG}/integration`, {
     tenantId: stack.tenant.tenantId,

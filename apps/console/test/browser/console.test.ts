@@ -6,8 +6,9 @@
 
 import { waitFor } from '@pinnacle/testing';
 import { launchBrowser, type TestBrowser } from '@pinnacle/testing/browser';
+import { test } from '@pinnacle/testing/fixtures';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ARTIFACTS, checkPage, recordStages, settled, stagesSeen, toDocs } from './pages.js';
 import { addTenant, type Stack, startStack } from './stack.js';
 
@@ -31,8 +32,8 @@ function seriousProblems(page: Page): string[] {
     .filter((p) => !/Failed to load resource: the server responded with a status of/.test(p));
 }
 
-beforeAll(async () => {
-  stack = await startStack('console-browser');
+test.beforeAll(async ({ redis, simulator, smtp }) => {
+  stack = await startStack({ redis, simulator, smtp });
   browser = await launchBrowser();
   const { tenant } = stack;
   // acme: its stored secret has expired, so every sync stops at preflight.

@@ -6,8 +6,9 @@
  */
 
 import { launchBrowser, type TestBrowser } from '@pinnacle/testing/browser';
+import { test } from '@pinnacle/testing/fixtures';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkPage, settled } from './pages.js';
 import { type Stack, startStack } from './stack.js';
 
@@ -19,11 +20,14 @@ let stack: Stack;
 let browser: TestBrowser;
 const pages: Page[] = [];
 
-beforeAll(async () => {
-  stack = await startStack('console-limits', {
-    SYNC_NOW_BUDGET: String(BUDGET),
-    API_RATE_LIMIT_PER_MINUTE: String(PER_MINUTE),
-  });
+test.beforeAll(async ({ redis, simulator, smtp }) => {
+  stack = await startStack(
+    { redis, simulator, smtp },
+    {
+      SYNC_NOW_BUDGET: String(BUDGET),
+      API_RATE_LIMIT_PER_MINUTE: String(PER_MINUTE),
+    },
+  );
   browser = await launchBrowser();
   // Saved without a client ID: every run stops in preflight at once.
   const saved = await stack.call('PUT', `/orgs/${ORG}/integration`, {

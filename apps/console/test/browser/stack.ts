@@ -4,23 +4,16 @@
  * Entra ID / Graph simulator over HTTPS and an SMTP capture, on one Redis.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ApiRole, startApiRole } from '@pinnacle/api';
 import { loadEnv } from '@pinnacle/config';
-import { type Simulator, startSimulator, trustSimulatorCa } from '@pinnacle/entra-simulator';
+import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { type NotifierRole, startNotifierRole } from '@pinnacle/notifier';
-import {
-  getFreePort,
-  useTestRedis as openTestRedis,
-  type SmtpSink,
-  startSmtpSink,
-  type TestRedis,
-  waitFor,
-} from '@pinnacle/testing';
+import { getFreePort, type SmtpSink, waitFor } from '@pinnacle/testing';
+import type { RedisFixture, SimulatorFixture } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { SignJWT } from 'jose';
 
@@ -42,8 +35,8 @@ export interface DemoTenant {
 
 export interface Stack {
   url: string;
-  redis: TestRedis;
-  sim: Simulator;
+  redis: RedisFixture;
+  sim: SimulatorFixture;
   smtp: SmtpSink;
   api: ApiRole;
   tenant: DemoTenant;
@@ -134,19 +127,22 @@ export function addTenant(
   return tenant;
 }
 
-/** `env`: more variables for every role (e.g. a small SYNC_NOW_BUDGET). */
-export async function startStack(name: string, env: Record<string, string> = {}): Promise<Stack> {
+/**
+ * The roles over the file's Redis, simulator and SMTP fixtures, which
+ * outlive them: `close()` stops the roles, the fixtures clean up after the
+ * file. `env`: more variables for every role (e.g. a small SYNC_NOW_BUDGET).
+ */
+export async function startStack(
+  fixtures: { redis: RedisFixture; simulator: SimulatorFixture; smtp: SmtpSink },
+  env: Record<string, string> = {},
+): Promise<Stack> {
   if (!existsSync(join(CONSOLE_DIST, 'index.html'))) {
     throw new Error(
       `The console is not built (${CONSOLE_DIST}): run pnpm --filter @pinnacle/console build (turbo's test task does).`,
     );
   }
-  const redis = await openTestRedis(name);
-  const caDir = mkdtempSync(join(tmpdir(), 'console-sim-'));
-  const sim = await startSimulator({ caPath: join(caDir, 'ca.pem') });
-  trustSimulatorCa(sim.caCertPem);
+  const { redis, simulator: sim, smtp } = fixtures;
   const tenant = addTenant(sim, { domain: 'acme' });
-  const smtp = await startSmtpSink();
   const port = await getFreePort();
   const url = `http://127.0.0.1:${port}`;
   const roleEnv = loadEnv(
@@ -225,10 +221,6 @@ export async function startStack(name: string, env: Record<string, string> = {})
       await api.close();
       await worker.close();
       await notifier.close();
-      await smtp.stop();
-      await sim.close();
-      await redis.cleanup();
-      rmSync(caDir, { recursive: true, force: true });
     },
   };
 }
