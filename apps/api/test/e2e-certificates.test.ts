@@ -176,8 +176,7 @@ test.beforeAll(async ({ redis, simulator }) => {
   });
   worker = startWorkerRole(
     {
-      REDIS_URL: r.url,
-      QUEUE_PREFIX: r.prefix,
+      ...r.env,
       SECRET_ENCRYPTION_KEY: ENCRYPTION_KEY,
       ENTRA_AUTHORITY_HOST: sim.authorityHost,
       GRAPH_BASE_URL: sim.graphBaseUrl,

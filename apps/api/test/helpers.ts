@@ -78,13 +78,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export function testEnv(
-  r: Pick<TestRedis, 'url' | 'prefix'>,
-  overrides: Partial<ApiEnv> = {},
-): ApiEnv {
+export function testEnv(r: Pick<TestRedis, 'env'>, overrides: Partial<ApiEnv> = {}): ApiEnv {
   return {
-    REDIS_URL: r.url,
-    QUEUE_PREFIX: r.prefix,
+    ...r.env,
     PORT: 0,
     SYNC_ATTEMPTS: 3,
     SYNC_BACKOFF_MS: 1000,
@@ -114,7 +110,7 @@ export function captureLogger(name = 'api'): { logger: Logger; lines: string[] }
 
 /** The real api role on a free port, against the test's Redis and prefix. */
 export async function startTestApi(
-  r: Pick<TestRedis, 'url' | 'prefix'>,
+  r: Pick<TestRedis, 'env'>,
   options: StartApiOptions & { env?: Partial<ApiEnv> } = {},
 ): Promise<TestApi> {
   const { logger, lines } = captureLogger();

@@ -95,8 +95,7 @@ async function deploy(keys: { current: string; previous?: string[] }): Promise<v
   });
   worker = startWorkerRole(
     {
-      REDIS_URL: r.url,
-      QUEUE_PREFIX: r.prefix,
+      ...r.env,
       SECRET_ENCRYPTION_KEY: keys.current,
       ...previous,
       ENTRA_AUTHORITY_HOST: sim.authorityHost,
@@ -211,8 +210,7 @@ async function reencrypt(keys: { current: string; previous?: string[] }) {
     env: {
       DEMO_MODE: undefined,
       NODE_ENV: 'production',
-      REDIS_URL: r.url,
-      QUEUE_PREFIX: r.prefix,
+      ...r.env,
       SECRET_ENCRYPTION_KEY: keys.current,
       SECRET_DECRYPTION_KEYS: keys.previous?.join(','),
       LOG_LEVEL: 'info',

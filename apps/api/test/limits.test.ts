@@ -49,8 +49,7 @@ test.beforeAll(async ({ redis }) => {
   replica = await startTestApi(r, { env: limitsEnv });
   worker = startWorkerRole(
     {
-      REDIS_URL: r.url,
-      QUEUE_PREFIX: r.prefix,
+      ...r.env,
       SECRET_ENCRYPTION_KEY: ENCRYPTION_KEY,
       // Never reached: every run here stops in preflight on incomplete settings.
       ENTRA_AUTHORITY_HOST: 'https://login.invalid',

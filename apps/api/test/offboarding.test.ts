@@ -208,8 +208,7 @@ test.beforeAll(async ({ redis, simulator, smtp: smtpSink }) => {
   const logger = createLogger({ name: 'roles', level: 'debug', destination });
   worker = startWorkerRole(
     {
-      REDIS_URL: r.url,
-      QUEUE_PREFIX: r.prefix,
+      ...r.env,
       SECRET_ENCRYPTION_KEY: ENCRYPTION_KEY,
       ENTRA_AUTHORITY_HOST: sim.authorityHost,
       GRAPH_BASE_URL: sim.graphBaseUrl,
@@ -224,8 +223,7 @@ test.beforeAll(async ({ redis, simulator, smtp: smtpSink }) => {
   );
   notifier = await startNotifierRole(
     {
-      REDIS_URL: r.url,
-      QUEUE_PREFIX: r.prefix,
+      ...r.env,
       SMTP_URL: smtp.url,
       MAIL_FROM: 'Pinnacle <alerts@pinnacle.test>',
       PORTAL_BASE_URL: 'https://portal.pinnacle.test',

@@ -550,7 +550,7 @@ describe('OPS_READ_ONLY', () => {
   beforeAll(async () => {
     const prefix = `${r.prefix}-ro`;
     readOnly = await startTestApi(
-      { url: r.url, prefix },
+      { env: { ...r.env, QUEUE_PREFIX: prefix } },
       { env: { OPS_USER, OPS_PASSWORD, OPS_READ_ONLY: true } },
     );
     board = new Queue('sync', { connection: r.connect(), prefix });
@@ -612,7 +612,7 @@ describe('failed ops logins', () => {
 
   async function throttledApi(name: string, env: Parameters<typeof startTestApi>[1]) {
     // A prefix of its own: the counters of this file's other api must not count here.
-    return startTestApi({ url: r.url, prefix: `${r.prefix}-${name}` }, env);
+    return startTestApi({ env: { ...r.env, QUEUE_PREFIX: `${r.prefix}-${name}` } }, env);
   }
 
   it('are throttled per source address, even with the right password, across replicas', async () => {
@@ -727,7 +727,12 @@ describe('/metrics during a Redis outage', () => {
   beforeAll(async () => {
     server = await startRedisServer({ appendonly: false });
     outage = await startTestApi(
-      { url: server.url, prefix: `test:api-ops-outage:${randomBytes(4).toString('hex')}` },
+      {
+        env: {
+          REDIS_URL: server.url,
+          QUEUE_PREFIX: `test:api-ops-outage:${randomBytes(4).toString('hex')}`,
+        },
+      },
       { env: { OPS_USER, OPS_PASSWORD } },
     );
   });

@@ -13,8 +13,10 @@ let token: string;
 beforeAll(async () => {
   redis = await startRedisServer({ appendonly: false });
   api = await startTestApi({
-    url: redis.url,
-    prefix: `test:api-resilience:${randomBytes(4).toString('hex')}`,
+    env: {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: `test:api-resilience:${randomBytes(4).toString('hex')}`,
+    },
   });
   token = await signToken();
 });

@@ -13,8 +13,8 @@ export {
   startCpuMeter,
 } from './process-stats.js';
 export { pingRedis } from './redis-ping.js';
-export { type RedisTarget, redisTarget } from './redis-target.js';
 export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
+export { type RedisRoleEnv, type RedisTarget, redisTarget } from './redis-target.js';
 export {
   type MailAddress,
   type ReceivedMail,

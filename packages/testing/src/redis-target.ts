@@ -14,6 +14,14 @@ export interface RedisTarget {
   connect(options?: RedisOptions): Redis;
   /** A prefix unique to this call: `test:<name>:<random>`. */
   uniquePrefix(name: string): string;
+  /** What a role under test is given to reach this Redis under `prefix`. */
+  roleEnv(prefix: string): RedisRoleEnv;
+}
+
+/** The environment variables by which every role finds its Redis and keys. */
+export interface RedisRoleEnv {
+  REDIS_URL: string;
+  QUEUE_PREFIX: string;
 }
 
 export function redisTarget(url: string): RedisTarget {
@@ -22,5 +30,6 @@ export function redisTarget(url: string): RedisTarget {
     connect: (options) => new Redis(url, options ?? {}),
     uniquePrefix: (name) =>
       `test:${name.replace(/[^A-Za-z0-9._-]/g, '-')}:${randomBytes(6).toString('hex')}`,
+    roleEnv: (prefix) => ({ REDIS_URL: url, QUEUE_PREFIX: prefix }),
   };
 }

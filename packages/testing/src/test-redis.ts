@@ -3,7 +3,7 @@ import { TestingError } from './errors.js';
 import { startRedisContainer } from './redis-container.js';
 import { pingRedis } from './redis-ping.js';
 import { startRedisServer } from './redis-server.js';
-import { type RedisTarget, redisTarget } from './redis-target.js';
+import { type RedisRoleEnv, type RedisTarget, redisTarget } from './redis-target.js';
 
 export type TestRedisSource = 'env' | 'local' | 'container' | 'spawned';
 
@@ -111,6 +111,8 @@ export interface TestRedis {
   url: string;
   /** Unique to this call: `test:<name>:<random>`. Put every key (and queue prefix) under it. */
   prefix: string;
+  /** `REDIS_URL` and `QUEUE_PREFIX` for a role under test: spread it into the role's env. */
+  env: RedisRoleEnv;
   /** A client for the test's own reads and writes; closed by `cleanup()`. */
   redis: Redis;
   /** Another client (e.g. a BullMQ connection: `{ maxRetriesPerRequest: null }`); closed by `cleanup()`. */
@@ -152,6 +154,7 @@ export async function useTestRedis(name: string): Promise<TestRedis> {
   return {
     url,
     prefix,
+    env: target.roleEnv(prefix),
     redis,
     connect(options) {
       const client = target.connect(options);

@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { TestingError } from './errors.js';
+import type { RedisRoleEnv } from './redis-target.js';
 import { type TestRedis, useTestRedis } from './test-redis.js';
 
 export type TestRedisHandle = Omit<TestRedis, 'cleanup'>;
@@ -35,6 +36,9 @@ export function setupTestRedis(name: string): TestRedisHandle {
     },
     get prefix(): string {
       return ready().prefix;
+    },
+    get env(): RedisRoleEnv {
+      return ready().env;
     },
     get redis(): Redis {
       return ready().redis;

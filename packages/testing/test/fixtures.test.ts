@@ -12,6 +12,8 @@ describe('the redis fixture', () => {
   test('is one per file, named after it, and shared with suite-level hooks', async ({ redis }) => {
     expect(redis.prefix).toMatch(/^test:fixtures:[0-9a-f]{12}$/);
     expect(redis.prefix).toBe(fromBeforeAll);
+    // What a role under test is given: the same Redis and prefix.
+    expect(redis.env).toEqual({ REDIS_URL: redis.url, QUEUE_PREFIX: redis.prefix });
     await redis.redis.set(`${redis.prefix}:a`, '1');
   });
 

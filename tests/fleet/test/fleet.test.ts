@@ -75,8 +75,7 @@ test.beforeAll(async ({ redis, simulator, smtp: sink }) => {
     ],
   });
   const common = {
-    REDIS_URL: r.url,
-    QUEUE_PREFIX: r.prefix,
+    ...r.env,
     SECRET_ENCRYPTION_KEY: KEY,
     ENTRA_AUTHORITY_HOST: sim.authorityHost,
     GRAPH_BASE_URL: sim.graphBaseUrl,

@@ -148,8 +148,7 @@ export async function startStack(
   const roleEnv = loadEnv(
     {
       NODE_ENV: 'test',
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: redis.prefix,
+      ...redis.env,
       PORT: String(port),
       API_AUTH_SECRET: AUTH_SECRET,
       OPS_USER: 'ops',

@@ -97,8 +97,7 @@ export async function startHarness(fixtures: {
   });
   const logger = createLogger({ name: 'notifier', level: 'debug', destination });
   const env: NotifierEnv = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: redis.prefix,
+    ...redis.env,
     SMTP_URL: smtp.url,
     MAIL_FROM,
     PORTAL_BASE_URL: PORTAL,

@@ -58,8 +58,7 @@ export async function startHarness(
   });
   const logger = createLogger({ name: 'worker', level: 'debug', destination });
   const env: WorkerEnv = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: redis.prefix,
+    ...redis.env,
     ENTRA_AUTHORITY_HOST: sim.authorityHost,
     GRAPH_BASE_URL: sim.graphBaseUrl,
     SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
