@@ -7,17 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { type CertificateView, certificateViewSchema } from '@pinnacle/domain';
+import { type CertificateView, certificateViewSchema, type Run } from '@pinnacle/domain';
 import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { type NotificationJob, notificationJobId, queues } from '@pinnacle/queue-contracts';
 import { createStores } from '@pinnacle/redis-store';
-import { waitFor } from '@pinnacle/testing';
 import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENCRYPTION_KEY, signToken, startTestApi, type TestApi } from './helpers.js';
+import { ENCRYPTION_KEY, signToken, startTestApi, syncViaApi, type TestApi } from './helpers.js';
 
 let r: RedisFixture;
 let sim: Simulator;
@@ -130,27 +129,7 @@ async function uploadToAppRegistration(org: string, t: Tenant, cert: Certificate
   expect(((await uploaded.json()) as { thumbprint: string }).thumbprint).toBe(cert.thumbprint);
 }
 
-interface RunBody {
-  id: string;
-  status: string;
-  attempts: number;
-  finishedAt: string | null;
-  failure: { code: string; details: Record<string, unknown>; remediation: string[] } | null;
-  stats: Record<string, number | null>;
-}
-
-async function syncNow(org: string): Promise<RunBody> {
-  const res = await call('POST', `/orgs/${org}/syncs`, {});
-  expect(res.status).toBe(202);
-  const { runId } = res.json as { runId: string };
-  return waitFor(
-    async () => {
-      const run = (await call('GET', `/orgs/${org}/syncs/${runId}`)).json as RunBody;
-      return run.status === 'succeeded' || run.status === 'failed' ? run : null;
-    },
-    { timeoutMs: 45_000, intervalMs: 50, description: `run ${runId}` },
-  );
-}
+const syncNow = (org: string) => syncViaApi(api, token, org);
 
 async function certificates(org: string): Promise<CertificateView[]> {
   return (
@@ -297,7 +276,7 @@ describe('certificates end to end', () => {
     } finally {
       await notifications.close();
     }
-    const runs = (await call('GET', `/orgs/${org}/syncs?limit=20`)).json as { items: RunBody[] };
+    const runs = (await call('GET', `/orgs/${org}/syncs?limit=20`)).json as { items: Run[] };
     expect(runs.items.every((run) => run.status === 'succeeded')).toBe(true);
 
     // The retired certificate is still listed (and downloadable), but may no longer be retired twice.

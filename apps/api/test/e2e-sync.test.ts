@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { runChangesPageSchema, type SyncFailure } from '@pinnacle/domain';
+import { type Run, runChangesPageSchema } from '@pinnacle/domain';
 import type { Simulator, TenantInput } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import {
@@ -18,7 +18,14 @@ import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENCRYPTION_KEY, signToken, startTestApi, type TestApi } from './helpers.js';
+import {
+  ENCRYPTION_KEY,
+  signToken,
+  startTestApi,
+  syncViaApi,
+  type TestApi,
+  waitForRunViaApi,
+} from './helpers.js';
 
 let r: RedisFixture;
 let sim: Simulator;
@@ -120,34 +127,10 @@ async function put(org: string, body: unknown) {
   return res;
 }
 
-type RunBody = {
-  id: string;
-  status: string;
-  stage: string;
-  attempts: number;
-  trigger: string;
-  finishedAt: string | null;
-  failure: SyncFailure | null;
-  warnings: { code: string; message: string }[];
-  stats: Record<string, number | null>;
-};
+const waitForRun = (org: string, runId: string, timeoutMs?: number) =>
+  waitForRunViaApi(api, token, org, runId, timeoutMs);
 
-async function waitForRun(org: string, runId: string, timeoutMs = 45_000): Promise<RunBody> {
-  return waitFor(
-    async () => {
-      const res = await api.request('GET', `/api/v1/orgs/${org}/syncs/${runId}`, { token });
-      const run = res.json as RunBody;
-      return run.status === 'succeeded' || run.status === 'failed' ? run : null;
-    },
-    { timeoutMs, intervalMs: 50, description: `run ${runId}` },
-  );
-}
-
-async function syncNow(org: string, body: unknown = {}): Promise<RunBody> {
-  const res = await api.request('POST', `/api/v1/orgs/${org}/syncs`, { token, body });
-  expect(res.status).toBe(202);
-  return waitForRun(org, (res.json as { runId: string }).runId);
-}
+const syncNow = (org: string, body: unknown = {}) => syncViaApi(api, token, org, body);
 
 test.beforeAll(async ({ redis, simulator }) => {
   r = redis;
@@ -384,7 +367,7 @@ describe('scheduled syncs', () => {
     expect(await scheduledJobs()).toEqual([]);
   });
 
-  async function fireScheduled(org: string): Promise<RunBody> {
+  async function fireScheduled(org: string): Promise<Run> {
     const delayed = await syncQueue.getDelayed();
     const job = delayed.find((j) => j.data?.orgId === org);
     expect(job).toBeDefined();
@@ -392,9 +375,7 @@ describe('scheduled syncs', () => {
     const runs = await waitFor(
       async () => {
         const res = await api.request('GET', `/api/v1/orgs/${org}/syncs?limit=10`, { token });
-        const items = (res.json as { items: RunBody[] }).items.filter(
-          (x) => x.trigger === 'schedule',
-        );
+        const items = (res.json as { items: Run[] }).items.filter((x) => x.trigger === 'schedule');
         return items.find((x) => x.status === 'succeeded' || x.status === 'failed') ?? null;
       },
       { timeoutMs: 30_000, description: 'the scheduled run' },
@@ -440,7 +421,7 @@ describe('scheduled syncs', () => {
     const started = await waitFor(
       async () => {
         const res = await api.request('GET', `/api/v1/orgs/${org}/syncs?limit=10`, { token });
-        const items = (res.json as { items: RunBody[] }).items;
+        const items = (res.json as { items: Run[] }).items;
         return items.find((x) => x.trigger === 'manual' && x.status === 'succeeded') ?? null;
       },
       { timeoutMs: 30_000, description: 'the sync started by saving settings' },

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { type Run, runSchema, syncAcceptedSchema } from '@pinnacle/domain';
 import { createLogger, type Logger } from '@pinnacle/logging';
-import type { TestRedis } from '@pinnacle/testing';
+import { type TestRedis, waitFor } from '@pinnacle/testing';
 import { SignJWT } from 'jose';
 import { type ApiEnv, type ApiRole, type StartApiOptions, startApiRole } from '../src/index.js';
 
@@ -127,6 +128,50 @@ export async function startTestApi(
       send(url, method, path, requestOptions, (text) => bodies.push(text)),
     close: () => role.close(),
   };
+}
+
+/**
+ * Sync Now through the API's own route (`POST /orgs/{orgId}/syncs`): the
+ * one way the API's tests request a sync. Answers the run's ID; anything
+ * but 202 throws.
+ */
+export async function requestSyncViaApi(
+  api: Pick<TestApi, 'request'>,
+  token: string,
+  orgId: string,
+  body: unknown = {},
+): Promise<string> {
+  const res = await api.request('POST', `/api/v1/orgs/${orgId}/syncs`, { token, body });
+  if (res.status !== 202) throw new Error(`Sync Now answered ${res.status}: ${res.text}`);
+  return syncAcceptedSchema.parse(res.json).runId;
+}
+
+/** The run once it has finished (succeeded or failed), read through `GET /orgs/{orgId}/syncs/{runId}`. */
+export function waitForRunViaApi(
+  api: Pick<TestApi, 'request'>,
+  token: string,
+  orgId: string,
+  runId: string,
+  timeoutMs = 45_000,
+): Promise<Run> {
+  return waitFor(
+    async () => {
+      const res = await api.request('GET', `/api/v1/orgs/${orgId}/syncs/${runId}`, { token });
+      const run = runSchema.parse(res.json);
+      return run.status === 'succeeded' || run.status === 'failed' ? run : null;
+    },
+    { timeoutMs, intervalMs: 50, description: `run ${runId} of ${orgId} to finish` },
+  );
+}
+
+/** Sync Now through the route, then the finished run. */
+export async function syncViaApi(
+  api: Pick<TestApi, 'request'>,
+  token: string,
+  orgId: string,
+  body: unknown = {},
+): Promise<Run> {
+  return waitForRunViaApi(api, token, orgId, await requestSyncViaApi(api, token, orgId, body));
 }
 
 export async function send(

@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url';
 import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { keyIdOf, orgKeys, storedIntegrationSchema } from '@pinnacle/redis-store';
-import { spawnNodeProcess, waitFor } from '@pinnacle/testing';
+import { spawnNodeProcess } from '@pinnacle/testing';
 import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { signToken, startTestApi, type TestApi } from './helpers.js';
+import { signToken, startTestApi, syncViaApi, type TestApi } from './helpers.js';
 
 const command = fileURLToPath(new URL('../src/commands/reencrypt-secrets.ts', import.meta.url));
 const OLD_KEY = randomBytes(32).toString('base64');
@@ -158,27 +158,7 @@ async function configureWithCertificate(orgId: string, t: Tenant): Promise<void>
   sim.addCertificate(t.tenantId, t.clientId, { certificatePem });
 }
 
-const runSchema = z.object({
-  id: z.string(),
-  status: z.string(),
-  failure: z.object({ code: z.string() }).nullable(),
-  stats: z.object({ users: z.number().nullable() }),
-});
-
-async function syncNow(orgId: string): Promise<z.infer<typeof runSchema>> {
-  const res = await http().request('POST', `/api/v1/orgs/${orgId}/syncs`, { token });
-  expect(res.status).toBe(202);
-  const { runId } = z.object({ runId: z.string() }).parse(res.json);
-  return waitFor(
-    async () => {
-      const run = runSchema.parse(
-        (await http().request('GET', `/api/v1/orgs/${orgId}/syncs/${runId}`, { token })).json,
-      );
-      return run.status === 'succeeded' || run.status === 'failed' ? run : null;
-    },
-    { timeoutMs: 45_000, intervalMs: 50, description: `run ${runId} of ${orgId}` },
-  );
-}
+const syncNow = (orgId: string) => syncViaApi(http(), token, orgId);
 
 /** The sealed client secret of an org, straight from Redis. */
 async function sealedOf(orgId: string): Promise<string> {

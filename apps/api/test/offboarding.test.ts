@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { SyncFailure } from '@pinnacle/domain';
 import type { Simulator, TenantInput } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { type NotifierRole, startNotifierRole } from '@pinnacle/notifier';
@@ -22,7 +21,14 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ENCRYPTION_KEY, signToken, startTestApi, type TestApi } from './helpers.js';
+import {
+  ENCRYPTION_KEY,
+  requestSyncViaApi,
+  signToken,
+  startTestApi,
+  type TestApi,
+  waitForRunViaApi,
+} from './helpers.js';
 
 const DAY = 86_400_000;
 const SYNC_RETRIES = { SYNC_ATTEMPTS: 2, SYNC_BACKOFF_MS: 50 };
@@ -107,24 +113,9 @@ function settings(t: Tenant, orgId: string, extra: Record<string, unknown> = {})
   };
 }
 
-type RunBody = { id: string; status: string; stage: string; failure: SyncFailure | null };
+const syncNow = (orgId: string) => requestSyncViaApi(api, token, orgId);
 
-async function syncNow(orgId: string): Promise<string> {
-  const res = await api.request('POST', `/api/v1/orgs/${orgId}/syncs`, { token, body: {} });
-  expect(res.status).toBe(202);
-  return (res.json as { runId: string }).runId;
-}
-
-async function waitForRun(orgId: string, runId: string): Promise<RunBody> {
-  return waitFor(
-    async () => {
-      const res = await api.request('GET', `/api/v1/orgs/${orgId}/syncs/${runId}`, { token });
-      const run = res.json as RunBody;
-      return run.status === 'succeeded' || run.status === 'failed' ? run : null;
-    },
-    { timeoutMs: 45_000, intervalMs: 50, description: `run ${runId}` },
-  );
-}
+const waitForRun = (orgId: string, runId: string) => waitForRunViaApi(api, token, orgId, runId);
 
 const mailsFor = (orgId: string) =>
   smtp.messages().filter((m) => m.parsed.headers['x-pinnacle-org-id'] === orgId);
