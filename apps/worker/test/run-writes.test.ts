@@ -96,6 +96,17 @@ async function syncAndSettle(orgId: string) {
   return { run, job: fresh, state: await fresh.getState() };
 }
 
+/** The job ID the notification queue's rule gives a failed run's hand-off. */
+function failedHandOffId(run: Run): string {
+  return notificationJobId({
+    type: 'sync_failed',
+    orgId: run.orgId,
+    runId: run.id,
+    occurredAt: run.finishedAt!,
+    failure: run.failure!,
+  });
+}
+
 describe('a run whose own write fails', () => {
   it('a refused progress save (running) never turns a blocking failure into a retry', async () => {
     const orgId = newOrgId();
@@ -110,15 +121,7 @@ describe('a run whose own write fails', () => {
     expect(job.attemptsMade).toBe(1);
     expect(run).toMatchObject({ status: 'failed', failure: { code: 'groups_not_configured' } });
     // Handed to the notifier all the same, under the job ID the queue's rule gives it.
-    const handOff = await h.notifications.getJob(
-      notificationJobId({
-        type: 'sync_failed',
-        orgId,
-        runId: run.id,
-        occurredAt: run.finishedAt!,
-        failure: run.failure!,
-      }),
-    );
+    const handOff = await h.notifications.getJob(failedHandOffId(run));
     expect(handOff?.data).toMatchObject({ type: 'sync_failed', orgId, runId: run.id });
   });
 
@@ -159,14 +162,6 @@ describe('a run whose own write fails', () => {
       since: handOffs[0]?.data.occurredAt,
       count: 1,
     });
-    expect(handOffs.map((j) => j.id)).toEqual([
-      notificationJobId({
-        type: 'sync_failed',
-        orgId,
-        runId: run.id,
-        occurredAt: run.finishedAt!,
-        failure: run.failure!,
-      }),
-    ]);
+    expect(handOffs.map((j) => j.id)).toEqual([failedHandOffId(run)]);
   });
 });
