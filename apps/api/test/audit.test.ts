@@ -5,10 +5,11 @@
  */
 import { type Notification, notificationSchema } from '@pinnacle/domain';
 import { AlertRepository, dataPrefix } from '@pinnacle/redis-store';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { GROUP_A, settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
+import { test } from './fixtures.js';
+import { GROUP_A, settingsBody, signToken, type TestApi } from './helpers.js';
 
 let r: RedisFixture;
 let api: TestApi;
@@ -48,12 +49,9 @@ async function audited(write: () => Promise<{ status: number }>): Promise<AuditL
   return lines[0] as AuditLine;
 }
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, api: started }) => {
   r = redis;
-  api = await startTestApi(r);
-});
-afterAll(async () => {
-  await api?.close();
+  api = started;
 });
 
 describe('audit log', () => {

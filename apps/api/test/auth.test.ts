@@ -1,10 +1,11 @@
 import { dataPrefix, orgKeys } from '@pinnacle/redis-store';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTokenVerifier } from '../src/auth.js';
 import { subjectKey } from '../src/limits.js';
+import { test } from './fixtures.js';
 import {
   AUTH_SECRET,
   type RequestOptions,
@@ -25,12 +26,9 @@ async function token(options: Parameters<typeof signToken>[0] = {}): Promise<str
   return t;
 }
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, api: started }) => {
   r = redis;
-  api = await startTestApi(r);
-});
-afterAll(async () => {
-  await api?.close();
+  api = started;
 });
 
 const openApiSchema = z.object({

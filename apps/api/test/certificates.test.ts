@@ -5,10 +5,11 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { certificateViewSchema, MAX_UNRETIRED_CERTIFICATES } from '@pinnacle/domain';
 import { createStores } from '@pinnacle/redis-store';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ENCRYPTION_KEY, settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
+import { test } from './fixtures.js';
+import { ENCRYPTION_KEY, settingsBody, signToken, type TestApi } from './helpers.js';
 
 let r: RedisFixture;
 let api: TestApi;
@@ -20,13 +21,10 @@ const listSchema = z.object({
   nextCursor: z.null(),
 });
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, api: started }) => {
   r = redis;
-  api = await startTestApi(r);
+  api = started;
   token = await signToken({ org: '*' });
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 const base = (orgId: string) => `/api/v1/orgs/${orgId}/integration/certificates`;

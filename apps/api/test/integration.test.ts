@@ -1,14 +1,14 @@
 import { integrationSettingsViewSchema } from '@pinnacle/domain';
 import { createStores } from '@pinnacle/redis-store';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
+import { test } from './fixtures.js';
 import {
   ENCRYPTION_KEY,
   GROUP_A,
   GROUP_B,
   settingsBody,
   signToken,
-  startTestApi,
   type TestApi,
 } from './helpers.js';
 
@@ -20,13 +20,10 @@ const FIRST_SECRET = 'Abc8Q~first-secret-value-0001xyz';
 const ROTATED_SECRET = 'Zyx7Q~rotated-secret-value-0002abc';
 const secrets = [FIRST_SECRET, ROTATED_SECRET];
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, api: started }) => {
   r = redis;
-  api = await startTestApi(r);
+  api = started;
   token = await signToken({ org: '*' });
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 const path = (orgId: string) => `/api/v1/orgs/${orgId}/integration`;

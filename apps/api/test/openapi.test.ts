@@ -1,19 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { describeApi } from '../src/index.js';
-import { startTestApi, type TestApi } from './helpers.js';
+import { test } from './fixtures.js';
+import type { TestApi } from './helpers.js';
 
-let r: RedisFixture;
 let api: TestApi;
 
-test.beforeAll(async ({ redis }) => {
-  r = redis;
-  api = await startTestApi(r);
-});
-afterAll(async () => {
-  await api?.close();
+test.beforeAll(async ({ api: started }) => {
+  api = started;
 });
 
 const jsonSchema = z.record(z.string(), z.unknown());

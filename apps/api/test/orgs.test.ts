@@ -1,9 +1,8 @@
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
+import { test } from './fixtures.js';
+import { settingsBody, signToken, type TestApi } from './helpers.js';
 
-let r: RedisFixture;
 let api: TestApi;
 let portal: string;
 
@@ -13,9 +12,8 @@ const listSchema = z.object({
 });
 const orgs = ['org-list-c', 'org-list-a', 'org-list-e', 'org-list-b', 'org-list-d'];
 
-test.beforeAll(async ({ redis }) => {
-  r = redis;
-  api = await startTestApi(r);
+test.beforeAll(async ({ api: started }) => {
+  api = started;
   portal = await signToken({ org: '*' });
   for (const org of orgs) {
     const res = await api.request('PUT', `/api/v1/orgs/${org}/integration`, {
@@ -24,9 +22,6 @@ test.beforeAll(async ({ redis }) => {
     });
     expect(res.status).toBe(201);
   }
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 async function page(query: string) {

@@ -1,17 +1,12 @@
 import { syncJobId } from '@pinnacle/queue-contracts';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { signToken, startTestApi, type TestApi } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './fixtures.js';
+import { signToken, type TestApi } from './helpers.js';
 
-let r: RedisFixture;
 let api: TestApi;
 
-test.beforeAll(async ({ redis }) => {
-  r = redis;
-  api = await startTestApi(r);
-});
-afterAll(async () => {
-  await api.close();
+test.beforeAll(async ({ api: started }) => {
+  api = started;
 });
 
 function logLines(): Record<string, unknown>[] {

@@ -1,8 +1,9 @@
 import { encodeCursor, newQueuedRun, type Run, runChangesPageSchema } from '@pinnacle/domain';
 import { createStores, type StagedUser, type Stores } from '@pinnacle/redis-store';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ENCRYPTION_KEY, GROUP_A, signToken, startTestApi, type TestApi } from './helpers.js';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
+import { describe, expect, it } from 'vitest';
+import { test } from './fixtures.js';
+import { ENCRYPTION_KEY, GROUP_A, signToken, type TestApi } from './helpers.js';
 
 let r: RedisFixture;
 let api: TestApi;
@@ -51,9 +52,9 @@ async function changes(runId: string, query = '') {
   return api.request('GET', `/api/v1/orgs/${orgId}/syncs/${runId}/changes${query}`, { token });
 }
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, api: started }) => {
   r = redis;
-  api = await startTestApi(r);
+  api = started;
   token = await signToken({ org: orgId });
   stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
   await run(
@@ -74,9 +75,6 @@ test.beforeAll(async ({ redis }) => {
   );
   // Would drop everyone but user 0.
   await run('run-3', [user(0)], 'blocked');
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 describe('GET /orgs/{orgId}/syncs/{runId}/changes', () => {

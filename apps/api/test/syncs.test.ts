@@ -11,7 +11,7 @@ import {
 } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import { type RedisServer, startRedisServer } from '@pinnacle/testing';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -22,6 +22,7 @@ import {
   entraAccessFromEnv,
   redisReadiness,
 } from '../src/index.js';
+import { test } from './fixtures.js';
 import {
   AUTH_SECRET,
   captureLogger,
@@ -29,7 +30,6 @@ import {
   send,
   settingsBody,
   signToken,
-  startTestApi,
   type TestApi,
 } from './helpers.js';
 
@@ -41,9 +41,9 @@ let queue: Queue;
 
 const runListSchema = z.object({ items: z.array(runSchema), nextCursor: z.string().nullable() });
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, api: started }) => {
   r = redis;
-  api = await startTestApi(r);
+  api = started;
   token = await signToken({ org: '*' });
   stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
   queue = new Queue('sync', {
@@ -53,7 +53,6 @@ test.beforeAll(async ({ redis }) => {
 });
 afterAll(async () => {
   await queue?.close();
-  await api?.close();
 });
 
 async function jobsOf(orgId: string) {

@@ -1,8 +1,9 @@
 import { createStores, dataPrefix, orgKeys } from '@pinnacle/redis-store';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ENCRYPTION_KEY, settingsBody, signToken, startTestApi, type TestApi } from './helpers.js';
+import { test } from './fixtures.js';
+import { ENCRYPTION_KEY, settingsBody, signToken, type TestApi } from './helpers.js';
 
 let r: RedisFixture;
 let api: TestApi;
@@ -14,9 +15,9 @@ const validationError = z.object({
   issues: z.array(z.object({ path: z.string(), message: z.string() })).min(1),
 });
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, api: started }) => {
   r = redis;
-  api = await startTestApi(r);
+  api = started;
   token = await signToken({ org: '*' });
   // A stored integration, so the rotation route's 400s are not masked by a 404.
   const seeded = await api.request('PUT', '/api/v1/orgs/org-v/integration', {
@@ -27,9 +28,6 @@ test.beforeAll(async ({ redis }) => {
 });
 beforeEach(async () => {
   keysBefore = (await r.keys()).sort();
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 async function expectNothingStored(): Promise<void> {
