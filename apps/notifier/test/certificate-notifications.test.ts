@@ -1,16 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { NewCertificate } from '@pinnacle/redis-store';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId } from './support/harness.js';
 
 let h: NotifierHarness;
 
-test.beforeAll(async ({ redis, smtp }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   await h.start();
 });
-afterAll(() => h.close());
 
 const DAY = 24 * 3600 * 1000;
 const scanAt = (now: Date) => h.runMaintenanceAt('scan_secret_expiry', now);

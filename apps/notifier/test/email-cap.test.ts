@@ -11,12 +11,12 @@ import { metricDefinitions, readRecordedMetrics } from '@pinnacle/metrics';
 import { type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatInstant } from '../src/alerts/alert-text.js';
 import { startNotifierRole } from '../src/index.js';
-import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId } from './support/harness.js';
 
 /**
  * The alternating-codes attack on the email channel, through the real
@@ -38,8 +38,8 @@ const clientSecret = `Sx8~${randomUUID().replace(/-/g, '')}`;
 const groupId = randomUUID();
 const outsiders = Array.from({ length: 50 }, (_, i) => `victim${i}@outside.test`);
 
-test.beforeAll(async ({ redis, smtp, simulator }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ simulator, harness }) => {
+  h = harness;
   sim = simulator;
   const user = {
     id: randomUUID(),
@@ -107,7 +107,6 @@ test.beforeAll(async ({ redis, smtp, simulator }) => {
 afterAll(async () => {
   await worker?.close();
   await sync?.close();
-  await h?.close();
 });
 
 const DAY = 86_400_000;

@@ -3,17 +3,16 @@ import { buildFailure } from '@pinnacle/domain';
 import { metricDefinitions, readRecordedMetrics } from '@pinnacle/metrics';
 import { emailJobId, type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import { waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId } from './support/harness.js';
 
 let h: NotifierHarness;
 
-test.beforeAll(async ({ redis, smtp }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   await h.start();
 });
-afterAll(() => h.close());
 
 const failed = (orgId: string): NotificationJob => ({
   type: 'sync_failed',

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { buildFailure } from '@pinnacle/domain';
 import { emailJobId, type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId } from './support/harness.js';
 
 let h: NotifierHarness;
 
-test.beforeAll(async ({ redis, smtp }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   // As deployed without SMTP_URL (and MAIL_FROM): email is off for everyone.
   await h.start({ SMTP_URL: undefined, MAIL_FROM: undefined });
 });
-afterAll(() => h.close());
 
 describe('SMTP_URL unset', () => {
   it('stores every alert in-app and records the email channel as disabled, not failed', async () => {

@@ -2,17 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { buildFailure, type SyncFailure } from '@pinnacle/domain';
 import { emailJobId, type NotificationJob, notificationJobId } from '@pinnacle/queue-contracts';
 import { waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type NotifierHarness, newOrgId, PORTAL, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId, PORTAL } from './support/harness.js';
 
 let h: NotifierHarness;
 
-test.beforeAll(async ({ redis, smtp }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   await h.start();
 });
-afterAll(() => h.close());
 
 const T0 = Date.UTC(2026, 2, 2, 6, 0, 0);
 const HOUR = 3600 * 1000;

@@ -7,9 +7,9 @@ import {
   notificationJobId,
 } from '@pinnacle/queue-contracts';
 import { waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId } from './support/harness.js';
 
 /*
  * Alerts and emails of an org offboarded while they were queued: nothing is
@@ -19,11 +19,10 @@ import { type NotifierHarness, newOrgId, startHarness } from './support/harness.
 
 let h: NotifierHarness;
 
-test.beforeAll(async ({ redis, smtp }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   await h.start();
 });
-afterAll(() => h.close());
 
 const failure = buildFailure('groups_not_configured', {});
 

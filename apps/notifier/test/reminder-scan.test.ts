@@ -6,17 +6,16 @@ import {
   notificationJobId,
 } from '@pinnacle/queue-contracts';
 import { dataPrefix, globalKeys } from '@pinnacle/redis-store';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId } from './support/harness.js';
 
 let h: NotifierHarness;
 
-test.beforeAll(async ({ redis, smtp }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   await h.start();
 });
-afterAll(() => h.close());
 
 const T0 = Date.UTC(2026, 3, 6, 9, 0, 0);
 const HOUR = 3600 * 1000;

@@ -3,10 +3,10 @@ import { integrationSettingsInputSchema } from '@pinnacle/domain';
 import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { TypedQueue } from '@pinnacle/queue-runtime';
-import { test } from '@pinnacle/testing/fixtures';
 import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type NotifierHarness, newOrgId, startHarness } from './support/harness.js';
+import { test } from './support/fixtures.js';
+import { type NotifierHarness, newOrgId } from './support/harness.js';
 
 /**
  * The real worker hands its failures and recoveries to the real notifier:
@@ -24,8 +24,8 @@ const clientId = randomUUID();
 const clientSecret = `Sx8~${randomUUID().replace(/-/g, '')}`;
 const groupId = randomUUID();
 
-test.beforeAll(async ({ redis, smtp, simulator }) => {
-  h = await startHarness({ redis, smtp });
+test.beforeAll(async ({ simulator, harness }) => {
+  h = harness;
   sim = simulator;
   const users = Array.from({ length: 3 }, (_, i) => ({
     id: randomUUID(),
@@ -92,7 +92,6 @@ test.beforeAll(async ({ redis, smtp, simulator }) => {
 afterAll(async () => {
   await worker?.close();
   await sync?.close();
-  await h?.close();
 });
 
 /** One scheduled run (as the org's job scheduler adds it), awaited until the notifier has dealt with it. */

@@ -1,15 +1,14 @@
 import { seededUser } from '@pinnacle/entra-simulator';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type Harness, newOrgId } from './support/harness.js';
 import { addSeededTenant } from './support/tenants.js';
 
 let h: Harness;
-test.beforeAll(async ({ redis, simulator }) => {
-  h = await startHarness({ redis, simulator });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   h.startWorker();
 });
-afterAll(() => h.close());
 
 describe('a 10,000-user tenant with nested, overlapping and cyclic groups', () => {
   it('commits every user exactly once with the right group IDs', { timeout: 120_000 }, async () => {

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { spawnNodeProcess, waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type Harness, newOrgId } from './support/harness.js';
 import { addSeededTenant } from './support/tenants.js';
 
 const workerEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -33,10 +33,9 @@ describe('worker boot configuration', () => {
 
 describe('SIGTERM during a sync', () => {
   let h: Harness;
-  test.beforeAll(async ({ redis, simulator }) => {
-    h = await startHarness({ redis, simulator });
+  test.beforeAll(async ({ harness }) => {
+    h = harness;
   });
-  afterAll(() => h.close());
 
   it('exits cleanly, and the job completes', { timeout: 120_000 }, async () => {
     const tenant = addSeededTenant(h.sim, {

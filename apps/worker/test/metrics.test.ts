@@ -1,21 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { metricDefinitions, type RecordedMetrics, readRecordedMetrics } from '@pinnacle/metrics';
 import { waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type Harness, newOrgId } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
 
 let h: Harness;
 let t: FixtureTenant;
 
-test.beforeAll(async ({ redis, simulator }) => {
-  h = await startHarness({ redis, simulator });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   t = fixtureTenant();
   h.sim.addTenant(t.input);
   h.startWorker();
 });
-afterAll(() => h.close());
 
 function counter(metrics: RecordedMetrics, name: string, labels: Record<string, string> = {}) {
   return metrics.counters

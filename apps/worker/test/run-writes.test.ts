@@ -6,12 +6,12 @@ import { TypedQueue } from '@pinnacle/queue-runtime';
 import { dataPrefix, RunRepository } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import { waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processSyncJob } from '../src/index.js';
-import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { test } from './support/fixtures.js';
+import { type Harness, newOrgId } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
 
 /**
@@ -41,8 +41,8 @@ let runs: RunsRefusing;
 let worker: Worker;
 let producers: TypedQueue<'sync' | 'notifications'>[] = [];
 
-test.beforeAll(async ({ redis, simulator }) => {
-  h = await startHarness({ redis, simulator });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   t = fixtureTenant();
   h.sim.addTenant(t.input);
   connection = h.redis.connect({ maxRetriesPerRequest: null });
@@ -77,7 +77,6 @@ test.beforeAll(async ({ redis, simulator }) => {
 afterAll(async () => {
   await worker?.close();
   await Promise.all(producers.map((q) => q.close()));
-  await h?.close();
 });
 
 /** Sync Now, then the job's end: its state, attempts and reason. */

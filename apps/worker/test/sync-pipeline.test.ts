@@ -1,18 +1,17 @@
-import { test } from '@pinnacle/testing/fixtures';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { test } from './support/fixtures.js';
+import { type Harness, newOrgId } from './support/harness.js';
 import { type FixtureTenant, fixtureTenant, settingsFor } from './support/tenants.js';
 
 let h: Harness;
 let t: FixtureTenant;
 
-test.beforeAll(async ({ redis, simulator }) => {
-  h = await startHarness({ redis, simulator });
+test.beforeAll(async ({ harness }) => {
+  h = harness;
   t = fixtureTenant();
   h.sim.addTenant(t.input);
   h.startWorker();
 });
-afterAll(() => h.close());
 
 async function snapshot(orgId: string) {
   const users: { id: string; groupIds: string[]; accountEnabled: boolean | null }[] = [];

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { type NodeProcess, spawnNodeProcess, waitFor } from '@pinnacle/testing';
-import { test } from '@pinnacle/testing/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, newOrgId, startHarness } from './support/harness.js';
+import { test } from './support/fixtures.js';
+import { type Harness, newOrgId } from './support/harness.js';
 import { addSeededTenant } from './support/tenants.js';
 
 const workerEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -10,13 +10,12 @@ const workerEntry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 let h: Harness;
 const children: NodeProcess[] = [];
 
-test.beforeAll(async ({ redis, simulator }) => {
+test.beforeAll(async ({ harness }) => {
   // No in-process worker: the jobs go to real worker processes.
-  h = await startHarness({ redis, simulator });
+  h = harness;
 });
 afterAll(async () => {
   for (const child of children) if (child.child.exitCode === null) await child.kill('SIGKILL');
-  await h.close();
 });
 
 function spawnWorker(): NodeProcess {
