@@ -1,10 +1,10 @@
 import { directoryUserSchema, encodeCursor } from '@pinnacle/domain';
-import { createStores, type StagedUser, type Stores } from '@pinnacle/redis-store';
+import type { StagedUser, Stores } from '@pinnacle/redis-store';
 import type { RedisFixture } from '@pinnacle/testing/fixtures';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { test } from './fixtures.js';
-import { ENCRYPTION_KEY, GROUP_A, GROUP_B, signToken, type TestApi } from './helpers.js';
+import { GROUP_A, GROUP_B, signToken, type TestApi } from './helpers.js';
 
 let r: RedisFixture;
 let api: TestApi;
@@ -42,11 +42,11 @@ async function page(query: string) {
   return api.request('GET', `/api/v1/orgs/${orgId}/directory/users${query}`, { token });
 }
 
-test.beforeAll(async ({ redis, api: started }) => {
+test.beforeAll(async ({ redis, api: started, stores: repositories }) => {
   r = redis;
   api = started;
   token = await signToken({ org: orgId });
-  stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
+  stores = repositories;
 });
 
 describe('directory users', () => {

@@ -6,12 +6,12 @@ import {
   type RunOutcome,
   recordRunOutcome,
 } from '@pinnacle/domain';
-import { createStores, type Stores } from '@pinnacle/redis-store';
-import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
+import type { Stores } from '@pinnacle/redis-store';
+import type { RedisFixture } from '@pinnacle/testing/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { syncOverviewSchema } from '../src/index.js';
+import { test } from './fixtures.js';
 import {
-  ENCRYPTION_KEY,
   GROUP_A,
   GROUP_B,
   settingsBody,
@@ -29,11 +29,11 @@ let api: TestApi;
 let token: string;
 let stores: Stores;
 
-test.beforeAll(async ({ redis }) => {
+test.beforeAll(async ({ redis, stores: repositories }) => {
   r = redis;
   api = await startTestApi(r, { clock: () => new Date(now) });
   token = await signToken({ org: 'org-ov' });
-  stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
+  stores = repositories;
 });
 afterAll(async () => {
   await api?.close();

@@ -1,11 +1,9 @@
 import { encodeCursor, newQueuedRun, type Run, runChangesPageSchema } from '@pinnacle/domain';
-import { createStores, type StagedUser, type Stores } from '@pinnacle/redis-store';
-import type { RedisFixture } from '@pinnacle/testing/fixtures';
+import type { StagedUser, Stores } from '@pinnacle/redis-store';
 import { describe, expect, it } from 'vitest';
 import { test } from './fixtures.js';
-import { ENCRYPTION_KEY, GROUP_A, signToken, type TestApi } from './helpers.js';
+import { GROUP_A, signToken, type TestApi } from './helpers.js';
 
-let r: RedisFixture;
 let api: TestApi;
 let token: string;
 let stores: Stores;
@@ -52,11 +50,10 @@ async function changes(runId: string, query = '') {
   return api.request('GET', `/api/v1/orgs/${orgId}/syncs/${runId}/changes${query}`, { token });
 }
 
-test.beforeAll(async ({ redis, api: started }) => {
-  r = redis;
+test.beforeAll(async ({ api: started, stores: repositories }) => {
   api = started;
   token = await signToken({ org: orgId });
-  stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
+  stores = repositories;
   await run(
     'run-1',
     Array.from({ length: 30 }, (_, n) => user(n)),

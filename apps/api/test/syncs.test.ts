@@ -41,11 +41,11 @@ let queue: Queue;
 
 const runListSchema = z.object({ items: z.array(runSchema), nextCursor: z.string().nullable() });
 
-test.beforeAll(async ({ redis, api: started }) => {
+test.beforeAll(async ({ redis, api: started, stores: repositories }) => {
   r = redis;
   api = started;
   token = await signToken({ org: '*' });
-  stores = createStores(r.redis, r.prefix, ENCRYPTION_KEY);
+  stores = repositories;
   queue = new Queue('sync', {
     connection: r.connect({ maxRetriesPerRequest: null }),
     prefix: r.prefix,
