@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
- * Where a test's Redis clients come from, and how its key prefix is made:
- * the one place a test connection is opened. A cluster mode (a Cluster
- * client and a hash-tagged prefix, so a suite's keys share a slot) slots
- * in here without any suite changing.
+ * Where a test's Redis clients come from, how its key prefix is made and
+ * how a role under test is pointed at it: the one place a test connection
+ * is opened. A cluster mode slots in here without any suite changing: with
+ * `TEST_REDIS_CLUSTER_NODES` set, `connect` would make an ioredis Cluster,
+ * `uniquePrefix` a hash-tagged prefix (`{test:<name>:<random>}`, so a
+ * suite's keys and queues share a slot), `roleEnv` the roles' cluster
+ * settings; `useTestRedis`'s SCAN cleanup would then walk every master.
  */
 export interface RedisTarget {
   /** What the roles under test are given as REDIS_URL. */
