@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { resolveTestRedis, waitFor } from '@pinnacle/testing';
+import { waitFor } from '@pinnacle/testing';
 import { launchBrowser, saveScreenshot, type TestBrowser } from '@pinnacle/testing/browser';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@pinnacle/testing/fixtures';
+import type { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -61,9 +62,10 @@ const line = (pattern: RegExp, timeoutMs: number) =>
     description: `a demo line matching ${pattern}\n${lines.slice(-30).join('\n')}`,
   });
 
-beforeAll(async () => {
-  const redisUrl = await resolveTestRedis();
-  redis = new Redis(redisUrl);
+// The shared test Redis, but the demo's own prefix: what is checked is that the demo empties it.
+test.beforeAll(async ({ redis: testRedis }) => {
+  const redisUrl = testRedis.url;
+  redis = testRedis.connect();
   demo = spawn('pnpm', ['demo'], {
     cwd: REPO,
     // Its own process group: SIGINT goes to pnpm, the script and the service alike.
@@ -97,7 +99,6 @@ afterAll(async () => {
       if (keys.length > 0) await redis.unlink(...keys);
     } while (cursor !== '0');
   }
-  await redis?.quit();
 });
 
 /** `demo-x` → its printed sign-in link. */
