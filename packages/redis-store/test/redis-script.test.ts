@@ -1,29 +1,24 @@
-import {
-  type RedisServer,
-  startRedisServer,
-  type TestRedis,
-  useTestRedis,
-} from '@pinnacle/testing';
+import { type RedisServer, startRedisServer } from '@pinnacle/testing';
+import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineScript, RedisScriptError } from '../src/redis-script.js';
 
-let r: TestRedis;
+let r: RedisFixture;
 // A private server for what must not touch the shared one: SCRIPT FLUSH and
 // the command counters.
 let own: RedisServer;
 let ownClient: Redis;
 
-beforeAll(async () => {
-  r = await useTestRedis('redis-script');
+test.beforeAll(async ({ redis }) => {
+  r = redis;
   own = await startRedisServer({ appendonly: false });
   ownClient = new Redis(own.url);
 });
 afterAll(async () => {
   ownClient.disconnect();
   await own.stop();
-  await r.cleanup();
 });
 
 /** Echoes what the script sees, by name and by position (cjson writes an empty table as {}). */
