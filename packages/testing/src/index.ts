@@ -12,6 +12,12 @@ export {
   redisCpuMs,
   startCpuMeter,
 } from './process-stats.js';
+export {
+  type RedisCluster,
+  type RedisClusterNode,
+  type RedisClusterOptions,
+  startRedisCluster,
+} from './redis-cluster.js';
 export { pingRedis } from './redis-ping.js';
 export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
 export { type RedisRoleEnv, type RedisTarget, redisTarget } from './redis-target.js';
