@@ -27,6 +27,51 @@ const secretDecryptionKeys = z
   )
   .pipe(z.array(secretEncryptionKey).max(16, 'at most 16 previous keys'));
 
+/** One `host:port` seed of REDIS_CLUSTER_NODES (an IPv6 host in brackets: `[::1]:7000`). */
+export interface RedisClusterNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * `REDIS_CLUSTER_NODES`: comma-separated `host:port` seeds of a Redis
+ * Cluster. A bad entry is named by its position (`REDIS_CLUSTER_NODES.1`).
+ */
+const redisClusterNodes = z.string().transform((v, ctx): RedisClusterNode[] => {
+  const entries = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (entries.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+    return z.NEVER;
+  }
+  const nodes: RedisClusterNode[] = [];
+  entries.forEach((entry, index) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[3]);
+    const host = match?.[1] ?? match?.[2];
+    if (host === undefined || !(port >= 1 && port <= 65535)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [index],
+        message: 'must be host:port (e.g. redis-0.internal:6379), comma-separated',
+      });
+      return;
+    }
+    nodes.push({ host, port });
+  });
+  return nodes;
+});
+
+/** The hash tag Redis Cluster hashes a key by: the first non-empty `{...}`, or undefined. */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open === -1) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
 const TRUST_PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** An address Express's `trust proxy` accepts: a preset, an IP, or an IP/prefix. */
@@ -108,6 +153,11 @@ const envShape = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   DEMO_MODE: flag.default(false),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /**
+   * Seeds of a Redis Cluster: when set, every role connects to the cluster
+   * (with REDIS_URL's credentials and TLS) instead of REDIS_URL's host.
+   */
+  REDIS_CLUSTER_NODES: redisClusterNodes.optional(),
   QUEUE_PREFIX: z
     .string()
     .min(1)
@@ -203,6 +253,16 @@ export const envSchema = envShape.superRefine((env, ctx) => {
       code: 'custom',
       path: ['MAIL_FROM'],
       message: 'is required when SMTP_URL is set',
+    });
+  }
+  // A queue's keys must share one slot (BullMQ's scripts touch several):
+  // only a hash tag in the prefix keeps them there.
+  if (env.REDIS_CLUSTER_NODES !== undefined && hashTagOf(env.QUEUE_PREFIX) === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['QUEUE_PREFIX'],
+      message:
+        'must hold a {hash tag} when REDIS_CLUSTER_NODES is set (e.g. {entra-sync}), so each queue stays in one Cluster slot',
     });
   }
 });

@@ -254,3 +254,55 @@ describe('demo mode', () => {
     }
   });
 });
+
+describe('Redis Cluster', () => {
+  const cluster = { ...required, QUEUE_PREFIX: '{entra-sync}' };
+
+  it('parses the seed nodes, and leaves a single Redis when unset', () => {
+    expect(loadEnv(required, 'all').REDIS_CLUSTER_NODES).toBeUndefined();
+    const env = loadEnv(
+      { ...cluster, REDIS_CLUSTER_NODES: 'redis-0.internal:6379, 10.0.0.2:7000,[::1]:7001' },
+      'all',
+    );
+    expect(env.REDIS_CLUSTER_NODES).toEqual([
+      { host: 'redis-0.internal', port: 6379 },
+      { host: '10.0.0.2', port: 7000 },
+      { host: '::1', port: 7001 },
+    ]);
+  });
+
+  it('names a bad seed by its position, never echoing it', () => {
+    for (const bad of ['redis-0', 'a:1,b', 'host:0', 'host:70000', ' , ']) {
+      const names = problems({ ...cluster, REDIS_CLUSTER_NODES: bad });
+      expect(
+        names.every((n) => n.startsWith('REDIS_CLUSTER_NODES')),
+        bad,
+      ).toBe(true);
+      expect(names.length, bad).toBeGreaterThan(0);
+    }
+    expect(problems({ ...cluster, REDIS_CLUSTER_NODES: 'a:1,b' })).toEqual([
+      'REDIS_CLUSTER_NODES.1',
+    ]);
+  });
+
+  it('refuses a QUEUE_PREFIX without a hash tag, naming it', () => {
+    for (const prefix of ['entra-sync', 'entra{}sync', 'entra}sync{']) {
+      let caught: unknown;
+      try {
+        loadEnv({ ...required, QUEUE_PREFIX: prefix, REDIS_CLUSTER_NODES: 'r:6379' }, 'worker');
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).problems).toEqual([
+        {
+          variable: 'QUEUE_PREFIX',
+          message: expect.stringMatching(/hash tag.*REDIS_CLUSTER_NODES/),
+        },
+      ]);
+    }
+    expect(problems({ ...required, QUEUE_PREFIX: 'x:{q}', REDIS_CLUSTER_NODES: 'r:6379' })).toEqual(
+      [],
+    );
+  });
+});
