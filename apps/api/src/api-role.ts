@@ -4,16 +4,17 @@ import { type RoleEnv, securityDefaults } from '@pinnacle/config';
 import { DEFAULT_AUTHORITY_HOST } from '@pinnacle/domain';
 import type { Logger } from '@pinnacle/logging';
 import { queues } from '@pinnacle/queue-contracts';
+import type { RedisClient } from '@pinnacle/queue-runtime';
 import {
   createRedisConnection,
   type QueueHandle,
+  redisTarget,
   TypedQueue,
   waitForReady,
 } from '@pinnacle/queue-runtime';
 import { createStores, dataPrefix, NotificationRepository } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createApiApp } from './app.js';
 import type { ApiConfig, ApiDeps, ApiStores, EntraAccess, ReadinessStatus } from './deps.js';
 import { withTimeout } from './errors.js';
@@ -25,6 +26,7 @@ import { DEFAULT_QUEUE_TIMEOUT_MS } from './sync-now.js';
 export type ApiEnv = Pick<
   RoleEnv<'api'>,
   | 'REDIS_URL'
+  | 'REDIS_CLUSTER_NODES'
   | 'QUEUE_PREFIX'
   | 'PORT'
   | 'SYNC_ATTEMPTS'
@@ -125,7 +127,7 @@ export function entraAccessFromEnv(
  * Logs a connection's outage once and its recovery: ioredis reports every
  * failed retry, and a log line per retry would bury everything else.
  */
-function watchConnection(redis: Redis, name: string, log: Logger): void {
+function watchConnection(redis: RedisClient, name: string, log: Logger): void {
   let down = false;
   const lost = (error?: Error) => {
     if (down) return;
@@ -146,7 +148,7 @@ function watchConnection(redis: Redis, name: string, log: Logger): void {
 
 /** `/readyz`: every connection answers PING, and shutdown has not begun. */
 export function redisReadiness(
-  connections: readonly Redis[],
+  connections: readonly RedisClient[],
   isShuttingDown: () => boolean = () => false,
 ): () => Promise<ReadinessStatus> {
   return async () => {
@@ -164,7 +166,7 @@ export function redisReadiness(
   };
 }
 
-async function quit(redis: Redis): Promise<void> {
+async function quit(redis: RedisClient): Promise<void> {
   try {
     await withTimeout('closing a redis connection', CLOSE_STEP_TIMEOUT_MS, redis.quit());
   } catch {
@@ -184,14 +186,14 @@ export async function startApiRole(
   options: StartApiOptions = {},
 ): Promise<ApiRole> {
   const log = logger.child({ component: 'api' });
-  const storeConnection = createRedisConnection(env.REDIS_URL, 'producer', {
+  const storeConnection = createRedisConnection(redisTarget(env), 'producer', {
     connectionName: 'entra-sync-api',
     // The commands requests issue in the same tick leave in one write: under
     // load, a write per command was the largest cost of GET /sync-overview
     // in a CPU profile (`pnpm bench`, figure 6). The worker's store does the same.
     enableAutoPipelining: true,
   });
-  const queueConnection = createRedisConnection(env.REDIS_URL, 'producer', {
+  const queueConnection = createRedisConnection(redisTarget(env), 'producer', {
     connectionName: 'entra-sync-api-queue',
   });
   watchConnection(storeConnection, 'store', log);

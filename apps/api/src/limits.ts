@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { securityDefaults } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
+import type { RedisClient } from '@pinnacle/queue-runtime';
 import { globalKeys, orgKeys } from '@pinnacle/redis-store';
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ANY_ORG, type AuthClaims, authOf } from './auth.js';
 import { rateLimited, UnavailableError, withTimeout } from './errors.js';
@@ -68,7 +68,7 @@ export function subjectKey(sub: string): string {
  * are never skipped, and no replica counts on its own.
  */
 export function createApiLimits(options: {
-  redis: Redis;
+  redis: RedisClient;
   /** The data prefix (`dataPrefix(QUEUE_PREFIX)`). */
   prefix: string;
   settings: LimitSettings;

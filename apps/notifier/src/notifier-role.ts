@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Env, securityDefaults } from '@pinnacle/config';
 import { type Logger, secretScrubber } from '@pinnacle/logging';
 import { type MaintenanceTask, maintenanceSchedules } from '@pinnacle/queue-contracts';
-import { WorkerRegistry } from '@pinnacle/queue-runtime';
+import { redisTarget, WorkerRegistry } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import type { Worker } from 'bullmq';
 import { type AlertResult, processNotificationJob } from './alerts/alert-processor.js';
@@ -19,6 +19,7 @@ import { type ExpiryScanResult, scanSecretExpiry } from './expiry/expiry-scan.js
 export type NotifierEnv = Pick<
   Env,
   | 'REDIS_URL'
+  | 'REDIS_CLUSTER_NODES'
   | 'QUEUE_PREFIX'
   | 'SMTP_URL'
   | 'MAIL_FROM'
@@ -72,7 +73,7 @@ export async function startNotifierRole(
   const now = options.now ?? (() => new Date());
   const registry = new WorkerRegistry({
     role: 'notifier',
-    redisUrl: env.REDIS_URL,
+    redis: redisTarget(env),
     prefix: env.QUEUE_PREFIX,
     logger,
     lock: {

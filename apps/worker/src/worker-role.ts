@@ -1,6 +1,6 @@
 import { capacityDefaults, type Env } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
-import { WorkerRegistry } from '@pinnacle/queue-runtime';
+import { redisTarget, WorkerRegistry } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import type { Worker } from 'bullmq';
@@ -18,6 +18,7 @@ export interface WorkerRole {
 export type WorkerEnv = Pick<
   Env,
   | 'REDIS_URL'
+  | 'REDIS_CLUSTER_NODES'
   | 'QUEUE_PREFIX'
   | 'ENTRA_AUTHORITY_HOST'
   | 'GRAPH_BASE_URL'
@@ -35,7 +36,7 @@ export type WorkerEnv = Pick<
 export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
   const registry = new WorkerRegistry({
     role: 'worker',
-    redisUrl: env.REDIS_URL,
+    redis: redisTarget(env),
     prefix: env.QUEUE_PREFIX,
     logger,
     lock: {

@@ -5,9 +5,9 @@ import { notificationJobId, parseJobPayload, queues, syncJobId } from '@pinnacle
 import { TypedQueue } from '@pinnacle/queue-runtime';
 import { dataPrefix, RunRepository } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
+import type { RedisClient } from '@pinnacle/testing';
 import { waitFor } from '@pinnacle/testing';
 import { type Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processSyncJob } from '../src/index.js';
 import { test } from './support/fixtures.js';
@@ -36,7 +36,7 @@ class RunsRefusing extends RunRepository {
 
 let h: Harness;
 let t: FixtureTenant;
-let connection: Redis;
+let connection: RedisClient;
 let runs: RunsRefusing;
 let worker: Worker;
 let producers: TypedQueue<'sync' | 'notifications'>[] = [];

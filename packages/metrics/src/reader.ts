@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pinnacle/redis-store';
 import {
   type CounterDefinition,
   type HistogramDefinition,
@@ -107,7 +107,7 @@ export function histogramFromHash(
 
 /** Reads every recorded metric back (one HGETALL per metric, sent together). */
 export async function readRecordedMetrics(
-  redis: Redis,
+  redis: RedisClient,
   queuePrefix: string,
 ): Promise<RecordedMetrics> {
   const definitions: MetricDefinition[] = Object.values(metricDefinitions);

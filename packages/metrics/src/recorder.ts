@@ -1,6 +1,6 @@
 import type { Run } from '@pinnacle/domain';
+import type { RedisClient } from '@pinnacle/redis-store';
 import { defineScript } from '@pinnacle/redis-store';
-import type { Redis } from 'ioredis';
 import {
   type CounterDefinition,
   type HistogramDefinition,
@@ -84,7 +84,7 @@ type Increment = [definition: MetricDefinition, field: string, by: string];
  * move together, and a busy worker pays one command per finished run.
  */
 export function createMetricsRecorder(
-  redis: Redis,
+  redis: RedisClient,
   queuePrefix: string,
   options: MetricsRecorderOptions = {},
 ): MetricsRecorder {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@pinnacle/logging';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 
 export type HealthReadiness = 'ready' | 'unavailable' | 'shutting_down';
 
@@ -11,7 +11,7 @@ export interface HealthServerOptions {
   /** Interface to listen on. Default: all. */
   host?: string;
   /** `/readyz` is ready while every one of these answers PING. */
-  redis: readonly Redis[];
+  redis: readonly RedisClient[];
   /** Bound of one readiness check. Default 2000 ms. */
   pingTimeoutMs?: number;
   logger?: Logger;
@@ -29,7 +29,7 @@ export interface HealthServer {
 
 const DEFAULT_PING_TIMEOUT_MS = 2_000;
 
-async function pingAll(connections: readonly Redis[], timeoutMs: number): Promise<boolean> {
+async function pingAll(connections: readonly RedisClient[], timeoutMs: number): Promise<boolean> {
   // A connection that is not `ready` would queue the PING (worker connections
   // keep an offline queue); it is down as far as readiness goes.
   if (connections.some((c) => c.status !== 'ready')) return false;

@@ -1,6 +1,6 @@
 import { type QueueKey, queues } from '@pinnacle/queue-contracts';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 
 /** Every state a job can be in. */
 const JOB_STATES = [
@@ -21,7 +21,7 @@ const SCAN_PAGE = 1000;
 export interface QueueHandle<K extends QueueKey = QueueKey> {
   key: K;
   queue: Queue;
-  connection: Redis;
+  connection: RedisClient;
 }
 
 export interface OrgJob {

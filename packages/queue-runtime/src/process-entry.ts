@@ -1,6 +1,6 @@
 import { ConfigError, loadEnv, type ProcessRole, type RoleEnv } from '@pinnacle/config';
 import { createLogger, type Logger } from '@pinnacle/logging';
-import { createRedisConnection } from './connections.js';
+import { createRedisConnection, redisTarget } from './connections.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
 
 /** Something the process closes on shutdown. */
@@ -71,7 +71,7 @@ export async function runProcess<R extends ProcessRole, T extends Closable>(
   const port = entry.healthPort?.(env);
   if (port) {
     // Fail-fast connection: a probe while Redis is away answers 503 at once.
-    const healthRedis = createRedisConnection(env.REDIS_URL, 'producer', {
+    const healthRedis = createRedisConnection(redisTarget(env), 'producer', {
       connectionName: `entra-sync-${entry.name}-health`,
     });
     healthRedis.on('error', () => {});

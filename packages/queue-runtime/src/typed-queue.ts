@@ -7,7 +7,7 @@ import {
   queues,
 } from '@pinnacle/queue-contracts';
 import { type Job, type JobSchedulerJson, Queue, type RepeatOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 import {
   jobsOfOrg,
   type OrgJob,
@@ -17,7 +17,7 @@ import {
 } from './org-jobs.js';
 
 export interface QueueRuntimeOptions {
-  connection: Redis;
+  connection: RedisClient;
   /** BullMQ key prefix (QUEUE_PREFIX); a `{hash-tag}` keeps a queue on one Cluster slot. */
   prefix: string;
 }
@@ -46,7 +46,7 @@ export class TypedQueue<K extends QueueKey> {
   /** The BullMQ queue, for reading (jobs, states, counts). */
   readonly queue: Queue;
   private readonly env: QueueEnv<K>;
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
 
   constructor(
     readonly key: K,

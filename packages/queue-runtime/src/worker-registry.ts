@@ -9,8 +9,13 @@ import {
   queues,
 } from '@pinnacle/queue-contracts';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis, RedisOptions } from 'ioredis';
-import { createRedisConnection } from './connections.js';
+import type { RedisOptions } from 'ioredis';
+import {
+  createRedisConnection,
+  type RedisClient,
+  type RedisTarget,
+  toTarget,
+} from './connections.js';
 import { TypedQueue } from './typed-queue.js';
 
 /** How every worker of a role holds and takes over job locks. */
@@ -48,7 +53,8 @@ export type JobHandler<K extends QueueKey, R = unknown> = (
 export interface WorkerRegistryOptions {
   /** The role (`worker`, `notifier`): the `component` of its log lines. */
   role: string;
-  redisUrl: string;
+  /** Where Redis is: a URL, or a target from `redisTarget(env)` (a single Redis or a Cluster). */
+  redis: RedisTarget | string;
   /** BullMQ key prefix (QUEUE_PREFIX). */
   prefix: string;
   logger: Logger;
@@ -70,10 +76,10 @@ export class WorkerRegistry {
    * For the stores, the metrics and the queues a job hands work on to:
    * ioredis batches what concurrent jobs issue in one tick into one write.
    */
-  readonly storeConnection: Redis;
+  readonly storeConnection: RedisClient;
   readonly metrics: MetricsRecorder;
-  private queueConnection: Redis | undefined;
-  private readonly connections: Redis[] = [];
+  private queueConnection: RedisClient | undefined;
+  private readonly connections: RedisClient[] = [];
   private readonly workers: Worker[] = [];
   private readonly producers: { close(): Promise<void> }[] = [];
   private readonly closers: (() => void | Promise<void>)[] = [];
@@ -88,8 +94,8 @@ export class WorkerRegistry {
   }
 
   /** A Redis connection that waits out outages; closed last. */
-  connection(extra: RedisOptions = {}): Redis {
-    const connection = createRedisConnection(this.options.redisUrl, 'worker', extra);
+  connection(extra: RedisOptions = {}): RedisClient {
+    const connection = createRedisConnection(toTarget(this.options.redis), 'worker', extra);
     connection.on('error', (error) => this.log.warn({ err: error }, 'redis connection error'));
     this.connections.push(connection);
     return connection;
@@ -102,7 +108,7 @@ export class WorkerRegistry {
   queue<K extends QueueKey>(
     key: K,
     env: QueueEnv<K>,
-    options: { connection?: Redis } = {},
+    options: { connection?: RedisClient } = {},
   ): TypedQueue<K> {
     this.queueConnection ??= this.connection();
     const queue = new TypedQueue(key, {

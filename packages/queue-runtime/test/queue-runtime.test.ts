@@ -75,7 +75,7 @@ function registry(prefix: string) {
   const { logger, lines } = capturingLogger();
   const created = new WorkerRegistry({
     role: 'test-role',
-    redisUrl: r.url,
+    redis: r.url,
     prefix,
     logger,
     lock: LOCK,

@@ -5,11 +5,11 @@ import {
   episodeStateSchema,
   notificationSchema,
 } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { fenceKey, globalKeys, orgKeys, type WriteFence } from './keys.js';
 import { luaTrimIndex } from './lua-script.js';
 import { NOTIFICATIONS_PER_ORG } from './notification-repository.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import { assertNotFenced, FENCED, fenceArgs, luaFence, OrgOffboardedError } from './write-fence.js';
 import { withScores } from './zset.js';
@@ -126,7 +126,7 @@ return json
  */
 export class AlertRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -7,10 +7,10 @@ import {
   MAX_UNRETIRED_CERTIFICATES,
   newestFirst,
 } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { storedIntegrationSchema } from './integration-repository.js';
 import { globalKeys, orgKeys } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import type { SecretBox } from './secret-box.js';
 import { OrgOffboardedError } from './write-fence.js';
@@ -132,7 +132,7 @@ return 1
  */
 export class CertificateRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly secretBox: SecretBox,
   ) {}

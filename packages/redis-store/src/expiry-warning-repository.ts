@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
@@ -34,7 +34,7 @@ export type ExpiringCredential = 'client_secret' | 'certificate';
  */
 export class ExpiryWarningRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

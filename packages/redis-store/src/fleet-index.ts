@@ -10,9 +10,9 @@ import {
   type IntegrationHealth,
   STALE_AFTER_INTERVALS,
 } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { fenceKey, fleetKeys, globalKeys, orgKeys, type WriteFence } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import { OrgOffboardedError } from './write-fence.js';
 
@@ -124,7 +124,7 @@ export class FleetIndex {
   private readonly keys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     this.keys = fleetKeys(prefix);

@@ -1,7 +1,7 @@
 import { type IntegrationHealth, integrationHealthSchema, unknownHealth } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
@@ -33,7 +33,7 @@ export interface HealthReading {
  */
 export class HealthRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

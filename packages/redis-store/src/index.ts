@@ -8,6 +8,7 @@ export * from './integration-repository.js';
 export * from './keys.js';
 export * from './notification-repository.js';
 export * from './org-offboarding.js';
+export { primaryNodes, type RedisClient, unlinkMatching } from './redis-client.js';
 export * from './redis-script.js';
 export * from './run-changes-repository.js';
 export * from './run-repository.js';

@@ -5,10 +5,10 @@ import {
   scheduleIntervalMs,
   secretHint,
 } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { FleetIndex } from './fleet-index.js';
 import { globalKeys, orgKeys } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import type { SecretBox } from './secret-box.js';
 import { withScores } from './zset.js';
@@ -78,7 +78,7 @@ return 1
 
 export class IntegrationRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly secretBox: SecretBox,
     /** The fleet view's index: an org enters it when its settings are first saved. */
@@ -306,17 +306,19 @@ export class IntegrationRepository {
     let record = written;
     for (let attempt = 0; attempt < MAX_OPTIMISTIC_RETRIES; attempt++) {
       const expiry = record.secret?.expiresAt ? Date.parse(record.secret.expiresAt) : Number.NaN;
-      const pipeline = this.redis.pipeline().sadd(g.orgs, orgId);
-      // A secret's expiry matters only while the org authenticates with it.
-      if (Number.isFinite(expiry) && authMethodOf(record) === 'client_secret') {
-        pipeline.zadd(g.secretExpiry, expiry, orgId);
-      } else pipeline.zrem(g.secretExpiry, orgId);
-      await pipeline.exec();
+      // Two commands, not a pipeline: on a Cluster each index has a slot of its own.
+      await Promise.all([
+        this.redis.sadd(g.orgs, orgId),
+        // A secret's expiry matters only while the org authenticates with it.
+        Number.isFinite(expiry) && authMethodOf(record) === 'client_secret'
+          ? this.redis.zadd(g.secretExpiry, expiry, orgId)
+          : this.redis.zrem(g.secretExpiry, orgId),
+      ]);
       await this.fleet?.recordSchedule(orgId, scheduleIntervalMs(record.schedule), new Date());
       const json = await this.redis.get(key);
       const latest = json ? storedIntegrationSchema.parse(JSON.parse(json)) : null;
       if (latest === null) {
-        await this.redis.pipeline().srem(g.orgs, orgId).zrem(g.secretExpiry, orgId).exec();
+        await Promise.all([this.redis.srem(g.orgs, orgId), this.redis.zrem(g.secretExpiry, orgId)]);
         await this.fleet?.remove(orgId);
         return;
       }

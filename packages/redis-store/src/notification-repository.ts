@@ -1,8 +1,8 @@
 import type { Notification } from '@pinnacle/domain';
 import { decodeCursor, encodeCursor, notificationSchema } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 
 /** In-app notifications kept per org; the oldest fall off. */
@@ -97,7 +97,7 @@ export interface NotificationListOptions {
  */
 export class NotificationRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,8 +1,8 @@
 import { orgIdSchema } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type StoredIntegration, storedIntegrationSchema } from './integration-repository.js';
 import { type GlobalKeySpec, globalKeySpace, orgKeyPattern, orgKeys } from './keys.js';
+import { type RedisClient, unlinkMatching } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import { RUN_RECORD_SUFFIXES } from './run-repository.js';
 
@@ -51,7 +51,7 @@ export interface FencedOrg {
  */
 export class OrgOffboarding {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -77,30 +77,24 @@ export class OrgOffboarding {
     const id = checked(orgId);
     let deleted = await this.unlinkMatching(orgKeyPattern(this.prefix, id));
     const specs: GlobalKeySpec[] = Object.values(globalKeySpace(this.prefix));
-    const indexes = this.redis.pipeline();
-    for (const spec of specs) {
-      if (spec.kind !== 'org-index') continue;
-      if (spec.type === 'set') indexes.srem(spec.key, id);
-      else if (spec.type === 'zset') indexes.zrem(spec.key, id);
-      else indexes.hdel(spec.key, id);
-    }
-    for (const [error] of (await indexes.exec()) ?? []) if (error) throw error;
+    // One command per index, not a pipeline: on a Cluster each index has a
+    // slot of its own, and a pipeline must stay on one node.
+    await Promise.all(
+      specs.map((spec) => {
+        if (spec.kind !== 'org-index') return undefined;
+        if (spec.type === 'set') return this.redis.srem(spec.key, id);
+        if (spec.type === 'zset') return this.redis.zrem(spec.key, id);
+        return this.redis.hdel(spec.key, id);
+      }),
+    );
     for (const spec of specs) {
       if (spec.kind === 'per-org') deleted += await this.unlinkMatching(spec.match(id));
     }
     return { keys: deleted };
   }
 
-  private async unlinkMatching(pattern: string): Promise<number> {
-    let deleted = 0;
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      // SCAN may return a key twice; UNLINK counts each once anyway.
-      if (batch.length > 0) deleted += await this.redis.unlink(...batch);
-    } while (cursor !== '0');
-    return deleted;
+  private unlinkMatching(pattern: string): Promise<number> {
+    return unlinkMatching(this.redis, pattern, SCAN_COUNT);
   }
 }
 

@@ -7,8 +7,8 @@ import {
   type RunChangeKind,
   type RunChangesPage,
 } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { orgKeys } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { readEntry, servedFields } from './snapshot-codec.js';
 
 /**
@@ -37,7 +37,7 @@ const FIELDS = ['displayName', 'mail', 'userPrincipalName', 'accountEnabled'] as
  */
 export class RunChangesRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

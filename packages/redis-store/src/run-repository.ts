@@ -1,9 +1,9 @@
 import type { Run } from '@pinnacle/domain';
 import { RUN_CHANGE_KINDS, runSchema } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
 import { luaTrimIndex } from './lua-script.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
@@ -73,7 +73,7 @@ return 0
 
 export class RunRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -4,9 +4,9 @@ import {
   selectedGroupSchema,
   uncheckedGroup,
 } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { orgKeys, type WriteFence } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScript } from './redis-script.js';
 import { assertNotFenced, FENCED, fenceArgs, luaFence } from './write-fence.js';
 
@@ -52,7 +52,7 @@ return 1
  */
 export class SelectedGroupRepository {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

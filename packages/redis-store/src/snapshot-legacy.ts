@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { OrgKeys } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import {
   bucketOfPrefix,
   encodeEntry,
@@ -31,11 +31,19 @@ export function legacyVersionKeys(k: OrgKeys, version: string): string[] {
   ];
 }
 
-export async function isLegacyVersion(redis: Redis, k: OrgKeys, version: string): Promise<boolean> {
+export async function isLegacyVersion(
+  redis: RedisClient,
+  k: OrgKeys,
+  version: string,
+): Promise<boolean> {
   return (await redis.exists(k.snapshotIds(version))) === 1;
 }
 
-export async function countLegacyUsers(redis: Redis, k: OrgKeys, version: string): Promise<number> {
+export async function countLegacyUsers(
+  redis: RedisClient,
+  k: OrgKeys,
+  version: string,
+): Promise<number> {
   return redis.zcard(k.snapshotIds(version));
 }
 
@@ -46,7 +54,7 @@ function parseLegacyUser(json: string): RecordUser {
 
 /** One page of a legacy version after user ID `after` ('' for the first). */
 export async function readLegacyPage(
-  redis: Redis,
+  redis: RedisClient,
   k: OrgKeys,
   version: string,
   after: string,
@@ -88,7 +96,7 @@ export async function readLegacyPage(
  * version no longer has: equal group sets then encode equally.
  */
 export async function shadowLegacyVersion(
-  redis: Redis,
+  redis: RedisClient,
   k: OrgKeys,
   version: string,
   options: { groupTable: readonly string[]; bits: number; ttlSeconds: number },

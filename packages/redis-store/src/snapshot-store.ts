@@ -1,8 +1,8 @@
 import { type GraphUser, type SnapshotMeta, snapshotMetaSchema } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { CursorSigner } from './cursor-signer.js';
 import { orgKeys, type WriteFence } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { RUN_CHANGES_LIMIT } from './run-changes-repository.js';
 import {
   bucketOfPrefix,
@@ -159,7 +159,7 @@ export class SnapshotStore {
   private readonly layoutOptions: Required<SnapshotLayoutOptions>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** Authenticates directory cursors (see CursorSigner); the same keys on every api replica. */
     private readonly cursors: CursorSigner,

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { AlertRepository } from './alert-repository.js';
 import { CertificateRepository } from './certificate-repository.js';
 import { CursorSigner } from './cursor-signer.js';
@@ -8,6 +7,7 @@ import { HealthRepository } from './health-repository.js';
 import { IntegrationRepository } from './integration-repository.js';
 import { NotificationRepository } from './notification-repository.js';
 import { OrgOffboarding } from './org-offboarding.js';
+import type { RedisClient } from './redis-client.js';
 import { RunChangesRepository } from './run-changes-repository.js';
 import { RunRepository } from './run-repository.js';
 import { SecretBox } from './secret-box.js';
@@ -54,7 +54,7 @@ export interface StoreOptions {
 export const DIRECTORY_CURSOR_PURPOSE = 'directory users';
 
 export function createStores(
-  redis: Redis,
+  redis: RedisClient,
   queuePrefix: string,
   secretEncryptionKey: string,
   options: StoreOptions = {},

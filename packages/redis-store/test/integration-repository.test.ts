@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { integrationSettingsInputSchema } from '@pinnacle/domain';
 import { waitFor } from '@pinnacle/testing';
 import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import {
   IntegrationNotFoundError,
@@ -10,6 +9,7 @@ import {
   type StoredIntegration,
 } from '../src/integration-repository.js';
 import { globalKeys, orgKeys } from '../src/keys.js';
+import type { RedisClient } from '../src/redis-client.js';
 import { SecretBox, SecretDecryptionError } from '../src/secret-box.js';
 import { dataPrefix } from '../src/stores.js';
 
@@ -323,7 +323,7 @@ describe('IntegrationRepository secrets', () => {
 
 describe('IntegrationRepository concurrency', () => {
   it('concurrent puts never lose the secret', async () => {
-    const connections: Redis[] = Array.from({ length: 4 }, () => r.connect());
+    const connections: RedisClient[] = Array.from({ length: 4 }, () => r.connect());
     const repos = connections.map((c) => new IntegrationRepository(c, prefix, box));
     for (let round = 0; round < 5; round++) {
       const org = `org-concurrent-${round}`;
@@ -359,17 +359,13 @@ describe('IntegrationRepository concurrency', () => {
       release = resolve;
     });
     let held = 0;
-    const pipeline = slow.pipeline.bind(slow);
-    slow.pipeline = ((...args: Parameters<Redis['pipeline']>) => {
-      const p = pipeline(...args);
-      const exec = p.exec.bind(p);
-      p.exec = (async (...execArgs: Parameters<typeof exec>) => {
-        held++;
-        await gate;
-        return exec(...execArgs);
-      }) as typeof p.exec;
-      return p;
-    }) as Redis['pipeline'];
+    // A's write of the expiry index is held back.
+    const zadd = slow.zadd.bind(slow) as (...args: unknown[]) => Promise<unknown>;
+    slow.zadd = (async (...args: unknown[]) => {
+      held++;
+      await gate;
+      return zadd(...args);
+    }) as typeof slow.zadd;
     const repoA = new IntegrationRepository(slow, prefix, box);
 
     await repo.put(org, withSecret(SECRET, '2026-06-01'), now(0));

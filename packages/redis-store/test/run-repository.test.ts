@@ -1,8 +1,8 @@
 import { newQueuedRun, type Run } from '@pinnacle/domain';
 import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { orgKeys } from '../src/keys.js';
+import type { RedisClient } from '../src/redis-client.js';
 import { RUN_HISTORY_LIMIT, RunRepository } from '../src/run-repository.js';
 import { dataPrefix } from '../src/stores.js';
 
@@ -111,7 +111,7 @@ describe('RunRepository.createIfIdle', () => {
   it('creates exactly one of 20 concurrent requests', async () => {
     const org = 'org-concurrent';
     // Several connections, as several API processes would have.
-    const connections: Redis[] = Array.from({ length: 4 }, () => r.connect());
+    const connections: RedisClient[] = Array.from({ length: 4 }, () => r.connect());
     const repos = connections.map((c) => new RunRepository(c, prefix));
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

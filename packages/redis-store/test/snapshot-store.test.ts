@@ -1,8 +1,8 @@
 import { type RedisFixture, test } from '@pinnacle/testing/fixtures';
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { CursorSigner } from '../src/cursor-signer.js';
 import { orgKeys } from '../src/keys.js';
+import type { RedisClient } from '../src/redis-client.js';
 import { SecretKeyring } from '../src/secret-keyring.js';
 import {
   SnapshotConflictError,
@@ -16,7 +16,7 @@ import { DIRECTORY_CURSOR_PURPOSE, dataPrefix } from '../src/stores.js';
 let r: RedisFixture;
 let prefix: string;
 let store: SnapshotStore;
-let otherConnection: Redis;
+let otherConnection: RedisClient;
 const KEY = Buffer.alloc(32, 3).toString('base64');
 const cursors = new CursorSigner(new SecretKeyring(KEY), DIRECTORY_CURSOR_PURPOSE);
 

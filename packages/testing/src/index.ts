@@ -45,4 +45,10 @@ export {
   type TestRedisSource,
   useTestRedis,
 } from './test-redis.js';
+export {
+  type RedisClient,
+  resolveTestCluster,
+  scanKeys,
+  testOnCluster,
+} from './test-redis-cluster.js';
 export { type WaitForOptions, waitFor } from './wait-for.js';

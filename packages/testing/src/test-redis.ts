@@ -1,9 +1,16 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { TestingError } from './errors.js';
 import { startRedisContainer } from './redis-container.js';
 import { pingRedis } from './redis-ping.js';
 import { startRedisServer } from './redis-server.js';
-import { type RedisRoleEnv, type RedisTarget, redisTarget } from './redis-target.js';
+import { clusterTarget, type RedisRoleEnv, type RedisTarget, redisTarget } from './redis-target.js';
+import {
+  type RedisClient,
+  resolveTestCluster,
+  scanKeys,
+  testOnCluster,
+  unlinkKeys,
+} from './test-redis-cluster.js';
 
 export type TestRedisSource = 'env' | 'local' | 'container' | 'spawned';
 
@@ -102,8 +109,12 @@ export function resolveTestRedis(): Promise<string> {
   return holder[resolvedKey].then((resolved) => resolved.url);
 }
 
-/** The target for this test process: `resolveTestRedis`'s Redis (see `RedisTarget`). */
+/**
+ * The target for this test process: `resolveTestRedis`'s Redis, or with
+ * TEST_REDIS_CLUSTER=1 a local three-primary cluster (see `RedisTarget`).
+ */
 export async function resolveRedisTarget(): Promise<RedisTarget> {
+  if (testOnCluster()) return clusterTarget(await resolveTestCluster());
   return redisTarget(await resolveTestRedis());
 }
 
@@ -111,13 +122,20 @@ export interface TestRedis {
   url: string;
   /** Unique to this call: `test:<name>:<random>`. Put every key (and queue prefix) under it. */
   prefix: string;
-  /** `REDIS_URL` and `QUEUE_PREFIX` for a role under test: spread it into the role's env. */
+  /** True when TEST_REDIS_CLUSTER=1: the clients are Cluster clients of a local cluster. */
+  cluster: boolean;
+  /**
+   * `REDIS_URL` and `QUEUE_PREFIX` (on a cluster also `REDIS_CLUSTER_NODES`,
+   * and the prefix in a hash tag) for a role under test: spread it into the role's env.
+   */
   env: RedisRoleEnv;
+  /** `env` as environment variables, for a role spawned as a process. */
+  processEnv: Record<string, string>;
   /** A client for the test's own reads and writes; closed by `cleanup()`. */
-  redis: Redis;
+  redis: RedisClient;
   /** Another client (e.g. a BullMQ connection: `{ maxRetriesPerRequest: null }`); closed by `cleanup()`. */
-  connect(options?: RedisOptions): Redis;
-  /** Every key under the prefix (SCAN). */
+  connect(options?: RedisOptions): RedisClient;
+  /** Every key under the prefix (SCAN, on every primary of a cluster). */
   keys(): Promise<string[]>;
   /** Closes the extra clients, deletes every key under the prefix (SCAN, never FLUSH*), closes `redis`. */
   cleanup(): Promise<void>;
@@ -135,26 +153,22 @@ export async function useTestRedis(name: string): Promise<TestRedis> {
   const { url } = target;
   const prefix = target.uniquePrefix(name);
   const redis = target.connect();
-  const extra = new Set<Redis>();
+  const extra = new Set<RedisClient>();
   let cleanedUp = false;
 
-  const keys = async (): Promise<string[]> => {
-    // The name is sanitised above, so the prefix holds no glob characters to escape.
-    const match = `${prefix}*`;
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-      cursor = next;
-      found.push(...batch);
-    } while (cursor !== '0');
-    return found;
-  };
+  // The name is sanitised, so the prefix holds no glob characters to escape.
+  // A queue prefix in a hash tag (on a cluster) starts with `{`.
+  const keys = async (): Promise<string[]> => [
+    ...(await scanKeys(redis, `${prefix}*`)),
+    ...(target.cluster ? await scanKeys(redis, `{${prefix}}*`) : []),
+  ];
 
   return {
     url,
     prefix,
+    cluster: target.cluster,
     env: target.roleEnv(prefix),
+    processEnv: target.processEnv(prefix),
     redis,
     connect(options) {
       const client = target.connect(options);
@@ -168,16 +182,13 @@ export async function useTestRedis(name: string): Promise<TestRedis> {
       // Extra clients first, so nothing writes under the prefix while it is emptied.
       await Promise.all([...extra].map(closeClient));
       // SCAN may return a key twice; UNLINK counts each once anyway.
-      const all = [...new Set(await keys())];
-      for (let i = 0; i < all.length; i += 500) {
-        await redis.unlink(...all.slice(i, i + 500));
-      }
+      await unlinkKeys(redis, [...new Set(await keys())]);
       await closeClient(redis);
     },
   };
 }
 
-async function closeClient(client: Redis): Promise<void> {
+async function closeClient(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
   try {
     await client.quit();

@@ -1,8 +1,9 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { TestingError } from './errors.js';
 import type { RedisRoleEnv } from './redis-target.js';
 import { type TestRedis, useTestRedis } from './test-redis.js';
+import type { RedisClient } from './test-redis-cluster.js';
 
 export type TestRedisHandle = Omit<TestRedis, 'cleanup'>;
 
@@ -40,7 +41,13 @@ export function setupTestRedis(name: string): TestRedisHandle {
     get env(): RedisRoleEnv {
       return ready().env;
     },
-    get redis(): Redis {
+    get cluster(): boolean {
+      return ready().cluster;
+    },
+    get processEnv(): Record<string, string> {
+      return ready().processEnv;
+    },
+    get redis(): RedisClient {
       return ready().redis;
     },
     connect: (options?: RedisOptions) => ready().connect(options),

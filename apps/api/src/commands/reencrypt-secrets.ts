@@ -9,7 +9,7 @@
  */
 import { ConfigError, loadEnv, type RoleEnv } from '@pinnacle/config';
 import { createLogger } from '@pinnacle/logging';
-import { createRedisConnection, waitForReady } from '@pinnacle/queue-runtime';
+import { createRedisConnection, redisTarget, waitForReady } from '@pinnacle/queue-runtime';
 import {
   certificateKeyKind,
   clientSecretKind,
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     current: env.SECRET_ENCRYPTION_KEY,
     previous: env.SECRET_DECRYPTION_KEYS,
   });
-  const redis = createRedisConnection(env.REDIS_URL, 'producer', {
+  const redis = createRedisConnection(redisTarget(env), 'producer', {
     connectionName: 'entra-sync-secrets-reencrypt',
   });
   redis.on('error', () => {});

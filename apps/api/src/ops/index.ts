@@ -1,9 +1,9 @@
 import type { Logger } from '@pinnacle/logging';
 import { queues } from '@pinnacle/queue-contracts';
+import type { RedisClient } from '@pinnacle/queue-runtime';
 import type { FleetIndex } from '@pinnacle/redis-store';
 import { Queue } from 'bullmq';
 import type { Express, RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import { withTimeout } from '../errors.js';
 import { denyFraming } from '../http.js';
 import { requestContext } from '../request-context.js';
@@ -25,9 +25,9 @@ export interface OpsOptions {
   /** OPS_USER / OPS_PASSWORD; undefined refuses every ops request. */
   credentials: OpsCredentials | undefined;
   /** The connection the ops views of the queues use (Bull Board, job counts). */
-  queueConnection: Redis;
+  queueConnection: RedisClient;
   /** The connection the recorded metrics are read with. */
-  metricsConnection: Redis;
+  metricsConnection: RedisClient;
   queuePrefix: string;
   logger: Logger;
   /** OPS_READ_ONLY: Bull Board shows everything and changes nothing. */

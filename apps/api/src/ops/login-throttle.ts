@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pinnacle/queue-runtime';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface LoginThrottleOptions {
   /** The api's store connection: every replica counts in the same keys. */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the counters (one key per source address, expiring with its window). */
   keyPrefix: string;
   /** OPS_LOGIN_MAX_FAILURES: failed logins an address may make per window. */

@@ -6,10 +6,10 @@ import {
   type RecordedMetrics,
   readRecordedMetrics,
 } from '@pinnacle/metrics';
+import type { RedisClient } from '@pinnacle/queue-runtime';
 import type { FleetIndex } from '@pinnacle/redis-store';
 import type { Queue } from 'bullmq';
 import type { Request, RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { withTimeout } from '../errors.js';
 import { API_BASE_PATH } from '../openapi.js';
@@ -24,7 +24,7 @@ export interface ApiMetricsOptions {
   /** Every queue of the service: their job counts by state are read at scrape time. */
   queues: readonly Queue[];
   /** Reads what workers and notifiers recorded (a fail-fast connection). */
-  redis: Redis;
+  redis: RedisClient;
   queuePrefix: string;
   logger: Logger;
   /** The fleet index: how many orgs are stale, at scrape time. */

@@ -4,11 +4,11 @@
  * diff against, for the upgrade tests and for the memory bench's baseline.
  */
 import { type SnapshotMeta, snapshotMetaSchema } from '@pinnacle/domain';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { CursorSigner } from '../../src/cursor-signer.js';
 import { orgKeys } from '../../src/keys.js';
 import { luaBulk } from '../../src/lua-script.js';
+import type { RedisClient } from '../../src/redis-client.js';
 import { defineScript } from '../../src/redis-script.js';
 import {
   SnapshotConflictError,
@@ -226,7 +226,7 @@ function parseCursorState(payload: string): CursorState | null {
  */
 export class LegacySnapshotStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** Authenticates directory cursors (see CursorSigner); the same keys on every api replica. */
     private readonly cursors: CursorSigner,
