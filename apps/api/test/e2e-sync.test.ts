@@ -158,8 +158,11 @@ test.beforeAll(async ({ redis, simulator }) => {
     },
     createLogger({ name: 'worker', level: 'debug', destination }),
   );
-  syncQueue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
-  notificationQueue = new Queue('notifications', { connection: r.connect(), prefix: r.prefix });
+  syncQueue = new Queue('sync', { connection: r.connect(), prefix: r.env.QUEUE_PREFIX });
+  notificationQueue = new Queue('notifications', {
+    connection: r.connect(),
+    prefix: r.env.QUEUE_PREFIX,
+  });
   token = await signToken({ org: '*' });
 });
 

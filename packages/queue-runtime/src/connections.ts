@@ -92,14 +92,18 @@ export function createRedisConnection(
  * the offline queue, ready check and auto-pipelining are the cluster's own.
  */
 function clusterOptions(url: string, role: ConnectionRole, options: RedisOptions): ClusterOptions {
-  const { enableOfflineQueue, enableReadyCheck, enableAutoPipelining, retryStrategy, ...node } =
+  const { enableOfflineQueue, enableReadyCheck, enableAutoPipelining: _, retryStrategy, ...node } =
     options;
   return {
     redisOptions: { ...node, ...credentialsOf(url) },
     // Workers wait out a failover; producers fail fast (503) as with a single Redis.
     enableOfflineQueue: enableOfflineQueue ?? true,
     enableReadyCheck: enableReadyCheck ?? true,
-    ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    // No auto-pipelining on a Cluster: ioredis 5.9 batches commands per
+    // node and then refuses the batch when their keys' slots differ ("All
+    // keys in the pipeline should belong to the same slots allocation
+    // group"), failing requests under load (seen in the fleet test).
+    enableAutoPipelining: false,
     clusterRetryStrategy: retryStrategy ?? ((times) => Math.min(times * 200, 2000)),
     // Resolve node hostnames at connect time, not to the IPs the cluster
     // announces: TLS certificates name hosts (ioredis's advice for managed clusters).

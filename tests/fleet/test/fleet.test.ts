@@ -75,7 +75,8 @@ test.beforeAll(async ({ redis, simulator, smtp: sink }) => {
     ],
   });
   const common = {
-    ...r.env,
+    // On a cluster (TEST_REDIS_CLUSTER=1), its seeds and a hash-tagged prefix.
+    ...r.processEnv,
     SECRET_ENCRYPTION_KEY: KEY,
     ENTRA_AUTHORITY_HOST: sim.authorityHost,
     GRAPH_BASE_URL: sim.graphBaseUrl,
@@ -93,6 +94,7 @@ test.beforeAll(async ({ redis, simulator, smtp: sink }) => {
   api = await startApiRole(
     {
       ...common,
+      ...r.env,
       PORT: 0,
       API_AUTH_SECRET: AUTH,
       OPS_USER: 'ops',
@@ -159,7 +161,7 @@ describe('two workers and two notifiers on one Redis', () => {
         },
         { timeoutMs: 150_000, intervalMs: 250, description: `every org to finish run ${round}` },
       );
-      const syncQueue = new Queue('sync', { connection: r.connect(), prefix: r.prefix });
+      const syncQueue = new Queue('sync', { connection: r.connect(), prefix: r.env.QUEUE_PREFIX });
       const counts = await syncQueue.getJobCounts(
         'completed',
         'failed',
