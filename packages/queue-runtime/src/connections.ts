@@ -92,8 +92,13 @@ export function createRedisConnection(
  * the offline queue, ready check and auto-pipelining are the cluster's own.
  */
 function clusterOptions(url: string, role: ConnectionRole, options: RedisOptions): ClusterOptions {
-  const { enableOfflineQueue, enableReadyCheck, enableAutoPipelining: _, retryStrategy, ...node } =
-    options;
+  const {
+    enableOfflineQueue,
+    enableReadyCheck,
+    enableAutoPipelining: _,
+    retryStrategy,
+    ...node
+  } = options;
   return {
     redisOptions: { ...node, ...credentialsOf(url) },
     // Workers wait out a failover; producers fail fast (503) as with a single Redis.
