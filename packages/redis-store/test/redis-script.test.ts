@@ -68,7 +68,8 @@ async function calls(command: 'eval' | 'evalsha'): Promise<number> {
 
 describe('defineScript', () => {
   it('hands each named key and argument, lists included, to its Lua local', async () => {
-    const k = (name: string) => `${r.prefix}:${name}`;
+    // One hash tag: the script takes several keys, and a Cluster wants them in one slot.
+    const k = (name: string) => `${r.prefix}:{echo}:${name}`;
     const seen = await echo(r.redis, {
       keys: { first: k('f'), middle: [k('m1'), k('m2'), k('m3')], last: k('l'), tail: [k('t1')] },
       args: { a: 'A', xs: [1, 2], b: Buffer.from('B'), ys: ['y1', 'y2', 'y3'] },
