@@ -190,7 +190,7 @@ async function reencrypt(keys: { current: string; previous?: string[] }) {
     env: {
       DEMO_MODE: undefined,
       NODE_ENV: 'production',
-      ...r.env,
+      ...r.processEnv,
       SECRET_ENCRYPTION_KEY: keys.current,
       SECRET_DECRYPTION_KEYS: keys.previous?.join(','),
       LOG_LEVEL: 'info',

@@ -15,7 +15,7 @@ test.beforeAll(async ({ redis }) => {
 function env(overrides: Record<string, string | undefined>): Record<string, string | undefined> {
   return {
     DEMO_MODE: undefined,
-    ...r.env,
+    ...r.processEnv,
     PORT: '0',
     API_AUTH_SECRET: AUTH_SECRET,
     SECRET_ENCRYPTION_KEY: ENCRYPTION_KEY,

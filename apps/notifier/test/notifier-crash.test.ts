@@ -35,7 +35,7 @@ test.beforeAll(async ({ redis, smtp: sink }) => {
   notifications = new TypedQueue('notifications', { connection, prefix: r.prefix, env: {} });
   email = new Queue(queues.email.name, { connection, prefix: r.prefix });
   env = {
-    ...r.env,
+    ...r.processEnv,
     SMTP_URL: smtp.url,
     MAIL_FROM: 'Pinnacle Series <alerts@pinnacle.test>',
     PORTAL_BASE_URL: 'https://portal.pinnacle.test',

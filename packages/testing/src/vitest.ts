@@ -47,9 +47,6 @@ export function setupTestRedis(name: string): TestRedisHandle {
     get processEnv(): Record<string, string> {
       return ready().processEnv;
     },
-    get roleEnv(): TestRedis['roleEnv'] {
-      return ready().roleEnv;
-    },
     get redis(): RedisClient {
       return ready().redis;
     },

@@ -148,7 +148,7 @@ export async function startStack(
   const roleEnv = loadEnv(
     {
       NODE_ENV: 'test',
-      ...redis.env,
+      ...redis.processEnv,
       PORT: String(port),
       API_AUTH_SECRET: AUTH_SECRET,
       OPS_USER: 'ops',
