@@ -119,9 +119,11 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     SYNC_ATTEMPTS: '5',
     SYNC_BACKOFF_MS: '200',
-    // A job whose worker lost Redis mid-run is taken up again within seconds.
-    SYNC_LOCK_DURATION_MS: '5000',
-    SYNC_STALLED_INTERVAL_MS: '2000',
+    // The job lock outlasts a failover (node timeout 2 s plus the election),
+    // as the default 120 s does, yet a job whose completion the killed
+    // primary lost is taken up again within the test.
+    SYNC_LOCK_DURATION_MS: '15000',
+    SYNC_STALLED_INTERVAL_MS: '5000',
   };
   for (let i = 0; i < 2; i++) processes.push(spawnNodeProcess(entry('worker'), { env: common }));
   api = await startApiRole(
