@@ -8,6 +8,8 @@ const require = createRequire(import.meta.url);
 const resultSchema = z.object({
   requests: z.object({ average: z.number(), total: z.number() }),
   latency: z.object({ average: z.number(), p50: z.number(), p99: z.number() }),
+  // Response bytes (headers included) per second.
+  throughput: z.object({ average: z.number() }),
   non2xx: z.number(),
   errors: z.number(),
   timeouts: z.number(),
