@@ -1,15 +1,17 @@
 import { capacityDefaults, type Env } from '@pinnacle/config';
 import type { Logger } from '@pinnacle/logging';
+import { queues } from '@pinnacle/queue-contracts';
 import { redisTarget, WorkerRegistry } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
-import type { Worker } from 'bullmq';
+import { QueueEvents, type Worker } from 'bullmq';
+import { finishAbandonedRuns } from './sync/abandoned-runs.js';
 import { OFFBOARDED_SKIPS } from './sync/run-lifecycle.js';
 import { processSyncJob } from './sync/sync-processor.js';
 
 export interface WorkerRole {
   syncWorker: Worker;
-  /** Resolves once the worker is connected. */
+  /** Resolves once the worker and its reader of the sync queue's events are connected. */
   ready(): Promise<void>;
   /** Stops taking jobs, lets the current ones finish (or be released), closes connections. */
   close(): Promise<void>;
@@ -63,7 +65,8 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
   });
   // Backing a failing org's schedule off re-upserts its job scheduler through
   // the sync queue's definition: its jobs keep SYNC_ATTEMPTS and SYNC_BACKOFF_MS.
-  const scheduler = new SyncScheduler(registry.queue('sync', env));
+  const syncQueue = registry.queue('sync', env);
+  const scheduler = new SyncScheduler(syncQueue);
 
   const syncWorker = registry.worker(
     'sync',
@@ -86,9 +89,30 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
     { concurrency: env.SYNC_CONCURRENCY },
   );
 
+  // Jobs that fail for good without their handler closing the run (a job
+  // that stalled out never reaches it): their runs are failed here. On a
+  // connection of its own: it blocks reading the queue's events stream.
+  const syncEvents = new QueueEvents(queues.sync.name, {
+    connection: registry.connection(),
+    prefix: env.QUEUE_PREFIX,
+  });
+  syncEvents.on('error', (error) => registry.log.warn({ err: error }, 'sync queue events error'));
+  finishAbandonedRuns(syncEvents, syncQueue.queue, {
+    ...stores,
+    notificationQueue: notifications,
+    scheduler,
+    logger: registry.log,
+    now: () => new Date(),
+    metrics: registry.metrics,
+  });
+  registry.onClose(() => syncEvents.close());
+
   return {
     syncWorker,
-    ready: () => registry.ready(),
+    // Once the events are read too: a job failing before that would go unseen.
+    ready: async () => {
+      await Promise.all([registry.ready(), syncEvents.waitUntilReady()]);
+    },
     close: () => registry.close(),
   };
 }

@@ -385,10 +385,13 @@ const builders: Builders = {
     };
   },
 
-  internal_error: () => ({
+  internal_error: (d) => ({
     title: 'Internal error',
     message:
-      'The sync stopped because of an internal error in Pinnacle, not because of your Entra ID configuration. No data was synced and the existing user list was left unchanged.',
+      d.reason === 'worker_lost'
+        ? // The sync job's worker died (or lost the job) more often than it is retried.
+          'The sync stopped because the Pinnacle process running it stopped repeatedly, not because of your Entra ID configuration. No data was synced and the existing user list was left unchanged.'
+        : 'The sync stopped because of an internal error in Pinnacle, not because of your Entra ID configuration. No data was synced and the existing user list was left unchanged.',
     remediation: [
       'Run Sync Now to try again.',
       'If it keeps failing, contact Pinnacle support with the run ID.',

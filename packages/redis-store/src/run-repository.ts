@@ -43,20 +43,26 @@ return {1, json}
 });
 
 // Writes a run; when it has finished, releases the org's active slot if it
-// still holds this run. Returns 1, or 0 (nothing written) when the record is gone.
+// still holds this run. Returns 1, or 0 (nothing written) when the record is
+// gone; with once = '1', 2 (nothing written) when the stored run has finished.
 const saveRun = defineScript({
   name: 'saveRun',
   keys: ['runKey', 'activeSlot'],
-  args: ['json', 'runId', 'finished'],
+  args: ['json', 'runId', 'finished', 'once'],
   lua: `
-if redis.call('EXISTS', runKey) == 0 then return 0 end
+local stored = redis.call('GET', runKey)
+if not stored then return 0 end
+if once == '1' then
+  local status = cjson.decode(stored).status
+  if status == 'succeeded' or status == 'failed' then return 2 end
+end
 redis.call('SET', runKey, json)
 if finished == '1' and redis.call('GET', activeSlot) == runId then
   redis.call('DEL', activeSlot)
 end
 return 1
 `,
-  parse: z.union([z.literal(0), z.literal(1)]),
+  parse: z.union([z.literal(0), z.literal(1), z.literal(2)]),
 });
 
 // Compare-and-delete of the active slot: 1 when it held runId.
@@ -129,17 +135,31 @@ export class RunRepository {
    * (nothing written) when the record is gone: its org was offboarded.
    */
   async save(run: Run): Promise<boolean> {
+    return (await this.write(run, false)) === 1;
+  }
+
+  /**
+   * Saves the run unless its stored record has finished already: of several
+   * processes finishing the same run, one save wins. `gone`: its org was
+   * offboarded.
+   */
+  async saveUnlessFinished(run: Run): Promise<'saved' | 'already_finished' | 'gone'> {
+    const result = await this.write(run, true);
+    return result === 1 ? 'saved' : result === 2 ? 'already_finished' : 'gone';
+  }
+
+  private write(run: Run, once: boolean): Promise<0 | 1 | 2> {
     const k = this.keys(run.orgId);
     const finished = run.status === 'succeeded' || run.status === 'failed';
-    const saved = await saveRun(this.redis, {
+    return saveRun(this.redis, {
       keys: { runKey: k.run(run.id), activeSlot: k.activeRun },
       args: {
         json: JSON.stringify(runSchema.parse(run)),
         runId: run.id,
         finished: finished ? '1' : '0',
+        once: once ? '1' : '0',
       },
     });
-    return saved === 1;
   }
 
   /** Frees the active slot if `runId` still holds it (a run whose job was lost). */

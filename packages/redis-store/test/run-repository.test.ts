@@ -178,6 +178,26 @@ describe('RunRepository.save and releaseActive', () => {
     expect((await r.keys()).filter((k) => k.includes(`{o:${org}}`))).toEqual([]);
   });
 
+  it('saveUnlessFinished: of two finishing saves of a run, the first wins', async () => {
+    const org = 'org-save-once';
+    const created = await repo.createIfIdle(run(org, 'run-1', 1));
+    const failed = finished(created.run, 'failed');
+    const [a, b] = await Promise.all([
+      repo.saveUnlessFinished(failed),
+      repo.saveUnlessFinished({ ...failed, attempts: 2 }),
+    ]);
+    expect([a, b]).toEqual(['saved', 'already_finished']);
+    expect(await repo.get(org, 'run-1')).toEqual(failed);
+    expect(await repo.activeRunId(org)).toBeNull();
+    // A run still going is saved; a record that is gone is not written.
+    const next = await repo.createIfIdle(run(org, 'run-2', 2));
+    const running: Run = { ...next.run, status: 'running', stage: 'fetch' };
+    expect(await repo.saveUnlessFinished(running)).toBe('saved');
+    expect(await repo.get(org, 'run-2')).toEqual(running);
+    expect(await repo.saveUnlessFinished(finished(run(org, 'run-ghost', 3)))).toBe('gone');
+    expect(await repo.get(org, 'run-ghost')).toBeNull();
+  });
+
   it('releaseActive is compare-and-delete', async () => {
     const org = 'org-release';
     await repo.createIfIdle(run(org, 'run-1', 1));

@@ -185,7 +185,10 @@ export class RunLifecycle {
    * The run succeeded (its commit landed): health, then the recovery's
    * schedule and hand-off when it ends a failure, then the final save.
    */
-  async succeed(progress: Required<Pick<RunProgress, 'warnings' | 'stats'>>): Promise<void> {
+  async succeed(
+    progress: Required<Pick<RunProgress, 'warnings' | 'stats'>>,
+    options: { unlessFinished?: boolean } = {},
+  ): Promise<void> {
     const { orgId } = this.current;
     const at = this.deps.now().toISOString();
     const transition = await this.recordHealth({ kind: 'succeeded', runId: this.current.id, at });
@@ -203,13 +206,18 @@ export class RunLifecycle {
         }),
       ]);
     }
-    await this.save({
+    const patch: Partial<Run> = {
       status: 'succeeded',
       stage: 'commit',
       finishedAt: at,
       failure: null,
       ...progress,
-    });
+    };
+    if (options.unlessFinished) {
+      if (await this.saveUnlessFinished(patch)) void this.deps.metrics.runFinished(this.current);
+      return;
+    }
+    await this.save(patch);
     void this.deps.metrics.runFinished(this.current);
   }
 
@@ -218,7 +226,12 @@ export class RunLifecycle {
    * episode the health record decided), beside the schedule's back-off;
    * then the final save.
    */
-  async fail(failure: SyncFailure, stage: RunStage, progress: RunProgress): Promise<void> {
+  async fail(
+    failure: SyncFailure,
+    stage: RunStage,
+    progress: RunProgress,
+    options: { unlessFinished?: boolean } = {},
+  ): Promise<void> {
     const { orgId } = this.current;
     const at = this.deps.now().toISOString();
     // First, so that a run whose org is gone changes nothing else.
@@ -246,7 +259,12 @@ export class RunLifecycle {
           this.applySchedule(this.integration.schedule, true)
         : null,
     ]);
-    const saved = this.save({ status: 'failed', stage, finishedAt: at, failure, ...progress });
+    const patch: Partial<Run> = { status: 'failed', stage, finishedAt: at, failure, ...progress };
+    if (options.unlessFinished) {
+      if (await this.saveUnlessFinished(patch)) void this.deps.metrics.runFinished(this.current);
+      return;
+    }
+    const saved = this.save(patch);
     // Told before the save lands, so the metrics leave in the same write.
     void this.deps.metrics.runFinished(this.current);
     await saved;
@@ -326,6 +344,25 @@ export class RunLifecycle {
     });
     this.saving = saved.catch(() => {});
     return saved;
+  }
+
+  /**
+   * The final save, unless the stored run has finished meanwhile: whether it
+   * won. Several processes may finish the same run at once (see
+   * abandoned-runs.ts): one save wins and only it counts the run; the health
+   * record and the hand-off dedupe by run.
+   */
+  private async saveUnlessFinished(patch: Partial<Run>): Promise<boolean> {
+    const run: Run = {
+      ...this.current,
+      ...patch,
+      stats: { ...(patch.stats ?? this.current.stats) },
+    };
+    await this.saving;
+    const result = await this.deps.runs.saveUnlessFinished(run);
+    if (result === 'gone') throw new OrgOffboardedError(run.orgId);
+    if (result === 'saved') this.current = run;
+    return result === 'saved';
   }
 
   /** A save that reports progress: a failure is logged, never thrown. */
