@@ -5,7 +5,7 @@ import { redisTarget, WorkerRegistry } from '@pinnacle/queue-runtime';
 import { createStores } from '@pinnacle/redis-store';
 import { SyncScheduler } from '@pinnacle/sync-scheduler';
 import { QueueEvents, type Worker } from 'bullmq';
-import { finishAbandonedRuns } from './sync/abandoned-runs.js';
+import { ABANDONED_RUNS_LOOKBACK_MS, finishAbandonedRuns } from './sync/abandoned-runs.js';
 import { OFFBOARDED_SKIPS } from './sync/run-lifecycle.js';
 import { processSyncJob } from './sync/sync-processor.js';
 
@@ -95,6 +95,10 @@ export function startWorkerRole(env: WorkerEnv, logger: Logger): WorkerRole {
   const syncEvents = new QueueEvents(queues.sync.name, {
     connection: registry.connection(),
     prefix: env.QUEUE_PREFIX,
+    // From a minute back: a job failed as this process started (its worker
+    // may take a stalled-out job before the events are read) is seen too.
+    // Runs already finished are skipped.
+    lastEventId: `${Date.now() - ABANDONED_RUNS_LOOKBACK_MS}-0`,
   });
   syncEvents.on('error', (error) => registry.log.warn({ err: error }, 'sync queue events error'));
   finishAbandonedRuns(syncEvents, syncQueue.queue, {

@@ -1,5 +1,6 @@
 import { createLogger } from '@pinnacle/logging';
 import { type NotificationJob, syncJobId } from '@pinnacle/queue-contracts';
+import { waitFor } from '@pinnacle/testing';
 import { Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startWorkerRole, type WorkerRole } from '../src/index.js';
@@ -18,7 +19,7 @@ test.beforeAll(async ({ harness }) => {
   t = fixtureTenant();
   h.sim.addTenant(t.input);
   h.startWorker();
-  other = startWorkerRole(h.env, createLogger({ name: 'worker', level: 'silent' }));
+  other = startWorkerRole(h.env, silentLogger());
   await Promise.all([h.worker!.ready(), other.ready()]);
 });
 afterAll(async () => {
@@ -29,6 +30,28 @@ async function handOffsOf(orgId: string): Promise<NotificationJob[]> {
   const jobs = await h.notifications.getJobs();
   return jobs.map((j) => j.data as NotificationJob).filter((m) => m.orgId === orgId);
 }
+
+/**
+ * A worker that dies on every job it takes: it never renews a lock and its
+ * processor never returns, as a killed process's would not. Its stalled
+ * checker hands the job back when the lock lapses, as any live worker's would.
+ */
+function dyingWorker(): Worker {
+  return new Worker('sync', () => new Promise<void>(() => {}), {
+    connection: h.redis.connect({ maxRetriesPerRequest: null }),
+    prefix: h.env.QUEUE_PREFIX,
+    // A slot per delivery: the job comes back (maxStalledCount + 1) times,
+    // the last one with BullMQ's deferred failure, which fails it unprocessed.
+    concurrency: 4,
+    skipLockRenewal: true,
+    lockDuration: 1000,
+    stalledInterval: 300,
+    // The worker role's setting.
+    maxStalledCount: 2,
+  });
+}
+
+const silentLogger = () => createLogger({ name: 'worker', level: 'silent' });
 
 /** A settle time for the events of a finished job to reach both roles. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
@@ -75,20 +98,9 @@ describe('a sync job whose worker dies more than maxStalledCount times', () => {
     const orgId = newOrgId();
     await h.configure(orgId, settingsFor(t, [t.groups.sales]));
     // The roles' workers stop (their readers of the queue's events go on)
-    // while a worker that dies on every job holds this one: it never renews
-    // a lock, and its processor never returns, as a killed process's would not.
+    // while a worker that dies on every job holds this one.
     await Promise.all([h.worker!.syncWorker.close(), other.syncWorker.close()]);
-    const dying = new Worker('sync', () => new Promise<never>(() => {}), {
-      connection: h.redis.connect({ maxRetriesPerRequest: null }),
-      prefix: h.env.QUEUE_PREFIX,
-      // A slot per delivery: the job comes back (maxStalledCount + 1) times,
-      // the last one with BullMQ's deferred failure, which fails it unprocessed.
-      concurrency: 4,
-      skipLockRenewal: true,
-      lockDuration: 1000,
-      stalledInterval: 300,
-      maxStalledCount: 2,
-    });
+    const dying = dyingWorker();
     try {
       const runId = await h.syncNow(orgId);
       const run = await h.waitForRun(orgId, runId, 20_000);
@@ -125,7 +137,7 @@ describe('a sync job whose worker dies more than maxStalledCount times', () => {
       const next = await h.syncNow(orgId);
       expect(next).not.toBe(runId);
       // And it syncs again.
-      const fresh = startWorkerRole(h.env, createLogger({ name: 'worker', level: 'silent' }));
+      const fresh = startWorkerRole(h.env, silentLogger());
       try {
         expect((await h.waitForRun(orgId, next)).status).toBe('succeeded');
       } finally {
@@ -133,6 +145,38 @@ describe('a sync job whose worker dies more than maxStalledCount times', () => {
       }
     } finally {
       await dying.close(true);
+    }
+  });
+
+  it('is finished by a worker role that starts just after the job failed', {
+    timeout: 30_000,
+  }, async () => {
+    const orgId = newOrgId();
+    await h.configure(orgId, settingsFor(t, [t.groups.sales]));
+    // No worker role runs while the job stalls out.
+    await Promise.all([h.worker!.close(), other.close()]);
+    const dying = dyingWorker();
+    const runId = await h.syncNow(orgId);
+    try {
+      await waitFor(async () => (await h.syncQueue.getJobState(syncJobId(runId))) === 'failed', {
+        timeoutMs: 20_000,
+        description: 'the job to stall out',
+      });
+    } finally {
+      await dying.close(true);
+    }
+    expect((await h.stores.runs.get(orgId, runId))?.status).toBe('queued');
+    const late = startWorkerRole(h.env, silentLogger());
+    try {
+      const run = await h.waitForRun(orgId, runId, 10_000);
+      expect(run.failure).toMatchObject({
+        code: 'internal_error',
+        details: { reason: 'worker_lost' },
+      });
+      expect(await h.stores.runs.activeRunId(orgId)).toBeNull();
+      expect((await handOffsOf(orgId)).map((m) => m.type)).toEqual(['sync_failed']);
+    } finally {
+      await late.close();
     }
   });
 });

@@ -7,6 +7,9 @@ import { RunLifecycle, type RunLifecycleDependencies, scheduledRunId } from './r
 /** BullMQ's reason for a job whose worker died (or lost its lock) more than maxStalledCount times. */
 export const STALLED_OUT_REASON = 'job stalled more than allowable limit';
 
+/** How far back a starting worker reads the sync queue's events. */
+export const ABANDONED_RUNS_LOOKBACK_MS = 60_000;
+
 /**
  * Finishes the run of every sync job that failed for good without its
  * handler closing the run: a job that stalled out (BullMQ fails it before
