@@ -1,5 +1,5 @@
 import { buildFailure, committedRunStats } from '@pinnacle/domain';
-import { InvalidJobPayloadError, parseJobPayload } from '@pinnacle/queue-contracts';
+import { InvalidJobPayloadError, parseJobPayload, type SyncJob } from '@pinnacle/queue-contracts';
 import { OrgOffboardedError } from '@pinnacle/redis-store';
 import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { RunLifecycle, type RunLifecycleDependencies, scheduledRunId } from './run-lifecycle.js';
@@ -34,7 +34,7 @@ export function finishAbandonedRuns(
 }
 
 /** Closes the run of failed job `jobId` as failed (`internal_error`), unless it has finished. */
-export async function finishAbandonedRun(
+async function finishAbandonedRun(
   syncQueue: Queue,
   jobId: string,
   failedReason: string,
@@ -43,7 +43,7 @@ export async function finishAbandonedRun(
   // Sync jobs are kept on fail; one that is gone was discarded with its org.
   const job = await Job.fromId(syncQueue, jobId);
   if (!job) return;
-  let payload: ReturnType<typeof parseJobPayload<'sync'>>;
+  let payload: SyncJob;
   try {
     payload = parseJobPayload('sync', job.data);
   } catch (error) {
