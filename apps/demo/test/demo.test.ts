@@ -10,10 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@pinnacle/testing';
+import { type RedisClient, scanKeys, unlinkKeys, waitFor } from '@pinnacle/testing';
 import { launchBrowser, saveScreenshot, type TestBrowser } from '@pinnacle/testing/browser';
 import { test } from '@pinnacle/testing/fixtures';
-import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -24,7 +23,7 @@ let demo: ChildProcess;
 let group: number;
 const lines: string[] = [];
 let exited: Promise<void>;
-let redis: Redis;
+let redis: RedisClient;
 let browser: TestBrowser | undefined;
 
 /** The pids of the processes in a process group (from /proc: no ps needed). */
@@ -45,14 +44,7 @@ function processesIn(pgid: number): number[] {
 }
 
 async function demoKeys(): Promise<number> {
-  let count = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    count += keys.length;
-  } while (cursor !== '0');
-  return count;
+  return (await scanKeys(redis, `${prefix}:*`)).length;
 }
 
 const line = (pattern: RegExp, timeoutMs: number) =>
@@ -92,12 +84,7 @@ afterAll(async () => {
   // Only if a test failed before the SIGINT: nothing of the demo may outlive the run.
   if (processesIn(group).length > 0) {
     process.kill(-group, 'SIGKILL');
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await unlinkKeys(redis, await scanKeys(redis, `${prefix}:*`));
   }
 });
 

@@ -50,5 +50,6 @@ export {
   resolveTestCluster,
   scanKeys,
   testOnCluster,
+  unlinkKeys,
 } from './test-redis-cluster.js';
 export { type WaitForOptions, waitFor } from './wait-for.js';
