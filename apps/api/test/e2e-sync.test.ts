@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Run, runChangesPageSchema } from '@pinnacle/domain';
-import type { Simulator, TenantInput } from '@pinnacle/entra-simulator';
+import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import {
   type NotificationJob,
@@ -19,7 +19,10 @@ import { startWorkerRole, type WorkerRole } from '@pinnacle/worker';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  addSmallAllTenant,
   ENCRYPTION_KEY,
+  type SmallAllTenant,
+  type SmallAllTenantOptions,
   signToken,
   startTestApi,
   syncViaApi,
@@ -37,74 +40,9 @@ let token: string;
 const workerLogs: string[] = [];
 const DAY = 86_400_000;
 
-interface Tenant {
-  tenantId: string;
-  clientId: string;
-  secret: string;
-  secretKeyId: string;
-  groups: { small: string; all: string };
-  /** User IDs, in the order of the tenant's users (the small group is the first five). */
-  users: string[];
-}
+type Tenant = SmallAllTenant;
 
-function addTenant(
-  options: { roles?: string[]; secretExpiresAt?: Date; users?: number } = {},
-): Tenant {
-  const tenantId = randomUUID();
-  const clientId = randomUUID();
-  const secret = `E2e~${randomUUID()}`;
-  const secretKeyId = randomUUID();
-  const domain = `e2e${tenantId.slice(0, 8)}.onmicrosoft.com`;
-  const users = Array.from({ length: options.users ?? 40 }, (_, i) => ({
-    id: randomUUID(),
-    displayName: `User ${i}`,
-    userPrincipalName: `user${i}@${domain}`,
-    mail: `user${i}@${domain}`,
-    accountEnabled: true,
-    givenName: null,
-    surname: null,
-  }));
-  const groups = { small: randomUUID(), all: randomUUID() };
-  const input: TenantInput = {
-    kind: 'fixture',
-    tenantId,
-    displayName: 'E2E',
-    domains: [domain],
-    applications: [
-      {
-        appId: clientId,
-        displayName: 'Pinnacle Entra Sync',
-        roles: options.roles ?? ['User.Read.All', 'GroupMember.Read.All'],
-        secrets: [
-          {
-            keyId: secretKeyId,
-            value: secret,
-            expiresAt: options.secretExpiresAt ?? new Date(Date.now() + 90 * DAY),
-          },
-        ],
-      },
-    ],
-    users,
-    groups: [
-      {
-        id: groups.small,
-        displayName: 'Small',
-        description: null,
-        members: users.slice(0, 5).map((u) => u.id),
-        memberGroups: [],
-      },
-      {
-        id: groups.all,
-        displayName: 'All',
-        description: null,
-        members: users.map((u) => u.id),
-        memberGroups: [],
-      },
-    ],
-  };
-  sim.addTenant(input);
-  return { tenantId, clientId, secret, secretKeyId, groups, users: users.map((u) => u.id) };
-}
+const addTenant = (options: SmallAllTenantOptions = {}) => addSmallAllTenant(sim, options);
 
 function settings(t: Tenant, extra: Record<string, unknown> = {}) {
   return {

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type Run, runSchema, syncAcceptedSchema } from '@pinnacle/domain';
+import type { Simulator, TenantInput } from '@pinnacle/entra-simulator';
 import { createLogger, type Logger } from '@pinnacle/logging';
 import { type TestRedis, waitFor } from '@pinnacle/testing';
 import { SignJWT } from 'jose';
@@ -225,4 +226,85 @@ export function settingsBody(patch: Record<string, unknown> = {}): Record<string
     notifications: { email: { enabled: true, recipients: ['admin@contoso.com'] } },
     ...patch,
   };
+}
+
+/** A test tenant: `small` holds its first five users, `all` every one. */
+export interface SmallAllTenant {
+  tenantId: string;
+  clientId: string;
+  secret: string;
+  secretKeyId: string;
+  groups: { small: string; all: string };
+  /** User IDs, in the order of the tenant's users (the small group is the first five). */
+  users: string[];
+}
+
+export interface SmallAllTenantOptions {
+  roles?: string[];
+  secretExpiresAt?: Date;
+  users?: number;
+  /** The app's client secret (default: a fresh one). */
+  secret?: string;
+  displayName?: string;
+}
+
+/** Adds a {@link SmallAllTenant} of `options.users` (default 40) to the simulator. */
+export function addSmallAllTenant(
+  sim: Simulator,
+  options: SmallAllTenantOptions = {},
+): SmallAllTenant {
+  const tenantId = randomUUID();
+  const clientId = randomUUID();
+  const secret = options.secret ?? `E2e~${randomUUID()}`;
+  const secretKeyId = randomUUID();
+  const domain = `e2e${tenantId.slice(0, 8)}.onmicrosoft.com`;
+  const users = Array.from({ length: options.users ?? 40 }, (_, i) => ({
+    id: randomUUID(),
+    displayName: `User ${i}`,
+    userPrincipalName: `user${i}@${domain}`,
+    mail: `user${i}@${domain}`,
+    accountEnabled: true,
+    givenName: null,
+    surname: null,
+  }));
+  const groups = { small: randomUUID(), all: randomUUID() };
+  const input: TenantInput = {
+    kind: 'fixture',
+    tenantId,
+    displayName: options.displayName ?? 'E2E',
+    domains: [domain],
+    applications: [
+      {
+        appId: clientId,
+        displayName: 'Pinnacle Entra Sync',
+        roles: options.roles ?? ['User.Read.All', 'GroupMember.Read.All'],
+        secrets: [
+          {
+            keyId: secretKeyId,
+            value: secret,
+            expiresAt: options.secretExpiresAt ?? new Date(Date.now() + 90 * 86_400_000),
+          },
+        ],
+      },
+    ],
+    users,
+    groups: [
+      {
+        id: groups.small,
+        displayName: 'Small',
+        description: null,
+        members: users.slice(0, 5).map((u) => u.id),
+        memberGroups: [],
+      },
+      {
+        id: groups.all,
+        displayName: 'All',
+        description: null,
+        members: users.map((u) => u.id),
+        memberGroups: [],
+      },
+    ],
+  };
+  sim.addTenant(input);
+  return { tenantId, clientId, secret, secretKeyId, groups, users: users.map((u) => u.id) };
 }

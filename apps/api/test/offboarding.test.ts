@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Simulator, TenantInput } from '@pinnacle/entra-simulator';
+import type { Simulator } from '@pinnacle/entra-simulator';
 import { createLogger } from '@pinnacle/logging';
 import { type NotifierRole, startNotifierRole } from '@pinnacle/notifier';
 import { syncSchedulerId } from '@pinnacle/queue-contracts';
@@ -22,8 +22,10 @@ import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  addSmallAllTenant,
   ENCRYPTION_KEY,
   requestSyncViaApi,
+  type SmallAllTenant,
   signToken,
   startTestApi,
   type TestApi,
@@ -46,58 +48,10 @@ let token: string;
 const roleLogs: string[] = [];
 
 /** A tenant of 5,000 users: `small` holds 5 of them, `all` every one (six pages). */
-function addTenant() {
-  const tenantId = randomUUID();
-  const clientId = randomUUID();
-  const domain = `off${tenantId.slice(0, 8)}.onmicrosoft.com`;
-  const users = Array.from({ length: 5000 }, (_, i) => ({
-    id: randomUUID(),
-    displayName: `User ${i}`,
-    userPrincipalName: `user${i}@${domain}`,
-    mail: `user${i}@${domain}`,
-    accountEnabled: true,
-    givenName: null,
-    surname: null,
-  }));
-  const groups = { small: randomUUID(), all: randomUUID() };
-  const input: TenantInput = {
-    kind: 'fixture',
-    tenantId,
-    displayName: 'Offboarding',
-    domains: [domain],
-    applications: [
-      {
-        appId: clientId,
-        displayName: 'Pinnacle Entra Sync',
-        roles: ['User.Read.All', 'GroupMember.Read.All'],
-        secrets: [
-          { keyId: randomUUID(), value: SECRET, expiresAt: new Date(Date.now() + 90 * DAY) },
-        ],
-      },
-    ],
-    users,
-    groups: [
-      {
-        id: groups.small,
-        displayName: 'Small',
-        description: null,
-        members: users.slice(0, 5).map((u) => u.id),
-        memberGroups: [],
-      },
-      {
-        id: groups.all,
-        displayName: 'All',
-        description: null,
-        members: users.map((u) => u.id),
-        memberGroups: [],
-      },
-    ],
-  };
-  sim.addTenant(input);
-  return { tenantId, clientId, groups };
-}
+const addTenant = () =>
+  addSmallAllTenant(sim, { users: 5000, secret: SECRET, displayName: 'Offboarding' });
 
-type Tenant = ReturnType<typeof addTenant>;
+type Tenant = SmallAllTenant;
 
 function settings(t: Tenant, orgId: string, extra: Record<string, unknown> = {}) {
   return {
